@@ -1,0 +1,20 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+
+export type { Redis };
+
+/**
+ * An ioredis client that retries forever with capped backoff (a Redis restart must not crash
+ * a service) and logs connection state changes. Use `client.duplicate()` for subscribers.
+ */
+export function createRedis(url: string, log: Logger, name = 'redis'): Redis {
+  const client = new Redis(url, {
+    connectionName: name,
+    maxRetriesPerRequest: 3,
+    enableAutoPipelining: true,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
+  });
+  client.on('error', (err: Error) => log.warn({ err: err.message, name }, 'redis error'));
+  client.on('ready', () => log.debug({ name }, 'redis ready'));
+  return client;
+}

@@ -1,0 +1,63 @@
+import { bool, hostPorts, int, list, oneOf, port, str, url, type Parser } from './parsers.js';
+
+interface EnvVar<T> {
+  parse: Parser<T>;
+  /** Used when the variable is unset; `undefined` makes the variable required. */
+  default: string | undefined;
+  description: string;
+}
+
+function v<T>(parse: Parser<T>, def: string | undefined, description: string): EnvVar<T> {
+  return { parse, default: def, description };
+}
+
+/**
+ * Every environment variable the system reads, in one table. Defaults match what
+ * `npm run infra -- up` starts locally. docs/OPERATIONS.md lists the same table.
+ */
+export const ENV_TABLE = {
+  NODE_ENV: v(oneOf(['development', 'test', 'production']), 'development', 'Runtime mode; production refuses dev-only defaults.'),
+  LOG_LEVEL: v(oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'pino log level.'),
+
+  REDIS_URL: v(url(['redis:', 'rediss:']), 'redis://127.0.0.1:16379', 'Redis for sessions, routing, sequences, presence.'),
+  KAFKA_BROKERS: v(hostPorts(), '127.0.0.1:19092', 'Comma-separated Kafka bootstrap brokers.'),
+  KAFKA_CLIENT_ID: v(str(), 'chat', 'Kafka client id prefix.'),
+  CASSANDRA_CONTACT_POINTS: v(hostPorts(), '127.0.0.1:19042', 'Comma-separated Cassandra host:port contact points.'),
+  CASSANDRA_LOCAL_DC: v(str(), 'datacenter1', 'Cassandra local datacenter name.'),
+  CASSANDRA_KEYSPACE: v(str(), 'chat', 'Keyspace holding the chat schema.'),
+  CASSANDRA_REPLICATION: v(int(1, 9), '1', 'Replication factor used when the migration runner creates the keyspace.'),
+
+  CHAT_HTTP_HOST: v(str(), '127.0.0.1', 'chat-service listen address.'),
+  CHAT_HTTP_PORT: v(port(), '8080', 'chat-service REST + internal API port.'),
+  CHAT_SERVICE_URL: v(url(['http:', 'https:']), 'http://127.0.0.1:8080', 'Where gateways reach chat-service.'),
+  INTERNAL_API_TOKEN: v(str(), undefined, 'Shared secret gateways present to chat-service internal endpoints.'),
+
+  GATEWAY_HOST: v(str(), '127.0.0.1', 'Gateway listen address.'),
+  GATEWAY_PORT: v(port(), '8081', 'Gateway WebSocket port.'),
+  GATEWAY_ID: v(str(), '', 'Unique gateway id; empty derives one from host and pid.'),
+  ALLOWED_ORIGINS: v(list(), '*', 'Comma-separated Origin allowlist for browsers; * allows any. Requests without Origin (native clients) are allowed.'),
+  MAX_CONNECTIONS_PER_USER: v(int(1, 1000), '10', 'Concurrent connections one user may hold across all gateways.'),
+  MAX_FRAME_BYTES: v(int(256, 16 * 1024 * 1024), '65536', 'Largest WebSocket frame accepted from a client.'),
+  MAX_BODY_BYTES: v(int(1, 1024 * 1024), '16384', 'Largest message body (UTF-8 bytes).'),
+  WS_MAX_BACKPRESSURE_BYTES: v(int(1024, 256 * 1024 * 1024), '1048576', 'Per-socket send buffer before the slow client is closed.'),
+  WS_IDLE_TIMEOUT_SECONDS: v(int(8, 960), '60', 'Idle timeout; the gateway pings automatically before it.'),
+  SESSION_TTL_SECONDS: v(int(5, 3600), '60', 'TTL of a connection entry in the Redis routing table.'),
+  SESSION_REFRESH_SECONDS: v(int(1, 3600), '20', 'How often a gateway refreshes its connections\' TTL.'),
+  DRAIN_TIMEOUT_MS: v(int(0, 600_000), '5000', 'Time a draining gateway gives clients before closing them.'),
+
+  JWT_ISSUER: v(str(), 'chat-dev', 'Required `iss` claim.'),
+  JWT_AUDIENCE: v(str(), 'chat', 'Required `aud` claim.'),
+  JWT_HS256_SECRET: v(str(), '', 'HS256 secret (development). Empty disables HS256.'),
+  JWT_PUBLIC_KEYS_FILE: v(str(), '', 'JSON file {"keys":[{"kid","alg":"RS256"|"ES256","pem"}]} for production tokens.'),
+
+  WORKER_ID: v(int(-1, 1023), '-1', 'Snowflake worker id 0-1023; -1 allocates one from Redis at start.'),
+  FANOUT_WRITE_MAX_MEMBERS: v(int(1, 100_000), '50', 'Groups up to this size get per-member inbox rows (fanout on write).'),
+  MAX_GROUP_MEMBERS: v(int(2, 1_000_000), '10000', 'Largest allowed conversation.'),
+  HISTORY_MAX_LIMIT: v(int(1, 1000), '100', 'Largest page a history request may ask for.'),
+  RESUME_MAX_MESSAGES: v(int(1, 100_000), '1000', 'Missed messages served on resume before answering "resync".'),
+  CONSUMER_MAX_RETRIES: v(int(0, 100), '5', 'Attempts before a Kafka record goes to the dead-letter topic.'),
+  METRICS_ENABLED: v(bool(), 'true', 'Expose /metrics on each service.'),
+} as const;
+
+export type EnvName = keyof typeof ENV_TABLE;
+export type Config = { [K in EnvName]: ReturnType<(typeof ENV_TABLE)[K]['parse']> };

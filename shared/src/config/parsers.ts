@@ -1,0 +1,75 @@
+/** A parser turns one raw environment string into a typed value or throws with a reason. */
+export type Parser<T> = (raw: string) => T;
+
+export function str(): Parser<string> {
+  return (raw) => {
+    if (raw.trim() === '') throw new Error('must not be empty');
+    return raw.trim();
+  };
+}
+
+export function int(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): Parser<number> {
+  return (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new Error(`must be an integer, got "${raw}"`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new Error(`must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
+}
+
+export function port(): Parser<number> {
+  return int(0, 65535);
+}
+
+export function bool(): Parser<boolean> {
+  return (raw) => {
+    const v = raw.trim().toLowerCase();
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+    if (['0', 'false', 'no', 'off'].includes(v)) return false;
+    throw new Error(`must be true or false, got "${raw}"`);
+  };
+}
+
+export function list(): Parser<string[]> {
+  return (raw) =>
+    raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+}
+
+export function url(protocols: readonly string[]): Parser<string> {
+  return (raw) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw.trim());
+    } catch {
+      throw new Error(`must be a URL, got "${raw}"`);
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new Error(`must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+    }
+    return raw.trim();
+  };
+}
+
+export function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
+  return (raw) => {
+    const v = raw.trim() as T;
+    if (!values.includes(v)) throw new Error(`must be one of ${values.join(', ')}, got "${raw}"`);
+    return v;
+  };
+}
+
+/** host:port pairs, e.g. Kafka brokers or Cassandra contact points. */
+export function hostPorts(): Parser<string[]> {
+  return (raw) => {
+    const items = list()(raw);
+    if (items.length === 0) throw new Error('must list at least one host:port');
+    for (const item of items) {
+      const m = /^(.+):(\d+)$/.exec(item);
+      if (!m || Number(m[2]) > 65535) throw new Error(`"${item}" is not host:port`);
+    }
+    return items;
+  };
+}

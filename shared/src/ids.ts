@@ -1,0 +1,42 @@
+/**
+ * Snowflake-style 64-bit ids: 41 bits of milliseconds since EPOCH_MS, 10 bits of worker id,
+ * 12 bits of per-millisecond counter. Time-ordered per worker; unique across workers as long as
+ * worker ids are unique. Returned as decimal strings (JSON cannot carry 64-bit integers).
+ */
+export const ID_EPOCH_MS = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+
+export class SnowflakeIds {
+  private lastMs = -1;
+  private counter = 0;
+
+  constructor(
+    private readonly workerId: number,
+    private readonly now: () => number = Date.now,
+  ) {
+    if (!Number.isInteger(workerId) || workerId < 0 || workerId > 1023) {
+      throw new RangeError(`workerId must be 0..1023, got ${workerId}`);
+    }
+  }
+
+  next(): string {
+    let ms = this.now() - ID_EPOCH_MS;
+    if (ms < this.lastMs) ms = this.lastMs; // clock went back: stay monotonic
+    if (ms === this.lastMs) {
+      this.counter = (this.counter + 1) & 0xfff;
+      if (this.counter === 0) ms = this.lastMs + 1; // counter exhausted: borrow the next millisecond
+    } else {
+      this.counter = 0;
+    }
+    this.lastMs = ms;
+    return ((BigInt(ms) << 22n) | (BigInt(this.workerId) << 12n) | BigInt(this.counter)).toString();
+  }
+}
+
+/** The creation time encoded in an id. */
+export function idTimestamp(id: string): number {
+  return Number(BigInt(id) >> 22n) + ID_EPOCH_MS;
+}
+
+export function isSnowflake(value: string): boolean {
+  return /^\d{1,20}$/.test(value) && BigInt(value) < 1n << 63n;
+}

@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+const packages = '{shared,gateway,chat-service,presence-service,notifier,deploy,bench}';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: [`${packages}/src/**/*.test.ts`],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: [`${packages}/test/**/*.test.ts`],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Integration files share real infrastructure; each isolates itself by prefix/topic/keyspace.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
