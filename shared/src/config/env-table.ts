@@ -1,4 +1,4 @@
-import { bool, hostPorts, int, list, oneOf, port, str, url, type Parser } from './parsers.js';
+import { bool, hostPorts, int, list, oneOf, optStr, port, str, url, type Parser } from './parsers.js';
 
 interface EnvVar<T> {
   parse: Parser<T>;
@@ -34,7 +34,7 @@ export const ENV_TABLE = {
 
   GATEWAY_HOST: v(str(), '127.0.0.1', 'Gateway listen address.'),
   GATEWAY_PORT: v(port(), '8081', 'Gateway WebSocket port.'),
-  GATEWAY_ID: v(str(), '', 'Unique gateway id; empty derives one from host and pid.'),
+  GATEWAY_ID: v(optStr(), '', 'Unique gateway id; empty derives one from host and pid.'),
   ALLOWED_ORIGINS: v(list(), '*', 'Comma-separated Origin allowlist for browsers; * allows any. Requests without Origin (native clients) are allowed.'),
   MAX_CONNECTIONS_PER_USER: v(int(1, 1000), '10', 'Concurrent connections one user may hold across all gateways.'),
   MAX_FRAME_BYTES: v(int(256, 16 * 1024 * 1024), '65536', 'Largest WebSocket frame accepted from a client.'),
@@ -47,8 +47,8 @@ export const ENV_TABLE = {
 
   JWT_ISSUER: v(str(), 'chat-dev', 'Required `iss` claim.'),
   JWT_AUDIENCE: v(str(), 'chat', 'Required `aud` claim.'),
-  JWT_HS256_SECRET: v(str(), '', 'HS256 secret (development). Empty disables HS256.'),
-  JWT_PUBLIC_KEYS_FILE: v(str(), '', 'JSON file {"keys":[{"kid","alg":"RS256"|"ES256","pem"}]} for production tokens.'),
+  JWT_HS256_SECRET: v(optStr(), '', 'HS256 secret (development). Empty disables HS256.'),
+  JWT_PUBLIC_KEYS_FILE: v(optStr(), '', 'JSON file {"keys":[{"kid","alg":"RS256"|"ES256","pem"}]} for production tokens.'),
 
   WORKER_ID: v(int(-1, 1023), '-1', 'Snowflake worker id 0-1023; -1 allocates one from Redis at start.'),
   FANOUT_WRITE_MAX_MEMBERS: v(int(1, 100_000), '50', 'Groups up to this size get per-member inbox rows (fanout on write).'),

@@ -73,3 +73,8 @@ export function hostPorts(): Parser<string[]> {
     return items;
   };
 }
+
+/** A string that may be empty (meaning "not set"). */
+export function optStr(): Parser<string> {
+  return (raw) => raw.trim();
+}

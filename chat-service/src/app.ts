@@ -1,0 +1,147 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  RedisSessionRegistry,
+  SnowflakeIds,
+  TOPIC_MESSAGES,
+  TOPIC_MESSAGES_DLQ,
+  TokenVerifier,
+  leaseWorkerId,
+  loadPublicKeys,
+  type CassandraClient,
+  type Config,
+  type Kafka,
+  type Logger,
+  type Redis,
+} from '@chat/shared';
+import { ConversationService } from './conversations/conversation-service.js';
+import { Deliverer } from './delivery/deliverer.js';
+import { registerInternalRoutes } from './http/internal-routes.js';
+import { registerPublicRoutes } from './http/public-routes.js';
+import { Router } from './http/router.js';
+import { createHttpServer } from './http/server.js';
+import { createChatMetrics } from './metrics.js';
+import { ReadService } from './read/read-service.js';
+import { BatchingProducer } from './send/batching-producer.js';
+import { RedisIdempotencyStore } from './send/idempotency-store.js';
+import { SendService } from './send/send-service.js';
+import { MessageConsumer } from './sequencer/message-consumer.js';
+import { Sequencer } from './sequencer/sequencer.js';
+import { CassandraConversationStore } from './store/cassandra-conversation-store.js';
+import { CassandraMessageStore } from './store/cassandra-message-store.js';
+import { MembershipCache } from './store/membership-cache.js';
+
+export interface ChatServiceClients {
+  redis: Redis;
+  /** A duplicate of `redis` used only for subscriptions. */
+  redisSub: Redis;
+  kafka: Kafka;
+  cassandra: CassandraClient;
+}
+
+export interface ChatServiceOptions {
+  /** @default TOPIC_MESSAGES */
+  topic?: string;
+  /** @default TOPIC_MESSAGES_DLQ */
+  dlqTopic?: string;
+  /** Consumer group of the sequencer. @default 'chat-sequencer' */
+  groupId?: string;
+  /** Redis key prefix shared with the gateways. @default 'chat:' */
+  redisPrefix?: string;
+  /** Run the HTTP API. @default true */
+  api?: boolean;
+  /** Run the sequencer consumer. @default true */
+  consumer?: boolean;
+}
+
+export interface RunningChatService {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Wires chat-service from ready clients; main.ts and integration tests both call this. */
+export async function startChatService(config: Config, log: Logger, clients: ChatServiceClients, options: ChatServiceOptions = {}): Promise<RunningChatService> {
+  const opts: Required<ChatServiceOptions> = {
+    topic: TOPIC_MESSAGES,
+    dlqTopic: TOPIC_MESSAGES_DLQ,
+    groupId: 'chat-sequencer',
+    redisPrefix: 'chat:',
+    api: true,
+    consumer: true,
+    ...options,
+  };
+  const metrics = createChatMetrics();
+  const lease = await leaseWorkerId(clients.redis, opts.redisPrefix);
+  const ids = new SnowflakeIds(config.WORKER_ID >= 0 ? config.WORKER_ID : lease.workerId);
+  log.info({ workerId: lease.workerId }, 'worker id leased');
+
+  const conversationStore = new CassandraConversationStore(clients.cassandra);
+  const membership = new MembershipCache(conversationStore, clients.redis, { channel: `${opts.redisPrefix}members-changed` });
+  await membership.listen(clients.redisSub);
+  const epochOf = async (cid: string) => (await membership.get(cid))?.conversation.epoch ?? null;
+  const messageStore = new CassandraMessageStore(clients.cassandra, async (cid) => (await epochOf(cid)) ?? '');
+  const reads = new ReadService(membership, messageStore, { historyMaxLimit: config.HISTORY_MAX_LIMIT, resumeMaxMessages: config.RESUME_MAX_MESSAGES });
+
+  const closers: (() => Promise<void>)[] = [];
+  let port = 0;
+
+  if (opts.consumer) {
+    const registry = new RedisSessionRegistry(clients.redis, { prefix: opts.redisPrefix, ttlSeconds: config.SESSION_TTL_SECONDS });
+    const deliverer = new Deliverer(clients.redis, registry, async (cid) => (await membership.get(cid))?.members ?? null);
+    const consumer = clients.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
+    const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await Promise.all([consumer.connect(), dlqProducer.connect()]);
+    const sequencer = new Sequencer(messageStore, epochOf);
+    const messageConsumer = new MessageConsumer(
+      consumer,
+      dlqProducer,
+      sequencer,
+      async (messages) => metrics.markDelivered(await deliverer.deliver(messages)),
+      log.child({ component: 'sequencer' }),
+      metrics,
+      { topic: opts.topic, dlqTopic: opts.dlqTopic, maxRetries: config.CONSUMER_MAX_RETRIES },
+    );
+    await messageConsumer.start();
+    closers.push(async () => {
+      await consumer.disconnect();
+      await dlqProducer.disconnect();
+    });
+  }
+
+  if (opts.api) {
+    const producer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const sends = new SendService(membership, new RedisIdempotencyStore(clients.redis, opts.redisPrefix), new BatchingProducer(producer), ids, opts.topic);
+    const verifier = new TokenVerifier({
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+      hs256Secret: config.JWT_HS256_SECRET,
+      publicKeys: loadPublicKeys(config.JWT_PUBLIC_KEYS_FILE),
+    });
+    const router = new Router();
+    const conversations = new ConversationService(conversationStore, membership, messageStore, ids, config.MAX_GROUP_MEMBERS);
+    registerPublicRoutes(router, { verifier, conversations, reads, maxGroupMembers: config.MAX_GROUP_MEMBERS });
+    registerInternalRoutes(router, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, maxBodyBytes: config.MAX_BODY_BYTES });
+    const server = createHttpServer(router, log.child({ component: 'http' }), config.METRICS_ENABLED ? metrics.registry : null);
+    await new Promise<void>((resolve) => server.listen(config.CHAT_HTTP_PORT, config.CHAT_HTTP_HOST, resolve));
+    port = (server.address() as AddressInfo).port;
+    log.info({ host: config.CHAT_HTTP_HOST, port }, 'chat-service listening');
+    closers.unshift(async () => {
+      await closeServer(server);
+      await producer.disconnect();
+    });
+  }
+
+  return {
+    port,
+    close: async () => {
+      for (const close of closers) await close();
+      await lease.release();
+    },
+  };
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeIdleConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

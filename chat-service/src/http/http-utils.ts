@@ -1,0 +1,33 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ChatError, Errors } from '@chat/shared';
+
+/** Reads a JSON body of at most `maxBytes`; anything else is a ChatError with a registry code. */
+export async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (!type.startsWith('application/json')) throw new ChatError(Errors.INVALID_SHAPE, 'content-type must be application/json');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBytes) throw new ChatError(Errors.BODY_TOO_LARGE, `request body exceeds ${maxBytes} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new ChatError(Errors.BAD_FRAME, 'request body is not valid JSON');
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+/** Unknown errors become INTERNAL (retry: true); the detail stays in the log, not the reply. */
+export function sendError(res: ServerResponse, err: unknown): void {
+  const chatError = err instanceof ChatError ? err : new ChatError(Errors.INTERNAL);
+  if (!res.headersSent) sendJson(res, chatError.def.httpStatus, { error: chatError.toJSON() });
+  else res.end();
+}

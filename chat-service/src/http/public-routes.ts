@@ -1,0 +1,88 @@
+import type { IncomingMessage } from 'node:http';
+import { ChatError, Errors, TokenError, type TokenVerifier } from '@chat/shared';
+import type { ConversationService } from '../conversations/conversation-service.js';
+import type { ReadService } from '../read/read-service.js';
+import { readJson, sendJson } from './http-utils.js';
+import { conversationIdParam, parseAddMembers, parseCreateConversation, parseWith, queryInt } from './request-parsers.js';
+import type { RouteContext, Router } from './router.js';
+
+const MAX_REST_BODY = 1024 * 1024;
+
+function bearerUser(req: IncomingMessage, verifier: TokenVerifier): string {
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+  if (!m?.[1]) throw new ChatError(Errors.UNAUTHORIZED);
+  try {
+    return verifier.verify(m[1]).userId;
+  } catch (err) {
+    if (err instanceof TokenError) throw new ChatError(Errors.UNAUTHORIZED, `invalid token: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The public REST API (`/v1`), authenticated by the same JWTs as WebSocket connections. */
+export function registerPublicRoutes(
+  router: Router,
+  deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; maxGroupMembers: number },
+): void {
+  const authed = (handler: (ctx: RouteContext, userId: string) => Promise<void>) => (ctx: RouteContext) =>
+    handler(ctx, bearerUser(ctx.req, deps.verifier));
+
+  router.on(
+    'POST',
+    '/v1/conversations',
+    authed(async ({ req, res }, userId) => {
+      const body = parseWith(await readJson(req, MAX_REST_BODY), (o) => parseCreateConversation(o, deps.maxGroupMembers));
+      if (body.kind === 'direct') {
+        const { conversation, created } = await deps.conversations.createDirect(userId, body.user_id);
+        sendJson(res, created ? 201 : 200, { conversation });
+      } else {
+        sendJson(res, 201, { conversation: await deps.conversations.createGroup(userId, body.title, body.member_ids) });
+      }
+    }),
+  );
+  router.on(
+    'GET',
+    '/v1/conversations',
+    authed(async ({ res }, userId) => sendJson(res, 200, { conversations: await deps.conversations.listMine(userId) })),
+  );
+  router.on(
+    'GET',
+    '/v1/conversations/:id',
+    authed(async ({ res, params }, userId) => sendJson(res, 200, await deps.conversations.get(userId, conversationIdParam(params.id)))),
+  );
+  router.on(
+    'POST',
+    '/v1/conversations/:id/members',
+    authed(async ({ req, res, params }, userId) => {
+      const ids = parseWith(await readJson(req, MAX_REST_BODY), (o) => parseAddMembers(o, deps.maxGroupMembers));
+      await deps.conversations.addMembers(userId, conversationIdParam(params.id), ids);
+      sendJson(res, 200, { ok: true });
+    }),
+  );
+  router.on(
+    'DELETE',
+    '/v1/conversations/:id/members/:user',
+    authed(async ({ res, params }, userId) => {
+      await deps.conversations.removeMember(userId, conversationIdParam(params.id), params.user ?? '');
+      sendJson(res, 200, { ok: true });
+    }),
+  );
+  router.on(
+    'GET',
+    '/v1/conversations/:id/messages',
+    authed(async ({ res, params, query }, userId) => {
+      const before = queryInt(query, 'before', 1);
+      const after = queryInt(query, 'after', 0);
+      const limit = queryInt(query, 'limit', 1);
+      const page = await deps.reads.history({
+        user_id: userId,
+        conversation_id: conversationIdParam(params.id),
+        ...(before !== undefined ? { before } : {}),
+        ...(after !== undefined ? { after } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+      });
+      sendJson(res, 200, page);
+    }),
+  );
+}

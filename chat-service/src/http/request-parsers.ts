@@ -1,0 +1,91 @@
+import {
+  CLIENT_MSG_ID_PATTERN,
+  ChatError,
+  Errors,
+  ID_PATTERN,
+  ShapeError,
+  USER_ID_PATTERN,
+  isObject,
+  optString,
+  parsePosition,
+  reqArray,
+  reqEnum,
+  reqString,
+  type InternalHistoryRequest,
+  type InternalSendRequest,
+  type InternalSyncRequest,
+  type Obj,
+} from '@chat/shared';
+
+/** Runs a parser; shape problems become INVALID_SHAPE with the field named. */
+export function parseWith<T>(value: unknown, parse: (o: Obj) => T): T {
+  if (!isObject(value)) throw new ChatError(Errors.INVALID_SHAPE, 'body must be a JSON object');
+  try {
+    return parse(value);
+  } catch (err) {
+    if (err instanceof ShapeError) throw new ChatError(Errors.INVALID_SHAPE, err.message);
+    throw err;
+  }
+}
+
+function userIds(o: Obj, field: string, max: number): string[] {
+  return reqArray(o, field, max).map((u) => {
+    if (typeof u !== 'string' || !USER_ID_PATTERN.test(u)) throw new ShapeError(`${field}[]`, 'must be user ids');
+    return u;
+  });
+}
+
+export type CreateConversationBody = { kind: 'direct'; user_id: string } | { kind: 'group'; title: string | null; member_ids: string[] };
+
+export function parseCreateConversation(o: Obj, maxMembers: number): CreateConversationBody {
+  const kind = reqEnum(o, 'kind', ['direct', 'group']);
+  if (kind === 'direct') return { kind, user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN) };
+  return { kind, title: optString(o, 'title', 200) ?? null, member_ids: userIds(o, 'member_ids', maxMembers) };
+}
+
+export function parseAddMembers(o: Obj, maxMembers: number): string[] {
+  return userIds(o, 'user_ids', maxMembers);
+}
+
+/** Optional non-negative integer query parameter. */
+export function queryInt(query: URLSearchParams, name: string, min: number): number | undefined {
+  const raw = query.get(name);
+  if (raw === null) return undefined;
+  if (!/^\d{1,15}$/.test(raw) || Number(raw) < min) throw new ChatError(Errors.INVALID_SHAPE, `${name}: must be an integer ≥ ${min}`);
+  return Number(raw);
+}
+
+export function conversationIdParam(raw: string | undefined): string {
+  if (!raw || !ID_PATTERN.test(raw)) throw new ChatError(Errors.NOT_FOUND, 'no such conversation');
+  return raw;
+}
+
+export function parseInternalSend(o: Obj, maxBodyBytes: number): InternalSendRequest {
+  const body = o.body;
+  if (typeof body !== 'string' || body.trim() === '') throw new ShapeError('body', 'must be a non-blank string');
+  if (Buffer.byteLength(body, 'utf8') > maxBodyBytes) throw new ChatError(Errors.BODY_TOO_LARGE);
+  return {
+    user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN),
+    conversation_id: reqString(o, 'conversation_id', 20, ID_PATTERN),
+    client_msg_id: reqString(o, 'client_msg_id', 64, CLIENT_MSG_ID_PATTERN),
+    body,
+  };
+}
+
+export function parseInternalSync(o: Obj): InternalSyncRequest {
+  return { user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN), positions: reqArray(o, 'positions', 1000).map(parsePosition) };
+}
+
+export function parseInternalHistory(o: Obj): InternalHistoryRequest {
+  const out: InternalHistoryRequest = {
+    user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN),
+    conversation_id: reqString(o, 'conversation_id', 20, ID_PATTERN),
+  };
+  for (const field of ['before', 'after', 'limit'] as const) {
+    const v = o[field];
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (field === 'after' ? 0 : 1)) throw new ShapeError(field, 'must be a positive integer');
+    out[field] = v;
+  }
+  return out;
+}

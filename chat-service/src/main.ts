@@ -1,0 +1,28 @@
+import { createCassandra, createKafka, createLogger, createRedis, loadConfigOrExit } from '@chat/shared';
+import { startChatService } from './app.js';
+
+const config = loadConfigOrExit();
+const log = createLogger('chat-service', config.LOG_LEVEL);
+const redis = createRedis(config.REDIS_URL, log, 'chat-service');
+const redisSub = redis.duplicate();
+const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-chat-service`, log);
+const cassandra = createCassandra(
+  { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },
+  log,
+);
+
+const service = await startChatService(config, log, { redis, redisSub, kafka, cassandra });
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  await service.close();
+  await cassandra.shutdown();
+  redisSub.disconnect();
+  await redis.quit();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,24 @@
+import { counter, createMetricsRegistry } from '@chat/shared';
+import type { Registry } from 'prom-client';
+import type { ConsumerMetrics } from './sequencer/message-consumer.js';
+
+/** What chat-service counts, as domain verbs. */
+export interface ChatMetrics extends ConsumerMetrics {
+  readonly registry: Registry;
+  markDelivered(gatewayEvents: number): void;
+}
+
+export function createChatMetrics(): ChatMetrics {
+  const registry = createMetricsRegistry('chat-service');
+  const sequenced = counter(registry, 'chat_messages_sequenced_total', 'Messages given a seq and persisted');
+  const deadLettered = counter(registry, 'chat_records_dead_lettered_total', 'Kafka records sent to the DLQ', ['reason']);
+  const retries = counter(registry, 'chat_sequencer_retries_total', 'Batches retried after a retriable failure');
+  const delivered = counter(registry, 'chat_gateway_events_published_total', 'Delivery events published to gateways');
+  return {
+    registry,
+    markSequenced: (n) => sequenced.inc(n),
+    markDeadLettered: (reason) => deadLettered.inc({ reason }),
+    markRetry: () => retries.inc(),
+    markDelivered: (n) => delivered.inc(n),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Protocol v1: JSON text frames over WebSocket. docs/PROTOCOL.md is the user-facing form of this file.
+ * Every client request carries a `ref` that the reply echoes.
+ */
+export const PROTOCOL_VERSION = 1;
+
+export interface Position {
+  conversation_id: string;
+  /** Highest seq the client has seen (0 = nothing yet). */
+  seq: number;
+  /** Epoch the client saw that seq under; a different current epoch means "resync". */
+  epoch?: string;
+}
+
+// ---- client → server ----
+export interface SendFrame {
+  type: 'send';
+  ref: string;
+  conversation_id: string;
+  client_msg_id: string;
+  body: string;
+}
+export interface SyncFrame {
+  type: 'sync';
+  ref: string;
+  positions: Position[];
+}
+export interface HistoryFrame {
+  type: 'history';
+  ref: string;
+  conversation_id: string;
+  before?: number;
+  after?: number;
+  limit?: number;
+}
+export interface TypingFrame {
+  type: 'typing';
+  ref?: string;
+  conversation_id: string;
+  state: 'start' | 'stop';
+}
+export interface ReadFrame {
+  type: 'read';
+  ref: string;
+  conversation_id: string;
+  seq: number;
+}
+export interface PresenceSubFrame {
+  type: 'presence.sub' | 'presence.unsub';
+  ref: string;
+  user_ids: string[];
+}
+export interface PingFrame {
+  type: 'ping';
+  ref: string;
+}
+export type ClientFrame = SendFrame | SyncFrame | HistoryFrame | TypingFrame | ReadFrame | PresenceSubFrame | PingFrame;
+export const CLIENT_FRAME_TYPES = ['send', 'sync', 'history', 'typing', 'read', 'presence.sub', 'presence.unsub', 'ping'] as const;
+
+// ---- server → client ----
+export interface ChatMessage {
+  conversation_id: string;
+  message_id: string;
+  seq: number;
+  epoch: string;
+  sender_id: string;
+  client_msg_id: string;
+  body: string;
+  /** Milliseconds since the Unix epoch, assigned by the server. */
+  created_at: number;
+}
+export interface HelloFrame {
+  type: 'hello';
+  protocol: number;
+  user_id: string;
+  connection_id: string;
+  gateway_id: string;
+}
+export interface AckFrame {
+  type: 'ack';
+  ref: string;
+  conversation_id: string;
+  client_msg_id: string;
+  message_id: string;
+  /** True when this client_msg_id had been sent before: no new message was created. */
+  duplicate: boolean;
+}
+export interface MessageFrame extends ChatMessage {
+  type: 'message';
+}
+export interface ConversationSync {
+  conversation_id: string;
+  epoch: string;
+  /** ok: `messages` are everything after the client's seq; resync: reload via history. */
+  status: 'ok' | 'resync';
+  reason?: 'epoch_changed' | 'too_far_behind' | 'not_member';
+  last_seq: number;
+  messages: ChatMessage[];
+}
+export interface SyncResultFrame {
+  type: 'sync.result';
+  ref: string;
+  conversations: ConversationSync[];
+}
+export interface HistoryResultFrame {
+  type: 'history.result';
+  ref: string;
+  conversation_id: string;
+  messages: ChatMessage[];
+  has_more: boolean;
+}
+export interface ErrorFrame {
+  type: 'error';
+  ref?: string;
+  code: number;
+  name: string;
+  message: string;
+  retry: boolean;
+}
+export interface PongFrame {
+  type: 'pong';
+  ref: string;
+}
+export interface ReconnectFrame {
+  type: 'reconnect';
+  reason: 'server_restart';
+  /** Suggested delay before reconnecting. */
+  after_ms: number;
+}
+export interface TypingEventFrame {
+  type: 'typing';
+  conversation_id: string;
+  user_id: string;
+  state: 'start' | 'stop';
+}
+export interface PresenceEventFrame {
+  type: 'presence';
+  ref?: string;
+  users: { user_id: string; online: boolean; last_seen?: number }[];
+}
+export interface ReceiptFrame {
+  type: 'receipt';
+  ref?: string;
+  conversation_id: string;
+  user_id: string;
+  seq: number;
+}
+export type ServerFrame =
+  | HelloFrame
+  | AckFrame
+  | MessageFrame
+  | SyncResultFrame
+  | HistoryResultFrame
+  | ErrorFrame
+  | PongFrame
+  | ReconnectFrame
+  | TypingEventFrame
+  | PresenceEventFrame
+  | ReceiptFrame;

@@ -1,0 +1,73 @@
+import type { ChatMessage, ConversationSync, Position } from './frames.js';
+
+/**
+ * Internal HTTP API that gateways call on chat-service (JSON, keep-alive).
+ * Every request carries header `x-internal-token: <INTERNAL_API_TOKEN>`; the user id is the
+ * JWT subject the gateway verified. Errors are `{ error: { code, name, message, retry } }`
+ * with the registry's HTTP status.
+ */
+export const INTERNAL_PATHS = {
+  send: '/internal/v1/send',
+  sync: '/internal/v1/sync',
+  history: '/internal/v1/history',
+} as const;
+
+export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
+
+export interface InternalSendRequest {
+  user_id: string;
+  conversation_id: string;
+  client_msg_id: string;
+  body: string;
+}
+export interface InternalSendResponse {
+  conversation_id: string;
+  client_msg_id: string;
+  message_id: string;
+  duplicate: boolean;
+}
+
+export interface InternalSyncRequest {
+  user_id: string;
+  positions: Position[];
+}
+export interface InternalSyncResponse {
+  conversations: ConversationSync[];
+}
+
+export interface InternalHistoryRequest {
+  user_id: string;
+  conversation_id: string;
+  before?: number;
+  after?: number;
+  limit?: number;
+}
+export interface HistoryPage {
+  conversation_id: string;
+  messages: ChatMessage[];
+  has_more: boolean;
+}
+
+/**
+ * Messages on a gateway's Redis delivery channel (`deliveryChannel(gatewayId)`).
+ * `frame` is the already-serialized server frame, so a gateway forwards bytes without re-encoding.
+ */
+export type GatewayEvent =
+  | { v: 1; type: 'deliver'; user_ids: string[]; frame: string }
+  | { v: 1; type: 'disconnect'; connection_ids: string[]; code: number; reason: string };
+
+export function deliveryChannel(gatewayId: string): string {
+  return `chat:gw:${gatewayId}:events`;
+}
+
+/** The Kafka record on chat.messages (value JSON, key = conversation_id). */
+export interface MessageRecord {
+  v: 1;
+  type: 'message';
+  conversation_id: string;
+  message_id: string;
+  sender_id: string;
+  client_msg_id: string;
+  body: string;
+  created_at: number;
+}

@@ -1,0 +1,2 @@
+export type { SessionRegistry } from './session-registry.js';
+export { RedisSessionRegistry, type RedisSessionRegistryOptions } from './redis-session-registry.js';

@@ -1,0 +1,90 @@
+import type { Redis } from 'ioredis';
+import type { SessionRegistry } from './session-registry.js';
+
+export interface RedisSessionRegistryOptions {
+  /** Key prefix, so tests and tenants can share a Redis. @default 'chat:' */
+  prefix?: string;
+  /** TTL of a user's connection hash and of a gateway's liveness key. @default 60 */
+  ttlSeconds?: number;
+}
+
+// Registers atomically so two gateways cannot both admit the user's (max+1)th connection.
+const REGISTER = `
+local n = redis.call('HLEN', KEYS[1])
+if n >= tonumber(ARGV[3]) and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return 1`;
+
+const CHUNK = 500;
+
+export class RedisSessionRegistry implements SessionRegistry {
+  private readonly prefix: string;
+  private readonly ttl: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: RedisSessionRegistryOptions = {},
+  ) {
+    this.prefix = options.prefix ?? 'chat:';
+    this.ttl = options.ttlSeconds ?? 60;
+  }
+
+  private userKey(userId: string): string {
+    return `${this.prefix}user:{${userId}}:conns`;
+  }
+
+  private aliveKey(gatewayId: string): string {
+    return `${this.prefix}gw:${gatewayId}:alive`;
+  }
+
+  async register(userId: string, connectionId: string, gatewayId: string, maxPerUser: number): Promise<boolean> {
+    await this.redis.set(this.aliveKey(gatewayId), '1', 'EX', this.ttl);
+    const ok = await this.redis.eval(REGISTER, 1, this.userKey(userId), connectionId, gatewayId, maxPerUser, this.ttl);
+    return ok === 1;
+  }
+
+  async unregister(userId: string, connectionId: string): Promise<void> {
+    await this.redis.hdel(this.userKey(userId), connectionId);
+  }
+
+  async refresh(gatewayId: string, userIds: Iterable<string>): Promise<void> {
+    let pipeline = this.redis.pipeline().set(this.aliveKey(gatewayId), '1', 'EX', this.ttl);
+    let n = 0;
+    for (const userId of userIds) {
+      pipeline.expire(this.userKey(userId), this.ttl);
+      if (++n % CHUNK === 0) {
+        await pipeline.exec();
+        pipeline = this.redis.pipeline();
+      }
+    }
+    await pipeline.exec();
+  }
+
+  async retireGateway(gatewayId: string): Promise<void> {
+    await this.redis.del(this.aliveKey(gatewayId));
+  }
+
+  async gatewaysFor(userIds: readonly string[]): Promise<Map<string, string[]>> {
+    const byGateway = new Map<string, string[]>();
+    const alive = new Map<string, boolean>();
+    for (let i = 0; i < userIds.length; i += CHUNK) {
+      const chunk = userIds.slice(i, i + CHUNK);
+      const pipeline = this.redis.pipeline();
+      for (const userId of chunk) pipeline.hgetall(this.userKey(userId));
+      const results = (await pipeline.exec()) ?? [];
+      for (const [j, [err, conns]] of results.entries()) {
+        if (err || !conns) continue;
+        const userId = chunk[j]!;
+        for (const gatewayId of new Set(Object.values(conns as Record<string, string>))) {
+          if (!alive.has(gatewayId)) alive.set(gatewayId, (await this.redis.exists(this.aliveKey(gatewayId))) === 1);
+          if (!alive.get(gatewayId)) continue;
+          const users = byGateway.get(gatewayId) ?? [];
+          users.push(userId);
+          byGateway.set(gatewayId, users);
+        }
+      }
+    }
+    return byGateway;
+  }
+}
