@@ -19,8 +19,9 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          // Integration files share real infrastructure; each isolates itself by prefix/topic/keyspace.
-          fileParallelism: false,
+          // Integration files share real infrastructure; each isolates itself by prefix/topic/keyspace,
+          // and they run one file at a time so timings on 2 cores stay predictable.
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],
