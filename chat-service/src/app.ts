@@ -46,8 +46,6 @@ export interface ChatServiceOptions {
   dlqTopic?: string;
   /** Consumer group of the sequencer. @default 'chat-sequencer' */
   groupId?: string;
-  /** Redis key prefix shared with the gateways. @default 'chat:' */
-  redisPrefix?: string;
   /** Run the HTTP API. @default true */
   api?: boolean;
   /** Run the sequencer consumer. @default true */
@@ -65,18 +63,17 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     topic: TOPIC_MESSAGES,
     dlqTopic: TOPIC_MESSAGES_DLQ,
     groupId: 'chat-sequencer',
-    redisPrefix: 'chat:',
     api: true,
     consumer: true,
     ...options,
   };
   const metrics = createChatMetrics();
-  const lease = await leaseWorkerId(clients.redis, opts.redisPrefix);
+  const lease = await leaseWorkerId(clients.redis, config.REDIS_KEY_PREFIX);
   const ids = new SnowflakeIds(config.WORKER_ID >= 0 ? config.WORKER_ID : lease.workerId);
   log.info({ workerId: lease.workerId }, 'worker id leased');
 
   const conversationStore = new CassandraConversationStore(clients.cassandra);
-  const membership = new MembershipCache(conversationStore, clients.redis, { channel: `${opts.redisPrefix}members-changed` });
+  const membership = new MembershipCache(conversationStore, clients.redis, { channel: `${config.REDIS_KEY_PREFIX}members-changed` });
   await membership.listen(clients.redisSub);
   const epochOf = async (cid: string) => (await membership.get(cid))?.conversation.epoch ?? null;
   const messageStore = new CassandraMessageStore(clients.cassandra, async (cid) => (await epochOf(cid)) ?? '');
@@ -86,7 +83,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   let port = 0;
 
   if (opts.consumer) {
-    const registry = new RedisSessionRegistry(clients.redis, { prefix: opts.redisPrefix, ttlSeconds: config.SESSION_TTL_SECONDS });
+    const registry = new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
     const deliverer = new Deliverer(clients.redis, registry, async (cid) => (await membership.get(cid))?.members ?? null);
     const consumer = clients.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -111,7 +108,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   if (opts.api) {
     const producer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const sends = new SendService(membership, new RedisIdempotencyStore(clients.redis, opts.redisPrefix), new BatchingProducer(producer), ids, opts.topic);
+    const sends = new SendService(membership, new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), new BatchingProducer(producer), ids, opts.topic);
     const verifier = new TokenVerifier({
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,

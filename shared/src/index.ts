@@ -9,3 +9,4 @@ export * from './clients/index.js';
 export * from './protocol/index.js';
 export * from './routing/index.js';
 export * from './auth/index.js';
+export * from './sdk/index.js';

@@ -20,6 +20,7 @@ export const ENV_TABLE = {
   LOG_LEVEL: v(oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'pino log level.'),
 
   REDIS_URL: v(url(['redis:', 'rediss:']), 'redis://127.0.0.1:16379', 'Redis for sessions, routing, sequences, presence.'),
+  REDIS_KEY_PREFIX: v(str(), 'chat:', 'Prefix of every Redis key and channel, so several deployments can share one Redis.'),
   KAFKA_BROKERS: v(hostPorts(), '127.0.0.1:19092', 'Comma-separated Kafka bootstrap brokers.'),
   KAFKA_CLIENT_ID: v(str(), 'chat', 'Kafka client id prefix.'),
   CASSANDRA_CONTACT_POINTS: v(hostPorts(), '127.0.0.1:19042', 'Comma-separated Cassandra host:port contact points.'),

@@ -56,11 +56,17 @@ class BoundedSet {
   }
 }
 
+interface Slot {
+  msg: ChatMessage;
+  /** False for a message already released under another seq/epoch: it fills its slot silently. */
+  emit: boolean;
+}
+
 interface ConvState {
   epoch: string | undefined;
   lastSeq: number;
   highWater: number;
-  buffer: Map<number, ChatMessage>;
+  buffer: Map<number, Slot>;
   seen: BoundedSet;
   /** Epochs this conversation moved away from; their messages are stale and dropped. */
   retired: Set<string>;
@@ -106,13 +112,13 @@ export class OrderedInbox {
     }
     if (epoch !== undefined && s.epoch !== undefined && epoch !== s.epoch) {
       this.reset(s, epoch, seq);
-      return [];
+      return drain(s);
     }
     if (s.epoch === undefined && epoch !== undefined) s.epoch = epoch;
     if (seq <= s.lastSeq) return [];
     s.lastSeq = seq;
     s.highWater = Math.max(s.highWater, seq);
-    for (const k of s.buffer.keys()) if (k <= seq) s.buffer.delete(k);
+    for (const k of [...s.buffer.keys()]) if (k <= seq) s.buffer.delete(k);
     return drain(s);
   }
 
@@ -140,9 +146,11 @@ export class OrderedInbox {
     const result: InboxResult = { deliver: [] };
     if (epochChange) result.epochChange = epochChange;
 
-    if (s.seen.has(msg.message_id) || msg.seq <= s.lastSeq || s.buffer.has(msg.seq)) return result;
+    if (msg.seq <= s.lastSeq || s.buffer.has(msg.seq)) return result;
+    // Already released (e.g. re-sequenced after an epoch change): occupy the slot without emitting again.
+    const emit = !s.seen.has(msg.message_id);
     s.seen.add(msg.message_id);
-    s.buffer.set(msg.seq, msg);
+    s.buffer.set(msg.seq, { msg, emit });
     s.highWater = Math.max(s.highWater, msg.seq);
     result.deliver = drain(s);
     return result;
@@ -185,14 +193,24 @@ export class OrderedInbox {
     return result;
   }
 
-  /** The server said resync: adopt its epoch and position, dropping anything buffered. */
-  resync(conversationId: string, epoch: string, lastSeq: number): void {
+  /**
+   * The server said resync: adopt its epoch and last seq. Within the same epoch the position never moves
+   * backwards (the client may be ahead of storage). Buffered messages of the new epoch after the new
+   * position are kept; those now in order are returned for release.
+   */
+  resync(conversationId: string, epoch: string, lastSeq: number): ChatMessage[] {
     const s = this.convs.get(conversationId);
     if (!s) {
       this.convs.set(conversationId, this.fresh(epoch, lastSeq));
-      return;
+      return [];
     }
-    this.reset(s, epoch, lastSeq);
+    this.reset(s, epoch, s.epoch === epoch ? Math.max(s.lastSeq, lastSeq) : lastSeq);
+    return drain(s);
+  }
+
+  /** Stops tracking a conversation (e.g. the user left it). */
+  forget(conversationId: string): void {
+    this.convs.delete(conversationId);
   }
 
   /** The gap to fill for a conversation, if any. */
@@ -229,15 +247,22 @@ export class OrderedInbox {
     return { epoch, lastSeq, highWater: lastSeq, buffer: new Map(), seen: new BoundedSet(this.maxIds), retired: new Set() };
   }
 
+  /** Moves to (epoch, seq), keeping buffered messages of that epoch beyond seq. Callers drain. */
   private reset(s: ConvState, epoch: string, seq: number): void {
     if (s.epoch !== undefined && s.epoch !== epoch) s.retired.add(s.epoch);
     s.retired.delete(epoch);
-    // Buffered messages were never released: forget them so a redelivery after the reset is not dropped.
-    for (const m of s.buffer.values()) s.seen.delete(m.message_id);
-    s.buffer.clear();
     s.epoch = epoch;
     s.lastSeq = Math.max(0, seq);
     s.highWater = s.lastSeq;
+    for (const [k, slot] of [...s.buffer]) {
+      if (slot.msg.epoch === epoch && k > s.lastSeq) {
+        s.highWater = Math.max(s.highWater, k);
+      } else {
+        s.buffer.delete(k);
+        // Never released: forget it so a redelivery after the reset is not taken for a duplicate.
+        if (slot.emit) s.seen.delete(slot.msg.message_id);
+      }
+    }
   }
 }
 
@@ -246,9 +271,9 @@ function drain(s: ConvState): ChatMessage[] {
   for (;;) {
     const next = s.buffer.get(s.lastSeq + 1);
     if (!next) break;
-    s.buffer.delete(next.seq);
-    s.lastSeq = next.seq;
-    out.push(next);
+    s.buffer.delete(s.lastSeq + 1);
+    s.lastSeq++;
+    if (next.emit) out.push(next.msg);
   }
   return out;
 }

@@ -57,6 +57,12 @@ export class Outbox {
     item.waiting = false;
   }
 
+  /** The transmission never left (socket not writable): the item is unsent again, not counted. */
+  unmark(clientMsgId: string): void {
+    const item = this.items.get(clientMsgId);
+    if (item) item.ref = undefined;
+  }
+
   /** A transmission failed temporarily: count it and hold the item until `markReady`. */
   markRetrying(clientMsgId: string): OutboxItem | undefined {
     const item = this.items.get(clientMsgId);

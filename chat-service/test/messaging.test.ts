@@ -1,0 +1,190 @@
+import cassandra from 'cassandra-driver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CloseCodes, Errors, type AckFrame, type ErrorFrame, type HistoryResultFrame, type SyncResultFrame } from '@chat/shared';
+import { RawClient } from './support/raw-client.js';
+import { startSystem, waitFor, type TestSystem } from './support/system.js';
+
+let sys: TestSystem;
+const clients: RawClient[] = [];
+const uid = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
+
+async function connect(gateway: number, userId: string): Promise<RawClient> {
+  const c = await RawClient.connect(sys.gateways[gateway]!.url, sys.token(userId));
+  clients.push(c);
+  return c;
+}
+
+async function direct(a: string, b: string): Promise<string> {
+  const res = await sys.rest<{ conversation: { conversation_id: string } }>(a, 'POST', '/v1/conversations', { kind: 'direct', user_id: b });
+  expect(res.status).toBe(201);
+  return res.body.conversation.conversation_id;
+}
+
+async function storedCount(conversationId: string): Promise<number> {
+  let total = 0;
+  for (const bucket of [0, 1, 2]) {
+    const rs = await sys.cassandra.execute('SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND bucket = ?', [cassandra.types.Long.fromString(conversationId), bucket], { prepare: true });
+    total += Number(rs.first()?.n ?? 0);
+  }
+  return total;
+}
+
+beforeAll(async () => {
+  sys = await startSystem(2);
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await sys?.close();
+});
+
+describe('core messaging across two gateway processes', () => {
+  it('delivers a direct message once to every device of both users and stores it', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const conv = await direct(alice, bob);
+    const aliceMain = await connect(0, alice);
+    const aliceOther = await connect(1, alice);
+    const bob1 = await connect(0, bob);
+    const bob2 = await connect(1, bob);
+
+    const ack = await aliceMain.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'm1', body: 'hello bob' });
+    expect(ack.type).toBe('ack');
+    expect(ack.duplicate).toBe(false);
+
+    // The ack came after the Kafka write: the record is readable from the topic now.
+    const consumer = sys.kafka.consumer({ groupId: `probe-${Date.now()}` });
+    const seen: string[] = [];
+    await consumer.connect();
+    await consumer.subscribe({ topic: sys.topic, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value?.toString() ?? '') });
+    await waitFor(() => seen.some((v) => v.includes(ack.message_id)), 20_000, 'record in Kafka');
+    await consumer.disconnect();
+
+    for (const device of [bob1, bob2, aliceOther, aliceMain]) {
+      await waitFor(() => device.messages(conv).length === 1, 15_000, 'delivery');
+    }
+    await new Promise((r) => setTimeout(r, 300)); // anything duplicated would have arrived by now
+    for (const device of [bob1, bob2, aliceOther]) {
+      const received = device.messages(conv);
+      expect(received).toHaveLength(1);
+      expect(received[0]).toMatchObject({ message_id: ack.message_id, seq: 1, sender_id: alice, body: 'hello bob' });
+    }
+    const history = await bob1.request<HistoryResultFrame>({ type: 'history', conversation_id: conv });
+    expect(history.messages.map((m) => [m.message_id, m.seq])).toEqual([[ack.message_id, 1]]);
+    const rest = await sys.rest<{ messages: { message_id: string; seq: number }[] }>(bob, 'GET', `/v1/conversations/${conv}/messages`);
+    expect(rest.body.messages.map((m) => [m.message_id, m.seq])).toEqual([[ack.message_id, 1]]);
+  });
+
+  it('gives 1,000 messages from 5 concurrent senders one gap-free order seen identically by every member', async () => {
+    const users = [0, 1, 2, 3, 4].map((i) => uid(`u${i}`));
+    const created = await sys.rest<{ conversation: { conversation_id: string } }>(users[0]!, 'POST', '/v1/conversations', { kind: 'group', title: 'load', member_ids: users });
+    const conv = created.body.conversation.conversation_id;
+    const devices = await Promise.all(users.map((u, i) => connect(i % 2, u)));
+    await Promise.all(
+      devices.map(async (device, i) => {
+        for (let batch = 0; batch < 10; batch++) {
+          const acks = await Promise.all(
+            Array.from({ length: 20 }, (_, j) =>
+              device.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `s${i}-${batch}-${j}`, body: `from ${i} #${batch * 20 + j}` }),
+            ),
+          );
+          expect(acks.every((a) => a.type === 'ack')).toBe(true);
+        }
+      }),
+    );
+    for (const device of devices) await waitFor(() => device.messages(conv).length >= 1000, 60_000, 'all 1,000 deliveries');
+    const orders = devices.map((d) => d.messages(conv).map((m) => `${m.seq}:${m.message_id}`));
+    for (const order of orders) expect(order).toEqual(orders[0]);
+    expect(devices[0]!.messages(conv).map((m) => m.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(await storedCount(conv)).toBe(1000);
+  }, 120_000);
+
+  it('turns the same client_msg_id sent through two gateways into one message with one ack', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const conv = await direct(alice, bob);
+    const [viaGw1, viaGw2] = [await connect(0, alice), await connect(1, alice)];
+    const frame = { type: 'send', conversation_id: conv, client_msg_id: 'same-id', body: 'only once' };
+    const [a, b] = await Promise.all([viaGw1.request<AckFrame>(frame), viaGw2.request<AckFrame>(frame)]);
+    expect(a.message_id).toBe(b.message_id);
+    expect([a.duplicate, b.duplicate].sort()).toEqual([false, true]);
+    await waitFor(async () => (await storedCount(conv)) === 1, 15_000, 'stored');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await storedCount(conv)).toBe(1);
+    expect(viaGw1.messages(conv)).toHaveLength(1);
+  });
+
+  it('resumes on the other gateway with exactly the messages missed, in order', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const conv = await direct(alice, bob);
+    const sender = await connect(0, alice);
+    const bobFirst = await connect(0, bob);
+    await sender.request({ type: 'send', conversation_id: conv, client_msg_id: 'before', body: 'seen' });
+    await waitFor(() => bobFirst.messages(conv).length === 1, 15_000, 'first message');
+    const lastSeen = bobFirst.messages(conv)[0]!;
+    bobFirst.close();
+    await waitFor(() => bobFirst.closeCode !== null, 5000, 'close');
+
+    for (let i = 0; i < 50; i++) await sender.request({ type: 'send', conversation_id: conv, client_msg_id: `missed-${i}`, body: `missed ${i}` });
+
+    const bobAgain = await connect(1, bob);
+    const result = await bobAgain.request<SyncResultFrame>({ type: 'sync', positions: [{ conversation_id: conv, seq: lastSeen.seq, epoch: lastSeen.epoch }] });
+    const entry = result.conversations[0]!;
+    expect(entry.status).toBe('ok');
+    // Anything not yet persisted when sync ran arrives in real time: the union is what B sees.
+    await waitFor(() => new Set([...entry.messages, ...bobAgain.messages(conv)].map((m) => m.seq)).size === 50, 15_000, 'all 50');
+    const bySeq = new Map([...entry.messages, ...bobAgain.messages(conv)].map((m) => [m.seq, m]));
+    expect([...bySeq.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
+    expect(entry.messages.map((m) => m.body)).toEqual(entry.messages.map((m) => `missed ${m.seq - 2}`));
+  });
+
+  it('answers resync when the epoch changed', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const conv = await direct(alice, bob);
+    const c = await connect(0, alice);
+    const result = await c.request<SyncResultFrame>({ type: 'sync', positions: [{ conversation_id: conv, seq: 0, epoch: 'old-epoch' }] });
+    expect(result.conversations[0]).toMatchObject({ status: 'resync', reason: 'epoch_changed' });
+  });
+});
+
+describe('bad input is refused with documented codes and stores nothing', () => {
+  it('rejects malformed, unknown, oversize, foreign and forged frames while others keep being served', async () => {
+    const [alice, bob, eve] = [uid('alice'), uid('bob'), uid('eve')];
+    const conv = await direct(alice, bob);
+    const bystander = await connect(1, bob);
+    const eveClient = await connect(0, eve);
+
+    eveClient.sendRaw('{not json');
+    await waitFor(() => eveClient.frames.some((f) => f.type === 'error' && f.code === Errors.BAD_FRAME.code), 5000, 'bad_frame');
+    const unknown = await eveClient.request<ErrorFrame>({ type: 'teleport' });
+    expect(unknown.code).toBe(Errors.UNKNOWN_TYPE.code);
+    const foreign = await eveClient.request<ErrorFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'x1', body: 'let me in' });
+    expect(foreign.code).toBe(Errors.NOT_MEMBER.code);
+    const forged = await eveClient.request<ErrorFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'x2', body: 'hi', sender: alice });
+    expect(forged.code).toBe(Errors.SENDER_MISMATCH.code);
+    const history = await eveClient.request<ErrorFrame>({ type: 'history', conversation_id: conv });
+    expect(history.code).toBe(Errors.NOT_MEMBER.code);
+
+    eveClient.sendRaw(JSON.stringify({ type: 'send', ref: 'big', conversation_id: conv, client_msg_id: 'x3', body: 'x'.repeat(sys.config.MAX_FRAME_BYTES) }));
+    await waitFor(() => eveClient.closeCode !== null, 5000, 'oversize close');
+    expect(eveClient.closeCode).toBe(CloseCodes.MESSAGE_TOO_BIG.code);
+
+    await expect(RawClient.connect(sys.gateways[0]!.url, sys.token(alice).replace(/.$/, 'x'))).rejects.toThrow(/401/);
+    await expect(RawClient.connect(sys.gateways[0]!.url, sys.token(alice, -60))).rejects.toThrow(/401/);
+
+    // The gateway still serves others, and nothing was stored.
+    const aliceClient = await connect(0, alice);
+    const ack = await aliceClient.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'legit', body: 'still works' });
+    expect(ack.type).toBe('ack');
+    await waitFor(() => bystander.messages(conv).length === 1, 15_000, 'delivery after bad input');
+    expect(bystander.messages(conv)[0]!.body).toBe('still works');
+    expect(await storedCount(conv)).toBe(1);
+  });
+
+  it('refuses REST calls without a valid token or with bad bodies', async () => {
+    const res = await fetch(`${sys.chatUrl}/v1/conversations`, { headers: { authorization: 'Bearer nope' } });
+    expect(res.status).toBe(401);
+    const bad = await sys.rest<{ error: { code: number } }>(uid('x'), 'POST', '/v1/conversations', { kind: 'group', member_ids: 'not-a-list' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe(Errors.INVALID_SHAPE.code);
+  });
+});

@@ -1,0 +1,161 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import {
+  createCassandra,
+  createKafka,
+  createLogger,
+  createRedis,
+  loadConfig,
+  mintDevToken,
+  type CassandraClient,
+  type Config,
+  type Kafka,
+  type Redis,
+} from '@chat/shared';
+import { startChatService, type RunningChatService } from '../../src/app.js';
+
+const GATEWAY_MAIN = fileURLToPath(new URL('../../../gateway/dist/main.js', import.meta.url));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export interface GatewayProcess {
+  id: string;
+  url: string;
+  port: number;
+  child: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface TestSystem {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+  chatUrl: string;
+  gateways: GatewayProcess[];
+  redis: Redis;
+  kafka: Kafka;
+  cassandra: CassandraClient;
+  topic: string;
+  token(userId: string, ttlSeconds?: number): string;
+  /** Calls the public REST API as `userId`. */
+  rest<T = unknown>(userId: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts chat-service in-process and `gatewayCount` gateway processes, isolated from other test
+ * files by a unique Redis prefix, Kafka topic and consumer group (the keyspace is shared; every
+ * conversation id is unique).
+ */
+export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
+  const run = randomBytes(4).toString('hex');
+  const topic = `chat.messages.test-${run}`;
+  const dlqTopic = `${topic}.dlq`;
+  const chatPort = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    REDIS_KEY_PREFIX: `t${run}:`,
+    CHAT_HTTP_PORT: String(chatPort),
+    CHAT_SERVICE_URL: `http://127.0.0.1:${chatPort}`,
+    SESSION_REFRESH_SECONDS: '1',
+    SESSION_TTL_SECONDS: '5',
+  };
+  const config = loadConfig(env);
+  const log = createLogger('test', config.LOG_LEVEL);
+  const redis = createRedis(config.REDIS_URL, log);
+  const kafka = createKafka(config.KAFKA_BROKERS, `test-${run}`, log);
+  const cassandra = createCassandra(
+    { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },
+    log,
+  );
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 4 }, { topic: dlqTopic, numPartitions: 1 }] });
+  await admin.disconnect();
+
+  const redisSub = redis.duplicate();
+  const chat: RunningChatService = await startChatService(config, log, { redis, redisSub, kafka, cassandra }, { topic, dlqTopic, groupId: `test-${run}` });
+
+  const gateways: GatewayProcess[] = [];
+  for (let i = 1; i <= gatewayCount; i++) gateways.push(await startGateway(env, `t${run}-gw${i}`));
+
+  const token = (userId: string, ttlSeconds = 600) => mintDevToken(config.JWT_HS256_SECRET, userId, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds });
+  const chatUrl = `http://127.0.0.1:${chat.port}`;
+  return {
+    config,
+    env,
+    chatUrl,
+    gateways,
+    redis,
+    kafka,
+    cassandra,
+    topic,
+    token,
+    rest: async <T>(userId: string, method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${chatUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token(userId)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      return { status: res.status, body: (await res.json()) as T };
+    },
+    close: async () => {
+      await Promise.all(gateways.map((g) => g.stop()));
+      await chat.close();
+      await cassandra.shutdown();
+      redisSub.disconnect();
+      redis.disconnect();
+    },
+  };
+}
+
+export async function startGateway(env: NodeJS.ProcessEnv, id: string): Promise<GatewayProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [GATEWAY_MAIN], {
+    env: { ...env, GATEWAY_ID: id, GATEWAY_PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`gateway ${id} exited with ${child.exitCode}`);
+      return fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    },
+    15_000,
+    `gateway ${id} to listen`,
+  );
+  return {
+    id,
+    port,
+    url: `ws://127.0.0.1:${port}/ws`,
+    child,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
