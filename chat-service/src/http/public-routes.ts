@@ -25,7 +25,7 @@ export function registerPublicRoutes(
   router: Router,
   deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; maxGroupMembers: number },
 ): void {
-  const authed = (handler: (ctx: RouteContext, userId: string) => Promise<void>) => (ctx: RouteContext) =>
+  const authed = (handler: (ctx: RouteContext, userId: string) => Promise<void>) => async (ctx: RouteContext) =>
     handler(ctx, bearerUser(ctx.req, deps.verifier));
 
   router.on(

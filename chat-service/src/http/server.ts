@@ -19,7 +19,10 @@ export function createHttpServer(router: Router, log: Logger, metrics: Registry 
     const match = router.match(req.method ?? 'GET', url.pathname);
     if (match === 'not_found') return sendError(res, new ChatError(Errors.NOT_FOUND, 'no such endpoint'));
     if (match === 'method_not_allowed') return sendError(res, new ChatError(Errors.INVALID_SHAPE, 'method not allowed'));
-    match.handler({ req, res, params: match.params, query: url.searchParams }).catch((err: unknown) => {
+    // Promise.resolve().then: a handler that throws synchronously still ends in the catch below.
+    Promise.resolve()
+      .then(() => match.handler({ req, res, params: match.params, query: url.searchParams }))
+      .catch((err: unknown) => {
       if (!(err instanceof ChatError) || err.def === Errors.INTERNAL) {
         log.error({ err: (err as Error).message, path: url.pathname }, 'request failed');
       }

@@ -1,0 +1,39 @@
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root: this file lives at <repo>/deploy/{src,dist}/local/paths.{ts,js}. */
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+export type ComponentName = 'redis' | 'kafka' | 'cassandra';
+export const COMPONENTS: readonly ComponentName[] = ['redis', 'kafka', 'cassandra'];
+
+export interface Paths {
+  /** Everything mutable (data, logs, pid files, generated configs). */
+  readonly dataDir: string;
+  /** Downloaded jars, outside the repository so `git clean` / `--purge` keep them. */
+  readonly cacheDir: string;
+  readonly runDir: string;
+  readonly logDir: string;
+  readonly migrationsDir: string;
+  componentDir(c: ComponentName): string;
+  pidFile(c: ComponentName): string;
+  logFile(c: ComponentName): string;
+}
+
+export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
+  const dataDir = resolve(env.CHAT_DATA_DIR || join(REPO_ROOT, '.data'));
+  const cacheDir = resolve(env.CHAT_CACHE_DIR || join(homedir(), '.cache', 'chat-backend'));
+  const runDir = join(dataDir, 'run');
+  const logDir = join(dataDir, 'logs');
+  return {
+    dataDir,
+    cacheDir,
+    runDir,
+    logDir,
+    migrationsDir: resolve(env.CHAT_MIGRATIONS_DIR || join(REPO_ROOT, 'deploy', 'cassandra')),
+    componentDir: (c) => join(dataDir, c),
+    pidFile: (c) => join(runDir, `${c}.pid`),
+    logFile: (c) => join(logDir, `${c}.log`),
+  };
+}

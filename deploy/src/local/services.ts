@@ -1,0 +1,30 @@
+/** The processes `npm start` runs on top of the local infrastructure. */
+export interface ServiceSpec {
+  name: string;
+  /** Executable; `node` means the current Node binary. */
+  command: string;
+  /** Arguments; the first path-like argument is the main file that must exist. */
+  args: string[];
+  /** The file that must exist (relative to the repo root) for the entry to be started. */
+  main: string;
+  env?: Record<string, string>;
+}
+
+const node = (main: string, env: Record<string, string> = {}): Pick<ServiceSpec, 'command' | 'args' | 'main' | 'env'> => ({
+  command: 'node',
+  args: ['--enable-source-maps', main],
+  main,
+  env,
+});
+
+export const SERVICES: readonly ServiceSpec[] = [
+  { name: 'chat-service', ...node('chat-service/dist/main.js', { CHAT_HTTP_PORT: '8080', PORT: '8080' }) },
+  { name: 'presence', ...node('presence-service/dist/main.js') },
+  { name: 'gw-1', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8081', PORT: '8081', GATEWAY_ID: 'gw-1', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }) },
+  { name: 'gw-2', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8082', PORT: '8082', GATEWAY_ID: 'gw-2', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }) },
+];
+
+export const CONNECT_HINT = [
+  'connect a WebSocket client to ws://127.0.0.1:8081/ws (or ws://127.0.0.1:8082/ws)',
+  'with a development token: npm run token -- <user>',
+];
