@@ -84,7 +84,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
 
   if (opts.consumer) {
     const registry = new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
-    const deliverer = new Deliverer(clients.redis, registry, async (cid) => (await membership.get(cid))?.members ?? null);
+    const deliverer = new Deliverer(clients.redis, config.REDIS_KEY_PREFIX, registry, async (cid) => (await membership.get(cid))?.members ?? null);
     const consumer = clients.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([consumer.connect(), dlqProducer.connect()]);

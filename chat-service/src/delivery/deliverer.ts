@@ -8,6 +8,7 @@ import { deliveryChannel, type ChatMessage, type GatewayEvent, type MessageFrame
 export class Deliverer {
   constructor(
     private readonly redis: Redis,
+    private readonly redisPrefix: string,
     private readonly registry: SessionRegistry,
     private readonly membersOf: (conversationId: string) => Promise<Set<string> | null>,
   ) {}
@@ -28,7 +29,7 @@ export class Deliverer {
           const serialized = JSON.stringify(frame);
           for (const [gatewayId, userIds] of gateways) {
             const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: userIds, frame: serialized };
-            pipeline.publish(deliveryChannel(gatewayId), JSON.stringify(event));
+            pipeline.publish(deliveryChannel(this.redisPrefix, gatewayId), JSON.stringify(event));
             published++;
           }
         }

@@ -79,3 +79,12 @@ describe('Sequencer', () => {
     expect(result.messages.map((m) => m.seq)).toEqual([1]);
   });
 });
+
+describe('Sequencer duplicates', () => {
+  it('drops a second copy of a record it already wrote and delivered', async () => {
+    const seq = new Sequencer(new MemoryMessageStore(), epochOf);
+    const r = record();
+    expect((await seq.process([r])).messages).toHaveLength(1);
+    expect((await seq.process([r])).messages).toHaveLength(0);
+  });
+});

@@ -20,17 +20,20 @@ interface ConversationState {
   seqByMessageId: Map<string, number>;
   /** `${sender}\n${client_msg_id}` → message_id, to drop a resend that got a new message_id. */
   messageIdByClientKey: Map<string, string>;
+  /** Messages this process wrote and delivered: a second copy of one (a duplicate produce) is dropped. */
+  settled: Set<string>;
 }
 
 function clientKey(r: { sender_id: string; client_msg_id: string }): string {
   return `${r.sender_id}\n${r.client_msg_id}`;
 }
 
-function remember(state: ConversationState, m: ChatMessage): void {
+function remember(state: ConversationState, m: ChatMessage, settled: boolean): void {
   state.seqByMessageId.set(m.message_id, m.seq);
   state.messageIdByClientKey.set(clientKey(m), m.message_id);
-  for (const map of [state.seqByMessageId, state.messageIdByClientKey] as Map<string, unknown>[]) {
-    while (map.size > WINDOW) map.delete(map.keys().next().value as string);
+  if (settled) state.settled.add(m.message_id);
+  for (const set of [state.seqByMessageId, state.messageIdByClientKey, state.settled]) {
+    while (set.size > WINDOW) set.delete(set.keys().next().value as string);
   }
 }
 
@@ -84,6 +87,8 @@ export class Sequencer {
       const freshIds = new Set<string>();
       for (const r of records) {
         const seq = state.seqByMessageId.get(r.message_id);
+        if (state.settled.has(r.message_id)) continue;
+        // Known but not settled here: a replay after a restart or a failed write; write and deliver again.
         if (seq !== undefined) known.push(toMessage(r, seq, epoch));
         else if (!state.messageIdByClientKey.has(clientKey(r)) && !freshIds.has(r.message_id)) {
           freshIds.add(r.message_id);
@@ -108,7 +113,7 @@ export class Sequencer {
         this.states.delete(conversationId);
         throw new RetriableError(`writing messages failed: ${(err as Error).message}`);
       }
-      for (const m of assigned) remember(state, m);
+      for (const m of messages) remember(state, m, true);
       return messages;
     }
   }
@@ -117,9 +122,9 @@ export class Sequencer {
     const cached = this.states.get(conversationId);
     if (cached) return cached;
     const seq = await this.store.seqState(conversationId);
-    const state: ConversationState = { lastSeq: seq.lastSeq, seqByMessageId: new Map(), messageIdByClientKey: new Map() };
+    const state: ConversationState = { lastSeq: seq.lastSeq, seqByMessageId: new Map(), messageIdByClientKey: new Map(), settled: new Set() };
     const recent = await this.store.readAfter(conversationId, Math.max(0, seq.lastSeq - WINDOW), seq.lastSeq, WINDOW);
-    for (const m of recent) remember(state, m);
+    for (const m of recent) remember(state, m, false);
     // The last claim may not have been written (crash between claim and write): its ids keep their seqs.
     seq.pendingMessageIds.forEach((id, i) => state.seqByMessageId.set(id, seq.pendingFirstSeq + i));
     if (this.states.size >= this.maxConversations) this.states.delete(this.states.keys().next().value as string);

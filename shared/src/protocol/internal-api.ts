@@ -49,15 +49,15 @@ export interface HistoryPage {
 }
 
 /**
- * Messages on a gateway's Redis delivery channel (`deliveryChannel(gatewayId)`).
+ * Messages on a gateway's Redis delivery channel (`deliveryChannel(prefix, gatewayId)`).
  * `frame` is the already-serialized server frame, so a gateway forwards bytes without re-encoding.
  */
 export type GatewayEvent =
   | { v: 1; type: 'deliver'; user_ids: string[]; frame: string }
   | { v: 1; type: 'disconnect'; connection_ids: string[]; code: number; reason: string };
 
-export function deliveryChannel(gatewayId: string): string {
-  return `chat:gw:${gatewayId}:events`;
+export function deliveryChannel(prefix: string, gatewayId: string): string {
+  return `${prefix}gw:${gatewayId}:events`;
 }
 
 /** The Kafka record on chat.messages (value JSON, key = conversation_id). */

@@ -1,0 +1,165 @@
+import { createLogger, createRedis } from '@chat/shared';
+import { ProcessGroup } from '../system/processes.js';
+import { LoadFleet, MAX_SOCKETS_PER_WORKER } from '../load/fleet.js';
+import type { ClientSpec, ConnectReply } from '../load/protocol.js';
+import { mergeEncoded, summarize } from '../report/histogram.js';
+import { startSystem, type RunningSystem } from '../system/system-under-test.js';
+import { collectStats, cpuFigures, cpuMeter, param, round, sleep, sumRss, sumTimelines, target, type Scenario } from './common.js';
+
+async function redisUsedMemory(url: string): Promise<number> {
+  const redis = createRedis(url, createLogger('bench', 'silent'), 'bench');
+  try {
+    const info = await redis.info('memory');
+    return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function split(n: number, parts: number): number[] {
+  return Array.from({ length: parts }, (_, i) => Math.floor(n / parts) + (i < n % parts ? 1 : 0));
+}
+
+/** Ramp to N authenticated connections across shards, hold with pings; bare uWS baseline for RSS/conn. */
+export const connections: Scenario = async (ctx) => {
+  const total = param(ctx, 'connections', 50, 100_000);
+  const gateways = param(ctx, 'gateways', 2, 6);
+  const workers = param(ctx, 'workers', 2, Math.max(2, Math.ceil(total / 17_000)));
+  const rate = param(ctx, 'rate', 200, 2500);
+  const holdMs = param(ctx, 'holdSeconds', 3, 60) * 1000;
+  const pingIntervalMs = param(ctx, 'pingIntervalSeconds', 1, 20) * 1000;
+  const perWorker = split(total, workers);
+  if (Math.max(...perWorker) > MAX_SOCKETS_PER_WORKER) throw new Error(`connections: ${Math.max(...perWorker)} sockets per worker exceeds ${MAX_SOCKETS_PER_WORKER}`);
+  const config = { total, gateways, workers, rate, holdMs, pingIntervalMs, baselineConnections: Math.ceil(total / gateways) };
+  ctx.log(`connections: ${JSON.stringify(config)}`);
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:16379';
+
+  let fleet: LoadFleet | undefined;
+  let sys: RunningSystem | undefined;
+  const bareProcs = new ProcessGroup(ctx.logDir, ctx.repoRoot);
+  try {
+    fleet = await LoadFleet.start(workers, { JWT_HS256_SECRET: process.env.JWT_HS256_SECRET || 'dev-secret-change-me' });
+
+    // --- baseline: one bare uWS process with one shard's share of connections
+    const barePort = ctx.basePort + 90;
+    const bare = bareProcs.start('bare-uws', 'bench/dist/baseline/bare-uws-server.js', { BARE_PORT: String(barePort) }, true);
+    await bareProcs.waitForPort('bare-uws', barePort);
+    await sleep(300);
+    const bareBefore = sumRss([bare.pid!]);
+    const bareShare = split(config.baselineConnections, workers);
+    const bareConn = await fleet.all<'connect'>((w) => ({
+      type: 'connect',
+      clients: Array.from({ length: bareShare[w]! }, (_, i): ClientSpec => ({ userId: `b${ctx.runId}-bare${w}-${i}`, url: `ws://127.0.0.1:${barePort}/ws` })),
+      ratePerSec: rate / workers,
+      maxInflight: 200,
+      timeoutMs: 30_000,
+      gateway: false,
+    }));
+    await sleep(2000);
+    const bareAfter = sumRss([bare.pid!]);
+    const bareOk = bareConn.reduce((n, c) => n + (c?.ok ?? 0), 0);
+    const bareRssPerConn = bareOk > 0 ? (bareAfter - bareBefore) / bareOk : 0;
+    await fleet.all<'close'>(() => ({ type: 'close' }));
+    await bareProcs.stop();
+    ctx.log(`connections: bare uWS ${bareOk} connections, ${round(bareRssPerConn, 0)} B RSS/conn`);
+
+    // --- the gateway
+    sys = await startSystem({
+      runId: ctx.runId,
+      repoRoot: ctx.repoRoot,
+      logDir: ctx.logDir,
+      gateways,
+      gatewayBasePort: ctx.basePort + 10,
+      chatPort: ctx.basePort,
+      redisPrefix: `bench:${ctx.runId}:`,
+      logLevel: ctx.logLevel,
+    });
+    const running = sys;
+    const gwPids = () => sys!.gatewayNames.map((n) => running.procs.pids()[n]!).filter((p) => p !== undefined);
+    await sleep(1000);
+    const rssBefore = sumRss(gwPids());
+    const redisBefore = await redisUsedMemory(redisUrl);
+    const meter = cpuMeter(() => running.procs.pids(), fleet);
+    meter.begin();
+    let offset = 0;
+    const specs = perWorker.map((n) => {
+      const list = Array.from({ length: n }, (_, i): ClientSpec => ({ userId: `b${ctx.runId}-c${offset + i}`, url: running.gatewayUrls[(offset + i) % gateways]! }));
+      offset += n;
+      return list;
+    });
+    const conn = (await fleet.all<'connect'>((w) => ({ type: 'connect', clients: specs[w]!, ratePerSec: rate / workers, maxInflight: 200, timeoutMs: 30_000, gateway: true }))).filter(
+      (c): c is ConnectReply => c !== undefined,
+    );
+    const rampCpu = meter.end();
+    const ok = conn.reduce((n, c) => n + c.ok, 0);
+    const failures: Record<string, number> = {};
+    for (const c of conn) for (const [k, v] of Object.entries(c.failures)) failures[k] = (failures[k] ?? 0) + v;
+    const rampS = Math.max(...conn.map((c) => c.elapsedMs)) / 1000;
+    const connectLatency = summarize(mergeEncoded(conn.map((c) => c.connectHist)));
+    ctx.log(`connections: ${ok}/${total} connected in ${round(rampS, 1)} s; holding ${holdMs / 1000} s`);
+
+    meter.begin();
+    const holds = await fleet.all<'hold'>(() => ({ type: 'hold', durationMs: holdMs, pingIntervalMs }));
+    const holdCpu = meter.end();
+    const rssAfter = sumRss(gwPids());
+    const redisAfter = await redisUsedMemory(redisUrl);
+    const stats = await collectStats(fleet, false);
+    const pingsSent = holds.reduce((n, h) => n + (h?.pingsSent ?? 0), 0);
+    const pongs = holds.reduce((n, h) => n + (h?.pongs ?? 0), 0);
+    const pingLatency = summarize(mergeEncoded(holds.map((h) => h?.pingHist ?? '').filter((s) => s !== '')));
+    const rssPerConn = ok > 0 ? (rssAfter - rssBefore) / ok : 0;
+    const timeline = sumTimelines(conn.map((c) => c.perSecond));
+    const crashed = sys.procs.crashed();
+
+    const metrics: Record<string, number | string> = {
+      'connections requested': total,
+      'connections established': ok,
+      'connect failures': Object.keys(failures).length ? JSON.stringify(failures) : 0,
+      'held at end of hold (open)': stats.openClients,
+      'unexpected closes': stats.unexpectedCloses,
+      'ramp duration s': round(rampS, 1),
+      'connect rate /s (average)': round(ok / Math.max(rampS, 0.001), 0),
+      'connect rate /s (peak second)': Math.max(0, ...timeline),
+      'connect latency p50/p99/max ms': `${connectLatency.p50}/${connectLatency.p99}/${connectLatency.max}`,
+      'pings sent / pongs': `${pingsSent}/${pongs}`,
+      'ping RTT p50/p99/max ms': `${pingLatency.p50}/${pingLatency.p99}/${pingLatency.max}`,
+      'gateway RSS before (sum, MiB)': round(rssBefore / 2 ** 20, 1),
+      'gateway RSS after (sum, MiB)': round(rssAfter / 2 ** 20, 1),
+      'gateway RSS per connection (B)': round(rssPerConn, 0),
+      'bare uWS RSS per connection (B)': round(bareRssPerConn, 0),
+      'gateway / bare uWS RSS per connection': bareRssPerConn > 0 ? round(rssPerConn / bareRssPerConn, 2) : 'n/a',
+      'Redis used_memory growth per connection (B)': ok > 0 ? round((redisAfter - redisBefore) / ok, 0) : 0,
+      ...Object.fromEntries(Object.entries(cpuFigures(rampCpu, ok, 'connection')).map(([k, v]) => [`ramp: ${k}`, v])),
+      ...Object.fromEntries(Object.entries(cpuFigures(holdCpu, 0, '')).map(([k, v]) => [`hold: ${k}`, v])),
+    };
+    const targets = [
+      target('connections held', `${total}`, `${stats.openClients}`, stats.openClients === total && ok === total),
+      target('unexpected closes', '0', `${stats.unexpectedCloses}${stats.unexpectedCloses ? ` ${JSON.stringify(stats.closeCodes)}` : ''}`, stats.unexpectedCloses === 0),
+      target('gateway RSS per connection', '≤ 2048 B', `${round(rssPerConn, 0)} B (bare uWS ${round(bareRssPerConn, 0)} B)`, rssPerConn <= 2048 && ok > 0),
+      target('no system process crashed', 'none', crashed.length ? crashed.join(', ') : 'none', crashed.length === 0),
+    ];
+    const notes = [
+      'RSS per connection = (sum of gateway VmRSS after the hold − before the ramp) / connections; distinct users, one connection each.',
+      `Bare uWS baseline: one process, ${config.baselineConnections} connections (one shard's share), same clients, same run.`,
+      'Redis registry cost = growth of Redis used_memory during ramp+hold / connections (Redis is shared: other keys may move it).',
+      'Connect latency = WebSocket start → hello frame (TCP + upgrade + JWT verification + Redis registration).',
+    ];
+    const charts = [
+      { title: 'connections established per second', xLabel: 'seconds since ramp start', yLabel: 'connections/s', kind: 'line' as const, series: [{ name: 'gateway', points: timeline.map((v, i) => [i, v] as [number, number]) }] },
+      {
+        title: 'RSS per connection (bytes)',
+        xLabel: '',
+        yLabel: 'bytes',
+        kind: 'bar' as const,
+        categories: ['gateway', 'bare uWS'],
+        series: [{ name: 'RSS/conn', points: [[0, rssPerConn], [1, bareRssPerConn]] as [number, number][] }],
+      },
+    ];
+    return { config, metrics, targets, charts, notes, details: { failures, timeline, closeCodes: stats.closeCodes } };
+  } finally {
+    await fleet?.all<'close'>(() => ({ type: 'close' })).catch(() => undefined);
+    await fleet?.stop();
+    await bareProcs.stop();
+    await sys?.procs.stop();
+  }
+};

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { ProcessGroup } from './processes.js';
+
+export interface SystemOptions {
+  runId: string;
+  repoRoot: string;
+  logDir: string;
+  gateways: number;
+  /** First gateway port; shards use consecutive ports. */
+  gatewayBasePort: number;
+  chatPort: number;
+  redisPrefix: string;
+  logLevel: string;
+  extraEnv?: Record<string, string>;
+}
+
+export interface RunningSystem {
+  procs: ProcessGroup;
+  gatewayUrls: string[];
+  gatewayNames: string[];
+  chatUrl: string;
+  env: Record<string, string>;
+}
+
+/** Environment shared by chat-service, gateways and load workers (JWT settings must agree). */
+export function baseEnv(o: SystemOptions, internalToken: string): Record<string, string> {
+  return {
+    NODE_ENV: 'development',
+    LOG_LEVEL: o.logLevel,
+    // BENCH_REDIS_PREFIX overrides the per-run prefix (e.g. 'chat:' while the gateway ignores REDIS_KEY_PREFIX for its registry).
+    REDIS_KEY_PREFIX: process.env.BENCH_REDIS_PREFIX || o.redisPrefix,
+    JWT_HS256_SECRET: process.env.JWT_HS256_SECRET || 'dev-secret-change-me',
+    JWT_ISSUER: process.env.JWT_ISSUER || 'chat-dev',
+    JWT_AUDIENCE: process.env.JWT_AUDIENCE || 'chat',
+    INTERNAL_API_TOKEN: internalToken,
+    CHAT_HTTP_HOST: '127.0.0.1',
+    CHAT_HTTP_PORT: String(o.chatPort),
+    CHAT_SERVICE_URL: `http://127.0.0.1:${o.chatPort}`,
+    METRICS_ENABLED: 'true',
+    ...(o.extraEnv ?? {}),
+  };
+}
+
+/** Starts one chat-service (own Kafka topic) and N gateway shards; waits until all listen. */
+export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
+  const procs = new ProcessGroup(o.logDir, o.repoRoot);
+  const env = baseEnv(o, randomBytes(16).toString('hex'));
+  try {
+    procs.start('chat-service', 'bench/dist/system/chat-service-main.js', {
+      ...env,
+      BENCH_KAFKA_TOPIC: `bench.${o.runId}.messages`,
+    });
+    await procs.waitForPort('chat-service', o.chatPort, 90_000);
+    const gatewayUrls: string[] = [];
+    const gatewayNames: string[] = [];
+    for (let i = 0; i < o.gateways; i++) {
+      const port = o.gatewayBasePort + i;
+      const name = `gw-${i + 1}`;
+      procs.start(name, 'gateway/dist/main.js', { ...env, GATEWAY_PORT: String(port), GATEWAY_ID: `bench-${o.runId}-${name}` });
+      gatewayUrls.push(`ws://127.0.0.1:${port}/ws`);
+      gatewayNames.push(name);
+    }
+    for (let i = 0; i < o.gateways; i++) await procs.waitForPort(gatewayNames[i]!, o.gatewayBasePort + i, 60_000);
+    return { procs, gatewayUrls, gatewayNames, chatUrl: `http://127.0.0.1:${o.chatPort}`, env };
+  } catch (err) {
+    await procs.stop();
+    throw err;
+  }
+}
+
+export function logDirFor(resultsDir: string, scenario: string, runId: string): string {
+  return join(resultsDir, 'logs', `${scenario}-${runId}`);
+}

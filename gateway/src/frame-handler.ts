@@ -1,0 +1,66 @@
+import type { ClientFrame, ServerFrame } from '@chat/shared';
+import type { ChatServiceClient } from './chat-service-client.js';
+import type { FrameCaller, PresenceAndTyping } from './presence-and-typing.js';
+
+/**
+ * Turns one validated client frame into its reply. The one place that knows which backend
+ * handles which frame type; add a type to protocol v1 and this switch stops compiling until it is
+ * routed. Rejects with ChatError (registry code) on failure; the caller makes an error frame.
+ * The user id sent to backends is always `caller.userId` (the token subject), never a frame field.
+ */
+export class FrameHandler {
+  constructor(
+    private readonly chat: ChatServiceClient,
+    private readonly presence: PresenceAndTyping,
+  ) {}
+
+  async handle(caller: FrameCaller, frame: ClientFrame): Promise<ServerFrame | undefined> {
+    switch (frame.type) {
+      case 'ping':
+        return { type: 'pong', ref: frame.ref };
+      case 'send': {
+        const res = await this.chat.send({
+          user_id: caller.userId,
+          conversation_id: frame.conversation_id,
+          client_msg_id: frame.client_msg_id,
+          body: frame.body,
+        });
+        return {
+          type: 'ack',
+          ref: frame.ref,
+          conversation_id: res.conversation_id,
+          client_msg_id: res.client_msg_id,
+          message_id: res.message_id,
+          duplicate: res.duplicate,
+        };
+      }
+      case 'sync': {
+        const res = await this.chat.sync({ user_id: caller.userId, positions: frame.positions });
+        return { type: 'sync.result', ref: frame.ref, conversations: res.conversations };
+      }
+      case 'history': {
+        const { type: _type, ref, ...query } = frame;
+        const page = await this.chat.history({ user_id: caller.userId, ...query });
+        return { type: 'history.result', ref, conversation_id: page.conversation_id, messages: page.messages, has_more: page.has_more };
+      }
+      case 'typing':
+        return this.presence.typing(caller, frame);
+      case 'read':
+        return this.presence.read(caller, frame);
+      case 'presence.sub':
+      case 'presence.unsub':
+        return this.presence.presence(caller, frame);
+      default:
+        return assertNever(frame);
+    }
+  }
+
+  /** Whether a frame goes to a backend (counts against the socket's in-flight limit). */
+  static isRemote(frame: ClientFrame): boolean {
+    return frame.type !== 'ping';
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled frame ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,43 @@
+import { isObject, type GatewayEvent } from '@chat/shared';
+
+export class GatewayEventError extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'GatewayEventError';
+  }
+}
+
+function stringArray(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) {
+    throw new GatewayEventError(`${field} must be an array of strings`);
+  }
+  return value;
+}
+
+/** Parses and validates one message of a gateway's delivery channel; throws GatewayEventError. */
+export function parseGatewayEvent(text: string): GatewayEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new GatewayEventError('not JSON');
+  }
+  if (!isObject(value)) throw new GatewayEventError('not an object');
+  if (value.v !== 1) throw new GatewayEventError('unsupported version');
+  switch (value.type) {
+    case 'deliver':
+      if (typeof value.frame !== 'string' || value.frame === '') throw new GatewayEventError('frame must be a non-empty string');
+      return { v: 1, type: 'deliver', user_ids: stringArray(value.user_ids, 'user_ids'), frame: value.frame };
+    case 'disconnect':
+      if (typeof value.code !== 'number' || !Number.isInteger(value.code)) throw new GatewayEventError('code must be an integer');
+      return {
+        v: 1,
+        type: 'disconnect',
+        connection_ids: stringArray(value.connection_ids, 'connection_ids'),
+        code: value.code,
+        reason: typeof value.reason === 'string' ? value.reason : '',
+      };
+    default:
+      throw new GatewayEventError('unknown type');
+  }
+}

@@ -1,0 +1,74 @@
+import { counter, createMetricsRegistry, gauge, type ErrorDef } from '@chat/shared';
+
+/** prom-client's Registry, named through shared so the gateway has no direct prom-client dependency. */
+export type MetricsRegistry = ReturnType<typeof createMetricsRegistry>;
+
+export type RejectReason = 'unauthorized' | 'origin' | 'too_many_connections' | 'draining' | 'aborted' | 'unavailable';
+
+/** What the gateway counts, as domain verbs. */
+export interface GatewayMetrics {
+  markConnection(): void;
+  /** `code` is the WebSocket close code the close handler saw. */
+  markDisconnect(code: number): void;
+  /** A client frame by validated type, or 'invalid'. */
+  markFrame(type: string): void;
+  markRejectedUpgrade(reason: RejectReason): void;
+  /** Frames handed to local sockets from the delivery channel. */
+  markDelivered(sockets: number): void;
+  markChatServiceError(def: ErrorDef): void;
+}
+
+export class NoopGatewayMetrics implements GatewayMetrics {
+  markConnection(): void {}
+  markDisconnect(): void {}
+  markFrame(): void {}
+  markRejectedUpgrade(): void {}
+  markDelivered(): void {}
+  markChatServiceError(): void {}
+}
+
+export class PromGatewayMetrics implements GatewayMetrics {
+  private readonly connections;
+  private readonly opened;
+  private readonly closed;
+  private readonly frames;
+  private readonly rejected;
+  private readonly delivered;
+  private readonly chatErrors;
+
+  constructor(registry: MetricsRegistry) {
+    this.connections = gauge(registry, 'gateway_connections', 'Open WebSocket connections on this gateway.');
+    this.opened = counter(registry, 'gateway_connections_opened_total', 'WebSocket connections opened.');
+    this.closed = counter(registry, 'gateway_connections_closed_total', 'WebSocket connections closed, by close code.', ['code']);
+    this.frames = counter(registry, 'gateway_client_frames_total', 'Client frames received, by type.', ['type']);
+    this.rejected = counter(registry, 'gateway_upgrades_rejected_total', 'Upgrade requests refused, by reason.', ['reason']);
+    this.delivered = counter(registry, 'gateway_delivered_frames_total', 'Frames delivered to local sockets from the delivery channel.');
+    this.chatErrors = counter(registry, 'gateway_chat_service_errors_total', 'Errors replied by or reaching chat-service.', ['name']);
+  }
+
+  markConnection(): void {
+    this.connections.inc();
+    this.opened.inc();
+  }
+
+  markDisconnect(code: number): void {
+    this.connections.dec();
+    this.closed.inc({ code: String(code) });
+  }
+
+  markFrame(type: string): void {
+    this.frames.inc({ type });
+  }
+
+  markRejectedUpgrade(reason: RejectReason): void {
+    this.rejected.inc({ reason });
+  }
+
+  markDelivered(sockets: number): void {
+    this.delivered.inc(sockets);
+  }
+
+  markChatServiceError(def: ErrorDef): void {
+    this.chatErrors.inc({ name: def.name });
+  }
+}

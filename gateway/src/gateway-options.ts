@@ -1,0 +1,92 @@
+import type { Config } from '@chat/shared';
+import { hostname } from 'node:os';
+
+/** Everything the gateway reads from configuration, with documented defaults, merged once. */
+export interface GatewayOptions {
+  /** Unique id of this gateway (routing table value and Redis delivery channel). */
+  gatewayId: string;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** 0 picks a free port. @default 8081 */
+  port?: number;
+  /** Origin allowlist; ['*'] allows any. Requests without Origin are allowed. @default ['*'] */
+  allowedOrigins?: readonly string[];
+  /** @default 10 */
+  maxConnectionsPerUser?: number;
+  /** Largest client frame; a larger one closes the socket with CloseCodes.MESSAGE_TOO_BIG. @default 65536 */
+  maxFrameBytes?: number;
+  /**
+   * Hard limit uWS enforces itself (it drops the TCP connection without a close frame, which the
+   * client observes as 1006). Frames between maxFrameBytes and this get a proper 1009 close.
+   * @default 2 * maxFrameBytes
+   */
+  hardMaxFrameBytes?: number;
+  /** @default 16384 */
+  maxBodyBytes?: number;
+  /** Per-socket send buffer; a send that would exceed it closes with CloseCodes.SLOW_CONSUMER. @default 1048576 */
+  maxBackpressureBytes?: number;
+  /** @default 60 */
+  idleTimeoutSeconds?: number;
+  /** @default 20 */
+  sessionRefreshSeconds?: number;
+  /** @default 5000 */
+  drainTimeoutMs?: number;
+  /** The invalid frame within one window that closes the socket with CloseCodes.PROTOCOL_VIOLATION. @default 20 */
+  maxInvalidFrames?: number;
+  /** @default 60000 */
+  invalidFrameWindowMs?: number;
+  /** Requests one socket may have in flight to chat-service before RATE_LIMITED. @default 32 */
+  maxInflightPerSocket?: number;
+  /** Prefix of Redis keys and channels (REDIS_KEY_PREFIX). @default 'chat:' */
+  redisPrefix?: string;
+  /** Serve GET /metrics. @default true */
+  metricsEnabled?: boolean;
+}
+
+export type ResolvedGatewayOptions = Required<GatewayOptions>;
+
+export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions {
+  const maxFrameBytes = o.maxFrameBytes ?? 65536;
+  return {
+    gatewayId: o.gatewayId,
+    host: o.host ?? '127.0.0.1',
+    port: o.port ?? 8081,
+    allowedOrigins: o.allowedOrigins ?? ['*'],
+    maxConnectionsPerUser: o.maxConnectionsPerUser ?? 10,
+    maxFrameBytes,
+    hardMaxFrameBytes: Math.max(o.hardMaxFrameBytes ?? 2 * maxFrameBytes, maxFrameBytes),
+    maxBodyBytes: o.maxBodyBytes ?? 16384,
+    maxBackpressureBytes: o.maxBackpressureBytes ?? 1024 * 1024,
+    idleTimeoutSeconds: o.idleTimeoutSeconds ?? 60,
+    sessionRefreshSeconds: o.sessionRefreshSeconds ?? 20,
+    drainTimeoutMs: o.drainTimeoutMs ?? 5000,
+    maxInvalidFrames: o.maxInvalidFrames ?? 20,
+    invalidFrameWindowMs: o.invalidFrameWindowMs ?? 60_000,
+    maxInflightPerSocket: o.maxInflightPerSocket ?? 32,
+    redisPrefix: o.redisPrefix ?? 'chat:',
+    metricsEnabled: o.metricsEnabled ?? true,
+  };
+}
+
+/** `GATEWAY_ID`, or `gw-<hostname>-<pid>` when it is empty. */
+export function gatewayIdFrom(config: Pick<Config, 'GATEWAY_ID'>): string {
+  return config.GATEWAY_ID !== '' ? config.GATEWAY_ID : `gw-${hostname()}-${process.pid}`;
+}
+
+export function gatewayOptionsFromConfig(config: Config): GatewayOptions {
+  return {
+    gatewayId: gatewayIdFrom(config),
+    host: config.GATEWAY_HOST,
+    port: config.GATEWAY_PORT,
+    allowedOrigins: config.ALLOWED_ORIGINS,
+    maxConnectionsPerUser: config.MAX_CONNECTIONS_PER_USER,
+    maxFrameBytes: config.MAX_FRAME_BYTES,
+    redisPrefix: config.REDIS_KEY_PREFIX,
+    maxBodyBytes: config.MAX_BODY_BYTES,
+    maxBackpressureBytes: config.WS_MAX_BACKPRESSURE_BYTES,
+    idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_SECONDS,
+    sessionRefreshSeconds: config.SESSION_REFRESH_SECONDS,
+    drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
+    metricsEnabled: config.METRICS_ENABLED,
+  };
+}

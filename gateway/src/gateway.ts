@@ -1,0 +1,194 @@
+import { CloseCodes, PROTOCOL_VERSION, deliveryChannel, type Logger, type Redis, type SessionRegistry } from '@chat/shared';
+import { randomBytes } from 'node:crypto';
+import type { ChatServiceClient } from './chat-service-client.js';
+import { ClientMessages } from './client-messages.js';
+import { subscribeDelivery, type DeliverySubscription } from './delivery-subscription.js';
+import { FrameHandler } from './frame-handler.js';
+import { NoopGatewayMetrics, type GatewayMetrics, type MetricsRegistry } from './gateway-metrics.js';
+import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.js';
+import { registerHttpRoutes } from './http-routes.js';
+import { LocalDelivery } from './local-delivery.js';
+import { LocalSessions } from './local-sessions.js';
+import { UnsupportedPresenceAndTyping, type PresenceAndTyping } from './presence-and-typing.js';
+import { startSessionRefresher } from './session-refresher.js';
+import { userTopic, type GatewaySocket, type SocketData } from './socket-data.js';
+import { closeSocket, sendFrame } from './socket-sender.js';
+import { createUpgradeHandler, type AccessTokenVerifier } from './upgrade-handler.js';
+import { assertNativeUws, uWS, type us_listen_socket } from './uws.js';
+
+/** Clients the gateway receives, created by main.ts (or a test). The gateway never closes them. */
+export interface GatewayDeps {
+  log: Logger;
+  /** A dedicated Redis connection for SUBSCRIBE (e.g. `redis.duplicate()`). */
+  subscriber: Redis;
+  registry: SessionRegistry;
+  verifier: AccessTokenVerifier;
+  chat: ChatServiceClient;
+  /** @default UnsupportedPresenceAndTyping */
+  presence?: PresenceAndTyping;
+  /** @default NoopGatewayMetrics */
+  metrics?: GatewayMetrics;
+  /** Served at GET /metrics when options.metricsEnabled. */
+  metricsRegistry?: MetricsRegistry;
+}
+
+export interface RunningGateway {
+  readonly gatewayId: string;
+  readonly host: string;
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  /** Open WebSocket connections. */
+  connections(): number;
+  /**
+   * Graceful drain: stops accepting, sends every client a `reconnect` frame, closes whoever is
+   * left after drainTimeoutMs with CloseCodes.SERVER_RESTART, unregisters every connection,
+   * unsubscribes and retires the gateway in the registry. Idempotent.
+   */
+  drain(): Promise<void>;
+}
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Starts a gateway on options.host:options.port; resolves once it is listening. */
+export async function startGateway(deps: GatewayDeps, options: GatewayOptions): Promise<RunningGateway> {
+  assertNativeUws();
+  const opts = resolveGatewayOptions(options);
+  const log = deps.log.child({ component: 'gateway', gatewayId: opts.gatewayId });
+  const metrics = deps.metrics ?? new NoopGatewayMetrics();
+  const { registry } = deps;
+  const sessions = new LocalSessions();
+  const app = uWS.App();
+  const bootId = randomBytes(4).toString('hex');
+  let connectionCounter = 0;
+  let draining = false;
+  let listenSocket: us_listen_socket | undefined;
+  const pendingUnregisters = new Set<Promise<void>>();
+  let onSocketGone: (() => void) | undefined;
+
+  const messages = new ClientMessages(new FrameHandler(deps.chat, deps.presence ?? new UnsupportedPresenceAndTyping()), metrics, log, opts);
+
+  const scheduleExpiry = (ws: GatewaySocket): void => {
+    const data = ws.getUserData();
+    const ms = Math.max(0, Math.min(data.expiresAt - Date.now(), MAX_TIMER_MS));
+    data.expiryTimer = setTimeout(() => {
+      if (data.closed) return;
+      if (Date.now() >= data.expiresAt) closeSocket(ws, CloseCodes.TOKEN_EXPIRED);
+      else scheduleExpiry(ws);
+    }, ms);
+    data.expiryTimer.unref();
+  };
+
+  app.ws<SocketData>('/ws', {
+    maxPayloadLength: opts.hardMaxFrameBytes,
+    maxBackpressure: opts.maxBackpressureBytes,
+    // Typed as number in the v20.30 typings, documented as a boolean; a backstop only, since
+    // socket-sender closes with SLOW_CONSUMER before uWS would drop anything.
+    closeOnBackpressureLimit: 1,
+    idleTimeout: opts.idleTimeoutSeconds,
+    sendPingsAutomatically: true,
+    compression: uWS.DISABLED,
+    upgrade: createUpgradeHandler({
+      verifier: deps.verifier,
+      registry,
+      metrics,
+      log,
+      options: opts,
+      nextConnectionId: () => `${opts.gatewayId}:${bootId}:${(++connectionCounter).toString(36)}`,
+      isDraining: () => draining,
+    }),
+    open: (ws) => {
+      const data = ws.getUserData();
+      sessions.add(ws);
+      ws.subscribe(userTopic(data.userId));
+      metrics.markConnection();
+      scheduleExpiry(ws);
+      sendFrame(
+        ws,
+        { type: 'hello', protocol: PROTOCOL_VERSION, user_id: data.userId, connection_id: data.connectionId, gateway_id: opts.gatewayId },
+        opts.maxBackpressureBytes,
+      );
+      if (draining) sendFrame(ws, { type: 'reconnect', reason: 'server_restart', after_ms: 0 }, opts.maxBackpressureBytes);
+    },
+    message: (ws, message, isBinary) => messages.onMessage(ws, message, isBinary),
+    close: (ws, code) => {
+      const data = ws.getUserData();
+      data.closed = true;
+      clearTimeout(data.expiryTimer);
+      sessions.remove(ws);
+      metrics.markDisconnect(code);
+      if (code === CloseCodes.SLOW_CONSUMER.code || code === 1006) log.debug({ code, connectionId: data.connectionId }, 'connection dropped');
+      const p = registry
+        .unregister(data.userId, data.connectionId)
+        .catch((err: Error) => log.warn({ err: err.message }, 'unregister failed; the entry expires with its TTL'));
+      pendingUnregisters.add(p);
+      void p.finally(() => pendingUnregisters.delete(p));
+      onSocketGone?.();
+    },
+  });
+
+  registerHttpRoutes(app, {
+    metricsRegistry: opts.metricsEnabled ? deps.metricsRegistry : undefined,
+    connections: () => sessions.size,
+    isDraining: () => draining,
+    log,
+  });
+
+  const delivery = new LocalDelivery(app, sessions, metrics, log, opts.maxBackpressureBytes);
+  const subscription: DeliverySubscription = await subscribeDelivery(deps.subscriber, deliveryChannel(opts.redisPrefix, opts.gatewayId), (e) => delivery.apply(e), log);
+  const stopRefresher = startSessionRefresher(registry, opts.gatewayId, () => sessions.userIds(), opts.sessionRefreshSeconds * 1000, log);
+
+  try {
+    listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+      app.listen(opts.host, opts.port, (socket) => {
+        if (socket) resolve(socket);
+        else reject(new Error(`gateway could not listen on ${opts.host}:${opts.port}`));
+      });
+    });
+  } catch (err) {
+    stopRefresher();
+    await subscription.close();
+    throw err;
+  }
+  const port = uWS.us_socket_local_port(listenSocket);
+  log.info({ host: opts.host, port, channel: subscription.channel }, 'gateway listening');
+
+  let drained: Promise<void> | undefined;
+  const drain = async (): Promise<void> => {
+    draining = true;
+    if (listenSocket) {
+      uWS.us_listen_socket_close(listenSocket);
+      listenSocket = undefined;
+    }
+    stopRefresher();
+    const open = sessions.all();
+    log.info({ connections: open.length, timeoutMs: opts.drainTimeoutMs }, 'draining');
+    const spread = Math.max(1, Math.floor(opts.drainTimeoutMs / 2));
+    for (const ws of open) {
+      sendFrame(ws, { type: 'reconnect', reason: 'server_restart', after_ms: Math.floor(Math.random() * spread) }, opts.maxBackpressureBytes);
+    }
+    await new Promise<void>((resolve) => {
+      if (sessions.size === 0) return resolve();
+      const timer = setTimeout(resolve, opts.drainTimeoutMs);
+      onSocketGone = () => {
+        if (sessions.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+    });
+    onSocketGone = undefined;
+    for (const ws of sessions.all()) closeSocket(ws, CloseCodes.SERVER_RESTART);
+    await Promise.allSettled([...pendingUnregisters]);
+    await subscription.close();
+    await registry.retireGateway(opts.gatewayId).catch((err: Error) => log.warn({ err: err.message }, 'retiring the gateway failed'));
+    log.info('drained');
+  };
+
+  return {
+    gatewayId: opts.gatewayId,
+    host: opts.host,
+    port,
+    connections: () => sessions.size,
+    drain: () => (drained ??= drain()),
+  };
+}

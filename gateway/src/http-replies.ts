@@ -1,0 +1,24 @@
+import { ChatError, type ErrorDef } from '@chat/shared';
+import { STATUS_CODES } from 'node:http';
+import type { HttpResponse } from './uws.js';
+
+function statusLine(status: number): string {
+  return `${status} ${STATUS_CODES[status] ?? 'Error'}`;
+}
+
+/**
+ * Ends an HTTP response (e.g. a refused upgrade) with the registry's status and the JSON body
+ * `{ error: { code, name, message, retry } }`. Call it inside a cork when not in the synchronous
+ * part of a uWS handler.
+ */
+export function replyError(res: HttpResponse, def: ErrorDef, detail?: string): void {
+  res
+    .writeStatus(statusLine(def.httpStatus))
+    .writeHeader('content-type', 'application/json')
+    .writeHeader('cache-control', 'no-store')
+    .end(JSON.stringify({ error: new ChatError(def, detail).toJSON() }));
+}
+
+export function replyText(res: HttpResponse, status: number, contentType: string, body: string): void {
+  res.writeStatus(statusLine(status)).writeHeader('content-type', contentType).end(body);
+}

@@ -1,0 +1,41 @@
+import { Errors, type Logger } from '@chat/shared';
+import type { MetricsRegistry } from './gateway-metrics.js';
+import { replyError, replyText } from './http-replies.js';
+import type { TemplatedApp } from './uws.js';
+
+export interface HttpRouteDeps {
+  /** Serves GET /metrics when set. */
+  metricsRegistry: MetricsRegistry | undefined;
+  connections(): number;
+  isDraining(): boolean;
+  log: Logger;
+}
+
+/** GET /healthz (503 while draining), GET /metrics, and a JSON 404 for everything else. */
+export function registerHttpRoutes(app: TemplatedApp, deps: HttpRouteDeps): void {
+  app.get('/healthz', (res) => {
+    const draining = deps.isDraining();
+    replyText(res, draining ? 503 : 200, 'application/json', JSON.stringify({ status: draining ? 'draining' : 'ok', connections: deps.connections() }));
+  });
+
+  const registry = deps.metricsRegistry;
+  if (registry) {
+    app.get('/metrics', (res) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      registry.metrics().then(
+        (text) => {
+          if (!aborted) res.cork(() => replyText(res, 200, registry.contentType, text));
+        },
+        (err: Error) => {
+          deps.log.error({ err: err.message }, 'metrics collection failed');
+          if (!aborted) res.cork(() => replyError(res, Errors.INTERNAL));
+        },
+      );
+    });
+  }
+
+  app.any('/*', (res) => replyError(res, Errors.NOT_FOUND));
+}

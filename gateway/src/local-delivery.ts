@@ -1,0 +1,65 @@
+import { CloseCodes, type ErrorDef, type GatewayEvent, type Logger } from '@chat/shared';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import type { LocalSessions } from './local-sessions.js';
+import { userTopic } from './socket-data.js';
+import { admitBytes, closeSocket } from './socket-sender.js';
+import type { TemplatedApp } from './uws.js';
+
+const CLOSE_CODES: readonly ErrorDef[] = Object.values(CloseCodes);
+
+/**
+ * Applies delivery-channel events to this gateway's sockets. Delivery is at-most-once here
+ * (Redis pub/sub); clients close gaps with `sync` (G4). A socket whose send buffer cannot take a
+ * frame is closed with CloseCodes.SLOW_CONSUMER before the frame is published (G8).
+ */
+export class LocalDelivery {
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly sessions: LocalSessions,
+    private readonly metrics: GatewayMetrics,
+    private readonly log: Logger,
+    private readonly maxBackpressure: number,
+  ) {}
+
+  apply(event: GatewayEvent): void {
+    switch (event.type) {
+      case 'deliver':
+        this.deliver(event.user_ids, event.frame);
+        return;
+      case 'disconnect':
+        this.disconnect(event.connection_ids, event.code, event.reason);
+        return;
+      default:
+        assertNever(event);
+    }
+  }
+
+  private deliver(userIds: readonly string[], frame: string): void {
+    const bytes = Buffer.byteLength(frame, 'utf8');
+    let delivered = 0;
+    for (const userId of userIds) {
+      const sockets = this.sessions.socketsOf(userId);
+      if (!sockets) continue;
+      // Topics cannot report per-subscriber drops, so check every subscriber's buffer first.
+      let open = 0;
+      for (const ws of [...sockets]) if (admitBytes(ws, bytes, this.maxBackpressure)) open++;
+      if (open === 0) continue;
+      this.app.publish(userTopic(userId), frame, false);
+      delivered += open;
+    }
+    if (delivered > 0) this.metrics.markDelivered(delivered);
+  }
+
+  private disconnect(connectionIds: readonly string[], code: number, reason: string): void {
+    const def = CLOSE_CODES.find((c) => c.code === code);
+    if (!def) this.log.warn({ code }, 'disconnect event with a code outside the registry; using session_evicted');
+    for (const id of connectionIds) {
+      const ws = this.sessions.connection(id);
+      if (ws) closeSocket(ws, def ?? CloseCodes.SESSION_REPLACED, reason || undefined);
+    }
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled event ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,69 @@
+import {
+  RedisSessionRegistry,
+  TokenVerifier,
+  createLogger,
+  createMetricsRegistry,
+  createRedis,
+  loadConfigOrExit,
+  loadPublicKeys,
+} from '@chat/shared';
+import { HttpChatServiceClient } from './chat-service-client.js';
+import { startGateway } from './gateway.js';
+import { PromGatewayMetrics } from './gateway-metrics.js';
+import { gatewayOptionsFromConfig } from './gateway-options.js';
+import { uwsFallbackProblem } from './uws.js';
+
+const fallback = uwsFallbackProblem();
+if (fallback !== undefined) {
+  process.stderr.write(`gateway: ${fallback}\n`);
+  process.exit(1);
+}
+
+const config = loadConfigOrExit();
+const log = createLogger('gateway', config.LOG_LEVEL);
+const options = gatewayOptionsFromConfig(config);
+
+const redis = createRedis(config.REDIS_URL, log, 'gateway');
+const subscriber = redis.duplicate({ connectionName: 'gateway-sub' });
+subscriber.on('error', (err: Error) => log.warn({ err: err.message, name: 'gateway-sub' }, 'redis error'));
+
+const verifier = new TokenVerifier({
+  issuer: config.JWT_ISSUER,
+  audience: config.JWT_AUDIENCE,
+  hs256Secret: config.JWT_HS256_SECRET,
+  publicKeys: loadPublicKeys(config.JWT_PUBLIC_KEYS_FILE),
+});
+const chat = new HttpChatServiceClient({ url: config.CHAT_SERVICE_URL, internalToken: config.INTERNAL_API_TOKEN });
+const registry = new RedisSessionRegistry(redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
+const metricsRegistry = createMetricsRegistry('gateway');
+
+const gateway = await startGateway(
+  { log, subscriber, registry, verifier, chat, metrics: new PromGatewayMetrics(metricsRegistry), metricsRegistry },
+  options,
+).catch((err: Error) => {
+  log.fatal({ err: err.message }, 'gateway failed to start');
+  process.exit(1);
+});
+log.info({ address: `ws://${gateway.host}:${gateway.port}/ws`, gatewayId: gateway.gatewayId }, 'gateway ready');
+
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) {
+    log.warn({ signal }, 'second signal: exiting now');
+    process.exit(1);
+  }
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  gateway
+    .drain()
+    .then(async () => {
+      await Promise.allSettled([chat.close(), subscriber.quit(), redis.quit()]);
+      process.exit(0);
+    })
+    .catch((err: Error) => {
+      log.error({ err: err.message }, 'drain failed');
+      process.exit(1);
+    });
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

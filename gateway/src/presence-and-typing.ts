@@ -1,0 +1,35 @@
+import { ChatError, Errors, type PresenceSubFrame, type ReadFrame, type ServerFrame, type TypingFrame } from '@chat/shared';
+
+/** The authenticated caller of a frame. */
+export interface FrameCaller {
+  userId: string;
+  connectionId: string;
+}
+
+/**
+ * Typing indicators (best-effort, at-most-once, 3 s TTL — G6), read receipts and presence
+ * subscriptions. Each method returns the reply frame for the caller (or undefined for none) and
+ * rejects with a ChatError carrying a registry code. The presence-service issue implements this.
+ */
+export interface PresenceAndTyping {
+  typing(caller: FrameCaller, frame: TypingFrame): Promise<ServerFrame | undefined>;
+  read(caller: FrameCaller, frame: ReadFrame): Promise<ServerFrame | undefined>;
+  presence(caller: FrameCaller, frame: PresenceSubFrame): Promise<ServerFrame | undefined>;
+}
+
+const NOT_YET = 'not supported by this server yet';
+
+/** Placeholder until presence and typing exist: every call is refused with UNKNOWN_TYPE. */
+export class UnsupportedPresenceAndTyping implements PresenceAndTyping {
+  typing(): Promise<ServerFrame | undefined> {
+    return Promise.reject(new ChatError(Errors.UNKNOWN_TYPE, NOT_YET));
+  }
+
+  read(): Promise<ServerFrame | undefined> {
+    return Promise.reject(new ChatError(Errors.UNKNOWN_TYPE, NOT_YET));
+  }
+
+  presence(): Promise<ServerFrame | undefined> {
+    return Promise.reject(new ChatError(Errors.UNKNOWN_TYPE, NOT_YET));
+  }
+}

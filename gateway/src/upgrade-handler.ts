@@ -1,0 +1,93 @@
+import { Errors, TokenError, type Logger, type SessionRegistry, type VerifiedToken } from '@chat/shared';
+import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
+import type { ResolvedGatewayOptions } from './gateway-options.js';
+import { replyError } from './http-replies.js';
+import { isOriginAllowed } from './origin-policy.js';
+import { newSocketData } from './socket-data.js';
+import { extractToken } from './upgrade-credentials.js';
+import type { HttpRequest, HttpResponse, us_socket_context_t } from './uws.js';
+
+/** Verifies access tokens (shared TokenVerifier: pinned algorithms, exp/iss/aud checked). */
+export interface AccessTokenVerifier {
+  verify(token: string): VerifiedToken;
+}
+
+export interface UpgradeDeps {
+  verifier: AccessTokenVerifier;
+  registry: SessionRegistry;
+  metrics: GatewayMetrics;
+  log: Logger;
+  options: Pick<ResolvedGatewayOptions, 'gatewayId' | 'allowedOrigins' | 'maxConnectionsPerUser'>;
+  nextConnectionId(): string;
+  isDraining(): boolean;
+}
+
+/**
+ * The uWS `upgrade` handler for /ws. Authentication, Origin and the per-user connection limit
+ * are decided here, before any WebSocket exists; refusals are plain HTTP replies with a JSON
+ * error body. Never logs headers, the query string or the token.
+ */
+export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => void {
+  const { verifier, registry, metrics, log, options } = deps;
+
+  const refuse = (res: HttpResponse, reason: RejectReason, def: (typeof Errors)[keyof typeof Errors]): void => {
+    metrics.markRejectedUpgrade(reason);
+    replyError(res, def);
+  };
+
+  return (res, req, context) => {
+    // Everything from `req` must be read now: it is invalid after this function returns.
+    const secKey = req.getHeader('sec-websocket-key');
+    const secProtocol = req.getHeader('sec-websocket-protocol');
+    const secExtensions = req.getHeader('sec-websocket-extensions');
+    const origin = req.getHeader('origin');
+    const credentials = extractToken({
+      authorization: req.getHeader('authorization'),
+      secWebSocketProtocol: secProtocol,
+      query: req.getQuery() ?? '',
+    });
+
+    if (deps.isDraining()) return refuse(res, 'draining', Errors.UNAVAILABLE);
+    if (!isOriginAllowed(origin, options.allowedOrigins)) return refuse(res, 'origin', Errors.ORIGIN_NOT_ALLOWED);
+    if (!credentials) return refuse(res, 'unauthorized', Errors.UNAUTHORIZED);
+    let identity: VerifiedToken;
+    try {
+      identity = verifier.verify(credentials.token);
+    } catch (err) {
+      if (!(err instanceof TokenError)) log.error({ err: (err as Error).message }, 'token verification failed unexpectedly');
+      else log.debug({ reason: err.message, source: credentials.source }, 'token refused');
+      return refuse(res, 'unauthorized', Errors.UNAUTHORIZED);
+    }
+
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const connectionId = deps.nextConnectionId();
+    const { userId } = identity;
+
+    void (async () => {
+      let admitted: boolean;
+      try {
+        admitted = await registry.register(userId, connectionId, options.gatewayId, options.maxConnectionsPerUser);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'session registry unavailable; refusing upgrade');
+        if (!aborted) res.cork(() => refuse(res, 'unavailable', Errors.UNAVAILABLE));
+        return;
+      }
+      if (aborted || (admitted && deps.isDraining())) {
+        if (admitted) await registry.unregister(userId, connectionId).catch((err: Error) => log.warn({ err: err.message }, 'unregister failed'));
+        if (aborted) metrics.markRejectedUpgrade('aborted');
+        else res.cork(() => refuse(res, 'draining', Errors.UNAVAILABLE));
+        return;
+      }
+      if (!admitted) {
+        res.cork(() => refuse(res, 'too_many_connections', Errors.TOO_MANY_CONNECTIONS));
+        return;
+      }
+      res.cork(() => {
+        res.upgrade(newSocketData(userId, connectionId, identity.expiresAt), secKey, credentials.subprotocol, secExtensions, context);
+      });
+    })();
+  };
+}
