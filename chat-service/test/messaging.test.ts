@@ -154,7 +154,9 @@ describe('bad input is refused with documented codes and stores nothing', () => 
     const eveClient = await connect(0, eve);
 
     eveClient.sendRaw('{not json');
-    await waitFor(() => eveClient.frames.some((f) => f.type === 'error' && f.code === Errors.BAD_FRAME.code), 5000, 'bad_frame');
+    await waitFor(() => eveClient.frames.some((f) => f.type === 'error' && f.code === Errors.BAD_FRAME.code), 5000, 'bad_frame').catch((err) => {
+      throw new Error(`${err.message}: ${JSON.stringify(eveClient.frames)} close=${eveClient.closeCode} error=${eveClient.lastError}`);
+    });
     const unknown = await eveClient.request<ErrorFrame>({ type: 'teleport' });
     expect(unknown.code).toBe(Errors.UNKNOWN_TYPE.code);
     const foreign = await eveClient.request<ErrorFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'x1', body: 'let me in' });

@@ -110,13 +110,13 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
       if (draining) sendFrame(ws, { type: 'reconnect', reason: 'server_restart', after_ms: 0 }, opts.maxBackpressureBytes);
     },
     message: (ws, message, isBinary) => messages.onMessage(ws, message, isBinary),
-    close: (ws, code) => {
+    close: (ws, code, message) => {
       const data = ws.getUserData();
       data.closed = true;
       clearTimeout(data.expiryTimer);
       sessions.remove(ws);
       metrics.markDisconnect(code);
-      if (code === CloseCodes.SLOW_CONSUMER.code || code === 1006) log.debug({ code, connectionId: data.connectionId }, 'connection dropped');
+      if (code === CloseCodes.SLOW_CONSUMER.code || code === 1006) log.debug({ code, reason: Buffer.from(message).toString('utf8'), connectionId: data.connectionId }, 'connection dropped');
       const p = registry
         .unregister(data.userId, data.connectionId)
         .catch((err: Error) => log.warn({ err: err.message }, 'unregister failed; the entry expires with its TTL'));

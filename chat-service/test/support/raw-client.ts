@@ -6,6 +6,7 @@ import { waitFor } from './system.js';
 export class RawClient {
   readonly frames: ServerFrame[] = [];
   closeCode: number | null = null;
+  lastError: string | null = null;
   private refCounter = 0;
 
   private constructor(readonly ws: WebSocket) {
@@ -13,6 +14,7 @@ export class RawClient {
       if (!isBinary) this.frames.push(JSON.parse(data.toString()) as ServerFrame);
     });
     ws.on('close', (code) => (this.closeCode = code));
+    ws.on('error', (err) => (this.lastError = err.message));
   }
 
   static connect(url: string, token: string): Promise<RawClient> {
