@@ -1,10 +1,10 @@
-import { createCassandra, createKafka, createLogger, createRedis, loadConfigOrExit } from '@chat/shared';
+import { createCassandra, createKafka, createLogger, createRedis, createRedisSubscriber, loadConfigOrExit } from '@chat/shared';
 import { startChatService } from './app.js';
 
 const config = loadConfigOrExit();
 const log = createLogger('chat-service', config.LOG_LEVEL);
 const redis = createRedis(config.REDIS_URL, log, 'chat-service');
-const redisSub = redis.duplicate();
+const redisSub = createRedisSubscriber(redis, log, 'chat-service-sub');
 const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-chat-service`, log);
 const cassandra = createCassandra(
   { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },

@@ -19,7 +19,7 @@ import { assertNativeUws, uWS, type us_listen_socket } from './uws.js';
 /** Clients the gateway receives, created by main.ts (or a test). The gateway never closes them. */
 export interface GatewayDeps {
   log: Logger;
-  /** A dedicated Redis connection for SUBSCRIBE (e.g. `redis.duplicate()`). */
+  /** A dedicated Redis connection for SUBSCRIBE (`createRedisSubscriber(redis)`). */
   subscriber: Redis;
   registry: SessionRegistry;
   verifier: AccessTokenVerifier;

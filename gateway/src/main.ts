@@ -4,6 +4,7 @@ import {
   createLogger,
   createMetricsRegistry,
   createRedis,
+  createRedisSubscriber,
   loadConfigOrExit,
   loadPublicKeys,
 } from '@chat/shared';
@@ -24,8 +25,7 @@ const log = createLogger('gateway', config.LOG_LEVEL);
 const options = gatewayOptionsFromConfig(config);
 
 const redis = createRedis(config.REDIS_URL, log, 'gateway');
-const subscriber = redis.duplicate({ connectionName: 'gateway-sub' });
-subscriber.on('error', (err: Error) => log.warn({ err: err.message, name: 'gateway-sub' }, 'redis error'));
+const subscriber = createRedisSubscriber(redis, log, 'gateway-sub');
 
 const verifier = new TokenVerifier({
   issuer: config.JWT_ISSUER,

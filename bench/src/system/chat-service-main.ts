@@ -5,7 +5,7 @@
  * created at start and deleted at shutdown.
  */
 import { startChatService } from '@chat/chat-service/app';
-import { createCassandra, createKafka, createLogger, createRedis, loadConfigOrExit } from '@chat/shared';
+import { createCassandra, createKafka, createLogger, createRedis, createRedisSubscriber, loadConfigOrExit } from '@chat/shared';
 
 const config = loadConfigOrExit();
 const log = createLogger('chat-service', config.LOG_LEVEL);
@@ -17,7 +17,7 @@ if (!topic) {
 const partitions = Number(process.env.BENCH_KAFKA_PARTITIONS ?? '12');
 const dlqTopic = `${topic}.dlq`;
 const redis = createRedis(config.REDIS_URL, log, 'chat-service');
-const redisSub = redis.duplicate();
+const redisSub = createRedisSubscriber(redis, log, 'chat-service-sub');
 const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-bench-chat-service`, log);
 const admin = kafka.admin();
 await admin.connect();

@@ -7,6 +7,7 @@ import {
   createKafka,
   createLogger,
   createRedis,
+  createRedisSubscriber,
   loadConfig,
   mintDevToken,
   type CassandraClient,
@@ -94,7 +95,7 @@ export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 4 }, { topic: dlqTopic, numPartitions: 1 }] });
   await admin.disconnect();
 
-  const redisSub = redis.duplicate();
+  const redisSub = createRedisSubscriber(redis, log);
   const chat: RunningChatService = await startChatService(config, log, { redis, redisSub, kafka, cassandra }, { topic, dlqTopic, groupId: `test-${run}` });
 
   const gateways: GatewayProcess[] = [];
