@@ -18,10 +18,10 @@ const node = (main: string, env: Record<string, string> = {}): Pick<ServiceSpec,
 });
 
 export const SERVICES: readonly ServiceSpec[] = [
-  { name: 'chat-service', ...node('chat-service/dist/main.js', { CHAT_HTTP_PORT: '8080', PORT: '8080' }) },
+  { name: 'chat-service', ...node('chat-service/dist/main.js', { CHAT_HTTP_PORT: '8080' }) },
   { name: 'presence', ...node('presence-service/dist/main.js') },
-  { name: 'gw-1', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8081', PORT: '8081', GATEWAY_ID: 'gw-1', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }) },
-  { name: 'gw-2', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8082', PORT: '8082', GATEWAY_ID: 'gw-2', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }) },
+  { name: 'gw-1', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8081', GATEWAY_ID: 'gw-1', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }) },
+  { name: 'gw-2', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8082', GATEWAY_ID: 'gw-2', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }) },
 ];
 
 export const CONNECT_HINT = [
