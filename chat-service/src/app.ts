@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import {
   RedisSessionRegistry,
@@ -30,6 +31,7 @@ import { Sequencer } from './sequencer/sequencer.js';
 import { CassandraConversationStore } from './store/cassandra-conversation-store.js';
 import { CassandraMessageStore } from './store/cassandra-message-store.js';
 import { MembershipCache } from './store/membership-cache.js';
+import { CassandraSequencerLeases } from './store/sequencer-lease.js';
 
 export interface ChatServiceClients {
   redis: Redis;
@@ -88,15 +90,15 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const consumer = clients.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([consumer.connect(), dlqProducer.connect()]);
-    const sequencer = new Sequencer(messageStore, epochOf);
     const messageConsumer = new MessageConsumer(
       consumer,
       dlqProducer,
-      sequencer,
+      (generation) => new Sequencer(messageStore, epochOf, generation),
+      new CassandraSequencerLeases(clients.cassandra),
       async (messages) => metrics.markDelivered(await deliverer.deliver(messages)),
       log.child({ component: 'sequencer' }),
       metrics,
-      { topic: opts.topic, dlqTopic: opts.dlqTopic, maxRetries: config.CONSUMER_MAX_RETRIES },
+      { topic: opts.topic, dlqTopic: opts.dlqTopic, owner: `${hostname()}:${process.pid}`, maxRetries: config.CONSUMER_MAX_RETRIES },
     );
     await messageConsumer.start();
     closers.push(async () => {

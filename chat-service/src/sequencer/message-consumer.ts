@@ -1,19 +1,30 @@
-import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import type { ChatMessage, Logger, MessageRecord } from '@chat/shared';
+import type { SequencerLeases } from '../store/sequencer-lease.js';
 import { decodeMessageRecord } from './record-codec.js';
-import type { Sequencer } from './sequencer.js';
+import { MAX_CHUNK, Sequencer } from './sequencer.js';
 
 export interface MessageConsumerOptions {
   topic: string;
   dlqTopic: string;
-  /** Attempts per batch before the consumer gives the partition back to Kafka's retry. @default 5 */
+  /** Name written into the lease rows. */
+  owner: string;
+  /** Attempts per chunk before the consumer gives the partition back to Kafka's retry. @default 5 */
   maxRetries?: number;
+  /** How often a partition owner re-reads its lease to notice it lost the partition. @default 500 */
+  leaseCheckMs?: number;
 }
 
 export interface ConsumerMetrics {
   markSequenced(count: number): void;
   markDeadLettered(reason: string): void;
   markRetry(): void;
+}
+
+interface Ownership {
+  generation: number;
+  sequencer: Sequencer;
+  checkedAt: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -26,20 +37,26 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class MessageConsumer {
   private readonly maxRetries: number;
+  private readonly leaseCheckMs: number;
+  private readonly owned = new Map<number, Ownership>();
 
   constructor(
     private readonly consumer: Consumer,
     private readonly dlqProducer: Producer,
-    private readonly sequencer: Sequencer,
+    private readonly newSequencer: (generation: number) => Sequencer,
+    private readonly leases: SequencerLeases,
     private readonly deliver: (messages: ChatMessage[]) => Promise<unknown>,
     private readonly log: Logger,
     private readonly metrics: ConsumerMetrics,
     private readonly opts: MessageConsumerOptions,
   ) {
     this.maxRetries = opts.maxRetries ?? 5;
+    this.leaseCheckMs = opts.leaseCheckMs ?? 500;
   }
 
   async start(): Promise<void> {
+    // Every rebalance may hand a partition to someone else and back: take each lease anew.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.owned.clear());
     await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
     await this.consumer.run({
       eachBatchAutoResolve: false,
@@ -49,38 +66,68 @@ export class MessageConsumer {
     });
   }
 
+  /** The sequencer of a partition we own, or null if another consumer took it. */
+  private async ownership(partition: number): Promise<Ownership | null> {
+    const current = this.owned.get(partition);
+    if (!current) {
+      const generation = await this.leases.acquire(this.opts.topic, partition, this.opts.owner);
+      const fresh = { generation, sequencer: this.newSequencer(generation), checkedAt: Date.now() };
+      this.owned.set(partition, fresh);
+      this.log.info({ partition, generation }, 'partition lease acquired');
+      return fresh;
+    }
+    if (Date.now() - current.checkedAt >= this.leaseCheckMs) {
+      if ((await this.leases.generation(this.opts.topic, partition)) !== current.generation) {
+        this.owned.delete(partition);
+        this.log.warn({ partition, generation: current.generation }, 'partition lease lost; stopping work on it');
+        return null;
+      }
+      current.checkedAt = Date.now();
+    }
+    return current;
+  }
+
   private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    for (let i = 0; i < batch.messages.length; i += MAX_CHUNK) {
+      if (!isRunning() || isStale()) return;
+      const chunk = batch.messages.slice(i, i + MAX_CHUNK);
+      if (!(await this.processChunk(chunk, batch.partition, heartbeat))) return;
+      resolveOffset(chunk.at(-1)!.offset);
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+    }
+  }
+
+  /** Returns false when the partition is no longer ours (nothing is committed then). */
+  private async processChunk(chunk: KafkaMessage[], partition: number, heartbeat: () => Promise<void>): Promise<boolean> {
     const valid: MessageRecord[] = [];
-    for (const m of batch.messages) {
+    for (const m of chunk) {
       try {
         valid.push(decodeMessageRecord(m.value));
       } catch (err) {
-        await this.deadLetter(m.value, m.key, (err as Error).message, batch.partition, m.offset);
+        await this.deadLetter(m.value, m.key, (err as Error).message, partition, m.offset);
       }
     }
     for (let attempt = 1; valid.length > 0; attempt++) {
-      if (!isRunning() || isStale()) return;
       try {
-        const { messages, poisoned } = await this.sequencer.process(valid);
+        const owner = await this.ownership(partition);
+        if (!owner) return false;
+        const { messages, poisoned } = await owner.sequencer.process(valid);
         this.metrics.markSequenced(messages.length);
         for (const p of poisoned) {
-          await this.deadLetter(Buffer.from(JSON.stringify(p.record)), Buffer.from(p.record.conversation_id), p.reason, batch.partition, 'sequencer');
+          await this.deadLetter(Buffer.from(JSON.stringify(p.record)), Buffer.from(p.record.conversation_id), p.reason, partition, 'sequencer');
         }
         await this.deliverSafely(messages);
         break;
       } catch (err) {
-        // A retry re-derives the same seqs (claims are recorded with their message ids).
         this.metrics.markRetry();
-        this.log.warn({ err: (err as Error).message, attempt, partition: batch.partition }, 'sequencing failed, retrying');
+        this.log.warn({ err: (err as Error).message, attempt, partition }, 'sequencing failed, retrying');
         if (attempt >= this.maxRetries) throw err;
         await sleep(Math.min(100 * 2 ** attempt, 5000));
         await heartbeat();
       }
     }
-    const last = batch.messages.at(-1);
-    if (last) resolveOffset(last.offset);
-    await commitOffsetsIfNecessary();
-    await heartbeat();
+    return true;
   }
 
   private async deliverSafely(messages: ChatMessage[]): Promise<void> {

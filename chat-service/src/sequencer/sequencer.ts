@@ -1,7 +1,7 @@
 import type { ChatMessage, MessageRecord } from '@chat/shared';
-import type { MessageStore } from '../store/message-store.js';
+import { fencedTimestamp, type MessageStore } from '../store/message-store.js';
 
-/** An error that retrying later may fix (storage down, lost a claim race). */
+/** An error that retrying later may fix (storage down). */
 export class RetriableError extends Error {
   override name = 'RetriableError';
 }
@@ -11,16 +11,20 @@ export class PoisonRecordError extends Error {
   override name = 'PoisonRecordError';
 }
 
-/** How many recent messages per conversation are remembered to recognise duplicates and replays. */
-const WINDOW = 512;
-const MAX_CLAIM_ATTEMPTS = 5;
+/**
+ * Recent messages remembered per conversation to recognise replays and duplicates. It must exceed
+ * the records of one conversation that can be replayed, i.e. one uncommitted chunk (MAX_CHUNK).
+ */
+export const WINDOW = 2048;
+/** Largest number of records sequenced before offsets are committed. */
+export const MAX_CHUNK = 1000;
 
 interface ConversationState {
   lastSeq: number;
   seqByMessageId: Map<string, number>;
   /** `${sender}\n${client_msg_id}` → message_id, to drop a resend that got a new message_id. */
   messageIdByClientKey: Map<string, string>;
-  /** Messages this process wrote and delivered: a second copy of one (a duplicate produce) is dropped. */
+  /** Messages this sequencer wrote and delivered: a second copy of one (a duplicate produce) is dropped. */
   settled: Set<string>;
 }
 
@@ -38,13 +42,16 @@ function remember(state: ConversationState, m: ChatMessage, settled: boolean): v
 }
 
 /**
- * Assigns the dense per-conversation seq (G3) in Kafka order and persists the messages.
+ * Assigns the dense per-conversation seq (G3) in Kafka order and persists the messages, for the
+ * conversations of ONE partition under ONE lease generation (a new generation gets a new
+ * Sequencer, so no state survives a change of ownership).
  *
- * Kafka keys records by conversation, so one partition — one consumer — sees a conversation's
- * records in a fixed order. Seqs come from Cassandra (conversation_seq) through a compare-and-set
- * claim, never from Redis, so losing Redis data cannot reuse a seq, and a second consumer (during a
- * rebalance) loses the claim instead of duplicating seqs. A replayed record (consumer restarted
- * before committing) is recognised by its message_id and keeps the seq it was given.
+ * Kafka keys records by conversation, so the partition's owner sees a conversation's records in
+ * a fixed order and numbers them from the highest stored seq. Seqs never come from Redis, so
+ * losing Redis data cannot reuse one. The store keeps stored seqs gap-free across crashes, so a
+ * replayed record (restart before the offset commit) is found in the recent window and keeps its
+ * seq, and the numbering continues exactly where storage ends. Writes carry timestamps fenced by
+ * the lease generation, so a consumer that lost the partition cannot overwrite the new owner.
  */
 export class Sequencer {
   private readonly states = new Map<string, ConversationState>();
@@ -52,6 +59,7 @@ export class Sequencer {
   constructor(
     private readonly store: MessageStore,
     private readonly epochOf: (conversationId: string) => Promise<string | null>,
+    private readonly generation: number,
     private readonly maxConversations = 50_000,
   ) {}
 
@@ -80,53 +88,41 @@ export class Sequencer {
   private async processConversation(conversationId: string, records: MessageRecord[]): Promise<ChatMessage[]> {
     const epoch = await this.epochOf(conversationId);
     if (epoch === null) throw new PoisonRecordError(`conversation ${conversationId} does not exist`);
-    for (let attempt = 1; ; attempt++) {
-      const state = await this.state(conversationId);
-      const known: ChatMessage[] = [];
-      const fresh: MessageRecord[] = [];
-      const freshIds = new Set<string>();
-      for (const r of records) {
-        const seq = state.seqByMessageId.get(r.message_id);
-        if (state.settled.has(r.message_id)) continue;
-        // Known but not settled here: a replay after a restart or a failed write; write and deliver again.
-        if (seq !== undefined) known.push(toMessage(r, seq, epoch));
-        else if (!state.messageIdByClientKey.has(clientKey(r)) && !freshIds.has(r.message_id)) {
-          freshIds.add(r.message_id);
-          fresh.push(r);
-        }
+    const state = await this.state(conversationId);
+    const known: ChatMessage[] = [];
+    const fresh: MessageRecord[] = [];
+    const freshIds = new Set<string>();
+    for (const r of records) {
+      if (state.settled.has(r.message_id)) continue;
+      const seq = state.seqByMessageId.get(r.message_id);
+      // Known but not settled here: stored by an earlier owner or run; write and deliver again.
+      if (seq !== undefined) known.push(toMessage(r, seq, epoch));
+      else if (!state.messageIdByClientKey.has(clientKey(r)) && !freshIds.has(r.message_id)) {
+        freshIds.add(r.message_id);
+        fresh.push(r);
       }
-      if (fresh.length > 0) {
-        const claimed = await this.store.claim({ conversationId, expectedLastSeq: state.lastSeq, messageIds: fresh.map((r) => r.message_id) });
-        if (!claimed) {
-          this.states.delete(conversationId); // someone else advanced it: reload and look again
-          if (attempt >= MAX_CLAIM_ATTEMPTS) throw new RetriableError(`lost the seq claim of ${conversationId} ${attempt} times`);
-          continue;
-        }
-      }
-      const assigned = fresh.map((r, i) => toMessage(r, state.lastSeq + 1 + i, epoch));
-      state.lastSeq += fresh.length;
-      const messages = [...known, ...assigned].sort((a, b) => a.seq - b.seq);
-      try {
-        await this.store.write(messages);
-      } catch (err) {
-        // The claim stands (pending ids are recorded with it); a retry re-derives the same seqs.
-        this.states.delete(conversationId);
-        throw new RetriableError(`writing messages failed: ${(err as Error).message}`);
-      }
-      for (const m of messages) remember(state, m, true);
-      return messages;
     }
+    const assigned = fresh.map((r, i) => toMessage(r, state.lastSeq + 1 + i, epoch));
+    const messages = [...known, ...assigned].sort((a, b) => a.seq - b.seq);
+    if (messages.length === 0) return [];
+    try {
+      await this.store.append(conversationId, messages, fencedTimestamp(this.generation));
+    } catch (err) {
+      // Part may be stored: forget the state so the retry re-reads where storage ends.
+      this.states.delete(conversationId);
+      throw new RetriableError(`writing messages failed: ${(err as Error).message}`);
+    }
+    state.lastSeq += fresh.length;
+    for (const m of messages) remember(state, m, true);
+    return messages;
   }
 
   private async state(conversationId: string): Promise<ConversationState> {
     const cached = this.states.get(conversationId);
     if (cached) return cached;
-    const seq = await this.store.seqState(conversationId);
-    const state: ConversationState = { lastSeq: seq.lastSeq, seqByMessageId: new Map(), messageIdByClientKey: new Map(), settled: new Set() };
-    const recent = await this.store.readAfter(conversationId, Math.max(0, seq.lastSeq - WINDOW), seq.lastSeq, WINDOW);
-    for (const m of recent) remember(state, m, false);
-    // The last claim may not have been written (crash between claim and write): its ids keep their seqs.
-    seq.pendingMessageIds.forEach((id, i) => state.seqByMessageId.set(id, seq.pendingFirstSeq + i));
+    const lastSeq = await this.store.lastSeq(conversationId);
+    const state: ConversationState = { lastSeq, seqByMessageId: new Map(), messageIdByClientKey: new Map(), settled: new Set() };
+    for (const m of await this.store.readAfter(conversationId, Math.max(0, lastSeq - WINDOW), lastSeq, WINDOW)) remember(state, m, false);
     if (this.states.size >= this.maxConversations) this.states.delete(this.states.keys().next().value as string);
     this.states.set(conversationId, state);
     return state;

@@ -1,60 +1,64 @@
 import cassandra from 'cassandra-driver';
 import type { CassandraClient, ChatMessage } from '@chat/shared';
-import { BUCKET_SIZE, bucketOf, type MessageStore, type SeqClaim, type SeqState } from './message-store.js';
+import { BUCKET_SIZE, bucketOf, byBucket, type MessageStore } from './message-store.js';
 import { fromLong, longToNumber, toLong } from './long.js';
 
 const IDEMPOTENT = { prepare: true, isIdempotent: true } as const;
+const INSERT =
+  'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 
 export class CassandraMessageStore implements MessageStore {
+  /** Highest bucket known to be recorded per conversation (only ever grows). */
+  private readonly recordedBucket = new Map<string, number>();
+
   constructor(
     private readonly db: CassandraClient,
     private readonly epochOf: (conversationId: string) => Promise<string>,
   ) {}
 
-  async seqState(conversationId: string): Promise<SeqState> {
-    const rs = await this.db.execute(
-      'SELECT last_seq, pending_first_seq, pending_message_ids FROM conversation_seq WHERE conversation_id = ?',
-      [toLong(conversationId)],
-      // A serial read sees every committed claim, including one whose commit phase did not finish.
-      { ...IDEMPOTENT, consistency: cassandra.types.consistencies.localSerial },
-    );
-    const row = rs.first();
-    if (!row) return { lastSeq: 0, pendingFirstSeq: 0, pendingMessageIds: [] };
-    return {
-      lastSeq: longToNumber(row.last_seq),
-      pendingFirstSeq: longToNumber(row.pending_first_seq),
-      pendingMessageIds: ((row.pending_message_ids as unknown[] | null) ?? []).map(fromLong),
-    };
-  }
-
-  async claim({ conversationId, expectedLastSeq, messageIds }: SeqClaim): Promise<boolean> {
+  async append(conversationId: string, messages: ChatMessage[], timestamp: bigint): Promise<void> {
     const id = toLong(conversationId);
-    const next = [toLong(String(expectedLastSeq + messageIds.length)), toLong(String(expectedLastSeq + 1)), messageIds.map(toLong)];
-    const rs =
-      expectedLastSeq === 0
-        ? await this.db.execute(
-            'INSERT INTO conversation_seq (conversation_id, last_seq, pending_first_seq, pending_message_ids) VALUES (?, ?, ?, ?) IF NOT EXISTS',
-            [id, ...next],
-            { prepare: true },
-          )
-        : await this.db.execute(
-            'UPDATE conversation_seq SET last_seq = ?, pending_first_seq = ?, pending_message_ids = ? WHERE conversation_id = ? IF last_seq = ?',
-            [...next, id, toLong(String(expectedLastSeq))],
-            { prepare: true },
-          );
-    return rs.wasApplied();
+    const ts = cassandra.types.Long.fromString(timestamp.toString());
+    for (const run of byBucket(messages)) {
+      const bucket = bucketOf(run[0]!.seq);
+      if (bucket > (await this.recordedBucketOf(conversationId))) {
+        await this.db.execute('UPDATE conversation_seq SET last_bucket = ? WHERE conversation_id = ?', [bucket, id], { ...IDEMPOTENT, timestamp: ts });
+        this.recordedBucket.set(conversationId, bucket);
+      }
+      // One partition, one unlogged batch: applied atomically, so a crash never leaves a hole.
+      await this.db.batch(
+        run.map((m) => ({
+          query: INSERT,
+          params: [id, bucket, toLong(String(m.seq)), toLong(m.message_id), m.sender_id, m.client_msg_id, m.body, new Date(m.created_at)],
+        })),
+        { ...IDEMPOTENT, logged: false, timestamp: ts },
+      );
+    }
   }
 
-  async write(messages: ChatMessage[]): Promise<void> {
-    await Promise.all(
-      messages.map((m) =>
-        this.db.execute(
-          'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-          [toLong(m.conversation_id), bucketOf(m.seq), toLong(String(m.seq)), toLong(m.message_id), m.sender_id, m.client_msg_id, m.body, new Date(m.created_at)],
-          IDEMPOTENT,
-        ),
-      ),
-    );
+  private async recordedBucketOf(conversationId: string): Promise<number> {
+    const cached = this.recordedBucket.get(conversationId);
+    if (cached !== undefined) return cached;
+    const rs = await this.db.execute('SELECT last_bucket FROM conversation_seq WHERE conversation_id = ?', [toLong(conversationId)], IDEMPOTENT);
+    const bucket = (rs.first()?.last_bucket as number | null | undefined) ?? -1;
+    this.recordedBucket.set(conversationId, bucket);
+    return bucket;
+  }
+
+  async lastSeq(conversationId: string): Promise<number> {
+    const id = toLong(conversationId);
+    const rs = await this.db.execute('SELECT last_bucket FROM conversation_seq WHERE conversation_id = ?', [id], IDEMPOTENT);
+    // The recorded bucket may still be empty (recorded just before its first write): look one lower.
+    for (let bucket = (rs.first()?.last_bucket as number | null | undefined) ?? 0, tries = 0; bucket >= 0 && tries < 2; bucket--, tries++) {
+      const top = await this.db.execute('SELECT seq FROM messages WHERE conversation_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1', [id, bucket], IDEMPOTENT);
+      const row = top.first();
+      if (row) return longToNumber(row.seq);
+    }
+    return 0;
+  }
+
+  async lastSeqs(conversationIds: string[]): Promise<Map<string, number>> {
+    return new Map(await Promise.all(conversationIds.map(async (cid) => [cid, await this.lastSeq(cid)] as const)));
   }
 
   private async rows(conversationId: string, query: string, params: unknown[]): Promise<ChatMessage[]> {
@@ -100,16 +104,5 @@ export class CassandraMessageStore implements MessageStore {
       out.push(...page);
     }
     return out.reverse();
-  }
-
-  async lastSeqs(conversationIds: string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    await Promise.all(
-      conversationIds.map(async (cid) => {
-        const rs = await this.db.execute('SELECT last_seq FROM conversation_seq WHERE conversation_id = ?', [toLong(cid)], IDEMPOTENT);
-        out.set(cid, longToNumber(rs.first()?.last_seq));
-      }),
-    );
-    return out;
   }
 }

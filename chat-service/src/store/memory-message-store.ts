@@ -1,32 +1,30 @@
 import type { ChatMessage } from '@chat/shared';
-import type { MessageStore, SeqClaim, SeqState } from './message-store.js';
+import type { MessageStore } from './message-store.js';
 
-/** In-process MessageStore with the same contract as the Cassandra one (tests, single-node tools). */
+/** In-process MessageStore with the same contract as the Cassandra one (tests, tools). */
 export class MemoryMessageStore implements MessageStore {
-  private readonly seqs = new Map<string, SeqState>();
-  private readonly messages = new Map<string, Map<number, ChatMessage>>();
+  private readonly messages = new Map<string, Map<number, { message: ChatMessage; timestamp: bigint }>>();
 
-  async seqState(conversationId: string): Promise<SeqState> {
-    const s = this.seqs.get(conversationId);
-    return s ? { ...s, pendingMessageIds: [...s.pendingMessageIds] } : { lastSeq: 0, pendingFirstSeq: 0, pendingMessageIds: [] };
-  }
-
-  async claim({ conversationId, expectedLastSeq, messageIds }: SeqClaim): Promise<boolean> {
-    if ((this.seqs.get(conversationId)?.lastSeq ?? 0) !== expectedLastSeq) return false;
-    this.seqs.set(conversationId, { lastSeq: expectedLastSeq + messageIds.length, pendingFirstSeq: expectedLastSeq + 1, pendingMessageIds: [...messageIds] });
-    return true;
-  }
-
-  async write(messages: ChatMessage[]): Promise<void> {
+  async append(conversationId: string, messages: ChatMessage[], timestamp: bigint): Promise<void> {
+    const conv = this.messages.get(conversationId) ?? new Map<number, { message: ChatMessage; timestamp: bigint }>();
     for (const m of messages) {
-      const conv = this.messages.get(m.conversation_id) ?? new Map<number, ChatMessage>();
-      conv.set(m.seq, { ...m });
-      this.messages.set(m.conversation_id, conv);
+      const existing = conv.get(m.seq);
+      // Last write wins by timestamp, as in Cassandra.
+      if (!existing || existing.timestamp <= timestamp) conv.set(m.seq, { message: { ...m }, timestamp });
     }
+    this.messages.set(conversationId, conv);
   }
 
   private sorted(conversationId: string): ChatMessage[] {
-    return [...(this.messages.get(conversationId)?.values() ?? [])].sort((a, b) => a.seq - b.seq);
+    return [...(this.messages.get(conversationId)?.values() ?? [])].map((e) => e.message).sort((a, b) => a.seq - b.seq);
+  }
+
+  async lastSeq(conversationId: string): Promise<number> {
+    return this.sorted(conversationId).at(-1)?.seq ?? 0;
+  }
+
+  async lastSeqs(conversationIds: string[]): Promise<Map<string, number>> {
+    return new Map(await Promise.all(conversationIds.map(async (id) => [id, await this.lastSeq(id)] as const)));
   }
 
   async readAfter(conversationId: string, afterSeq: number, untilSeq: number, limit: number): Promise<ChatMessage[]> {
@@ -39,9 +37,5 @@ export class MemoryMessageStore implements MessageStore {
     return this.sorted(conversationId)
       .filter((m) => m.seq < beforeSeq)
       .slice(-limit);
-  }
-
-  async lastSeqs(conversationIds: string[]): Promise<Map<string, number>> {
-    return new Map(conversationIds.map((id) => [id, this.seqs.get(id)?.lastSeq ?? 0]));
   }
 }

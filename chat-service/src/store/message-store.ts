@@ -1,35 +1,32 @@
 import type { ChatMessage } from '@chat/shared';
 
-/** Sequencer state of one conversation (see the conversation_seq table). */
-export interface SeqState {
-  lastSeq: number;
-  /** The last claimed range: message ids in seq order from pendingFirstSeq. */
-  pendingFirstSeq: number;
-  pendingMessageIds: string[];
-}
-
-/** A claim of seqs `expected.lastSeq+1 ..` for `messageIds`, in that order. */
-export interface SeqClaim {
-  conversationId: string;
-  expectedLastSeq: number;
-  messageIds: string[];
+/**
+ * Write timestamps derived from a sequencer's lease generation: any write of generation g+1 is
+ * newer than every write of generation g (each generation adds 2^47 µs ≈ 4.4 years to real time),
+ * so a consumer that lost its partition can never overwrite what the new owner wrote.
+ */
+export function fencedTimestamp(generation: number, nowMicros: bigint = BigInt(Date.now()) * 1000n): bigint {
+  return nowMicros + (BigInt(generation) << 47n);
 }
 
 /**
- * Durable messages and per-conversation sequence state.
- * `claim` is compare-and-set: it succeeds only if last_seq is still `expectedLastSeq`, so no two
- * writers ever hand out the same seq. Message writes are idempotent (same key, same content).
+ * Durable messages, stored in partitions of BUCKET_SIZE consecutive seqs.
+ *
+ * Contract: `append` writes a conversation's messages (consecutive seqs, ascending) so that after
+ * any crash the stored seqs of a conversation are still gap-free from 1: each bucket's share is
+ * one atomic single-partition batch, buckets are written in order, and the conversation's
+ * highest bucket is recorded before its first message is written. `lastSeq` is therefore always
+ * the highest stored seq. Writes are idempotent (same key, same content) and carry `timestamp`.
  */
 export interface MessageStore {
-  seqState(conversationId: string): Promise<SeqState>;
-  claim(claim: SeqClaim): Promise<boolean>;
-  write(messages: ChatMessage[]): Promise<void>;
+  append(conversationId: string, messages: ChatMessage[], timestamp: bigint): Promise<void>;
+  /** Highest stored seq (0 for none). */
+  lastSeq(conversationId: string): Promise<number>;
+  lastSeqs(conversationIds: string[]): Promise<Map<string, number>>;
   /** Messages with seq in (afterSeq, untilSeq], ascending, at most `limit`. */
   readAfter(conversationId: string, afterSeq: number, untilSeq: number, limit: number): Promise<ChatMessage[]>;
   /** The `limit` messages just below `beforeSeq`, returned ascending. */
   readBefore(conversationId: string, beforeSeq: number, limit: number): Promise<ChatMessage[]>;
-  /** last_seq of many conversations (0 for those without messages). */
-  lastSeqs(conversationIds: string[]): Promise<Map<string, number>>;
 }
 
 /** Messages are stored in partitions of BUCKET_SIZE consecutive seqs. */
@@ -37,4 +34,15 @@ export const BUCKET_SIZE = 1024;
 
 export function bucketOf(seq: number): number {
   return Math.floor(seq / BUCKET_SIZE);
+}
+
+/** Splits ascending messages into runs of the same bucket, in order. */
+export function byBucket(messages: ChatMessage[]): ChatMessage[][] {
+  const runs: ChatMessage[][] = [];
+  for (const m of messages) {
+    const last = runs.at(-1);
+    if (last && bucketOf(last[0]!.seq) === bucketOf(m.seq)) last.push(m);
+    else runs.push([m]);
+  }
+  return runs;
 }
