@@ -6,8 +6,6 @@ export interface IdempotencyRecord {
   message_id: string;
   created_at: number;
   body_sha256: string;
-  /** 'pending' until the record is in Kafka; a duplicate of a pending send re-produces it. */
-  state: 'pending' | 'done';
 }
 
 /**
@@ -16,7 +14,6 @@ export interface IdempotencyRecord {
  */
 export interface IdempotencyStore {
   reserve(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<{ created: boolean; record: IdempotencyRecord }>;
-  markDone(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<void>;
 }
 
 export function sha256(text: string): string {
@@ -36,16 +33,8 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   async reserve(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<{ created: boolean; record: IdempotencyRecord }> {
-    const key = this.key(userId, clientMsgId);
-    const set = await this.redis.set(key, JSON.stringify(record), 'EX', TTL_SECONDS, 'NX');
-    if (set === 'OK') return { created: true, record };
-    const existing = await this.redis.get(key);
-    // Vanished between SET NX and GET (expiry): treat as new.
-    if (existing === null) return this.reserve(userId, clientMsgId, record);
-    return { created: false, record: JSON.parse(existing) as IdempotencyRecord };
-  }
-
-  async markDone(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<void> {
-    await this.redis.set(this.key(userId, clientMsgId), JSON.stringify({ ...record, state: 'done' }), 'EX', TTL_SECONDS, 'XX');
+    // SET NX GET (Redis ≥ 7.0): one round trip that either stores ours or returns the existing one.
+    const existing = (await this.redis.call('SET', this.key(userId, clientMsgId), JSON.stringify(record), 'EX', String(TTL_SECONDS), 'NX', 'GET')) as string | null;
+    return existing === null ? { created: true, record } : { created: false, record: JSON.parse(existing) as IdempotencyRecord };
   }
 }

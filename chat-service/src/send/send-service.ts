@@ -23,18 +23,14 @@ export class SendService {
       message_id: this.ids.next(),
       created_at: Date.now(),
       body_sha256: sha256(req.body),
-      state: 'pending',
     };
     const { created, record } = await this.idempotency.reserve(req.user_id, req.client_msg_id, fresh);
     if (!created && (record.conversation_id !== req.conversation_id || record.body_sha256 !== fresh.body_sha256)) {
       throw new ChatError(Errors.CLIENT_MSG_ID_REUSED);
     }
-    // A duplicate of a send that may not have reached Kafka yet produces the same record again;
-    // the sequencer drops the second copy by message_id.
-    if (record.state === 'pending') {
-      await this.produce(req, record);
-      await this.idempotency.markDone(req.user_id, req.client_msg_id, record);
-    }
+    // A duplicate is produced again (the first attempt may not have reached Kafka, and the ack must
+    // mean "in Kafka"); the sequencer drops the second copy by message_id.
+    await this.produce(req, record);
     return { conversation_id: req.conversation_id, client_msg_id: req.client_msg_id, message_id: record.message_id, duplicate: !created };
   }
 

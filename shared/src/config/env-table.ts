@@ -46,6 +46,18 @@ export const ENV_TABLE = {
   SESSION_REFRESH_SECONDS: v(int(1, 3600), '20', 'How often a gateway refreshes its connections\' TTL.'),
   DRAIN_TIMEOUT_MS: v(int(0, 600_000), '5000', 'Time a draining gateway gives clients before closing them.'),
 
+  PRESENCE_HTTP_HOST: v(str(), '127.0.0.1', 'presence-service listen address (internal API for gateways).'),
+  PRESENCE_HTTP_PORT: v(port(), '8083', 'presence-service internal API port.'),
+  PRESENCE_SERVICE_URL: v(optStr(), 'http://127.0.0.1:8083', 'Where gateways reach presence-service; empty disables presence and typing on the gateway.'),
+  PRESENCE_TTL_SECONDS: v(int(2, 3600), '60', 'TTL of a gateway\'s presence report for a user; must exceed SESSION_REFRESH_SECONDS (the heartbeat interval).'),
+  PRESENCE_SWEEP_INTERVAL_MS: v(int(100, 600_000), '5000', 'How often presence-service sweeps users whose TTL lapsed. Offline bound after a crash: PRESENCE_TTL_SECONDS + this.'),
+  PRESENCE_OFFLINE_GRACE_MS: v(int(0, 600_000), '3000', 'A user whose last device disconnected is reported offline after this grace (a reconnect within it emits nothing).'),
+  PRESENCE_FLUSH_MS: v(int(10, 60_000), '1000', 'Gateway coalescing window: at most one presence frame per subscriber per window.'),
+  PRESENCE_MEMBERSHIP_CACHE_MS: v(int(0, 600_000), '10000', 'How long presence-service caches conversation membership read from Cassandra.'),
+  TYPING_TTL_MS: v(int(500, 60_000), '3000', 'A typing indicator expires this long after its last refresh (G6).'),
+  TYPING_THROTTLE_MS: v(int(0, 60_000), '1000', 'At most one relayed typing start per user and conversation per this interval.'),
+  TYPING_MAX_TYPISTS: v(int(1, 1000), '5', 'At most this many concurrent typists are relayed per conversation (large groups).'),
+
   JWT_ISSUER: v(str(), 'chat-dev', 'Required `iss` claim.'),
   JWT_AUDIENCE: v(str(), 'chat', 'Required `aud` claim.'),
   JWT_HS256_SECRET: v(optStr(), '', 'HS256 secret (development). Empty disables HS256.'),

@@ -17,10 +17,12 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
 const CHUNK = 500;
+const LIVENESS_CACHE_MS = 1000;
 
 export class RedisSessionRegistry implements SessionRegistry {
   private readonly prefix: string;
   private readonly ttl: number;
+  private readonly liveness = new Map<string, { alive: boolean; until: number }>();
 
   constructor(
     private readonly redis: Redis,
@@ -67,7 +69,6 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   async gatewaysFor(userIds: readonly string[]): Promise<Map<string, string[]>> {
     const byGateway = new Map<string, string[]>();
-    const alive = new Map<string, boolean>();
     for (let i = 0; i < userIds.length; i += CHUNK) {
       const chunk = userIds.slice(i, i + CHUNK);
       const pipeline = this.redis.pipeline();
@@ -75,16 +76,28 @@ export class RedisSessionRegistry implements SessionRegistry {
       const results = (await pipeline.exec()) ?? [];
       for (const [j, [err, conns]] of results.entries()) {
         if (err || !conns) continue;
-        const userId = chunk[j]!;
         for (const gatewayId of new Set(Object.values(conns as Record<string, string>))) {
-          if (!alive.has(gatewayId)) alive.set(gatewayId, (await this.redis.exists(this.aliveKey(gatewayId))) === 1);
-          if (!alive.get(gatewayId)) continue;
           const users = byGateway.get(gatewayId) ?? [];
-          users.push(userId);
+          users.push(chunk[j]!);
           byGateway.set(gatewayId, users);
         }
       }
     }
+    const alive = await this.liveGateways([...byGateway.keys()]);
+    for (const gatewayId of byGateway.keys()) if (!alive.has(gatewayId)) byGateway.delete(gatewayId);
     return byGateway;
+  }
+
+  /** Which of these gateways still refresh their liveness key; answers are reused for a second. */
+  private async liveGateways(gatewayIds: string[]): Promise<Set<string>> {
+    const now = Date.now();
+    const unknown = gatewayIds.filter((id) => (this.liveness.get(id)?.until ?? 0) <= now);
+    if (unknown.length > 0) {
+      const pipeline = this.redis.pipeline();
+      for (const id of unknown) pipeline.exists(this.aliveKey(id));
+      const results = (await pipeline.exec()) ?? [];
+      unknown.forEach((id, k) => this.liveness.set(id, { alive: results[k]?.[1] === 1, until: now + LIVENESS_CACHE_MS }));
+    }
+    return new Set(gatewayIds.filter((id) => this.liveness.get(id)?.alive));
   }
 }
