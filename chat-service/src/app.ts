@@ -4,8 +4,7 @@ import type { AddressInfo } from 'node:net';
 import {
   RedisSessionRegistry,
   SnowflakeIds,
-  TOPIC_MESSAGES,
-  TOPIC_MESSAGES_DLQ,
+  dlqTopicOf,
   TokenVerifier,
   leaseWorkerId,
   loadPublicKeys,
@@ -42,12 +41,6 @@ export interface ChatServiceClients {
 }
 
 export interface ChatServiceOptions {
-  /** @default TOPIC_MESSAGES */
-  topic?: string;
-  /** @default TOPIC_MESSAGES_DLQ */
-  dlqTopic?: string;
-  /** Consumer group of the sequencer. @default 'chat-sequencer' */
-  groupId?: string;
   /** Run the HTTP API. @default true */
   api?: boolean;
   /** Run the sequencer consumer. @default true */
@@ -62,9 +55,6 @@ export interface RunningChatService {
 /** Wires chat-service from ready clients; main.ts and integration tests both call this. */
 export async function startChatService(config: Config, log: Logger, clients: ChatServiceClients, options: ChatServiceOptions = {}): Promise<RunningChatService> {
   const opts: Required<ChatServiceOptions> = {
-    topic: TOPIC_MESSAGES,
-    dlqTopic: TOPIC_MESSAGES_DLQ,
-    groupId: 'chat-sequencer',
     api: true,
     consumer: true,
     ...options,
@@ -87,7 +77,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   if (opts.consumer) {
     const registry = new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
     const deliverer = new Deliverer(clients.redis, config.REDIS_KEY_PREFIX, registry, async (cid) => (await membership.get(cid))?.members ?? null);
-    const consumer = clients.kafka.consumer({ groupId: opts.groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
+    const consumer = clients.kafka.consumer({ groupId: config.SEQUENCER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([consumer.connect(), dlqProducer.connect()]);
     const messageConsumer = new MessageConsumer(
@@ -98,7 +88,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       async (messages) => metrics.markDelivered(await deliverer.deliver(messages)),
       log.child({ component: 'sequencer' }),
       metrics,
-      { topic: opts.topic, dlqTopic: opts.dlqTopic, owner: `${hostname()}:${process.pid}`, maxRetries: config.CONSUMER_MAX_RETRIES },
+      { topic: config.KAFKA_TOPIC_MESSAGES, dlqTopic: dlqTopicOf(config.KAFKA_TOPIC_MESSAGES), owner: `${hostname()}:${process.pid}`, maxRetries: config.CONSUMER_MAX_RETRIES },
     );
     await messageConsumer.start();
     closers.push(async () => {
@@ -110,7 +100,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   if (opts.api) {
     const producer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const sends = new SendService(membership, new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), new BatchingProducer(producer), ids, opts.topic);
+    const sends = new SendService(membership, new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), new BatchingProducer(producer), ids, config.KAFKA_TOPIC_MESSAGES);
     const verifier = new TokenVerifier({
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,

@@ -1,6 +1,6 @@
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCodes, Errors, type AckFrame, type ErrorFrame, type HistoryResultFrame, type SyncResultFrame } from '@chat/shared';
+import { CloseCodes, Errors, dlqTopicOf, type AckFrame, type ErrorFrame, type HistoryResultFrame, type SyncResultFrame } from '@chat/shared';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 
@@ -180,6 +180,36 @@ describe('bad input is refused with documented codes and stores nothing', () => 
     await waitFor(() => bystander.messages(conv).length === 1, 15_000, 'delivery after bad input');
     expect(bystander.messages(conv)[0]!.body).toBe('still works');
     expect(await storedCount(conv)).toBe(1);
+  });
+
+  it('dead-letters malformed Kafka records and keeps sequencing the ones behind them', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const conv = await direct(alice, bob);
+    const bobClient = await connect(1, bob);
+    const producer = sys.kafka.producer();
+    await producer.connect();
+    await producer.send({
+      topic: sys.topic,
+      messages: [
+        { key: conv, value: '{"v":1,"type":"message","conversation_id":"nope"}' },
+        { key: conv, value: 'not json at all' },
+        { key: '12345', value: JSON.stringify({ v: 1, type: 'message', conversation_id: '12345', message_id: '77', sender_id: alice, client_msg_id: 'x', body: 'to a conversation that does not exist', created_at: 1 }) },
+      ],
+    });
+    await producer.disconnect();
+    const aliceClient = await connect(0, alice);
+    await aliceClient.request({ type: 'send', conversation_id: conv, client_msg_id: 'after-poison', body: 'still flowing' });
+    await waitFor(() => bobClient.messages(conv).length === 1, 15_000, 'delivery behind poison records');
+    expect(bobClient.messages(conv)[0]).toMatchObject({ seq: 1, body: 'still flowing' });
+
+    const dead: { error: string }[] = [];
+    const consumer = sys.kafka.consumer({ groupId: `dlq-probe-${Date.now()}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: dlqTopicOf(sys.topic), fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void dead.push({ error: message.headers?.['x-error']?.toString() ?? '' }) });
+    await waitFor(() => dead.length >= 3, 20_000, 'three dead letters');
+    await consumer.disconnect();
+    expect(dead.map((d) => d.error).join('\n')).toMatch(/does not exist/);
   });
 
   it('refuses REST calls without a valid token or with bad bodies', async () => {

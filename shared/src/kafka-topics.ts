@@ -1,14 +1,19 @@
-/** The Kafka topics of the system: the provisioner creates exactly these. */
+/** The Kafka topics of the system: the provisioner, tests and benchmarks create exactly these. */
 export interface TopicSpec {
   name: string;
   partitions: number;
   config?: Record<string, string>;
 }
 
-export const TOPIC_MESSAGES = 'chat.messages';
-export const TOPIC_MESSAGES_DLQ = 'chat.messages.dlq';
+/** Where records that can never be processed go, next to their source topic. */
+export function dlqTopicOf(topic: string): string {
+  return `${topic}.dlq`;
+}
 
-export const KAFKA_TOPICS: ReadonlyArray<TopicSpec> = [
-  { name: TOPIC_MESSAGES, partitions: 12, config: { 'min.insync.replicas': '1' } },
-  { name: TOPIC_MESSAGES_DLQ, partitions: 1 },
-];
+/** The topics for a messages topic name (KAFKA_TOPIC_MESSAGES). */
+export function kafkaTopics(messagesTopic: string, partitions = 12): TopicSpec[] {
+  return [
+    { name: messagesTopic, partitions, config: { 'min.insync.replicas': '1' } },
+    { name: dlqTopicOf(messagesTopic), partitions: 1 },
+  ];
+}

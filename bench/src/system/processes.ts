@@ -18,6 +18,7 @@ process.on('exit', () => {
 /** The system's processes started by one run; stop() ends every one of them (SIGTERM, then SIGKILL). */
 export class ProcessGroup {
   private readonly procs: Managed[] = [];
+  private readonly stopHooks: (() => Promise<void>)[] = [];
 
   constructor(private readonly logDir: string, private readonly repoRoot: string) {
     mkdirSync(logDir, { recursive: true });
@@ -64,6 +65,11 @@ export class ProcessGroup {
     return this.procs.filter((p) => p.exited).map((p) => `${p.name} (exit ${p.child.exitCode ?? p.child.signalCode})`);
   }
 
+  /** Runs `hook` after a full stop(), when every process has ended (e.g. to delete run topics). */
+  onStop(hook: () => Promise<void>): void {
+    this.stopHooks.push(hook);
+  }
+
   async stop(name?: string): Promise<void> {
     const targets = this.procs.filter((p) => !p.exited && (name === undefined || p.name === name));
     await Promise.all(
@@ -80,6 +86,7 @@ export class ProcessGroup {
       ),
     );
     if (name !== undefined) this.procs.splice(0, this.procs.length, ...this.procs.filter((p) => p.name !== name));
+    else for (const hook of this.stopHooks.splice(0)) await hook().catch(() => undefined);
   }
 }
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ProcessGroup } from './processes.js';
+import { createTopics, deleteTopics } from './run-topics.js';
 
 export interface SystemOptions {
   runId: string;
@@ -28,8 +29,7 @@ export function baseEnv(o: SystemOptions, internalToken: string): Record<string,
   return {
     NODE_ENV: 'development',
     LOG_LEVEL: o.logLevel,
-    // BENCH_REDIS_PREFIX overrides the per-run prefix (e.g. 'chat:' while the gateway ignores REDIS_KEY_PREFIX for its registry).
-    REDIS_KEY_PREFIX: process.env.BENCH_REDIS_PREFIX || o.redisPrefix,
+    REDIS_KEY_PREFIX: o.redisPrefix,
     JWT_HS256_SECRET: process.env.JWT_HS256_SECRET || 'dev-secret-change-me',
     JWT_ISSUER: process.env.JWT_ISSUER || 'chat-dev',
     JWT_AUDIENCE: process.env.JWT_AUDIENCE || 'chat',
@@ -38,6 +38,8 @@ export function baseEnv(o: SystemOptions, internalToken: string): Record<string,
     CHAT_HTTP_PORT: String(o.chatPort),
     CHAT_SERVICE_URL: `http://127.0.0.1:${o.chatPort}`,
     METRICS_ENABLED: 'true',
+    KAFKA_TOPIC_MESSAGES: `bench.${o.runId}.messages`,
+    SEQUENCER_GROUP_ID: `bench.${o.runId}.sequencer`,
     ...(o.extraEnv ?? {}),
   };
 }
@@ -47,10 +49,10 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
   const procs = new ProcessGroup(o.logDir, o.repoRoot);
   const env = baseEnv(o, randomBytes(16).toString('hex'));
   try {
-    procs.start('chat-service', 'bench/dist/system/chat-service-main.js', {
-      ...env,
-      BENCH_KAFKA_TOPIC: `bench.${o.runId}.messages`,
-    });
+    // A topic and consumer group of the run's own, so it never competes with another chat-service.
+    await createTopics(env);
+    procs.onStop(() => deleteTopics(env));
+    procs.start('chat-service', 'chat-service/dist/main.js', env);
     await procs.waitForPort('chat-service', o.chatPort, 90_000);
     const gatewayUrls: string[] = [];
     const gatewayNames: string[] = [];

@@ -8,6 +8,7 @@ import {
   createLogger,
   createRedis,
   createRedisSubscriber,
+  kafkaTopics,
   loadConfig,
   mintDevToken,
   type CassandraClient,
@@ -71,7 +72,6 @@ export interface TestSystem {
 export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
   const run = randomBytes(4).toString('hex');
   const topic = `chat.messages.test-${run}`;
-  const dlqTopic = `${topic}.dlq`;
   const chatPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -81,6 +81,8 @@ export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
     CHAT_SERVICE_URL: `http://127.0.0.1:${chatPort}`,
     SESSION_REFRESH_SECONDS: '1',
     SESSION_TTL_SECONDS: '5',
+    KAFKA_TOPIC_MESSAGES: topic,
+    SEQUENCER_GROUP_ID: `test-${run}`,
   };
   const config = loadConfig(env);
   const log = createLogger('test', config.LOG_LEVEL);
@@ -92,11 +94,11 @@ export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
   );
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 4 }, { topic: dlqTopic, numPartitions: 1 }] });
+  await admin.createTopics({ waitForLeaders: true, topics: kafkaTopics(topic, 4).map((t) => ({ topic: t.name, numPartitions: t.partitions })) });
   await admin.disconnect();
 
   const redisSub = createRedisSubscriber(redis, log);
-  const chat: RunningChatService = await startChatService(config, log, { redis, redisSub, kafka, cassandra }, { topic, dlqTopic, groupId: `test-${run}` });
+  const chat: RunningChatService = await startChatService(config, log, { redis, redisSub, kafka, cassandra });
 
   const gateways: GatewayProcess[] = [];
   for (let i = 1; i <= gatewayCount; i++) gateways.push(await startGateway(env, `t${run}-gw${i}`));

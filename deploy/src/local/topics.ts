@@ -1,4 +1,4 @@
-import { KAFKA_TOPICS } from '@chat/shared/kafka-topics';
+import { kafkaTopics, type TopicSpec } from '@chat/shared/kafka-topics';
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaClient } from './readiness.js';
 
@@ -8,12 +8,16 @@ export interface TopicResult {
 }
 
 /** Create the declared topics that do not exist yet and wait for their leaders. Idempotent. */
-export async function ensureTopics(brokers: string[], replicationFactor = 1): Promise<TopicResult> {
+export async function ensureTopics(
+  brokers: string[],
+  replicationFactor = 1,
+  topics: TopicSpec[] = kafkaTopics(process.env.KAFKA_TOPIC_MESSAGES || 'chat.messages'),
+): Promise<TopicResult> {
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   try {
     const present = new Set(await admin.listTopics());
-    const missing = KAFKA_TOPICS.filter((t) => !present.has(t.name));
+    const missing = topics.filter((t) => !present.has(t.name));
     if (missing.length > 0) {
       await admin.createTopics({
         waitForLeaders: true,
@@ -27,16 +31,16 @@ export async function ensureTopics(brokers: string[], replicationFactor = 1): Pr
       });
     }
     // Every declared topic must have a leader for every partition before we call Kafka ready.
-    const meta = await admin.fetchTopicMetadata({ topics: KAFKA_TOPICS.map((t) => t.name) });
+    const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) });
     for (const t of meta.topics) {
       const leaderless = t.partitions.filter((p) => p.leader < 0);
       if (leaderless.length > 0) throw new Error(`topic ${t.name}: ${leaderless.length} partition(s) without leader`);
-      const declared = KAFKA_TOPICS.find((d) => d.name === t.name);
+      const declared = topics.find((d) => d.name === t.name);
       if (declared && t.partitions.length < declared.partitions) {
         throw new Error(`topic ${t.name} has ${t.partitions.length} partitions, declared ${declared.partitions} (increase it by hand; partition counts only grow)`);
       }
     }
-    return { created: missing.map((t) => t.name), existing: KAFKA_TOPICS.filter((t) => present.has(t.name)).map((t) => t.name) };
+    return { created: missing.map((t) => t.name), existing: topics.filter((t) => present.has(t.name)).map((t) => t.name) };
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

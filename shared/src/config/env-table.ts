@@ -19,10 +19,12 @@ export const ENV_TABLE = {
   NODE_ENV: v(oneOf(['development', 'test', 'production']), 'development', 'Runtime mode; production refuses dev-only defaults.'),
   LOG_LEVEL: v(oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'pino log level.'),
 
-  REDIS_URL: v(url(['redis:', 'rediss:']), 'redis://127.0.0.1:16379', 'Redis for sessions, routing, sequences, presence.'),
+  REDIS_URL: v(url(['redis:', 'rediss:']), 'redis://127.0.0.1:16379', 'Redis for sessions, routing, idempotency, presence and pub/sub.'),
   REDIS_KEY_PREFIX: v(str(), 'chat:', 'Prefix of every Redis key and channel, so several deployments can share one Redis.'),
   KAFKA_BROKERS: v(hostPorts(), '127.0.0.1:19092', 'Comma-separated Kafka bootstrap brokers.'),
   KAFKA_CLIENT_ID: v(str(), 'chat', 'Kafka client id prefix.'),
+  KAFKA_TOPIC_MESSAGES: v(str(), 'chat.messages', 'Topic of sent messages; its dead-letter topic is the same name + ".dlq".'),
+  SEQUENCER_GROUP_ID: v(str(), 'chat-sequencer', 'Kafka consumer group of the sequencers.'),
   CASSANDRA_CONTACT_POINTS: v(hostPorts(), '127.0.0.1:19042', 'Comma-separated Cassandra host:port contact points.'),
   CASSANDRA_LOCAL_DC: v(str(), 'datacenter1', 'Cassandra local datacenter name.'),
   CASSANDRA_KEYSPACE: v(str(), 'chat', 'Keyspace holding the chat schema.'),
@@ -64,11 +66,10 @@ export const ENV_TABLE = {
   JWT_PUBLIC_KEYS_FILE: v(optStr(), '', 'JSON file {"keys":[{"kid","alg":"RS256"|"ES256","pem"}]} for production tokens.'),
 
   WORKER_ID: v(int(-1, 1023), '-1', 'Snowflake worker id 0-1023; -1 allocates one from Redis at start.'),
-  FANOUT_WRITE_MAX_MEMBERS: v(int(1, 100_000), '50', 'Groups up to this size get per-member inbox rows (fanout on write).'),
   MAX_GROUP_MEMBERS: v(int(2, 1_000_000), '10000', 'Largest allowed conversation.'),
   HISTORY_MAX_LIMIT: v(int(1, 1000), '100', 'Largest page a history request may ask for.'),
   RESUME_MAX_MESSAGES: v(int(1, 100_000), '1000', 'Missed messages served on resume before answering "resync".'),
-  CONSUMER_MAX_RETRIES: v(int(0, 100), '5', 'Attempts before a Kafka record goes to the dead-letter topic.'),
+  CONSUMER_MAX_RETRIES: v(int(0, 100), '5', 'Attempts per chunk of records before the consumer hands the partition back to Kafka (records are never skipped).'),
   METRICS_ENABLED: v(bool(), 'true', 'Expose /metrics on each service.'),
 } as const;
 

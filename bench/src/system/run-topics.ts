@@ -1,0 +1,36 @@
+import { createKafka, createLogger, dlqTopicOf, kafkaTopics } from '@chat/shared';
+
+/** The Kafka topics of one benchmark run (KAFKA_TOPIC_MESSAGES in `env`), created before chat-service starts. */
+function admin(env: Record<string, string>) {
+  const brokers = (env.KAFKA_BROKERS ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+  return createKafka(brokers, 'bench-admin', createLogger('bench', 'error')).admin();
+}
+
+export async function createTopics(env: Record<string, string>): Promise<void> {
+  const a = admin(env);
+  await a.connect();
+  try {
+    await a.createTopics({
+      waitForLeaders: true,
+      topics: kafkaTopics(env.KAFKA_TOPIC_MESSAGES!).map((t) => ({
+        topic: t.name,
+        numPartitions: t.partitions,
+        replicationFactor: 1,
+        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  } finally {
+    await a.disconnect();
+  }
+}
+
+export async function deleteTopics(env: Record<string, string>): Promise<void> {
+  const a = admin(env);
+  await a.connect();
+  try {
+    await a.deleteTopics({ topics: [env.KAFKA_TOPIC_MESSAGES!, dlqTopicOf(env.KAFKA_TOPIC_MESSAGES!)], timeout: 5000 });
+    await a.deleteGroups([env.SEQUENCER_GROUP_ID!]);
+  } finally {
+    await a.disconnect();
+  }
+}
