@@ -40,25 +40,13 @@ export interface ChatServiceClients {
   cassandra: CassandraClient;
 }
 
-export interface ChatServiceOptions {
-  /** Run the HTTP API. @default true */
-  api?: boolean;
-  /** Run the sequencer consumer. @default true */
-  consumer?: boolean;
-}
-
 export interface RunningChatService {
   port: number;
   close(): Promise<void>;
 }
 
 /** Wires chat-service from ready clients; main.ts and integration tests both call this. */
-export async function startChatService(config: Config, log: Logger, clients: ChatServiceClients, options: ChatServiceOptions = {}): Promise<RunningChatService> {
-  const opts: Required<ChatServiceOptions> = {
-    api: true,
-    consumer: true,
-    ...options,
-  };
+export async function startChatService(config: Config, log: Logger, clients: ChatServiceClients): Promise<RunningChatService> {
   const metrics = createChatMetrics();
   const lease = await leaseWorkerId(clients.redis, config.REDIS_KEY_PREFIX);
   const ids = new SnowflakeIds(config.WORKER_ID >= 0 ? config.WORKER_ID : lease.workerId);
@@ -74,7 +62,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   const closers: (() => Promise<void>)[] = [];
   let port = 0;
 
-  if (opts.consumer) {
+  if (config.CHAT_SERVICE_ROLES.includes('sequencer')) {
     const registry = new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
     const deliverer = new Deliverer(clients.redis, config.REDIS_KEY_PREFIX, registry, async (cid) => (await membership.get(cid))?.members ?? null);
     const consumer = clients.kafka.consumer({ groupId: config.SEQUENCER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
@@ -97,7 +85,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     });
   }
 
-  if (opts.api) {
+  if (config.CHAT_SERVICE_ROLES.includes('api')) {
     const producer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const sends = new SendService(membership, new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), new BatchingProducer(producer), ids, config.KAFKA_TOPIC_MESSAGES);

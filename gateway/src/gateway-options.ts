@@ -41,6 +41,10 @@ export interface GatewayOptions {
   redisPrefix?: string;
   /** Serve GET /metrics. @default true */
   metricsEnabled?: boolean;
+  /** Presence coalescing window: at most one presence frame per subscriber per window. @default 1000 */
+  presenceFlushMs?: number;
+  /** A connection's repeated typing `start` per conversation within this is dropped. @default 1000 */
+  typingThrottleMs?: number;
 }
 
 export type ResolvedGatewayOptions = Required<GatewayOptions>;
@@ -65,6 +69,8 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     maxInflightPerSocket: o.maxInflightPerSocket ?? 32,
     redisPrefix: o.redisPrefix ?? 'chat:',
     metricsEnabled: o.metricsEnabled ?? true,
+    presenceFlushMs: o.presenceFlushMs ?? 1000,
+    typingThrottleMs: o.typingThrottleMs ?? 1000,
   };
 }
 
@@ -88,5 +94,7 @@ export function gatewayOptionsFromConfig(config: Config): GatewayOptions {
     sessionRefreshSeconds: config.SESSION_REFRESH_SECONDS,
     drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
     metricsEnabled: config.METRICS_ENABLED,
+    presenceFlushMs: config.PRESENCE_FLUSH_MS,
+    typingThrottleMs: config.TYPING_THROTTLE_MS,
   };
 }

@@ -10,6 +10,8 @@ import { registerHttpRoutes } from './http-routes.js';
 import { LocalDelivery } from './local-delivery.js';
 import { LocalSessions } from './local-sessions.js';
 import { UnsupportedPresenceAndTyping, type PresenceAndTyping } from './presence-and-typing.js';
+import type { PresenceClient } from './presence-client.js';
+import { startPresenceWiring, type PresenceWiring } from './presence-wiring.js';
 import { startSessionRefresher } from './session-refresher.js';
 import { userTopic, type GatewaySocket, type SocketData } from './socket-data.js';
 import { closeSocket, sendFrame } from './socket-sender.js';
@@ -24,7 +26,9 @@ export interface GatewayDeps {
   registry: SessionRegistry;
   verifier: AccessTokenVerifier;
   chat: ChatServiceClient;
-  /** @default UnsupportedPresenceAndTyping */
+  /** presence-service; without it presence and typing frames are refused (UNKNOWN_TYPE). */
+  presenceClient?: PresenceClient;
+  /** Overrides what presenceClient would provide. @default UnsupportedPresenceAndTyping */
   presence?: PresenceAndTyping;
   /** @default NoopGatewayMetrics */
   metrics?: GatewayMetrics;
@@ -65,7 +69,11 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   const pendingUnregisters = new Set<Promise<void>>();
   let onSocketGone: (() => void) | undefined;
 
-  const messages = new ClientMessages(new FrameHandler(deps.chat, deps.presence ?? new UnsupportedPresenceAndTyping()), metrics, log, opts);
+  const presenceWiring: PresenceWiring | undefined = deps.presenceClient
+    ? startPresenceWiring(deps.presenceClient, deps.subscriber, sessions, opts, log)
+    : undefined;
+  const presence = deps.presence ?? presenceWiring?.presence ?? new UnsupportedPresenceAndTyping();
+  const messages = new ClientMessages(new FrameHandler(deps.chat, presence), metrics, log, opts);
 
   const scheduleExpiry = (ws: GatewaySocket): void => {
     const data = ws.getUserData();
@@ -99,6 +107,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     open: (ws) => {
       const data = ws.getUserData();
       sessions.add(ws);
+      if (sessions.socketsOf(data.userId)?.size === 1) presenceWiring?.reporter.connected(data.userId);
       ws.subscribe(userTopic(data.userId));
       metrics.markConnection();
       scheduleExpiry(ws);
@@ -115,6 +124,10 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
       data.closed = true;
       clearTimeout(data.expiryTimer);
       sessions.remove(ws);
+      if (presenceWiring) {
+        presenceWiring.hub.dropConnection(data.connectionId);
+        if (!sessions.socketsOf(data.userId)) presenceWiring.reporter.disconnected(data.userId);
+      }
       metrics.markDisconnect(code);
       if (code === CloseCodes.SLOW_CONSUMER.code || code === 1006) log.debug({ code, reason: Buffer.from(message).toString('utf8'), connectionId: data.connectionId }, 'connection dropped');
       const p = registry
@@ -146,6 +159,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     });
   } catch (err) {
     stopRefresher();
+    await presenceWiring?.close();
     await subscription.close();
     throw err;
   }
@@ -179,6 +193,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     onSocketGone = undefined;
     for (const ws of sessions.all()) closeSocket(ws, CloseCodes.SERVER_RESTART);
     await Promise.allSettled([...pendingUnregisters]);
+    await presenceWiring?.close();
     await subscription.close();
     await registry.retireGateway(opts.gatewayId).catch((err: Error) => log.warn({ err: err.message }, 'retiring the gateway failed'));
     log.info('drained');

@@ -12,6 +12,7 @@ import { HttpChatServiceClient } from './chat-service-client.js';
 import { startGateway } from './gateway.js';
 import { PromGatewayMetrics } from './gateway-metrics.js';
 import { gatewayOptionsFromConfig } from './gateway-options.js';
+import { HttpPresenceClient } from './presence-client.js';
 import { uwsFallbackProblem } from './uws.js';
 
 const fallback = uwsFallbackProblem();
@@ -34,11 +35,13 @@ const verifier = new TokenVerifier({
   publicKeys: loadPublicKeys(config.JWT_PUBLIC_KEYS_FILE),
 });
 const chat = new HttpChatServiceClient({ url: config.CHAT_SERVICE_URL, internalToken: config.INTERNAL_API_TOKEN });
+const presenceClient =
+  config.PRESENCE_SERVICE_URL !== '' ? new HttpPresenceClient({ url: config.PRESENCE_SERVICE_URL, internalToken: config.INTERNAL_API_TOKEN }) : undefined;
 const registry = new RedisSessionRegistry(redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
 const metricsRegistry = createMetricsRegistry('gateway');
 
 const gateway = await startGateway(
-  { log, subscriber, registry, verifier, chat, metrics: new PromGatewayMetrics(metricsRegistry), metricsRegistry },
+  { log, subscriber, registry, verifier, chat, presenceClient, metrics: new PromGatewayMetrics(metricsRegistry), metricsRegistry },
   options,
 ).catch((err: Error) => {
   log.fatal({ err: err.message }, 'gateway failed to start');
@@ -57,7 +60,7 @@ const shutdown = (signal: string): void => {
   gateway
     .drain()
     .then(async () => {
-      await Promise.allSettled([chat.close(), subscriber.quit(), redis.quit()]);
+      await Promise.allSettled([chat.close(), presenceClient?.close(), subscriber.quit(), redis.quit()]);
       process.exit(0);
     })
     .catch((err: Error) => {

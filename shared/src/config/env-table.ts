@@ -1,4 +1,6 @@
-import { bool, hostPorts, int, list, oneOf, optStr, port, str, url, type Parser } from './parsers.js';
+import { bool, hostPorts, int, list, oneOf, optStr, port, str, subsetOf, url, type Parser } from './parsers.js';
+
+const roles = () => subsetOf(['api', 'sequencer']);
 
 interface EnvVar<T> {
   parse: Parser<T>;
@@ -30,6 +32,7 @@ export const ENV_TABLE = {
   CASSANDRA_KEYSPACE: v(str(), 'chat', 'Keyspace holding the chat schema.'),
   CASSANDRA_REPLICATION: v(int(1, 9), '1', 'Replication factor used when the migration runner creates the keyspace.'),
 
+  CHAT_SERVICE_ROLES: v(roles(), 'api,sequencer', 'What a chat-service process runs: the HTTP API, the sequencer consumer, or both.'),
   CHAT_HTTP_HOST: v(str(), '127.0.0.1', 'chat-service listen address.'),
   CHAT_HTTP_PORT: v(port(), '8080', 'chat-service REST + internal API port.'),
   CHAT_SERVICE_URL: v(url(['http:', 'https:']), 'http://127.0.0.1:8080', 'Where gateways reach chat-service.'),

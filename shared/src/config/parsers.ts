@@ -78,3 +78,13 @@ export function hostPorts(): Parser<string[]> {
 export function optStr(): Parser<string> {
   return (raw) => raw.trim();
 }
+
+/** A non-empty comma-separated subset of `values`. */
+export function subsetOf<const T extends string>(values: readonly T[]): Parser<T[]> {
+  return (raw) => {
+    const items = list()(raw);
+    if (items.length === 0) throw new Error(`must list at least one of ${values.join(', ')}`);
+    for (const item of items) if (!values.includes(item as T)) throw new Error(`"${item}" is not one of ${values.join(', ')}`);
+    return [...new Set(items)] as T[];
+  };
+}

@@ -1,0 +1,57 @@
+import type { Logger, Redis } from '@chat/shared';
+import type { ResolvedGatewayOptions } from './gateway-options.js';
+import type { LocalSessions } from './local-sessions.js';
+import type { PresenceAndTyping } from './presence-and-typing.js';
+import type { PresenceClient } from './presence-client.js';
+import { PresenceHub } from './presence-hub.js';
+import { PresenceReporter } from './presence-reporter.js';
+import { RemotePresenceAndTyping } from './remote-presence-and-typing.js';
+import { sendFrame } from './socket-sender.js';
+
+export interface PresenceWiring {
+  readonly presence: PresenceAndTyping;
+  readonly hub: PresenceHub;
+  readonly reporter: PresenceReporter;
+  /** Sends pending reports (the drain's disconnects) and drops every subscription. */
+  close(): Promise<void>;
+}
+
+/** Builds the gateway's presence/typing parts on top of a presence-service client. */
+export function startPresenceWiring(
+  client: PresenceClient,
+  subscriber: Redis,
+  sessions: LocalSessions,
+  opts: Pick<ResolvedGatewayOptions, 'gatewayId' | 'redisPrefix' | 'presenceFlushMs' | 'typingThrottleMs' | 'sessionRefreshSeconds' | 'maxBackpressureBytes'>,
+  log: Logger,
+): PresenceWiring {
+  const hub = new PresenceHub(
+    subscriber,
+    opts.redisPrefix,
+    (connectionId, frame) => {
+      const ws = sessions.connection(connectionId);
+      if (ws) sendFrame(ws, frame, opts.maxBackpressureBytes);
+    },
+    opts.presenceFlushMs,
+    log.child({ component: 'presence-hub' }),
+    (connectionId) => sessions.connection(connectionId) !== undefined,
+  );
+  const reporter = new PresenceReporter(
+    client,
+    () => sessions.userIds(),
+    (userId) => sessions.socketsOf(userId) !== undefined,
+    log.child({ component: 'presence-reporter' }),
+    { gatewayId: opts.gatewayId, heartbeatMs: opts.sessionRefreshSeconds * 1000 },
+  );
+  reporter.start();
+  let closed: Promise<void> | undefined;
+  return {
+    presence: new RemotePresenceAndTyping(client, hub, opts.typingThrottleMs),
+    hub,
+    reporter,
+    close: () =>
+      (closed ??= (async () => {
+        hub.close();
+        await reporter.stop();
+      })()),
+  };
+}

@@ -1,0 +1,65 @@
+import { ChatError, Errors, type PresenceSubFrame, type ServerFrame, type TypingFrame } from '@chat/shared';
+import type { PresenceClient } from './presence-client.js';
+import type { PresenceHub } from './presence-hub.js';
+import type { FrameCaller, PresenceAndTyping } from './presence-and-typing.js';
+
+/**
+ * PresenceAndTyping backed by presence-service (authorization, state, typing relay) and this
+ * gateway's PresenceHub (subscriptions). Typing is fire-and-forget: no reply unless it fails
+ * (e.g. NOT_MEMBER). A connection's repeated `start` for one conversation within `typingThrottleMs`
+ * is dropped here, before it costs a request; presence-service throttles per user again.
+ */
+export class RemotePresenceAndTyping implements PresenceAndTyping {
+  private readonly lastStart = new Map<string, number>();
+  private lastPrune = 0;
+
+  constructor(
+    private readonly client: PresenceClient,
+    private readonly hub: PresenceHub,
+    private readonly typingThrottleMs: number,
+  ) {}
+
+  async typing(caller: FrameCaller, frame: TypingFrame): Promise<ServerFrame | undefined> {
+    const now = Date.now();
+    const key = `${caller.connectionId}|${frame.conversation_id}`;
+    if (frame.state === 'start') {
+      const last = this.lastStart.get(key);
+      if (last !== undefined && now - last < this.typingThrottleMs) return undefined;
+      this.lastStart.set(key, now);
+      this.prune(now);
+    } else {
+      this.lastStart.delete(key);
+    }
+    await this.client.typing(caller.userId, frame.conversation_id, frame.state);
+    return undefined;
+  }
+
+  read(): Promise<ServerFrame | undefined> {
+    return Promise.reject(new ChatError(Errors.UNKNOWN_TYPE, 'read receipts are not supported by this server yet'));
+  }
+
+  async presence(caller: FrameCaller, frame: PresenceSubFrame): Promise<ServerFrame | undefined> {
+    const ids = [...new Set(frame.user_ids)];
+    if (frame.type === 'presence.unsub') {
+      this.hub.unwatch(caller.connectionId, ids);
+      return { type: 'presence', ref: frame.ref, users: [] };
+    }
+    // Authorize, subscribe, then read the states: a transition is either in the reply or
+    // delivered afterwards (the hub de-duplicates against what the reply said).
+    const allowed = (await this.client.query(caller.userId, ids)).map((s) => s.user_id);
+    await this.hub.watch(caller.connectionId, allowed);
+    const states = await this.client.query(caller.userId, allowed);
+    this.hub.setKnown(caller.connectionId, states);
+    return {
+      type: 'presence',
+      ref: frame.ref,
+      users: states.map((s) => ({ user_id: s.user_id, online: s.online, ...(!s.online && s.last_seen !== undefined ? { last_seen: s.last_seen } : {}) })),
+    };
+  }
+
+  private prune(now: number): void {
+    if (now - this.lastPrune < 10_000) return;
+    this.lastPrune = now;
+    for (const [k, t] of this.lastStart) if (now - t >= this.typingThrottleMs) this.lastStart.delete(k);
+  }
+}

@@ -1,0 +1,56 @@
+import { RedisSessionRegistry, type Logger, type Redis } from '@chat/shared';
+import type { AddressInfo } from 'node:net';
+import { RedisGatewayPublisher } from './gateway-publisher.js';
+import { createInternalServer } from './http-server.js';
+import type { Membership } from './membership.js';
+import { presenceRoutes } from './presence-api.js';
+import { resolvePresenceOptions, type PresenceServiceOptions } from './presence-options.js';
+import { RedisPresenceStore } from './redis-presence-store.js';
+import { startSweeper } from './sweeper.js';
+import { TypingRelay } from './typing-relay.js';
+
+/** Clients presence-service receives, created by main.ts (or a test). It never closes them. */
+export interface PresenceServiceDeps {
+  log: Logger;
+  redis: Redis;
+  membership: Membership;
+}
+
+export interface RunningPresenceService {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Starts the internal API and the sweeper; resolves once listening. */
+export async function startPresenceService(deps: PresenceServiceDeps, options: PresenceServiceOptions): Promise<RunningPresenceService> {
+  const o = resolvePresenceOptions(options);
+  const log = deps.log.child({ component: 'presence' });
+  const store = new RedisPresenceStore(deps.redis, { prefix: o.redisPrefix, ttlMs: o.ttlSeconds * 1000, offlineGraceMs: o.offlineGraceMs });
+  const registry = new RedisSessionRegistry(deps.redis, { prefix: o.redisPrefix, ttlSeconds: o.sessionTtlSeconds });
+  const publisher = new RedisGatewayPublisher(deps.redis, registry, o.redisPrefix);
+  const typing = new TypingRelay(deps.membership, publisher, log.child({ component: 'typing' }), {
+    ttlMs: o.typingTtlMs,
+    throttleMs: o.typingThrottleMs,
+    maxTypists: o.typingMaxTypists,
+  });
+  const server = createInternalServer(presenceRoutes(store, deps.membership, typing), o.internalToken, log);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const stopSweeper = startSweeper(store, o.sweepIntervalMs, log.child({ component: 'sweeper' }));
+  const port = (server.address() as AddressInfo).port;
+  log.info({ host: o.host, port, ttlSeconds: o.ttlSeconds, sweepIntervalMs: o.sweepIntervalMs }, 'presence-service listening');
+  return {
+    port,
+    close: async () => {
+      typing.close();
+      await stopSweeper();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}

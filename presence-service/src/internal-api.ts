@@ -1,0 +1,63 @@
+/**
+ * presence-service's internal HTTP API (JSON, keep-alive), called by gateways with header
+ * `x-internal-token: <INTERNAL_API_TOKEN>`. Errors are `{ error: { code, name, message, retry } }`
+ * with the registry's HTTP status. gateway/src/presence-client.ts mirrors these shapes (the
+ * gateway has no build dependency on this package); change both together.
+ */
+export const PRESENCE_PATHS = {
+  report: '/internal/v1/presence/report',
+  query: '/internal/v1/presence/query',
+  typing: '/internal/v1/typing',
+} as const;
+
+/**
+ * One gateway's batched report. `online`: users with at least one socket on this gateway (a
+ * heartbeat lists all of them; a connect lists the new ones). `offline`: users whose last socket
+ * on this gateway closed. Sent per flush window and per heartbeat interval, never per connection.
+ */
+export interface PresenceReportRequest {
+  gateway_id: string;
+  online: string[];
+  offline: string[];
+}
+
+/** Presence of `user_ids` as seen by `user_id`; users that share no conversation with it are omitted. */
+export interface PresenceQueryRequest {
+  user_id: string;
+  user_ids: string[];
+}
+export interface PresenceState {
+  user_id: string;
+  online: boolean;
+  /** ms since the Unix epoch; only when offline and known. */
+  last_seen?: number;
+}
+export interface PresenceQueryResponse {
+  users: PresenceState[];
+}
+
+export interface TypingRequest {
+  user_id: string;
+  conversation_id: string;
+  state: 'start' | 'stop';
+}
+/** `relayed` false: dropped by the throttle or the typist cap (best effort, not an error). */
+export interface TypingResponse {
+  relayed: boolean;
+}
+
+/** Redis channel carrying one user's presence transitions (`PresenceEvent` JSON). */
+export function presenceChannel(prefix: string, userId: string): string {
+  return `${prefix}presence:u:${userId}`;
+}
+
+/** A transition published on `presenceChannel` — only on online↔offline changes. */
+export interface PresenceEvent {
+  v: 1;
+  user_id: string;
+  online: boolean;
+  last_seen?: number;
+}
+
+/** Largest user list in one report or query request. */
+export const MAX_USERS_PER_REQUEST = 5000;

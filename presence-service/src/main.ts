@@ -1,0 +1,42 @@
+import { createCassandra, createLogger, createRedis, loadConfigOrExit } from '@chat/shared';
+import { startPresenceService } from './app.js';
+import { CassandraMembership } from './membership.js';
+import { presenceOptionsFromConfig } from './presence-options.js';
+
+const config = loadConfigOrExit();
+const log = createLogger('presence-service', config.LOG_LEVEL);
+if (config.PRESENCE_TTL_SECONDS <= config.SESSION_REFRESH_SECONDS) {
+  log.fatal({ ttl: config.PRESENCE_TTL_SECONDS, heartbeat: config.SESSION_REFRESH_SECONDS }, 'PRESENCE_TTL_SECONDS must exceed SESSION_REFRESH_SECONDS');
+  process.exit(78);
+}
+
+const redis = createRedis(config.REDIS_URL, log, 'presence');
+const cassandra = createCassandra(
+  { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },
+  log,
+);
+const membership = new CassandraMembership(cassandra, config.PRESENCE_MEMBERSHIP_CACHE_MS);
+
+const service = await startPresenceService({ log, redis, membership }, presenceOptionsFromConfig(config)).catch((err: Error) => {
+  log.fatal({ err: err.message }, 'presence-service failed to start');
+  process.exit(1);
+});
+
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) process.exit(1);
+  stopping = true;
+  log.info({ signal }, 'shutting down');
+  service
+    .close()
+    .then(async () => {
+      await Promise.allSettled([cassandra.shutdown(), redis.quit()]);
+      process.exit(0);
+    })
+    .catch((err: Error) => {
+      log.error({ err: err.message }, 'shutdown failed');
+      process.exit(1);
+    });
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

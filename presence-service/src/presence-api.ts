@@ -1,0 +1,30 @@
+import { PRESENCE_PATHS, type PresenceQueryResponse, type TypingResponse } from './internal-api.js';
+import type { JsonHandler } from './http-server.js';
+import { sharesConversation, type Membership } from './membership.js';
+import type { PresenceStore } from './presence-store.js';
+import type { TypingRelay } from './typing-relay.js';
+import { parseQuery, parseReport, parseTyping } from './validate-request.js';
+
+/** The internal API's routes over the store, membership and typing relay. */
+export function presenceRoutes(store: PresenceStore, membership: Membership, typing: TypingRelay): Record<string, JsonHandler> {
+  return {
+    [PRESENCE_PATHS.report]: async (body) => {
+      const r = parseReport(body);
+      // Offline first: a user listed in both (reconnected within one batch) ends up online.
+      if (r.offline.length > 0) await store.disconnect(r.gateway_id, r.offline);
+      if (r.online.length > 0) await store.heartbeat(r.gateway_id, r.online);
+      return {};
+    },
+    [PRESENCE_PATHS.query]: async (body): Promise<PresenceQueryResponse> => {
+      const q = parseQuery(body);
+      const unique = [...new Set(q.user_ids)];
+      const visible = await Promise.all(unique.map((u) => sharesConversation(membership, q.user_id, u)));
+      const allowed = unique.filter((_, i) => visible[i]);
+      return { users: await store.query(allowed) };
+    },
+    [PRESENCE_PATHS.typing]: async (body): Promise<TypingResponse> => {
+      const t = parseTyping(body);
+      return { relayed: await typing.typing(t.user_id, t.conversation_id, t.state) };
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import type { Redis } from '@chat/shared';
+import type { PresenceState } from './internal-api.js';
+import { DISCONNECT, HEARTBEAT, SWEEP } from './presence-scripts.js';
+import type { PresenceStore, SweepResult } from './presence-store.js';
+
+export interface RedisPresenceStoreOptions {
+  /** Prefix of every key and channel (REDIS_KEY_PREFIX). @default 'chat:' */
+  prefix?: string;
+  /** A claim lives this long after the heartbeat that made it (PRESENCE_TTL_SECONDS). @default 60000 */
+  ttlMs?: number;
+  /** Offline grace after the last disconnect (PRESENCE_OFFLINE_GRACE_MS). @default 3000 */
+  offlineGraceMs?: number;
+  /** How long last-seen times are kept. @default 30 days */
+  lastSeenTtlMs?: number;
+  /** Users per EVALSHA / pipeline. @default 500 */
+  batchSize?: number;
+  /** Clock (ms). @default Date.now */
+  now?: () => number;
+}
+
+/**
+ * PresenceStore on one Redis (the scripts touch keys derived from the user id, so on Redis Cluster
+ * run it against a single shard or per-shard instance). Cost per heartbeat and gateway: one EVALSHA
+ * per `batchSize` users, each user HSET + PEXPIRE + ZADD (O(log N)); per query: one pipeline.
+ */
+export class RedisPresenceStore implements PresenceStore {
+  private readonly o: Required<Omit<RedisPresenceStoreOptions, 'now'>> & { now: () => number };
+  private readonly online: string;
+
+  constructor(
+    private readonly redis: Redis,
+    options: RedisPresenceStoreOptions = {},
+  ) {
+    this.o = {
+      prefix: options.prefix ?? 'chat:',
+      ttlMs: options.ttlMs ?? 60_000,
+      offlineGraceMs: options.offlineGraceMs ?? 3000,
+      lastSeenTtlMs: options.lastSeenTtlMs ?? 30 * 24 * 3600 * 1000,
+      batchSize: options.batchSize ?? 500,
+      now: options.now ?? Date.now,
+    };
+    this.online = `${this.o.prefix}presence:online`;
+  }
+
+  async heartbeat(gatewayId: string, userIds: readonly string[]): Promise<void> {
+    const deadline = this.o.now() + this.o.ttlMs;
+    const hashTtl = this.o.ttlMs + this.o.offlineGraceMs + 60_000;
+    for (const chunk of chunks(userIds, this.o.batchSize)) {
+      await HEARTBEAT.run(this.redis, [this.online], [this.o.prefix, gatewayId, deadline, hashTtl, ...chunk]);
+    }
+  }
+
+  async disconnect(gatewayId: string, userIds: readonly string[]): Promise<void> {
+    const now = this.o.now();
+    for (const chunk of chunks(userIds, this.o.batchSize)) {
+      await DISCONNECT.run(this.redis, [this.online], [this.o.prefix, gatewayId, now, now + this.o.offlineGraceMs, this.o.lastSeenTtlMs, ...chunk]);
+    }
+  }
+
+  async sweep(limit = 1000): Promise<SweepResult> {
+    const [examined, offline] = (await SWEEP.run(this.redis, [this.online], [this.o.prefix, this.o.now(), limit, this.o.ttlMs, this.o.lastSeenTtlMs])) as [number, number];
+    return { examined, offline };
+  }
+
+  async query(userIds: readonly string[]): Promise<PresenceState[]> {
+    const out: PresenceState[] = [];
+    for (const chunk of chunks(userIds, this.o.batchSize)) {
+      const pipeline = this.redis.pipeline();
+      for (const u of chunk) {
+        pipeline.zscore(this.online, u);
+        pipeline.get(`${this.o.prefix}presence:seen:{${u}}`);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      chunk.forEach((u, i) => {
+        const [scoreErr, score] = results[2 * i] ?? [null, null];
+        const [, seen] = results[2 * i + 1] ?? [null, null];
+        if (scoreErr) throw scoreErr;
+        if (score !== null && score !== undefined) out.push({ user_id: u, online: true });
+        else if (typeof seen === 'string' && seen !== '') out.push({ user_id: u, online: false, last_seen: Number(seen) });
+        else out.push({ user_id: u, online: false });
+      });
+    }
+    return out;
+  }
+}
+
+function* chunks<T>(items: readonly T[], size: number): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}

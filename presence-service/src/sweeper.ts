@@ -1,0 +1,35 @@
+import type { Logger } from '@chat/shared';
+import type { PresenceStore } from './presence-store.js';
+
+/**
+ * Sweeps lapsed presence every `intervalMs` (and again at once while a batch was full). A failed
+ * sweep (e.g. Redis restarting) is logged and retried at the next tick. Returns a stop function
+ * that resolves once a running sweep finished.
+ */
+export function startSweeper(store: PresenceStore, intervalMs: number, log: Logger, batch = 1000): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const tick = (): void => {
+    if (running || stopped) return;
+    running = (async () => {
+      try {
+        for (let i = 0; i < 100 && !stopped; i++) {
+          const { examined, offline } = await store.sweep(batch);
+          if (offline > 0) log.debug({ offline }, 'swept users offline');
+          if (examined < batch) break;
+        }
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'presence sweep failed; retrying next interval');
+      } finally {
+        running = undefined;
+      }
+    })();
+  };
+  const timer = setInterval(tick, intervalMs);
+  timer.unref();
+  return async () => {
+    stopped = true;
+    clearInterval(timer);
+    await running;
+  };
+}

@@ -1,0 +1,38 @@
+import { ChatError, Errors } from '@chat/shared';
+import { MAX_USERS_PER_REQUEST, type PresenceQueryRequest, type PresenceReportRequest, type TypingRequest } from './internal-api.js';
+
+function fail(detail: string): never {
+  throw new ChatError(Errors.INVALID_SHAPE, detail);
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('body must be an object');
+  return v as Record<string, unknown>;
+}
+
+function id(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v === '' || v.length > 128) fail(`${field} must be a non-empty string`);
+  return v;
+}
+
+function ids(v: unknown, field: string): string[] {
+  if (!Array.isArray(v) || v.length > MAX_USERS_PER_REQUEST) fail(`${field} must be an array of at most ${MAX_USERS_PER_REQUEST} ids`);
+  return v.map((x) => id(x, field));
+}
+
+export function parseReport(body: unknown): PresenceReportRequest {
+  const b = obj(body);
+  return { gateway_id: id(b.gateway_id, 'gateway_id'), online: ids(b.online ?? [], 'online'), offline: ids(b.offline ?? [], 'offline') };
+}
+
+export function parseQuery(body: unknown): PresenceQueryRequest {
+  const b = obj(body);
+  return { user_id: id(b.user_id, 'user_id'), user_ids: ids(b.user_ids, 'user_ids') };
+}
+
+export function parseTyping(body: unknown): TypingRequest {
+  const b = obj(body);
+  if (b.state !== 'start' && b.state !== 'stop') fail('state must be "start" or "stop"');
+  if (typeof b.conversation_id !== 'string' || !/^[0-9]{1,20}$/.test(b.conversation_id)) fail('conversation_id must be a decimal id');
+  return { user_id: id(b.user_id, 'user_id'), conversation_id: b.conversation_id, state: b.state };
+}

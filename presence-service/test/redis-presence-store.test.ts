@@ -1,0 +1,32 @@
+import { createLogger, createRedis, createRedisSubscriber } from '@chat/shared';
+import { randomBytes } from 'node:crypto';
+import { afterAll } from 'vitest';
+import { RedisPresenceStore } from '../src/redis-presence-store.js';
+import { describePresenceStore } from './presence-store.contract.js';
+
+const log = createLogger('presence-store-test', 'silent');
+const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:16379', log);
+const subs: ReturnType<typeof createRedisSubscriber>[] = [];
+afterAll(() => {
+  for (const s of subs) s.disconnect();
+  redis.disconnect();
+});
+
+describePresenceStore('RedisPresenceStore', async () => {
+  const prefix = `tps${randomBytes(4).toString('hex')}:`;
+  let now = Date.now();
+  const events: { user_id: string; online: boolean; last_seen?: number }[] = [];
+  const sub = createRedisSubscriber(redis, log);
+  subs.push(sub);
+  sub.on('pmessage', (_p: string, _c: string, m: string) => events.push(JSON.parse(m) as (typeof events)[number]));
+  await sub.psubscribe(`${prefix}presence:u:*`);
+  const ttlMs = 5000;
+  const graceMs = 1000;
+  return {
+    store: new RedisPresenceStore(redis, { prefix, ttlMs, offlineGraceMs: graceMs, now: () => now }),
+    advance: (ms) => (now += ms),
+    events: () => events,
+    ttlMs,
+    graceMs,
+  };
+});
