@@ -137,6 +137,20 @@ describe('core messaging across two gateway processes', () => {
     expect(entry.messages.map((m) => m.body)).toEqual(entry.messages.map((m) => `missed ${m.seq - 2}`));
   });
 
+  it('rebuilds routing after Redis lost it, so delivery resumes without reconnecting', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const conv = await direct(alice, bob);
+    const sender = await connect(0, alice);
+    const receiver = await connect(1, bob);
+    const lost = await sys.redis.keys(`${sys.env.REDIS_KEY_PREFIX}*`);
+    await sys.redis.del(...lost); // what a Redis restart without persistence leaves behind
+    const prefix = sys.env.REDIS_KEY_PREFIX!;
+    const rebuilt = async () => (await sys.redis.exists(`${prefix}user:{${bob}}:conns`, `${prefix}gw:${sys.gateways[1]!.id}:alive`)) === 2;
+    await waitFor(rebuilt, 10_000, 'the gateways to re-assert their connections');
+    await sender.request({ type: 'send', conversation_id: conv, client_msg_id: 'after-loss', body: 'still routed' });
+    await waitFor(() => receiver.messages(conv).length === 1, 15_000, 'delivery after routing loss');
+  });
+
   it('answers resync when the epoch changed', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
     const conv = await direct(alice, bob);

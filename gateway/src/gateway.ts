@@ -148,7 +148,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
 
   const delivery = new LocalDelivery(app, sessions, metrics, log, opts.maxBackpressureBytes);
   const subscription: DeliverySubscription = await subscribeDelivery(deps.subscriber, deliveryChannel(opts.redisPrefix, opts.gatewayId), (e) => delivery.apply(e), log);
-  const stopRefresher = startSessionRefresher(registry, opts.gatewayId, () => sessions.userIds(), opts.sessionRefreshSeconds * 1000, log);
+  const stopRefresher = startSessionRefresher(registry, opts.gatewayId, () => sessions.connections(), opts.sessionRefreshSeconds * 1000, log);
 
   try {
     listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {

@@ -35,6 +35,11 @@ export class LocalSessions {
     return this.byUser.keys();
   }
 
+  /** (user id, connection id) of every open socket. */
+  *connections(): IterableIterator<readonly [string, string]> {
+    for (const [connectionId, ws] of this.byConnection) yield [ws.getUserData().userId, connectionId] as const;
+  }
+
   all(): GatewaySocket[] {
     return [...this.byConnection.values()];
   }

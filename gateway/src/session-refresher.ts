@@ -1,13 +1,13 @@
 import type { Logger, SessionRegistry } from '@chat/shared';
 
 /**
- * Keeps this gateway's routing entries alive: refreshes the TTL of every local user's entry and
- * the gateway's liveness key now and every `intervalMs`. Returns a stop function.
+ * Re-asserts every local connection and the gateway's liveness key now and every `intervalMs`,
+ * which keeps their TTL alive and re-creates them after Redis lost its data. Returns a stop function.
  */
 export function startSessionRefresher(
   registry: SessionRegistry,
   gatewayId: string,
-  localUserIds: () => Iterable<string>,
+  localConnections: () => Iterable<readonly [userId: string, connectionId: string]>,
   intervalMs: number,
   log: Logger,
 ): () => void {
@@ -16,7 +16,7 @@ export function startSessionRefresher(
     if (running) return; // a slow Redis must not pile up refreshes
     running = true;
     registry
-      .refresh(gatewayId, localUserIds())
+      .refresh(gatewayId, localConnections())
       .catch((err: Error) => log.warn({ err: err.message }, 'session refresh failed'))
       .finally(() => {
         running = false;

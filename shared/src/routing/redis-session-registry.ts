@@ -50,11 +50,11 @@ export class RedisSessionRegistry implements SessionRegistry {
     await this.redis.hdel(this.userKey(userId), connectionId);
   }
 
-  async refresh(gatewayId: string, userIds: Iterable<string>): Promise<void> {
+  async refresh(gatewayId: string, connections: Iterable<readonly [userId: string, connectionId: string]>): Promise<void> {
     let pipeline = this.redis.pipeline().set(this.aliveKey(gatewayId), '1', 'EX', this.ttl);
     let n = 0;
-    for (const userId of userIds) {
-      pipeline.expire(this.userKey(userId), this.ttl);
+    for (const [userId, connectionId] of connections) {
+      pipeline.hset(this.userKey(userId), connectionId, gatewayId).expire(this.userKey(userId), this.ttl);
       if (++n % CHUNK === 0) {
         await pipeline.exec();
         pipeline = this.redis.pipeline();

@@ -10,8 +10,11 @@ export interface SessionRegistry {
   /** Registers a connection unless the user already holds `maxPerUser`; returns false then. */
   register(userId: string, connectionId: string, gatewayId: string, maxPerUser: number): Promise<boolean>;
   unregister(userId: string, connectionId: string): Promise<void>;
-  /** Refreshes the TTL of these users' entries and of the gateway's liveness key. */
-  refresh(gatewayId: string, userIds: Iterable<string>): Promise<void>;
+  /**
+   * Re-asserts these live connections (user id, connection id) and the gateway's liveness key,
+   * refreshing their TTL; entries lost with Redis data come back at the next refresh.
+   */
+  refresh(gatewayId: string, connections: Iterable<readonly [userId: string, connectionId: string]>): Promise<void>;
   /** Removes a gateway's liveness key (graceful shutdown). */
   retireGateway(gatewayId: string): Promise<void>;
   /** Live gateways holding each user's connections, grouped: gateway id → user ids. */
