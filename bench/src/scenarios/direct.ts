@@ -27,8 +27,10 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
   const latencyRate = param(ctx, 'latencyRate', 20, 1000);
   const sustainRate = param(ctx, 'sustainRate', 40, 5000);
   const phaseMs = param(ctx, 'phaseSeconds', 3, 30) * 1000;
+  // Unmeasured: JIT warm-up, connection pools, per-conversation caches and the consumer group join.
+  const warmupMs = param(ctx, 'warmupSeconds', 1, 10) * 1000;
   const bodyBytes = param(ctx, 'bodyBytes', 100, 100);
-  const config = { pairs, gateways, workers, latencyRate, sustainRate, phaseMs, bodyBytes };
+  const config = { pairs, gateways, workers, latencyRate, sustainRate, phaseMs, warmupMs, bodyBytes };
   ctx.log(`direct: ${JSON.stringify(config)}`);
 
   let sys: RunningSystem | undefined;
@@ -67,9 +69,10 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
     const running = sys;
     const meter = cpuMeter(() => running.procs.pids(), fleet);
     const phases: Phase[] = [];
-    for (const [name, rate] of [
-      ['latency', latencyRate],
-      ['sustained', sustainRate],
+    for (const [name, rate, durationMs] of [
+      ['warmup', latencyRate, warmupMs],
+      ['latency', latencyRate, phaseMs],
+      ['sustained', sustainRate, phaseMs],
     ] as const) {
       await collectStats(fleet, true);
       meter.begin();
@@ -77,7 +80,7 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
         await fleet.all<'send'>((w) =>
           senderSpecs[w]!.length === 0
             ? undefined
-            : { type: 'send', senders: senderSpecs[w]!, ratePerSec: (rate * senderSpecs[w]!.length) / pairs, durationMs: phaseMs, bodyBytes, ackTimeoutMs: 15_000, tag: name },
+            : { type: 'send', senders: senderSpecs[w]!, ratePerSec: (rate * senderSpecs[w]!.length) / pairs, durationMs, bodyBytes, ackTimeoutMs: 15_000, tag: name },
         )
       ).filter((s): s is SendReply => s !== undefined);
       const sent = sends.reduce((n, s) => n + s.sent, 0);
@@ -110,8 +113,10 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
     const missing = gaps.reduce((n, g) => n + (g?.missing ?? 0), 0);
     const totalAcked = phases.reduce((n, p) => n + p.acked, 0);
 
+    const warmup = phases.shift()!;
     const [lat, sus] = phases as [Phase, Phase];
     const metrics: Record<string, number | string> = {};
+    metrics[`warm-up (not measured): ${warmupMs / 1000} s @${warmup.rate}/s, sent/delivered`] = `${warmup.sent}/${warmup.delivered}`;
     for (const p of phases) {
       metrics[`${p.name} @${p.rate}/s: planned/sent/acked/delivered`] = `${p.planned}/${p.sent}/${p.acked}/${p.delivered}`;
       metrics[`${p.name}: send→deliver p50/p99/p99.9/max ms`] = `${p.latency.p50}/${p.latency.p99}/${p.latency.p999}/${p.latency.max}`;
