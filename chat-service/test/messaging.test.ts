@@ -151,6 +151,17 @@ describe('core messaging across two gateway processes', () => {
     await waitFor(() => receiver.messages(conv).length === 1, 15_000, 'delivery after routing loss');
   });
 
+  it('commits consumer offsets once messages are stored', async () => {
+    const admin = sys.kafka.admin();
+    await admin.connect();
+    const committed = async () => {
+      const [topic] = await admin.fetchOffsets({ groupId: sys.env.SEQUENCER_GROUP_ID!, topics: [sys.topic] });
+      return (topic?.partitions ?? []).reduce((n, p) => n + Math.max(0, Number(p.offset)), 0);
+    };
+    await waitFor(async () => (await committed()) > 1000, 15_000, 'committed offsets');
+    await admin.disconnect();
+  });
+
   it('answers resync when the epoch changed', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
     const conv = await direct(alice, bob);

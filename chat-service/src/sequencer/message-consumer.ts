@@ -59,8 +59,9 @@ export class MessageConsumer {
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.owned.clear());
     await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
     await this.consumer.run({
+      // Only offsets we resolve (after the write) are committed; kafkajs commits them after each batch.
       eachBatchAutoResolve: false,
-      autoCommit: false,
+      autoCommit: true,
       partitionsConsumedConcurrently: 4,
       eachBatch: (payload) => this.handleBatch(payload),
     });
@@ -87,13 +88,12 @@ export class MessageConsumer {
     return current;
   }
 
-  private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     for (let i = 0; i < batch.messages.length; i += MAX_CHUNK) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + MAX_CHUNK);
       if (!(await this.processChunk(chunk, batch.partition, heartbeat))) return;
       resolveOffset(chunk.at(-1)!.offset);
-      await commitOffsetsIfNecessary();
       await heartbeat();
     }
   }
