@@ -37,6 +37,8 @@ export function baseEnv(o: SystemOptions, internalToken: string): Record<string,
     CHAT_HTTP_HOST: '127.0.0.1',
     CHAT_HTTP_PORT: String(o.chatPort),
     CHAT_SERVICE_URL: `http://127.0.0.1:${o.chatPort}`,
+    PRESENCE_HTTP_PORT: String(o.chatPort + 1),
+    PRESENCE_SERVICE_URL: `http://127.0.0.1:${o.chatPort + 1}`,
     METRICS_ENABLED: 'true',
     KAFKA_TOPIC_MESSAGES: `bench.${o.runId}.messages`,
     SEQUENCER_GROUP_ID: `bench.${o.runId}.sequencer`,
@@ -53,7 +55,9 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     await createTopics(env);
     procs.onStop(() => deleteTopics(env));
     procs.start('chat-service', 'chat-service/dist/main.js', env);
+    procs.start('presence-service', 'presence-service/dist/main.js', env);
     await procs.waitForPort('chat-service', o.chatPort, 90_000);
+    await procs.waitForPort('presence-service', o.chatPort + 1, 60_000);
     const gatewayUrls: string[] = [];
     const gatewayNames: string[] = [];
     for (let i = 0; i < o.gateways; i++) {
