@@ -1,10 +1,5 @@
 import {
-  ChatError,
-  Errors,
   INTERNAL_PATHS,
-  INTERNAL_TOKEN_HEADER,
-  errorByName,
-  type ErrorDef,
   type HistoryPage,
   type InternalHistoryRequest,
   type InternalSendRequest,
@@ -12,7 +7,8 @@ import {
   type InternalSyncRequest,
   type InternalSyncResponse,
 } from '@chat/shared';
-import { Pool } from 'undici';
+import { InternalHttp } from './internal-http.js';
+
 
 /**
  * chat-service's internal API as the gateway sees it. `user_id` is always the verified token
@@ -38,84 +34,33 @@ export interface HttpChatServiceClientOptions {
   connections?: number;
 }
 
-/** A ChatError for an error body `{ error: { code, name, message, retry } }` from chat-service. */
-export function chatErrorFromBody(status: number, body: unknown): ChatError {
-  const e = (body as { error?: Record<string, unknown> } | null)?.error;
-  if (typeof e === 'object' && e !== null && typeof e.code === 'number' && typeof e.name === 'string') {
-    const known: ErrorDef | undefined = errorByName(e.name);
-    const message = typeof e.message === 'string' ? e.message : (known?.message ?? 'error');
-    const def: ErrorDef = known ?? {
-      code: e.code,
-      name: e.name,
-      retry: e.retry === true,
-      httpStatus: status,
-      message,
-    };
-    return new ChatError(def, message);
-  }
-  return new ChatError(status >= 500 ? Errors.UNAVAILABLE : Errors.INTERNAL, `chat-service replied ${status}`);
-}
-
 /** ChatServiceClient over HTTP/1.1 keep-alive (undici Pool) with JSON bodies. */
 export class HttpChatServiceClient implements ChatServiceClient {
-  private readonly pool: Pool;
-  private readonly token: string;
-  private readonly timeoutMs: number;
+  private readonly http: InternalHttp;
 
   constructor(opts: HttpChatServiceClientOptions) {
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.token = opts.internalToken;
-    this.pool = new Pool(new URL(opts.url).origin, {
+    this.http = new InternalHttp({
+      url: opts.url,
+      internalToken: opts.internalToken,
+      service: 'chat-service',
+      timeoutMs: opts.timeoutMs ?? 10_000,
       connections: opts.connections ?? 64,
-      keepAliveTimeout: 30_000,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-      connectTimeout: Math.min(this.timeoutMs, 5_000),
     });
   }
 
   send(req: InternalSendRequest): Promise<InternalSendResponse> {
-    return this.post<InternalSendResponse>(INTERNAL_PATHS.send, req);
+    return this.http.post<InternalSendResponse>(INTERNAL_PATHS.send, req);
   }
 
   sync(req: InternalSyncRequest): Promise<InternalSyncResponse> {
-    return this.post<InternalSyncResponse>(INTERNAL_PATHS.sync, req);
+    return this.http.post<InternalSyncResponse>(INTERNAL_PATHS.sync, req);
   }
 
   history(req: InternalHistoryRequest): Promise<HistoryPage> {
-    return this.post<HistoryPage>(INTERNAL_PATHS.history, req);
+    return this.http.post<HistoryPage>(INTERNAL_PATHS.history, req);
   }
 
-  async close(): Promise<void> {
-    await this.pool.close();
-  }
-
-  private async post<T>(path: string, payload: unknown): Promise<T> {
-    let status: number;
-    let text: string;
-    try {
-      const res = await this.pool.request({
-        method: 'POST',
-        path,
-        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.token },
-        body: JSON.stringify(payload),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      status = res.statusCode;
-      text = await res.body.text();
-    } catch {
-      throw new ChatError(Errors.UNAVAILABLE, 'chat-service is unreachable');
-    }
-    let body: unknown;
-    try {
-      body = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    if (status >= 200 && status < 300) {
-      if (typeof body !== 'object' || body === null) throw new ChatError(Errors.INTERNAL, 'chat-service sent an invalid reply');
-      return body as T;
-    }
-    throw chatErrorFromBody(status, body);
+  close(): Promise<void> {
+    return this.http.close();
   }
 }

@@ -1,6 +1,5 @@
-import { ChatError, Errors, INTERNAL_TOKEN_HEADER } from '@chat/shared';
-import { Pool } from 'undici';
-import { chatErrorFromBody } from './chat-service-client.js';
+import { ChatError, Errors } from '@chat/shared';
+import { InternalHttp } from './internal-http.js';
 
 // Mirrors presence-service/src/internal-api.ts (the gateway has no build dependency on it).
 export const PRESENCE_PATHS = {
@@ -39,61 +38,33 @@ export interface HttpPresenceClientOptions {
 }
 
 export class HttpPresenceClient implements PresenceClient {
-  private readonly pool: Pool;
-  private readonly timeoutMs: number;
+  private readonly http: InternalHttp;
 
-  constructor(private readonly opts: HttpPresenceClientOptions) {
-    this.timeoutMs = opts.timeoutMs ?? 5000;
-    this.pool = new Pool(new URL(opts.url).origin, {
+  constructor(opts: HttpPresenceClientOptions) {
+    this.http = new InternalHttp({
+      url: opts.url,
+      internalToken: opts.internalToken,
+      service: 'presence-service',
+      timeoutMs: opts.timeoutMs ?? 5000,
       connections: opts.connections ?? 16,
-      keepAliveTimeout: 30_000,
-      headersTimeout: this.timeoutMs,
-      bodyTimeout: this.timeoutMs,
-      connectTimeout: Math.min(this.timeoutMs, 2000),
     });
   }
 
   async report(gatewayId: string, online: readonly string[], offline: readonly string[]): Promise<void> {
-    await this.post(PRESENCE_PATHS.report, { gateway_id: gatewayId, online, offline });
+    await this.http.post(PRESENCE_PATHS.report, { gateway_id: gatewayId, online, offline });
   }
 
   async query(userId: string, userIds: readonly string[]): Promise<PresenceStateWire[]> {
-    const res = (await this.post(PRESENCE_PATHS.query, { user_id: userId, user_ids: userIds })) as { users?: PresenceStateWire[] };
+    const res = await this.http.post<{ users?: PresenceStateWire[] }>(PRESENCE_PATHS.query, { user_id: userId, user_ids: userIds });
     if (!Array.isArray(res.users)) throw new ChatError(Errors.INTERNAL, 'presence-service sent an invalid reply');
     return res.users;
   }
 
   async typing(userId: string, conversationId: string, state: 'start' | 'stop'): Promise<void> {
-    await this.post(PRESENCE_PATHS.typing, { user_id: userId, conversation_id: conversationId, state });
+    await this.http.post(PRESENCE_PATHS.typing, { user_id: userId, conversation_id: conversationId, state });
   }
 
-  async close(): Promise<void> {
-    await this.pool.close();
-  }
-
-  private async post(path: string, payload: unknown): Promise<unknown> {
-    let status: number;
-    let text: string;
-    try {
-      const res = await this.pool.request({
-        method: 'POST',
-        path,
-        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.opts.internalToken },
-        body: JSON.stringify(payload),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      status = res.statusCode;
-      text = await res.body.text();
-    } catch {
-      throw new ChatError(Errors.UNAVAILABLE, 'presence-service is unreachable');
-    }
-    let body: unknown;
-    try {
-      body = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    if (status >= 200 && status < 300) return body ?? {};
-    throw chatErrorFromBody(status, body);
+  close(): Promise<void> {
+    return this.http.close();
   }
 }

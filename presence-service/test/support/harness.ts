@@ -2,33 +2,15 @@ import { createCassandra, createLogger, createRedis, loadConfig, mintDevToken, t
 import cassandra from 'cassandra-driver';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startPresenceService, type RunningPresenceService } from '../../src/app.js';
 import { CassandraMembership } from '../../src/membership.js';
+import { freePort, waitFor } from '../../../shared/test/support/wait.js';
+
+export { freePort, waitFor };
 
 const GATEWAY_MAIN = fileURLToPath(new URL('../../../gateway/dist/main.js', import.meta.url));
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Timings used by the integration tests (seconds / ms). */
 export const TEST_TIMINGS = {

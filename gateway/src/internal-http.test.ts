@@ -1,6 +1,6 @@
 import { Errors } from '@chat/shared';
 import { describe, expect, it } from 'vitest';
-import { chatErrorFromBody } from './chat-service-client.js';
+import { chatErrorFromBody } from './internal-http.js';
 
 describe('chatErrorFromBody', () => {
   it('keeps the code, name, message and retry flag of a registry error', () => {

@@ -1,0 +1,77 @@
+import { ChatError, Errors, INTERNAL_TOKEN_HEADER, errorByName, type ErrorDef } from '@chat/shared';
+import { Pool } from 'undici';
+
+export interface InternalHttpOptions {
+  /** Base URL, e.g. http://127.0.0.1:8080 */
+  url: string;
+  /** Sent as INTERNAL_TOKEN_HEADER. */
+  internalToken: string;
+  /** Service name used in error messages. */
+  service: string;
+  /** Headers and body timeout per request. */
+  timeoutMs: number;
+  /** Keep-alive connections in the pool. */
+  connections: number;
+}
+
+/** A ChatError for an error body `{ error: { code, name, message, retry } }` from an internal service. */
+export function chatErrorFromBody(status: number, body: unknown, service = 'the service'): ChatError {
+  const e = (body as { error?: Record<string, unknown> } | null)?.error;
+  if (typeof e === 'object' && e !== null && typeof e.code === 'number' && typeof e.name === 'string') {
+    const known: ErrorDef | undefined = errorByName(e.name);
+    const message = typeof e.message === 'string' ? e.message : (known?.message ?? 'error');
+    const def: ErrorDef = known ?? { code: e.code, name: e.name, retry: e.retry === true, httpStatus: status, message };
+    return new ChatError(def, message);
+  }
+  return new ChatError(status >= 500 ? Errors.UNAVAILABLE : Errors.INTERNAL, `${service} replied ${status}`);
+}
+
+/**
+ * JSON POSTs to an internal service over HTTP/1.1 keep-alive (undici Pool). Resolves with the
+ * parsed 2xx body (an object) or rejects with a ChatError: the service's own error, or
+ * Errors.UNAVAILABLE (retry) when it cannot be reached or times out.
+ */
+export class InternalHttp {
+  private readonly pool: Pool;
+
+  constructor(private readonly opts: InternalHttpOptions) {
+    this.pool = new Pool(new URL(opts.url).origin, {
+      connections: opts.connections,
+      keepAliveTimeout: 30_000,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      connectTimeout: Math.min(opts.timeoutMs, 5_000),
+    });
+  }
+
+  async post<T extends object>(path: string, payload: unknown): Promise<T> {
+    let status: number;
+    let text: string;
+    try {
+      const res = await this.pool.request({
+        method: 'POST',
+        path,
+        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.opts.internalToken },
+        body: JSON.stringify(payload),
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+      });
+      status = res.statusCode;
+      text = await res.body.text();
+    } catch {
+      throw new ChatError(Errors.UNAVAILABLE, `${this.opts.service} is unreachable`);
+    }
+    let body: unknown;
+    try {
+      body = text === '' ? {} : JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (status < 200 || status >= 300) throw chatErrorFromBody(status, body, this.opts.service);
+    if (typeof body !== 'object' || body === null) throw new ChatError(Errors.INTERNAL, `${this.opts.service} sent an invalid reply`);
+    return body as T;
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
