@@ -4,6 +4,7 @@ export * from './metrics.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './worker-id.js';
+export * from './runtime-flags.js';
 export * from './kafka-topics.js';
 export * from './clients/index.js';
 export * from './protocol/index.js';

@@ -1,3 +1,4 @@
+import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import jwt from 'jsonwebtoken';
 import { USER_ID_PATTERN } from '../protocol/validate.js';
@@ -40,10 +41,13 @@ export class TokenError extends Error {
  * when a secret is configured. `exp` and `sub` are required; `iss` and `aud` must match.
  */
 export class TokenVerifier {
-  private readonly keys: Map<string, PublicKeyEntry>;
+  // Key objects are built once: building one per verification costs CPU and garbage on every upgrade.
+  private readonly keys: Map<string, { key: KeyObject; alg: AsymmetricAlg }>;
+  private readonly secret: KeyObject | null;
 
   constructor(private readonly opts: TokenVerifierOptions) {
-    this.keys = new Map(opts.publicKeys.map((k) => [k.kid, k]));
+    this.keys = new Map(opts.publicKeys.map((k) => [k.kid, { key: createPublicKey(k.pem), alg: k.alg }]));
+    this.secret = opts.hs256Secret === '' ? null : createSecretKey(Buffer.from(opts.hs256Secret, 'utf8'));
   }
 
   verify(token: string): VerifiedToken {
@@ -51,14 +55,14 @@ export class TokenVerifier {
     const decoded = jwt.decode(token, { complete: true });
     if (!decoded || typeof decoded.payload === 'string') throw new TokenError('malformed token');
     const kid = decoded.header.kid;
-    let key: string;
+    let key: KeyObject;
     let alg: jwt.Algorithm;
-    if (kid !== undefined && this.keys.has(kid)) {
-      const entry = this.keys.get(kid)!;
-      key = entry.pem;
+    const entry = kid === undefined ? undefined : this.keys.get(kid);
+    if (entry) {
+      key = entry.key;
       alg = entry.alg;
-    } else if (kid === undefined && this.opts.hs256Secret !== '') {
-      key = this.opts.hs256Secret;
+    } else if (kid === undefined && this.secret) {
+      key = this.secret;
       alg = 'HS256';
     } else {
       throw new TokenError('unknown key id');
