@@ -1,4 +1,4 @@
-import { deliveryChannel, type ChatMessage, type GatewayEvent, type MessageFrame, type Redis, type SessionRegistry } from '@chat/shared';
+import { deliveryChannel, pushTo, type ChatMessage, type GatewayEvent, type MessageFrame, type Redis, type SessionRegistry } from '@chat/shared';
 
 /**
  * Real-time delivery: one Redis publish per (message, gateway holding members); each gateway
@@ -27,7 +27,7 @@ export class Deliverer {
     for (const m of messages) {
       const byGateway = new Map<string, string[]>();
       for (const userId of members.get(m.conversation_id) ?? []) {
-        for (const gatewayId of userGateways.get(userId) ?? []) byGateway.set(gatewayId, [...(byGateway.get(gatewayId) ?? []), userId]);
+        for (const gatewayId of userGateways.get(userId) ?? []) pushTo(byGateway, gatewayId, userId);
       }
       if (byGateway.size === 0) continue;
       const frame: MessageFrame = { type: 'message', ...m };
@@ -46,6 +46,6 @@ export class Deliverer {
 /** gateway → users  ⇒  user → gateways */
 function invert(byGateway: Map<string, string[]>): Map<string, string[]> {
   const out = new Map<string, string[]>();
-  for (const [gatewayId, users] of byGateway) for (const u of users) out.set(u, [...(out.get(u) ?? []), gatewayId]);
+  for (const [gatewayId, users] of byGateway) for (const u of users) pushTo(out, u, gatewayId);
   return out;
 }

@@ -1,3 +1,4 @@
+import { pushTo } from '@chat/shared';
 import type { Message, Producer } from 'kafkajs';
 
 interface Waiting {
@@ -34,7 +35,7 @@ export class BatchingProducer {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       const byTopic = new Map<string, Message[]>();
-      for (const w of batch) byTopic.set(w.topic, [...(byTopic.get(w.topic) ?? []), w.message]);
+      for (const w of batch) pushTo(byTopic, w.topic, w.message);
       try {
         await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
         for (const w of batch) w.resolve();

@@ -1,4 +1,4 @@
-import type { ChatMessage, MessageRecord } from '@chat/shared';
+import { pushTo, type ChatMessage, type MessageRecord } from '@chat/shared';
 import { fencedTimestamp, type MessageStore } from '../store/message-store.js';
 
 /** An error that retrying later may fix (storage down). */
@@ -69,7 +69,7 @@ export class Sequencer {
    */
   async process(records: MessageRecord[]): Promise<{ messages: ChatMessage[]; poisoned: { record: MessageRecord; reason: string }[] }> {
     const byConversation = new Map<string, MessageRecord[]>();
-    for (const r of records) byConversation.set(r.conversation_id, [...(byConversation.get(r.conversation_id) ?? []), r]);
+    for (const r of records) pushTo(byConversation, r.conversation_id, r);
     const messages: ChatMessage[] = [];
     const poisoned: { record: MessageRecord; reason: string }[] = [];
     await Promise.all(

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { pushTo } from '../collections.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface RedisSessionRegistryOptions {
@@ -69,18 +70,20 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   async gatewaysFor(userIds: readonly string[]): Promise<Map<string, string[]>> {
     const byGateway = new Map<string, string[]>();
-    for (let i = 0; i < userIds.length; i += CHUNK) {
-      const chunk = userIds.slice(i, i + CHUNK);
-      const pipeline = this.redis.pipeline();
-      for (const userId of chunk) pipeline.hgetall(this.userKey(userId));
-      const results = (await pipeline.exec()) ?? [];
-      for (const [j, [err, conns]] of results.entries()) {
+    const chunks: string[][] = [];
+    for (let i = 0; i < userIds.length; i += CHUNK) chunks.push(userIds.slice(i, i + CHUNK));
+    // All chunks in flight at once: a 10,000-member group costs one round trip, not twenty.
+    const replies = await Promise.all(
+      chunks.map((chunk) => {
+        const pipeline = this.redis.pipeline();
+        for (const userId of chunk) pipeline.hgetall(this.userKey(userId));
+        return pipeline.exec();
+      }),
+    );
+    for (const [c, chunk] of chunks.entries()) {
+      for (const [j, [err, conns]] of (replies[c] ?? []).entries()) {
         if (err || !conns) continue;
-        for (const gatewayId of new Set(Object.values(conns as Record<string, string>))) {
-          const users = byGateway.get(gatewayId) ?? [];
-          users.push(chunk[j]!);
-          byGateway.set(gatewayId, users);
-        }
+        for (const gatewayId of new Set(Object.values(conns as Record<string, string>))) pushTo(byGateway, gatewayId, chunk[j]!);
       }
     }
     const alive = await this.liveGateways([...byGateway.keys()]);
