@@ -4,7 +4,6 @@ export * from './metrics.js';
 export * from './errors.js';
 export * from './ids.js';
 export * from './worker-id.js';
-export * from './runtime-flags.js';
 export * from './collections.js';
 export * from './kafka-topics.js';
 export * from './clients/index.js';

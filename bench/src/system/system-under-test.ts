@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { GATEWAY_NODE_FLAGS } from '@chat/shared';
 import { join } from 'node:path';
 import { ProcessGroup } from './processes.js';
 import { createTopics, deleteTopics } from './run-topics.js';
@@ -64,7 +63,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     for (let i = 0; i < o.gateways; i++) {
       const port = o.gatewayBasePort + i;
       const name = `gw-${i + 1}`;
-      procs.start(name, 'gateway/dist/main.js', { ...env, GATEWAY_PORT: String(port), GATEWAY_ID: `bench-${o.runId}-${name}` }, false, GATEWAY_NODE_FLAGS);
+      procs.start(name, 'gateway/dist/main.js', { ...env, GATEWAY_PORT: String(port), GATEWAY_ID: `bench-${o.runId}-${name}` });
       gatewayUrls.push(`ws://127.0.0.1:${port}/ws`);
       gatewayNames.push(name);
     }

@@ -1,5 +1,3 @@
-import { GATEWAY_NODE_FLAGS } from '@chat/shared/runtime-flags';
-
 /** The processes `npm start` runs on top of the local infrastructure. */
 export interface ServiceSpec {
   name: string;
@@ -12,9 +10,9 @@ export interface ServiceSpec {
   env?: Record<string, string>;
 }
 
-const node = (main: string, env: Record<string, string> = {}, flags: readonly string[] = []): Pick<ServiceSpec, 'command' | 'args' | 'main' | 'env'> => ({
+const node = (main: string, env: Record<string, string> = {}): Pick<ServiceSpec, 'command' | 'args' | 'main' | 'env'> => ({
   command: 'node',
-  args: ['--enable-source-maps', ...flags, main],
+  args: ['--enable-source-maps', main],
   main,
   env,
 });
@@ -22,8 +20,8 @@ const node = (main: string, env: Record<string, string> = {}, flags: readonly st
 export const SERVICES: readonly ServiceSpec[] = [
   { name: 'chat-service', ...node('chat-service/dist/main.js', { CHAT_HTTP_PORT: '8080' }) },
   { name: 'presence', ...node('presence-service/dist/main.js') },
-  { name: 'gw-1', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8081', GATEWAY_ID: 'gw-1', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }, GATEWAY_NODE_FLAGS) },
-  { name: 'gw-2', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8082', GATEWAY_ID: 'gw-2', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }, GATEWAY_NODE_FLAGS) },
+  { name: 'gw-1', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8081', GATEWAY_ID: 'gw-1', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }) },
+  { name: 'gw-2', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8082', GATEWAY_ID: 'gw-2', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }) },
 ];
 
 export const CONNECT_HINT = [
