@@ -40,6 +40,8 @@ export function baseEnv(o: SystemOptions, internalToken: string): Record<string,
     PRESENCE_HTTP_PORT: String(o.chatPort + 1),
     PRESENCE_SERVICE_URL: `http://127.0.0.1:${o.chatPort + 1}`,
     METRICS_ENABLED: 'true',
+    // group-fanout's largest group is 10,000 receiving members plus the sending owner.
+    MAX_GROUP_MEMBERS: '20000',
     KAFKA_TOPIC_MESSAGES: `bench.${o.runId}.messages`,
     SEQUENCER_GROUP_ID: `bench.${o.runId}.sequencer`,
     ...(o.extraEnv ?? {}),
