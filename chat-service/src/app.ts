@@ -98,7 +98,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const router = new Router();
     const conversations = new ConversationService(conversationStore, membership, messageStore, ids, config.MAX_GROUP_MEMBERS);
     registerPublicRoutes(router, { verifier, conversations, reads, maxGroupMembers: config.MAX_GROUP_MEMBERS });
-    registerInternalRoutes(router, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, maxBodyBytes: config.MAX_BODY_BYTES });
+    registerInternalRoutes(router, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, maxBodyBytes: config.MAX_BODY_BYTES, log: log.child({ component: 'internal-api' }) });
     const server = createHttpServer(router, log.child({ component: 'http' }), config.METRICS_ENABLED ? metrics.registry : null);
     await new Promise<void>((resolve) => server.listen(config.CHAT_HTTP_PORT, config.CHAT_HTTP_HOST, resolve));
     port = (server.address() as AddressInfo).port;

@@ -2,12 +2,14 @@ import {
   INTERNAL_PATHS,
   type HistoryPage,
   type InternalHistoryRequest,
+  type InternalSendBatchResponse,
   type InternalSendRequest,
   type InternalSendResponse,
   type InternalSyncRequest,
   type InternalSyncResponse,
 } from '@chat/shared';
 import { InternalHttp } from './internal-http.js';
+import { SendCoalescer } from './send-coalescer.js';
 
 
 /**
@@ -34,9 +36,10 @@ export interface HttpChatServiceClientOptions {
   connections?: number;
 }
 
-/** ChatServiceClient over HTTP/1.1 keep-alive (undici Pool) with JSON bodies. */
+/** ChatServiceClient over HTTP/1.1 keep-alive (undici Pool) with JSON bodies; concurrent sends travel in batches. */
 export class HttpChatServiceClient implements ChatServiceClient {
   private readonly http: InternalHttp;
+  private readonly sends: SendCoalescer;
 
   constructor(opts: HttpChatServiceClientOptions) {
     this.http = new InternalHttp({
@@ -46,10 +49,14 @@ export class HttpChatServiceClient implements ChatServiceClient {
       timeoutMs: opts.timeoutMs ?? 10_000,
       connections: opts.connections ?? 64,
     });
+    this.sends = new SendCoalescer(async (requests) => {
+      const reply = await this.http.post<InternalSendBatchResponse>(INTERNAL_PATHS.sendBatch, { requests });
+      return Array.isArray(reply.results) ? reply.results : [];
+    });
   }
 
   send(req: InternalSendRequest): Promise<InternalSendResponse> {
-    return this.http.post<InternalSendResponse>(INTERNAL_PATHS.send, req);
+    return this.sends.send(req);
   }
 
   sync(req: InternalSyncRequest): Promise<InternalSyncResponse> {

@@ -53,11 +53,13 @@ function startFakeChatService(): Promise<string> {
     void readJson(req).then((body) => {
       received.push({ path: req.url, internalToken: req.headers[INTERNAL_TOKEN_HEADER] as string | undefined, body });
       res.setHeader('content-type', 'application/json');
-      if (req.url === INTERNAL_PATHS.send && body.conversation_id === '403') {
-        res.statusCode = 403;
-        res.end(JSON.stringify({ error: { code: Errors.NOT_MEMBER.code, name: Errors.NOT_MEMBER.name, message: 'not a member', retry: false } }));
-      } else if (req.url === INTERNAL_PATHS.send) {
-        res.end(JSON.stringify({ conversation_id: body.conversation_id, client_msg_id: body.client_msg_id, message_id: '1001', duplicate: false }));
+      if (req.url === INTERNAL_PATHS.sendBatch) {
+        const results = (body.requests as Record<string, unknown>[]).map((r) =>
+          r.conversation_id === '403'
+            ? { error: { code: Errors.NOT_MEMBER.code, name: Errors.NOT_MEMBER.name, message: 'not a member', retry: false } }
+            : { ok: { conversation_id: r.conversation_id, client_msg_id: r.client_msg_id, message_id: '1001', duplicate: false } },
+        );
+        res.end(JSON.stringify({ results }));
       } else {
         res.statusCode = 404;
         res.end(JSON.stringify({ error: { code: Errors.NOT_FOUND.code, name: Errors.NOT_FOUND.name, message: 'no', retry: false } }));
@@ -313,8 +315,8 @@ describe('gateway frames', () => {
     c.send({ type: 'send', ref: 'r-1', conversation_id: '77', client_msg_id: 'cm-1', body: 'hello' });
     expect(await c.next()).toEqual({ type: 'ack', ref: 'r-1', conversation_id: '77', client_msg_id: 'cm-1', message_id: '1001', duplicate: false });
     expect(received).toHaveLength(1);
-    expect(received[0]).toMatchObject({ path: INTERNAL_PATHS.send, internalToken: INTERNAL_TOKEN });
-    expect(received[0]!.body).toEqual({ user_id: 'alice', conversation_id: '77', client_msg_id: 'cm-1', body: 'hello' });
+    expect(received[0]).toMatchObject({ path: INTERNAL_PATHS.sendBatch, internalToken: INTERNAL_TOKEN });
+    expect(received[0]!.body).toEqual({ requests: [{ user_id: 'alice', conversation_id: '77', client_msg_id: 'cm-1', body: 'hello' }] });
     c.ws.close();
   });
 

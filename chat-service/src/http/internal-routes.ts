@@ -1,6 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ChatError, Errors, INTERNAL_PATHS, INTERNAL_TOKEN_HEADER } from '@chat/shared';
+import {
+  ChatError,
+  Errors,
+  INTERNAL_PATHS,
+  INTERNAL_TOKEN_HEADER,
+  MAX_SEND_BATCH,
+  reqArray,
+  type InternalSendBatchResponse,
+  type InternalSendResult,
+  type Logger,
+} from '@chat/shared';
 import type { ReadService } from '../read/read-service.js';
 import type { SendService } from '../send/send-service.js';
 import { readJson, sendJson } from './http-utils.js';
@@ -15,14 +25,26 @@ function checkInternalToken(req: IncomingMessage, expected: Buffer): void {
 /** The API gateways call; the user id in each body is the JWT subject the gateway verified. */
 export function registerInternalRoutes(
   router: Router,
-  deps: { internalToken: string; sends: SendService; reads: ReadService; maxBodyBytes: number },
+  deps: { internalToken: string; sends: SendService; reads: ReadService; maxBodyBytes: number; log: Logger },
 ): void {
   const expected = Buffer.from(deps.internalToken);
   const maxRequest = deps.maxBodyBytes * 2 + 4096;
-  router.on('POST', INTERNAL_PATHS.send, async ({ req, res }) => {
+  router.on('POST', INTERNAL_PATHS.sendBatch, async ({ req, res }) => {
     checkInternalToken(req, expected);
-    const body = parseWith(await readJson(req, maxRequest), (o) => parseInternalSend(o, deps.maxBodyBytes));
-    sendJson(res, 200, await deps.sends.send(body));
+    const items = parseWith(await readJson(req, maxRequest * MAX_SEND_BATCH), (o) => reqArray(o, 'requests', MAX_SEND_BATCH));
+    // Each item stands alone: a bad or refused item gets its own error, the others go through.
+    const results = await Promise.all(
+      items.map(async (item): Promise<InternalSendResult> => {
+        try {
+          return { ok: await deps.sends.send(parseWith(item, (o) => parseInternalSend(o, deps.maxBodyBytes))) };
+        } catch (err) {
+          if (!(err instanceof ChatError)) deps.log.error({ err: (err as Error).message }, 'send failed');
+          return { error: (err instanceof ChatError ? err : new ChatError(Errors.INTERNAL)).toJSON() };
+        }
+      }),
+    );
+    const response: InternalSendBatchResponse = { results };
+    sendJson(res, 200, response);
   });
   router.on('POST', INTERNAL_PATHS.sync, async ({ req, res }) => {
     checkInternalToken(req, expected);

@@ -7,7 +7,7 @@ import type { ChatMessage, ConversationSync, Position } from './frames.js';
  * with the registry's HTTP status.
  */
 export const INTERNAL_PATHS = {
-  send: '/internal/v1/send',
+  sendBatch: '/internal/v1/send-batch',
   sync: '/internal/v1/sync',
   history: '/internal/v1/history',
 } as const;
@@ -26,6 +26,16 @@ export interface InternalSendResponse {
   message_id: string;
   duplicate: boolean;
 }
+
+/** Several sends in one request (a gateway coalesces concurrent sends); results are in order. */
+export interface InternalSendBatchRequest {
+  requests: InternalSendRequest[];
+}
+export type InternalSendResult = { ok: InternalSendResponse } | { error: { code: number; name: string; message: string; retry: boolean } };
+export interface InternalSendBatchResponse {
+  results: InternalSendResult[];
+}
+export const MAX_SEND_BATCH = 256;
 
 export interface InternalSyncRequest {
   user_id: string;

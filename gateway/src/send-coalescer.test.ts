@@ -1,0 +1,59 @@
+import { ChatError, Errors, type InternalSendRequest, type InternalSendResult } from '@chat/shared';
+import { describe, expect, it } from 'vitest';
+import { SendCoalescer } from './send-coalescer.js';
+
+const req = (i: number): InternalSendRequest => ({ user_id: 'u', conversation_id: String(i), client_msg_id: `c${i}`, body: 'b' });
+const ok = (r: InternalSendRequest): InternalSendResult => ({ ok: { conversation_id: r.conversation_id, client_msg_id: r.client_msg_id, message_id: `m${r.conversation_id}`, duplicate: false } });
+
+describe('SendCoalescer', () => {
+  it('puts sends of one event-loop turn into one batch and answers each caller', async () => {
+    const batches: number[] = [];
+    const c = new SendCoalescer(async (requests) => {
+      batches.push(requests.length);
+      return requests.map(ok);
+    });
+    const acks = await Promise.all([1, 2, 3].map((i) => c.send(req(i))));
+    expect(batches).toEqual([3]);
+    expect(acks.map((a) => a.message_id)).toEqual(['m1', 'm2', 'm3']);
+  });
+
+  it('rejects only the refused item with its own registry error', async () => {
+    const c = new SendCoalescer(async (requests) =>
+      requests.map((r) => (r.conversation_id === '2' ? { error: { ...new ChatError(Errors.NOT_MEMBER).toJSON() } } : ok(r))),
+    );
+    const [a, b] = await Promise.allSettled([c.send(req(1)), c.send(req(2))]);
+    expect(a.status).toBe('fulfilled');
+    expect(b.status === 'rejected' && (b.reason as ChatError).def).toBe(Errors.NOT_MEMBER);
+  });
+
+  it('fails every send of a batch whose request failed', async () => {
+    const c = new SendCoalescer(async () => {
+      throw new ChatError(Errors.UNAVAILABLE);
+    });
+    const results = await Promise.allSettled([c.send(req(1)), c.send(req(2))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
+  it('keeps at most maxInFlight batches out and sends the rest when one returns', async () => {
+    const releases: (() => void)[] = [];
+    let concurrent = 0;
+    let peak = 0;
+    const c = new SendCoalescer(async (requests) => {
+      peak = Math.max(peak, ++concurrent);
+      await new Promise<void>((r) => releases.push(r));
+      concurrent--;
+      return requests.map(ok);
+    }, 1);
+    const first = c.send(req(1));
+    await new Promise((r) => setImmediate(r));
+    const later = [c.send(req(2)), c.send(req(3))];
+    await new Promise((r) => setImmediate(r));
+    expect(releases).toHaveLength(1);
+    releases.shift()!();
+    await first;
+    await new Promise((r) => setImmediate(r));
+    releases.shift()!();
+    expect((await Promise.all(later)).map((a) => a.message_id)).toEqual(['m2', 'm3']);
+    expect(peak).toBe(1);
+  });
+});
