@@ -62,7 +62,8 @@ export class MessageConsumer {
       // Only offsets we resolve (after the write) are committed; kafkajs commits them after each batch.
       eachBatchAutoResolve: false,
       autoCommit: true,
-      partitionsConsumedConcurrently: 4,
+      // All partitions of a fetch at once: a fetch cycle lasts as long as its slowest partition, not the sum.
+      partitionsConsumedConcurrently: 16,
       eachBatch: (payload) => this.handleBatch(payload),
     });
   }
