@@ -2,6 +2,7 @@ import type { LoadFleet } from '../load/fleet.js';
 import type { StatsReply } from '../load/protocol.js';
 import { CpuMeter, findInfraPids, sampleProc } from '../system/proc-stats.js';
 import type { Chart, TargetCheck } from '../report/result.js';
+import { startSystem, type RunningSystem } from '../system/system-under-test.js';
 
 export type Scale = 'tiny' | 'full';
 
@@ -153,4 +154,18 @@ export function cpuFigures(cpu: Record<string, { cores: number; cpuMs: number }>
   }
   if (units > 0) out[`system CPU µs per ${unitName} (all non-load processes)`] = round((systemMs * 1000) / units, 1);
   return out;
+}
+
+/** The system under test for a scenario: chat-service on basePort, gateways from basePort + 10. */
+export function startSystemFor(ctx: ScenarioContext, gateways: number): Promise<RunningSystem> {
+  return startSystem({
+    runId: ctx.runId,
+    repoRoot: ctx.repoRoot,
+    logDir: ctx.logDir,
+    gateways,
+    gatewayBasePort: ctx.basePort + 10,
+    chatPort: ctx.basePort,
+    redisPrefix: `bench:${ctx.runId}:`,
+    logLevel: ctx.logLevel,
+  });
 }

@@ -3,8 +3,8 @@ import { ProcessGroup } from '../system/processes.js';
 import { LoadFleet, MAX_SOCKETS_PER_WORKER } from '../load/fleet.js';
 import type { ClientSpec, ConnectReply } from '../load/protocol.js';
 import { mergeEncoded, summarize } from '../report/histogram.js';
-import { startSystem, type RunningSystem } from '../system/system-under-test.js';
-import { collectStats, cpuFigures, cpuMeter, param, round, sleep, sumRss, sumTimelines, target, type Scenario } from './common.js';
+import type { RunningSystem } from '../system/system-under-test.js';
+import { collectStats, cpuFigures, cpuMeter, param, round, sleep, sumRss, sumTimelines, target, type Scenario, startSystemFor } from './common.js';
 
 async function redisUsedMemory(url: string): Promise<number> {
   const redis = createRedis(url, createLogger('bench', 'silent'), 'bench');
@@ -64,16 +64,7 @@ export const connections: Scenario = async (ctx) => {
     ctx.log(`connections: bare uWS ${bareOk} connections, ${round(bareRssPerConn, 0)} B RSS/conn`);
 
     // --- the gateway
-    sys = await startSystem({
-      runId: ctx.runId,
-      repoRoot: ctx.repoRoot,
-      logDir: ctx.logDir,
-      gateways,
-      gatewayBasePort: ctx.basePort + 10,
-      chatPort: ctx.basePort,
-      redisPrefix: `bench:${ctx.runId}:`,
-      logLevel: ctx.logLevel,
-    });
+    sys = await startSystemFor(ctx, gateways);
     const running = sys;
     const gwPids = () => sys!.gatewayNames.map((n) => running.procs.pids()[n]!).filter((p) => p !== undefined);
     await sleep(1000);

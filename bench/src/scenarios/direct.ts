@@ -2,8 +2,8 @@ import { LoadFleet } from '../load/fleet.js';
 import type { ClientSpec, SenderSpec, SendReply } from '../load/protocol.js';
 import { mergeEncoded, summarize, type LatencySummary } from '../report/histogram.js';
 import { Rest, mapLimit } from '../system/rest.js';
-import { startSystem, type RunningSystem } from '../system/system-under-test.js';
-import { collectStats, cpuFigures, cpuMeter, param, round, target, waitReceived, type Scenario, type ScenarioContext } from './common.js';
+import type { RunningSystem } from '../system/system-under-test.js';
+import { collectStats, cpuFigures, cpuMeter, param, round, target, waitReceived, type Scenario, type ScenarioContext, startSystemFor } from './common.js';
 
 interface Phase {
   name: string;
@@ -36,16 +36,7 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
   let sys: RunningSystem | undefined;
   let fleet: LoadFleet | undefined;
   try {
-    sys = await startSystem({
-      runId: ctx.runId,
-      repoRoot: ctx.repoRoot,
-      logDir: ctx.logDir,
-      gateways,
-      gatewayBasePort: ctx.basePort + 10,
-      chatPort: ctx.basePort,
-      redisPrefix: `bench:${ctx.runId}:`,
-      logLevel: ctx.logLevel,
-    });
+    sys = await startSystemFor(ctx, gateways);
     const rest = new Rest(sys.chatUrl, sys.env);
     const senders = Array.from({ length: pairs }, (_, i) => `b${ctx.runId}-s${i}`);
     const receivers = Array.from({ length: pairs }, (_, i) => `b${ctx.runId}-r${i}`);

@@ -4,8 +4,8 @@ import type { ClientSpec } from '../load/protocol.js';
 import { newHistogram, recordMs, summarize, type LatencySummary } from '../report/histogram.js';
 import { ProcessGroup } from '../system/processes.js';
 import { Rest } from '../system/rest.js';
-import { startSystem, type RunningSystem } from '../system/system-under-test.js';
-import { collectStats, cpuFigures, cpuMeter, param, round, sleep, target, waitReceived, type Scenario, type ScenarioContext } from './common.js';
+import type { RunningSystem } from '../system/system-under-test.js';
+import { collectStats, cpuFigures, cpuMeter, param, round, sleep, target, waitReceived, type Scenario, type ScenarioContext, startSystemFor } from './common.js';
 
 interface SizeResult {
   members: number;
@@ -50,7 +50,7 @@ export const groupFanout: Scenario = async (ctx) => {
   let fleet: LoadFleet | undefined;
   const bareProcs = new ProcessGroup(ctx.logDir, ctx.repoRoot);
   try {
-    sys = await startSystem({ runId: ctx.runId, repoRoot: ctx.repoRoot, logDir: ctx.logDir, gateways, gatewayBasePort: ctx.basePort + 10, chatPort: ctx.basePort, redisPrefix: `bench:${ctx.runId}:`, logLevel: ctx.logLevel });
+    sys = await startSystemFor(ctx, gateways);
     const running = sys;
     const rest = new Rest(sys.chatUrl, sys.env);
     fleet = await LoadFleet.start(workers, sys.env);

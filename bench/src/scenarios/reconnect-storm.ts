@@ -3,8 +3,8 @@ import type { ClientSpec, StormReply } from '../load/protocol.js';
 import { mergeEncoded, summarize } from '../report/histogram.js';
 import { Rest, mapLimit } from '../system/rest.js';
 import { sampleProc } from '../system/proc-stats.js';
-import { startSystem, type RunningSystem } from '../system/system-under-test.js';
-import { collectStats, param, round, sleep, sumTimelines, target, type Scenario } from './common.js';
+import type { RunningSystem } from '../system/system-under-test.js';
+import { collectStats, param, round, sleep, sumTimelines, target, type Scenario, startSystemFor } from './common.js';
 
 const MiB = 2 ** 20;
 
@@ -26,7 +26,7 @@ export const reconnectStorm: Scenario = async (ctx) => {
   let sys: RunningSystem | undefined;
   let fleet: LoadFleet | undefined;
   try {
-    sys = await startSystem({ runId: ctx.runId, repoRoot: ctx.repoRoot, logDir: ctx.logDir, gateways, gatewayBasePort: ctx.basePort + 10, chatPort: ctx.basePort, redisPrefix: `bench:${ctx.runId}:`, logLevel: ctx.logLevel });
+    sys = await startSystemFor(ctx, gateways);
     const running = sys;
     const rest = new Rest(sys.chatUrl, sys.env);
     const owners = Array.from({ length: groups }, (_, g) => `b${ctx.runId}-o${g}`);
