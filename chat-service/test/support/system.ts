@@ -62,6 +62,7 @@ export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
     CHAT_SERVICE_URL: `http://127.0.0.1:${chatPort}`,
     SESSION_REFRESH_SECONDS: '1',
     SESSION_TTL_SECONDS: '5',
+    PRESENCE_SERVICE_URL: '', // presence has its own suite (presence-service/test)
     KAFKA_TOPIC_MESSAGES: topic,
     SEQUENCER_GROUP_ID: `test-${run}`,
   };
