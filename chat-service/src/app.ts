@@ -60,7 +60,8 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   const reads = new ReadService(membership, messageStore, { historyMaxLimit: config.HISTORY_MAX_LIMIT, resumeMaxMessages: config.RESUME_MAX_MESSAGES });
 
   const closers: (() => Promise<void>)[] = [];
-  let port = 0;
+  // Every process serves /healthz and /metrics; the API role adds the REST and internal routes.
+  const router = new Router();
 
   if (config.CHAT_SERVICE_ROLES.includes('sequencer')) {
     const registry = new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
@@ -95,19 +96,17 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       hs256Secret: config.JWT_HS256_SECRET,
       publicKeys: loadPublicKeys(config.JWT_PUBLIC_KEYS_FILE),
     });
-    const router = new Router();
     const conversations = new ConversationService(conversationStore, membership, messageStore, ids, config.MAX_GROUP_MEMBERS);
     registerPublicRoutes(router, { verifier, conversations, reads, maxGroupMembers: config.MAX_GROUP_MEMBERS });
     registerInternalRoutes(router, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, maxBodyBytes: config.MAX_BODY_BYTES, log: log.child({ component: 'internal-api' }) });
-    const server = createHttpServer(router, log.child({ component: 'http' }), config.METRICS_ENABLED ? metrics.registry : null);
-    await new Promise<void>((resolve) => server.listen(config.CHAT_HTTP_PORT, config.CHAT_HTTP_HOST, resolve));
-    port = (server.address() as AddressInfo).port;
-    log.info({ host: config.CHAT_HTTP_HOST, port }, 'chat-service listening');
-    closers.unshift(async () => {
-      await closeServer(server);
-      await producer.disconnect();
-    });
+    closers.unshift(() => producer.disconnect());
   }
+
+  const server = createHttpServer(router, log.child({ component: 'http' }), config.METRICS_ENABLED ? metrics.registry : null);
+  await new Promise<void>((resolve) => server.listen(config.CHAT_HTTP_PORT, config.CHAT_HTTP_HOST, resolve));
+  const port = (server.address() as AddressInfo).port;
+  log.info({ host: config.CHAT_HTTP_HOST, port, roles: config.CHAT_SERVICE_ROLES }, 'chat-service listening');
+  closers.unshift(() => closeServer(server));
 
   return {
     port,

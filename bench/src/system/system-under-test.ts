@@ -58,7 +58,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     procs.onStop(() => deleteTopics(env));
     // The API and the sequencer in processes of their own, as in production, so neither waits on the other's event loop.
     procs.start('chat-service', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: 'api' });
-    procs.start('sequencer', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: 'sequencer' });
+    procs.start('sequencer', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: 'sequencer', CHAT_HTTP_PORT: String(o.chatPort + 2) });
     procs.start('presence-service', 'presence-service/dist/main.js', env);
     await procs.waitForPort('chat-service', o.chatPort, 90_000);
     await procs.waitForPort('presence-service', o.chatPort + 1, 60_000);

@@ -20,7 +20,7 @@ const node = (main: string, env: Record<string, string> = {}): Pick<ServiceSpec,
 export const SERVICES: readonly ServiceSpec[] = [
   // The HTTP API and the sequencer consumer run as separate processes, as they would in production.
   { name: 'chat-api', ...node('chat-service/dist/main.js', { CHAT_HTTP_PORT: '8080', CHAT_SERVICE_ROLES: 'api' }) },
-  { name: 'sequencer', ...node('chat-service/dist/main.js', { CHAT_SERVICE_ROLES: 'sequencer' }) },
+  { name: 'sequencer', ...node('chat-service/dist/main.js', { CHAT_SERVICE_ROLES: 'sequencer', CHAT_HTTP_PORT: '8084' }) },
   { name: 'presence', ...node('presence-service/dist/main.js') },
   { name: 'gw-1', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8081', GATEWAY_ID: 'gw-1', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }) },
   { name: 'gw-2', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8082', GATEWAY_ID: 'gw-2', CHAT_SERVICE_URL: 'http://127.0.0.1:8080' }) },
