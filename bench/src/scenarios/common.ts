@@ -35,16 +35,9 @@ export function param<T extends number>(ctx: ScenarioContext, name: string, tiny
   return ctx.overrides[name] ?? (ctx.scale === 'tiny' ? tiny : full);
 }
 
-export interface MergedStats {
-  received: number;
-  synced: number;
-  duplicates: number;
-  outOfOrder: number;
-  unexpectedCloses: number;
-  closeCodes: Record<string, number>;
-  openClients: number;
-  firstReceiveAt: number;
-  lastReceiveAt: number;
+/** The workers' stats summed (counters), merged (histograms, per-message) and min/max'ed (times). */
+export interface MergedStats
+  extends Pick<StatsReply, 'received' | 'synced' | 'duplicates' | 'outOfOrder' | 'unexpectedCloses' | 'closeCodes' | 'openClients' | 'firstReceiveAt' | 'lastReceiveAt'> {
   latencyHists: string[];
   perMessage: Map<string, [number, number, number, number]>;
   workers: StatsReply[];
