@@ -2,7 +2,7 @@
  * The one registry of error and close codes. Never write a code inline elsewhere.
  *
  * Ranges:
- *   1000-1999  reserved by RFC 6455 (the gateway uses 1009 "message too big" only as uWS sends it)
+ *   1000-1999  reserved by RFC 6455 (the gateway sends 1009 "message too big")
  *   4000-4099  request errors sent in an `error` frame; the connection stays open
  *   4100-4199  request errors that are temporary: retrying the same request later may succeed
  *   4400-4499  close codes: the client should reconnect (and resume)
@@ -46,7 +46,7 @@ export type ErrorName = keyof typeof Errors;
 
 /** WebSocket close codes sent by the gateway. */
 export const CloseCodes = {
-  /** Sent by uWS itself when a frame exceeds MAX_FRAME_BYTES. */
+  /** A frame over MAX_FRAME_BYTES (frames over twice that are dropped by uWS itself: the client sees 1006). */
   MESSAGE_TOO_BIG: def(1009, 'message_too_big', false, 0, 'frame exceeds the size limit'),
   SLOW_CONSUMER: def(4400, 'slow_consumer', true, 0, 'send buffer full; reconnect and resume'),
   SERVER_RESTART: def(4401, 'server_restart', true, 0, 'gateway is draining; reconnect (to another gateway) and resume'),
