@@ -17,6 +17,7 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
+const REGISTER_COMMAND = 'chatRegisterConnection';
 const CHUNK = 500;
 const LIVENESS_CACHE_MS = 1000;
 
@@ -31,6 +32,9 @@ export class RedisSessionRegistry implements SessionRegistry {
   ) {
     this.prefix = options.prefix ?? 'chat:';
     this.ttl = options.ttlSeconds ?? 60;
+    // A defined command runs by EVALSHA (falling back to EVAL once after a Redis restart):
+    // the script text is not sent with every connection.
+    if (!(REGISTER_COMMAND in redis)) redis.defineCommand(REGISTER_COMMAND, { numberOfKeys: 1, lua: REGISTER });
   }
 
   private userKey(userId: string): string {
@@ -41,10 +45,10 @@ export class RedisSessionRegistry implements SessionRegistry {
     return `${this.prefix}gw:${gatewayId}:alive`;
   }
 
+  /** The gateway's liveness key is kept by `refresh` (which a gateway runs at start and periodically). */
   async register(userId: string, connectionId: string, gatewayId: string, maxPerUser: number): Promise<boolean> {
-    await this.redis.set(this.aliveKey(gatewayId), '1', 'EX', this.ttl);
-    const ok = await this.redis.eval(REGISTER, 1, this.userKey(userId), connectionId, gatewayId, maxPerUser, this.ttl);
-    return ok === 1;
+    const run = (this.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>)[REGISTER_COMMAND]!;
+    return (await run.call(this.redis, this.userKey(userId), connectionId, gatewayId, maxPerUser, this.ttl)) === 1;
   }
 
   async unregister(userId: string, connectionId: string): Promise<void> {
