@@ -29,14 +29,8 @@ export interface MachineInfo {
   openFilesLimit: string;
 }
 
-export interface ScenarioResult {
-  scenario: string;
-  scale: 'tiny' | 'full';
-  runId: string;
-  startedAt: string;
-  durationS: number;
-  machine: MachineInfo;
-  git: { commit: string; dirty: boolean };
+/** What a scenario returns. */
+export interface ScenarioOutcome {
   config: Record<string, unknown>;
   /** Flat figures for the summary table and the README table. */
   metrics: Record<string, number | string>;
@@ -44,5 +38,16 @@ export interface ScenarioResult {
   charts: Chart[];
   notes: string[];
   details: Record<string, unknown>;
+}
+
+/** A scenario's outcome with the run's context and verdict, as written to bench/results/. */
+export interface ScenarioResult extends ScenarioOutcome {
+  scenario: string;
+  scale: 'tiny' | 'full';
+  runId: string;
+  startedAt: string;
+  durationS: number;
+  machine: MachineInfo;
+  git: { commit: string; dirty: boolean };
   verdict: 'PASS' | 'FAIL';
 }

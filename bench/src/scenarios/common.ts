@@ -1,7 +1,7 @@
 import type { LoadFleet } from '../load/fleet.js';
 import type { StatsReply } from '../load/protocol.js';
 import { CpuMeter, findInfraPids, sampleProc } from '../system/proc-stats.js';
-import type { Chart, TargetCheck } from '../report/result.js';
+import type { ScenarioOutcome, TargetCheck } from '../report/result.js';
 import { startSystem, type RunningSystem } from '../system/system-under-test.js';
 
 export type Scale = 'tiny' | 'full';
@@ -19,14 +19,7 @@ export interface ScenarioContext {
   log: (msg: string) => void;
 }
 
-export interface ScenarioOutcome {
-  config: Record<string, unknown>;
-  metrics: Record<string, number | string>;
-  targets: TargetCheck[];
-  charts: Chart[];
-  notes: string[];
-  details: Record<string, unknown>;
-}
+export type { ScenarioOutcome } from '../report/result.js';
 
 export type Scenario = (ctx: ScenarioContext) => Promise<ScenarioOutcome>;
 

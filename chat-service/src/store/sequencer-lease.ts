@@ -42,18 +42,3 @@ export class CassandraSequencerLeases implements SequencerLeases {
     }
   }
 }
-
-/** In-process leases with the same contract (tests). */
-export class MemorySequencerLeases implements SequencerLeases {
-  private readonly generations = new Map<string, number>();
-
-  async generation(topic: string, partition: number): Promise<number> {
-    return this.generations.get(`${topic}/${partition}`) ?? 0;
-  }
-
-  async acquire(topic: string, partition: number): Promise<number> {
-    const next = (await this.generation(topic, partition)) + 1;
-    this.generations.set(`${topic}/${partition}`, next);
-    return next;
-  }
-}
