@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCassandra, createKafka, createLogger, createRedis, createRedisSubscriber, loadConfig, type CassandraClient, type Kafka, type Redis } from '../src/index.js';
+import { createCassandra, createKafka, createLogger, createRedis, createRedisSubscriber, createTopicsWithLeaders, loadConfig, type CassandraClient, type Kafka, type Redis } from '../src/index.js';
 import { waitFor } from './support/wait.js';
 
 // Round trips through each real component with the project's own client factories.
@@ -30,7 +30,7 @@ describe('client factories against the real infrastructure', () => {
     const topic = `test.clients.${run}`;
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    await createTopicsWithLeaders(admin, [{ topic, numPartitions: 1 }]);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: [{ key: 'k', value: `hello ${run}` }] });

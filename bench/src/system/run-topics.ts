@@ -1,4 +1,4 @@
-import { createKafka, createLogger, dlqTopicOf, kafkaTopics } from '@chat/shared';
+import { createKafka, createLogger, createTopicsWithLeaders, dlqTopicOf, kafkaTopics } from '@chat/shared';
 
 /** The Kafka topics of one benchmark run (KAFKA_TOPIC_MESSAGES in `env`), created before chat-service starts. */
 function admin(env: Record<string, string>) {
@@ -10,15 +10,15 @@ export async function createTopics(env: Record<string, string>): Promise<void> {
   const a = admin(env);
   await a.connect();
   try {
-    await a.createTopics({
-      waitForLeaders: true,
-      topics: kafkaTopics(env.KAFKA_TOPIC_MESSAGES!).map((t) => ({
+    await createTopicsWithLeaders(
+      a,
+      kafkaTopics(env.KAFKA_TOPIC_MESSAGES!).map((t) => ({
         topic: t.name,
         numPartitions: t.partitions,
         replicationFactor: 1,
         configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
       })),
-    });
+    );
   } finally {
     await a.disconnect();
   }

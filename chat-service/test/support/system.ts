@@ -7,6 +7,7 @@ import {
   createLogger,
   createRedis,
   createRedisSubscriber,
+  createTopicsWithLeaders,
   kafkaTopics,
   loadConfig,
   mintDevToken,
@@ -76,7 +77,7 @@ export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
   );
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: kafkaTopics(topic, 4).map((t) => ({ topic: t.name, numPartitions: t.partitions })) });
+  await createTopicsWithLeaders(admin, kafkaTopics(topic, 4).map((t) => ({ topic: t.name, numPartitions: t.partitions })));
   await admin.disconnect();
 
   const redisSub = createRedisSubscriber(redis, log);

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry, type logCreator } from 'kafkajs';
 import type { Logger } from '../logger.js';
 
 export type { Kafka };
@@ -27,4 +27,25 @@ export function createKafka(brokers: string[], clientId: string, log: Logger): K
     logCreator: pinoLogCreator(log.child({ component: 'kafkajs' })),
     retry: { initialRetryTime: 100, retries: 8 },
   });
+}
+
+/**
+ * Creates topics (those that exist already are left alone) and waits until every partition has a
+ * leader. kafkajs' own `waitForLeaders` gives up when a fresh topic's metadata briefly answers
+ * "unknown topic or partition", so readiness is polled here instead, within `timeoutMs`.
+ */
+export async function createTopicsWithLeaders(admin: Admin, topics: ITopicConfig[], timeoutMs = 30_000): Promise<void> {
+  await admin.createTopics({ waitForLeaders: false, timeout: timeoutMs, topics });
+  const names = topics.map((t) => t.topic);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: names });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (err) {
+      if (Date.now() >= deadline) throw err;
+    }
+    if (Date.now() >= deadline) throw new Error(`topics ${names.join(', ')} have no leader after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
