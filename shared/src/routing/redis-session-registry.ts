@@ -9,10 +9,40 @@ export interface RedisSessionRegistryOptions {
   ttlSeconds?: number;
 }
 
-// Registers atomically so two gateways cannot both admit the user's (max+1)th connection.
+/**
+ * A connection entry's value: `<gateway id>|<deadline ms>`. The deadline moves forward with every
+ * refresh; an entry past it belongs to a gateway that stopped refreshing (crashed) or to a
+ * connection whose unregister was lost, and is neither counted nor routed to. A value without a
+ * deadline (written by an older gateway) counts until its key expires.
+ */
+export function entryValue(gatewayId: string, deadlineMs: number): string {
+  return `${gatewayId}|${deadlineMs}`;
+}
+
+export function parseEntry(value: string): { gatewayId: string; deadlineMs: number } {
+  const bar = value.lastIndexOf('|');
+  const deadline = bar < 0 ? NaN : Number(value.slice(bar + 1));
+  if (bar < 0 || !Number.isFinite(deadline)) return { gatewayId: value, deadlineMs: Infinity };
+  return { gatewayId: value.slice(0, bar), deadlineMs: deadline };
+}
+
+// Registers atomically so two gateways cannot both admit the user's (max+1)th connection. Entries
+// past their deadline are deleted first, so a crashed gateway's connections stop counting within
+// the TTL even while another connection keeps the key alive.
+// ARGV: connection id, entry value, max per user, ttl seconds, now ms.
 const REGISTER = `
-local n = redis.call('HLEN', KEYS[1])
-if n >= tonumber(ARGV[3]) and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+local now = tonumber(ARGV[5])
+local fields = redis.call('HGETALL', KEYS[1])
+local n = 0
+for i = 1, #fields, 2 do
+  local deadline = tonumber(string.match(fields[i + 1], '|(%d+)$'))
+  if deadline ~= nil and deadline <= now then
+    redis.call('HDEL', KEYS[1], fields[i])
+  elseif fields[i] ~= ARGV[1] then
+    n = n + 1
+  end
+end
+if n >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 return 1`;
@@ -48,7 +78,8 @@ export class RedisSessionRegistry implements SessionRegistry {
   /** The gateway's liveness key is kept by `refresh` (which a gateway runs at start and periodically). */
   async register(userId: string, connectionId: string, gatewayId: string, maxPerUser: number): Promise<boolean> {
     const run = (this.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>)[REGISTER_COMMAND]!;
-    return (await run.call(this.redis, this.userKey(userId), connectionId, gatewayId, maxPerUser, this.ttl)) === 1;
+    const now = Date.now();
+    return (await run.call(this.redis, this.userKey(userId), connectionId, entryValue(gatewayId, now + this.ttl * 1000), maxPerUser, this.ttl, now)) === 1;
   }
 
   async unregister(userId: string, connectionId: string): Promise<void> {
@@ -57,9 +88,10 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   async refresh(gatewayId: string, connections: Iterable<readonly [userId: string, connectionId: string]>): Promise<void> {
     let pipeline = this.redis.pipeline().set(this.aliveKey(gatewayId), '1', 'EX', this.ttl);
+    const value = entryValue(gatewayId, Date.now() + this.ttl * 1000);
     let n = 0;
     for (const [userId, connectionId] of connections) {
-      pipeline.hset(this.userKey(userId), connectionId, gatewayId).expire(this.userKey(userId), this.ttl);
+      pipeline.hset(this.userKey(userId), connectionId, value).expire(this.userKey(userId), this.ttl);
       if (++n % CHUNK === 0) {
         await pipeline.exec();
         pipeline = this.redis.pipeline();
@@ -84,10 +116,16 @@ export class RedisSessionRegistry implements SessionRegistry {
         return pipeline.exec();
       }),
     );
+    const now = Date.now();
     for (const [c, chunk] of chunks.entries()) {
       for (const [j, [err, conns]] of (replies[c] ?? []).entries()) {
         if (err || !conns) continue;
-        for (const gatewayId of new Set(Object.values(conns as Record<string, string>))) pushTo(byGateway, gatewayId, chunk[j]!);
+        const gateways = new Set<string>();
+        for (const value of Object.values(conns as Record<string, string>)) {
+          const entry = parseEntry(value);
+          if (entry.deadlineMs > now) gateways.add(entry.gatewayId);
+        }
+        for (const gatewayId of gateways) pushTo(byGateway, gatewayId, chunk[j]!);
       }
     }
     const alive = await this.liveGateways([...byGateway.keys()]);

@@ -3,8 +3,10 @@
  *
  * Contract: an entry lives while its gateway refreshes it (TTL `ttlSeconds`, refreshed every
  * refresh interval); a gateway that dies stops refreshing and its entries vanish within the TTL.
- * Readers also ignore entries of gateways whose liveness key has lapsed, so a crashed gateway
- * is skipped at once even while a user's key is kept alive by another gateway.
+ * Each entry carries its own deadline, so a dead gateway's entries stop counting against the
+ * per-user limit and stop being routed to within the TTL even while another connection keeps the
+ * user's key alive (they are deleted by the next registration). Readers also ignore entries of
+ * gateways whose liveness key has lapsed, so a crashed gateway is skipped as soon as that lapses.
  */
 export interface SessionRegistry {
   /** Registers a connection unless the user already holds `maxPerUser`; returns false then. */
