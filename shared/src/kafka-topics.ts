@@ -1,8 +1,42 @@
+import type { ITopicConfig } from 'kafkajs';
+import type { Config } from './config/index.js';
+
 /** The Kafka topics of the system: the provisioner, tests and benchmarks create exactly these. */
 export interface TopicSpec {
   name: string;
   partitions: number;
-  config?: Record<string, string>;
+  replicationFactor: number;
+  /**
+   * The partition count must stay exactly `partitions`: records are keyed by conversation and a
+   * key's partition must never move (per-conversation order, sequencer ownership). Other topics
+   * may have more partitions than declared.
+   */
+  fixedPartitions: boolean;
+  /** Topic-level configs the tooling sets on creation and verifies on existing topics. */
+  config: Record<string, string>;
+}
+
+/** Durability and layout of the topics, from KAFKA_* variables (see topicSettingsFromConfig). */
+export interface TopicSettings {
+  messagesTopic: string;
+  /** @default 12 (KAFKA_MESSAGES_PARTITIONS) */
+  partitions: number;
+  /** @default 3 in production, 1 otherwise (KAFKA_REPLICATION_FACTOR) */
+  replicationFactor: number;
+  /** @default 2 in production, 1 otherwise (KAFKA_MIN_INSYNC_REPLICAS) */
+  minInsyncReplicas: number;
+}
+
+/** The config variables topicSettingsFromConfig reads (load them with loadConfigVars in tools). */
+export const TOPIC_CONFIG_VARS = ['KAFKA_TOPIC_MESSAGES', 'KAFKA_MESSAGES_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS'] as const;
+
+export function topicSettingsFromConfig(c: Pick<Config, (typeof TOPIC_CONFIG_VARS)[number]>): TopicSettings {
+  return {
+    messagesTopic: c.KAFKA_TOPIC_MESSAGES,
+    partitions: c.KAFKA_MESSAGES_PARTITIONS,
+    replicationFactor: c.KAFKA_REPLICATION_FACTOR,
+    minInsyncReplicas: c.KAFKA_MIN_INSYNC_REPLICAS,
+  };
 }
 
 /** Where records that can never be processed go, next to their source topic. */
@@ -10,10 +44,30 @@ export function dlqTopicOf(topic: string): string {
   return `${topic}.dlq`;
 }
 
-/** The topics for a messages topic name (KAFKA_TOPIC_MESSAGES). */
-export function kafkaTopics(messagesTopic: string, partitions = 12): TopicSpec[] {
+/**
+ * The topics for one messages topic. Both are written with acks=all, so min.insync.replicas
+ * decides how many copies an acked record has; an out-of-sync replica may never become leader
+ * (unclean leader election off), since that would drop acked records.
+ */
+export function kafkaTopics(s: TopicSettings): TopicSpec[] {
+  if (s.minInsyncReplicas > s.replicationFactor) {
+    throw new Error(
+      `KAFKA_MIN_INSYNC_REPLICAS (${s.minInsyncReplicas}) exceeds KAFKA_REPLICATION_FACTOR (${s.replicationFactor}): no acks=all write could ever succeed`,
+    );
+  }
+  const config = { 'min.insync.replicas': String(s.minInsyncReplicas), 'unclean.leader.election.enable': 'false' };
   return [
-    { name: messagesTopic, partitions, config: { 'min.insync.replicas': '1' } },
-    { name: dlqTopicOf(messagesTopic), partitions: 1 },
+    { name: s.messagesTopic, partitions: s.partitions, replicationFactor: s.replicationFactor, fixedPartitions: true, config },
+    { name: dlqTopicOf(s.messagesTopic), partitions: 1, replicationFactor: s.replicationFactor, fixedPartitions: false, config },
   ];
+}
+
+/** The kafkajs createTopics entries for `topics` (partitions, replication factor, configs). */
+export function toTopicConfigs(topics: TopicSpec[]): ITopicConfig[] {
+  return topics.map((t) => ({
+    topic: t.name,
+    numPartitions: t.partitions,
+    replicationFactor: t.replicationFactor,
+    configEntries: Object.entries(t.config).map(([name, value]) => ({ name, value })),
+  }));
 }

@@ -1,4 +1,4 @@
-import { createKafka, createLogger, createTopicsWithLeaders, dlqTopicOf, kafkaTopics } from '@chat/shared';
+import { createKafka, createLogger, createTopicsWithLeaders, dlqTopicOf, kafkaTopics, loadConfigVars, TOPIC_CONFIG_VARS, toTopicConfigs, topicSettingsFromConfig } from '@chat/shared';
 
 /** The Kafka topics of one benchmark run (KAFKA_TOPIC_MESSAGES in `env`), created before chat-service starts. */
 function admin(env: Record<string, string>) {
@@ -10,15 +10,7 @@ export async function createTopics(env: Record<string, string>): Promise<void> {
   const a = admin(env);
   await a.connect();
   try {
-    await createTopicsWithLeaders(
-      a,
-      kafkaTopics(env.KAFKA_TOPIC_MESSAGES!).map((t) => ({
-        topic: t.name,
-        numPartitions: t.partitions,
-        replicationFactor: 1,
-        configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-      })),
-    );
+    await createTopicsWithLeaders(a, toTopicConfigs(kafkaTopics(topicSettingsFromConfig(loadConfigVars(TOPIC_CONFIG_VARS, { ...process.env, ...env })))));
   } finally {
     await a.disconnect();
   }

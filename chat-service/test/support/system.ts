@@ -10,6 +10,8 @@ import {
   createTopicsWithLeaders,
   kafkaTopics,
   loadConfig,
+  topicSettingsFromConfig,
+  toTopicConfigs,
   mintDevToken,
   type CassandraClient,
   type Config,
@@ -77,7 +79,7 @@ export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
   );
   const admin = kafka.admin();
   await admin.connect();
-  await createTopicsWithLeaders(admin, kafkaTopics(topic, 4).map((t) => ({ topic: t.name, numPartitions: t.partitions })));
+  await createTopicsWithLeaders(admin, toTopicConfigs(kafkaTopics({ ...topicSettingsFromConfig(config), partitions: 4 })));
   await admin.disconnect();
 
   const redisSub = createRedisSubscriber(redis, log);

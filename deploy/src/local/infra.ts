@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { loadConfigVars } from '@chat/shared/config/index';
+import { kafkaTopics, TOPIC_CONFIG_VARS, topicSettingsFromConfig } from '@chat/shared/kafka-topics';
 import { cassandraComponent } from './cassandra.js';
 import type { Component } from './component.js';
 import { endpointEnv, HOST, type Endpoints } from './config.js';
@@ -81,7 +83,8 @@ export function envVarOf(name: ComponentName): string {
 async function provision(e: Endpoints, paths: Paths, log: Log): Promise<void> {
   const kafkaWork = (async () => {
     const t = Date.now();
-    const r = await waitUntil('kafka topics', () => ensureTopics(e.kafkaBrokers), { timeoutMs: scaled(60_000), intervalMs: 1000 });
+    const topics = kafkaTopics(topicSettingsFromConfig(loadConfigVars(TOPIC_CONFIG_VARS)));
+    const r = await waitUntil('kafka topics', () => ensureTopics(e.kafkaBrokers, topics), { timeoutMs: scaled(60_000), intervalMs: 1000 });
     await waitUntil('kafka group/producer coordinators', () => warmUpCoordinators(e.kafkaBrokers), { timeoutMs: scaled(60_000), intervalMs: 500 });
     log(`kafka: topics ${r.created.length ? `created ${r.created.join(', ')}` : 'up to date'}, coordinators loaded (${secs(Date.now() - t)})`);
   })();

@@ -79,7 +79,8 @@ export function newClusterId(): string {
   return randomBytes(16).toString('base64url');
 }
 
-function javaArgs(lib: string, dir: string, logs: string): string[] {
+/** JVM arguments for the broker and its storage tool; `lib` holds the resolved jars. */
+export function javaArgs(lib: string, dir: string, logs: string): string[] {
   return [
     '-Xms256m',
     '-Xmx512m',

@@ -76,6 +76,9 @@ export async function cassandraReady(contactPoints: string[], localDc: string): 
 
 export class NotReadyError extends Error {}
 
+/** A probe failure that waiting cannot cure (e.g. a misconfigured topic): waitUntil rethrows it at once. */
+export class NotRetriableError extends Error {}
+
 /**
  * Poll `probe` until it resolves, the deadline passes, or `stillAlive` says the process died.
  * The last probe error is kept for the message.
@@ -94,6 +97,7 @@ export async function waitUntil<T>(
     try {
       return await probe();
     } catch (err) {
+      if (err instanceof NotRetriableError) throw err;
       last = err;
     }
     if (Date.now() >= deadline) {

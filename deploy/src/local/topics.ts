@@ -1,45 +1,94 @@
-import { kafkaTopics, type TopicSpec } from '@chat/shared/kafka-topics';
-import { Kafka, logLevel } from 'kafkajs';
-import { kafkaClient } from './readiness.js';
+import { createTopicsWithLeaders } from '@chat/shared/clients/kafka';
+import { toTopicConfigs, type TopicSpec } from '@chat/shared/kafka-topics';
+import kafkajs, { Kafka, logLevel } from 'kafkajs';
+import { kafkaClient, NotRetriableError } from './readiness.js';
 
 export interface TopicResult {
   created: string[];
   existing: string[];
 }
 
-/** Create the declared topics that do not exist yet and wait for their leaders. Idempotent. */
-export async function ensureTopics(
-  brokers: string[],
-  replicationFactor = 1,
-  topics: TopicSpec[] = kafkaTopics(process.env.KAFKA_TOPIC_MESSAGES || 'chat.messages'),
-): Promise<TopicResult> {
+/** An existing topic differs from its declaration in a way the tooling must not "fix" by itself. */
+export class TopicMismatchError extends NotRetriableError {
+  constructor(readonly problems: string[]) {
+    super(`Kafka topics differ from their declaration (shared/src/kafka-topics.ts, KAFKA_* variables); refusing to continue:\n  ${problems.join('\n  ')}`);
+    this.name = 'TopicMismatchError';
+  }
+}
+
+/** What the tooling reads back from an existing topic. */
+export interface ActualTopic {
+  name: string;
+  /** Replica count of each partition. */
+  replicasPerPartition: number[];
+  configs: Record<string, string>;
+}
+
+/**
+ * The differences between a declared and an existing topic, one message each (empty: they agree).
+ * Partitions are never added: on a keyed topic that would move conversations to other partitions
+ * (and so reorder them and hand them to another sequencer).
+ */
+export function topicProblems(declared: TopicSpec, actual: ActualTopic): string[] {
+  const problems: string[] = [];
+  const partitions = actual.replicasPerPartition.length;
+  if (declared.fixedPartitions ? partitions !== declared.partitions : partitions < declared.partitions) {
+    problems.push(
+      `topic ${declared.name} has ${partitions} partitions, configured ${declared.partitions}: ` +
+        (declared.fixedPartitions
+          ? 'the count of a keyed topic is fixed (adding partitions moves conversations); set KAFKA_MESSAGES_PARTITIONS to the existing count, or migrate to a new topic'
+          : 'partitions are never added by this tool'),
+    );
+  }
+  const under = actual.replicasPerPartition.filter((r) => r !== declared.replicationFactor).length;
+  if (under > 0) {
+    problems.push(
+      `topic ${declared.name}: ${under} partition(s) have a replication factor other than the configured ${declared.replicationFactor} ` +
+        `(seen: ${[...new Set(actual.replicasPerPartition)].join(', ')}); reassign replicas (kafka-reassign-partitions) or fix KAFKA_REPLICATION_FACTOR`,
+    );
+  }
+  for (const [key, want] of Object.entries(declared.config)) {
+    const have = actual.configs[key];
+    if (have !== want) {
+      problems.push(`topic ${declared.name}: ${key}=${have ?? '(unset)'}, configured ${want}; change it with kafka-configs --alter --entity-type topics --entity-name ${declared.name} --add-config ${key}=${want}`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Create the declared topics that do not exist yet, verify the ones that do (partition count,
+ * replication factor, declared configs) and wait for leaders. Idempotent. Never adds partitions
+ * and never alters an existing topic: a difference is a TopicMismatchError naming each problem.
+ */
+export async function ensureTopics(brokers: string[], topics: TopicSpec[]): Promise<TopicResult> {
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   try {
     const present = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !present.has(t.name));
-    if (missing.length > 0) {
-      await admin.createTopics({
-        waitForLeaders: true,
-        timeout: 30_000,
-        topics: missing.map((t) => ({
-          topic: t.name,
-          numPartitions: t.partitions,
-          replicationFactor,
-          configEntries: Object.entries(t.config ?? {}).map(([name, value]) => ({ name, value })),
-        })),
-      });
-    }
-    // Every declared topic must have a leader for every partition before we call Kafka ready.
+    if (missing.length > 0) await createTopicsWithLeaders(admin, toTopicConfigs(missing));
     const meta = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.name) });
-    for (const t of meta.topics) {
-      const leaderless = t.partitions.filter((p) => p.leader < 0);
-      if (leaderless.length > 0) throw new Error(`topic ${t.name}: ${leaderless.length} partition(s) without leader`);
-      const declared = topics.find((d) => d.name === t.name);
-      if (declared && t.partitions.length < declared.partitions) {
-        throw new Error(`topic ${t.name} has ${t.partitions.length} partitions, declared ${declared.partitions} (increase it by hand; partition counts only grow)`);
-      }
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((t) => ({ type: kafkajs.ConfigResourceTypes.TOPIC, name: t.name, configNames: Object.keys(t.config) })),
+    });
+    const problems: string[] = [];
+    for (const declared of topics) {
+      const m = meta.topics.find((t) => t.name === declared.name);
+      if (!m) throw new Error(`topic ${declared.name}: no metadata`);
+      const leaderless = m.partitions.filter((p) => p.leader < 0);
+      if (leaderless.length > 0) throw new Error(`topic ${declared.name}: ${leaderless.length} partition(s) without leader`);
+      const entries = described.resources.find((r) => r.resourceName === declared.name)?.configEntries ?? [];
+      problems.push(
+        ...topicProblems(declared, {
+          name: declared.name,
+          replicasPerPartition: m.partitions.map((p) => p.replicas.length),
+          configs: Object.fromEntries(entries.map((e) => [e.configName, e.configValue])),
+        }),
+      );
     }
+    if (problems.length > 0) throw new TopicMismatchError(problems);
     return { created: missing.map((t) => t.name), existing: topics.filter((t) => present.has(t.name)).map((t) => t.name) };
   } finally {
     await admin.disconnect().catch(() => undefined);

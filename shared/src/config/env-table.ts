@@ -7,10 +7,15 @@ interface EnvVar<T> {
   /** Used when the variable is unset; `undefined` makes the variable required. */
   default: string | undefined;
   description: string;
+  /**
+   * Used instead of `default` when NODE_ENV is not `production`: the local single-node
+   * infrastructure (development, tests) cannot meet production's value.
+   */
+  localDefault?: string;
 }
 
-function v<T>(parse: Parser<T>, def: string | undefined, description: string): EnvVar<T> {
-  return { parse, default: def, description };
+function v<T>(parse: Parser<T>, def: string | undefined, description: string, localDefault?: string): EnvVar<T> {
+  return { parse, default: def, description, ...(localDefault !== undefined ? { localDefault } : {}) };
 }
 
 /**
@@ -26,6 +31,9 @@ export const ENV_TABLE = {
   KAFKA_BROKERS: v(hostPorts(), '127.0.0.1:19092', 'Comma-separated Kafka bootstrap brokers.'),
   KAFKA_CLIENT_ID: v(str(), 'chat', 'Kafka client id prefix.'),
   KAFKA_TOPIC_MESSAGES: v(str(), 'chat.messages', 'Topic of sent messages; its dead-letter topic is the same name + ".dlq".'),
+  KAFKA_MESSAGES_PARTITIONS: v(int(1, 10_000), '12', 'Partitions of KAFKA_TOPIC_MESSAGES. Fixed once the topic exists: the topic tooling refuses a topic with another count (a conversation\'s partition must never move).'),
+  KAFKA_REPLICATION_FACTOR: v(int(1, 16), '3', 'Replication factor of the topics the tooling creates (1 when NODE_ENV is not production: the local single-node broker).', '1'),
+  KAFKA_MIN_INSYNC_REPLICAS: v(int(1, 16), '2', 'min.insync.replicas of the messages topic: an acks=all write is acked only when this many replicas have it (1 when NODE_ENV is not production). At most KAFKA_REPLICATION_FACTOR.', '1'),
   SEQUENCER_GROUP_ID: v(str(), 'chat-sequencer', 'Kafka consumer group of the sequencers.'),
   CASSANDRA_CONTACT_POINTS: v(hostPorts(), '127.0.0.1:19042', 'Comma-separated Cassandra host:port contact points.'),
   CASSANDRA_LOCAL_DC: v(str(), 'datacenter1', 'Cassandra local datacenter name.'),

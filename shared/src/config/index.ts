@@ -1,2 +1,2 @@
 export { ENV_TABLE, type Config, type EnvName } from './env-table.js';
-export { ConfigError, loadConfig, loadConfigOrExit } from './load-config.js';
+export { ConfigError, loadConfig, loadConfigOrExit, loadConfigVars } from './load-config.js';

@@ -13,6 +13,34 @@ const DEV_DEFAULTS: Partial<Record<EnvName, string>> = {
   JWT_HS256_SECRET: 'dev-secret-change-me',
 };
 
+function rawValue(name: EnvName, env: NodeJS.ProcessEnv, production: boolean): string | undefined {
+  const spec: { default: string | undefined; localDefault?: string } = ENV_TABLE[name];
+  return env[name] ?? (production ? undefined : (DEV_DEFAULTS[name] ?? spec.localDefault)) ?? spec.default;
+}
+
+/**
+ * Parses only `names` with the same defaults as loadConfig, for tools that need a few variables
+ * (e.g. the topic tooling) and must not require the services' secrets. Throws ConfigError.
+ */
+export function loadConfigVars<K extends EnvName>(names: readonly K[], env: NodeJS.ProcessEnv = process.env): Pick<Config, K> {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const name of names) {
+    const raw = rawValue(name, env, env.NODE_ENV === 'production');
+    if (raw === undefined) {
+      problems.push(`${name} is required (${ENV_TABLE[name].description})`);
+      continue;
+    }
+    try {
+      out[name] = ENV_TABLE[name].parse(raw);
+    } catch (err) {
+      problems.push(`${name}: ${(err as Error).message}`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as Pick<Config, K>;
+}
+
 /**
  * Parses every variable of ENV_TABLE once. All problems are collected and thrown together,
  * each naming its variable, so a misconfigured process fails at start with one clear message.
@@ -22,7 +50,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const out: Record<string, unknown> = {};
   const production = env.NODE_ENV === 'production';
   for (const [name, spec] of Object.entries(ENV_TABLE) as [EnvName, (typeof ENV_TABLE)[EnvName]][]) {
-    const raw = env[name] ?? (production ? undefined : DEV_DEFAULTS[name]) ?? spec.default;
+    const raw = rawValue(name, env, production);
     if (raw === undefined) {
       problems.push(`${name} is required (${spec.description})`);
       continue;

@@ -1,0 +1,76 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KAFKA_VERSIONS } from '../../../deploy/src/local/config.js';
+import { javaArgs, kafkaArtifacts, newClusterId, renderLog4j, renderServerProperties } from '../../../deploy/src/local/kafka.js';
+import { ensureFirstAvailable } from '../../../deploy/src/local/maven.js';
+import { resolvePaths } from '../../../deploy/src/local/paths.js';
+import { runToCompletion } from '../../../deploy/src/local/process-control.js';
+import { freePort, waitFor } from './wait.js';
+
+/**
+ * A throwaway single-node Kafka (KRaft) owned by one test file, on its own ports and data dir,
+ * for fault tests that stop, pause (SIGSTOP) or kill the broker. Never touch the shared Kafka
+ * other test files use. Built from the same configuration as `npm run infra` (jars from the cache).
+ */
+export interface PrivateKafka {
+  brokers: string[];
+  /** SIGSTOP: the broker keeps its sockets open but answers nothing (a hung broker). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
+  /** SIGKILL and wait for the exit: connections are refused from now on. */
+  kill(): Promise<void>;
+  /** Kill (if still running) and delete the data dir. */
+  destroy(): Promise<void>;
+}
+
+export async function startPrivateKafka(timeoutMs = 120_000): Promise<PrivateKafka> {
+  const { lib } = await ensureFirstAvailable(resolvePaths().cacheDir, KAFKA_VERSIONS, kafkaArtifacts, () => undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'chat-private-kafka-'));
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  const props = join(dir, 'server.properties');
+  writeFileSync(props, renderServerProperties({ host: '127.0.0.1', port, controllerPort, logDir: join(dir, 'data') }));
+  writeFileSync(join(dir, 'log4j.properties'), renderLog4j());
+  const java = process.env.JAVA || 'java';
+  const base = javaArgs(lib, dir, join(dir, 'logs'));
+  const logFile = join(dir, 'kafka.log');
+  await runToCompletion(java, [...base, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', props], { cwd: dir, logFile });
+  const out = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(java, [...base, 'kafka.Kafka', props], { cwd: dir, stdio: ['ignore', out, out] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stopOnExit = () => child.kill('SIGKILL');
+  process.once('exit', stopOnExit);
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  try {
+    await waitFor(
+      () => {
+        if (child.exitCode !== null) throw new Error(`private Kafka exited with ${child.exitCode}; see ${logFile}`);
+        return readFileSync(logFile, 'utf8').includes('Kafka Server started');
+      },
+      timeoutMs,
+      'the private Kafka to start',
+    );
+  } catch (err) {
+    await kill();
+    throw err;
+  }
+  return {
+    brokers: [`127.0.0.1:${port}`],
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
+    kill,
+    destroy: async () => {
+      child.kill('SIGCONT');
+      await kill();
+      process.removeListener('exit', stopOnExit);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
