@@ -21,6 +21,7 @@ import { registerPublicRoutes } from './http/public-routes.js';
 import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { createChatMetrics } from './metrics.js';
+import { CoalescingMessageStore } from './read/coalescing-message-store.js';
 import { ReadService } from './read/read-service.js';
 import { BatchingProducer } from './send/batching-producer.js';
 import { RedisIdempotencyStore } from './send/idempotency-store.js';
@@ -57,7 +58,8 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   await membership.listen(clients.redisSub);
   const epochOf = async (cid: string) => (await membership.get(cid))?.conversation.epoch ?? null;
   const messageStore = new CassandraMessageStore(clients.cassandra, async (cid) => (await epochOf(cid)) ?? '');
-  const reads = new ReadService(membership, messageStore, { historyMaxLimit: config.HISTORY_MAX_LIMIT, resumeMaxMessages: config.RESUME_MAX_MESSAGES });
+  // Reads share storage work between concurrent readers (a reconnect storm resumes thousands at once).
+  const reads = new ReadService(membership, new CoalescingMessageStore(messageStore), { historyMaxLimit: config.HISTORY_MAX_LIMIT, resumeMaxMessages: config.RESUME_MAX_MESSAGES });
 
   const closers: (() => Promise<void>)[] = [];
   // Every process serves /healthz and /metrics; the API role adds the REST and internal routes.

@@ -38,19 +38,23 @@ export interface HttpChatServiceClientOptions {
 
 /** ChatServiceClient over HTTP/1.1 keep-alive (undici Pool) with JSON bodies; concurrent sends travel in batches. */
 export class HttpChatServiceClient implements ChatServiceClient {
-  private readonly http: InternalHttp;
+  /** Reads (sync, history) have connections of their own: a storm of resumes never queues sends behind it. */
+  private readonly reads: InternalHttp;
+  private readonly writes: InternalHttp;
   private readonly sends: SendCoalescer;
 
   constructor(opts: HttpChatServiceClientOptions) {
-    this.http = new InternalHttp({
+    const pool = {
       url: opts.url,
       internalToken: opts.internalToken,
       service: 'chat-service',
       timeoutMs: opts.timeoutMs ?? 10_000,
       connections: opts.connections ?? 64,
-    });
+    };
+    this.reads = new InternalHttp(pool);
+    this.writes = new InternalHttp(pool);
     this.sends = new SendCoalescer(async (requests) => {
-      const reply = await this.http.post<InternalSendBatchResponse>(INTERNAL_PATHS.sendBatch, { requests });
+      const reply = await this.writes.post<InternalSendBatchResponse>(INTERNAL_PATHS.sendBatch, { requests });
       return Array.isArray(reply.results) ? reply.results : [];
     });
   }
@@ -60,14 +64,14 @@ export class HttpChatServiceClient implements ChatServiceClient {
   }
 
   sync(req: InternalSyncRequest): Promise<InternalSyncResponse> {
-    return this.http.post<InternalSyncResponse>(INTERNAL_PATHS.sync, req);
+    return this.reads.post<InternalSyncResponse>(INTERNAL_PATHS.sync, req);
   }
 
   history(req: InternalHistoryRequest): Promise<HistoryPage> {
-    return this.http.post<HistoryPage>(INTERNAL_PATHS.history, req);
+    return this.reads.post<HistoryPage>(INTERNAL_PATHS.history, req);
   }
 
-  close(): Promise<void> {
-    return this.http.close();
+  async close(): Promise<void> {
+    await Promise.all([this.reads.close(), this.writes.close()]);
   }
 }

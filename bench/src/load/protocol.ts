@@ -77,6 +77,8 @@ export interface StormReply {
   reconnected: number;
   resumed: number;
   resyncRequired: number;
+  /** Syncs asked again after a temporary refusal. */
+  syncRetries: number;
   failed: number;
   failures: Record<string, number>;
   /** Time from the drop until the last client had its sync.result applied (ms). */

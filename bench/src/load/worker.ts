@@ -44,6 +44,8 @@ interface Client {
   trackers: Map<string, Tracker>;
   onHello?: (ok: boolean, reason: string) => void;
   onSync?: (resync: boolean) => void;
+  /** An `error` frame answering a sync; `retry` says whether asking again can succeed. */
+  onSyncError?: (retry: boolean) => void;
 }
 
 const clients: Client[] = [];
@@ -173,6 +175,7 @@ function onFrame(c: Client, index: number, raw: string): void {
       const key = `${index}:${String(f.ref)}`;
       if (pendingAcks.delete(key)) bump(ackErrors, String(f.name));
       else bump(closeCodes, `error:${String(f.name)}`);
+      if (String(f.ref).startsWith('s')) c.onSyncError?.(f.retry === true);
       return;
     }
     default:
@@ -440,34 +443,48 @@ async function handleStorm(req: Extract<WorkerRequest, { type: 'storm' }>): Prom
   let resumed = 0;
   let resyncRequired = 0;
   let lastResume = dropAt;
+  let syncRetries = 0;
   const resumes: Promise<void>[] = [];
   const connect = await connectMany(req.clients, req.ratePerSec, req.maxInflight, req.timeoutMs, async (index) => {
     const c = clients[index]!;
-    const positions = [...c.trackers].map(([cid, t]) => ({ conversation_id: cid, seq: t.contig, ...(t.epoch ? { epoch: t.epoch } : {}) }));
+    const sendSync = () => {
+      const positions = [...c.trackers].map(([cid, t]) => ({ conversation_id: cid, seq: t.contig, ...(t.epoch ? { epoch: t.epoch } : {}) }));
+      c.ws?.send(JSON.stringify({ type: 'sync', ref: `s${++c.refSeq}`, positions }));
+    };
     const p = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        c.onSync = undefined;
-        resolve();
-      }, req.timeoutMs);
-      c.onSync = (resync) => {
+      const done = () => {
         clearTimeout(timer);
         c.onSync = undefined;
+        c.onSyncError = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, req.timeoutMs);
+      c.onSync = (resync) => {
         if (resync) resyncRequired++;
         else resumed++;
         const at = now();
         recordMs(resumeHist, at - dropAt);
         if (at > lastResume) lastResume = at;
-        resolve();
+        done();
+      };
+      // As the SDK does: a temporary refusal (overload, backend unavailable) is retried after a jittered backoff.
+      let attempt = 0;
+      c.onSyncError = (retry) => {
+        if (!retry) return done();
+        syncRetries++;
+        const backoff = Math.min(200 * 2 ** attempt++, 3000);
+        setTimeout(sendSync, backoff / 2 + Math.random() * backoff);
       };
     });
     resumes.push(p);
-    c.ws?.send(JSON.stringify({ type: 'sync', ref: `s${++c.refSeq}`, positions }));
+    sendSync();
   });
   await Promise.all(resumes);
   return {
     reconnected: connect.ok,
     resumed,
     resyncRequired,
+    syncRetries,
     failed: connect.failed,
     failures: connect.failures,
     allResumedMs: lastResume - dropAt,

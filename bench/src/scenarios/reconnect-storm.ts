@@ -95,6 +95,7 @@ export const reconnectStorm: Scenario = async (ctx) => {
       'clients dropped': clients,
       'reconnected / resumed / resync required / failed': `${storms.reduce((n, s) => n + s.reconnected, 0)}/${resumed}/${resync}/${stormFailed}`,
       'time until all resumed (ms)': round(allResumedMs, 0),
+      'syncs retried after a temporary refusal': storms.reduce((n, s) => n + s.syncRetries, 0),
       'resume latency p50/p99/max ms (drop → sync.result)': `${resumeLatency.p50}/${resumeLatency.p99}/${resumeLatency.max}`,
       'messages planned/sent/acked during run': `${send.planned}/${send.sent}/${send.acked}`,
       'messages recovered through sync': stats.synced,
