@@ -30,6 +30,8 @@ import { MessageConsumer } from './sequencer/message-consumer.js';
 import { Sequencer } from './sequencer/sequencer.js';
 import { CassandraConversationStore } from './store/cassandra-conversation-store.js';
 import { CassandraMessageStore } from './store/cassandra-message-store.js';
+import { CassandraSequencedSendStore } from './store/cassandra-sequenced-send-store.js';
+import { fencedTimestamp } from './store/message-store.js';
 import { MembershipCache } from './store/membership-cache.js';
 import { CassandraSequencerLeases } from './store/sequencer-lease.js';
 
@@ -68,13 +70,14 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   if (config.CHAT_SERVICE_ROLES.includes('sequencer')) {
     const registry = new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
     const deliverer = new Deliverer(clients.redis, config.REDIS_KEY_PREFIX, registry, async (cid) => (await membership.get(cid))?.members ?? null);
+    const sequencedSends = new CassandraSequencedSendStore(clients.cassandra);
     const consumer = clients.kafka.consumer({ groupId: config.SEQUENCER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([consumer.connect(), dlqProducer.connect()]);
     const messageConsumer = new MessageConsumer(
       consumer,
       dlqProducer,
-      (generation) => new Sequencer(messageStore, epochOf, generation),
+      (generation) => new Sequencer({ messages: messageStore, sends: sequencedSends, epochOf, timestamp: () => fencedTimestamp(generation) }),
       new CassandraSequencerLeases(clients.cassandra),
       async (messages) => metrics.markDelivered(await deliverer.deliver(messages)),
       log.child({ component: 'sequencer' }),

@@ -13,12 +13,14 @@ export function createChatMetrics(): ChatMetrics {
   const sequenced = counter(registry, 'chat_messages_sequenced_total', 'Messages given a seq and persisted');
   const deadLettered = counter(registry, 'chat_records_dead_lettered_total', 'Kafka records sent to the DLQ', ['reason']);
   const retries = counter(registry, 'chat_sequencer_retries_total', 'Batches retried after a retriable failure');
+  const duplicates = counter(registry, 'chat_sequencer_duplicates_total', 'Records recognised as copies or resends of a stored message and not stored again');
   const delivered = counter(registry, 'chat_gateway_events_published_total', 'Delivery events published to gateways');
   return {
     registry,
     markSequenced: (n) => sequenced.inc(n),
     markDeadLettered: (reason) => deadLettered.inc({ reason }),
     markRetry: () => retries.inc(),
+    markDuplicates: (n) => duplicates.inc(n),
     markDelivered: (n) => delivered.inc(n),
   };
 }

@@ -2,7 +2,7 @@ import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs
 import type { ChatMessage, Logger, MessageRecord } from '@chat/shared';
 import type { SequencerLeases } from '../store/sequencer-lease.js';
 import { decodeMessageRecord } from './record-codec.js';
-import { MAX_CHUNK, Sequencer } from './sequencer.js';
+import { MAX_CHUNK, OwnershipLostError, Sequencer } from './sequencer.js';
 
 export interface MessageConsumerOptions {
   topic: string;
@@ -17,6 +17,7 @@ export interface MessageConsumerOptions {
 
 export interface ConsumerMetrics {
   markSequenced(count: number): void;
+  markDuplicates(count: number): void;
   markDeadLettered(reason: string): void;
   markRetry(): void;
 }
@@ -28,12 +29,17 @@ interface Ownership {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Exponential backoff with full jitter, capped. */
+export const backoffMs = (attempt: number, baseMs = 100, capMs = 5000) => Math.random() * Math.min(baseMs * 2 ** attempt, capMs);
 
 /**
- * Consumes chat.messages: sequence + persist, then deliver, then commit (offsets are committed
- * only after the messages are durable). Malformed or impossible records go to the dead-letter
- * topic with the reason in headers. Storage failures are retried with backoff and never skipped:
- * skipping would break per-conversation order, so the partition waits instead.
+ * Consumes chat.messages: sequence + persist, then deliver, then commit. The offset of each chunk
+ * (at most MAX_CHUNK records) is committed as soon as the chunk is durable, so a crash replays at
+ * most one chunk per partition; whatever is replayed keeps its seq anyway (the sequencer decides
+ * from durable state). Malformed or impossible records go to the dead-letter topic with the
+ * reason in headers. Storage failures are retried with backoff and never skipped: skipping would
+ * break per-conversation order, so the conversation waits instead; conversations of the chunk
+ * that were stored are delivered at once.
  */
 export class MessageConsumer {
   private readonly maxRetries: number;
@@ -56,16 +62,26 @@ export class MessageConsumer {
 
   async start(): Promise<void> {
     // Every rebalance may hand a partition to someone else and back: take each lease anew.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.owned.clear());
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.dropAll());
     await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
     await this.consumer.run({
-      // Only offsets we resolve (after the write) are committed; kafkajs commits them after each batch.
+      // Offsets are resolved and committed by handleBatch, chunk by chunk, once durable.
       eachBatchAutoResolve: false,
       autoCommit: true,
       // All partitions of a fetch at once: a fetch cycle lasts as long as its slowest partition, not the sum.
       partitionsConsumedConcurrently: 16,
       eachBatch: (payload) => this.handleBatch(payload),
     });
+  }
+
+  private dropAll(): void {
+    for (const o of this.owned.values()) o.sequencer.close();
+    this.owned.clear();
+  }
+
+  private drop(partition: number): void {
+    this.owned.get(partition)?.sequencer.close();
+    this.owned.delete(partition);
   }
 
   /** The sequencer of a partition we own, or null if another consumer took it. */
@@ -80,7 +96,7 @@ export class MessageConsumer {
     }
     if (Date.now() - current.checkedAt >= this.leaseCheckMs) {
       if ((await this.leases.generation(this.opts.topic, partition)) !== current.generation) {
-        this.owned.delete(partition);
+        this.drop(partition);
         this.log.warn({ partition, generation: current.generation }, 'partition lease lost; stopping work on it');
         return null;
       }
@@ -89,49 +105,67 @@ export class MessageConsumer {
     return current;
   }
 
-  private async handleBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async handleBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     for (let i = 0; i < batch.messages.length; i += MAX_CHUNK) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + MAX_CHUNK);
       if (!(await this.processChunk(chunk, batch.partition, heartbeat))) return;
-      resolveOffset(chunk.at(-1)!.offset);
+      const last = chunk.at(-1)!.offset;
+      resolveOffset(last);
+      // Explicit offsets: without them kafkajs commits only when an autoCommit interval or
+      // threshold is due, i.e. (with neither set) only after the whole fetch batch.
+      await commitOffsetsIfNecessary({
+        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }],
+      });
       await heartbeat();
     }
   }
 
   /** Returns false when the partition is no longer ours (nothing is committed then). */
   private async processChunk(chunk: KafkaMessage[], partition: number, heartbeat: () => Promise<void>): Promise<boolean> {
-    const valid: MessageRecord[] = [];
+    let pending: MessageRecord[] = [];
     for (const m of chunk) {
       try {
-        valid.push(decodeMessageRecord(m.value));
+        pending.push(decodeMessageRecord(m.value));
       } catch (err) {
         await this.deadLetter(m.value, m.key, (err as Error).message, partition, m.offset);
       }
     }
-    for (let attempt = 1; valid.length > 0; attempt++) {
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      let failure: Error | undefined;
       try {
         const owner = await this.ownership(partition);
         if (!owner) return false;
-        const { messages, poisoned } = await owner.sequencer.process(valid);
-        this.metrics.markSequenced(messages.length);
-        for (const p of poisoned) {
+        const result = await owner.sequencer.process(pending);
+        this.metrics.markSequenced(result.messages.length);
+        if (result.duplicates > 0) this.metrics.markDuplicates(result.duplicates);
+        for (const p of result.poisoned) {
           await this.deadLetter(Buffer.from(JSON.stringify(p.record)), Buffer.from(p.record.conversation_id), p.reason, partition, 'sequencer');
         }
-        await this.deliverSafely(messages);
-        break;
+        // What was stored is delivered now, whatever happened to the other conversations.
+        await this.deliverSafely(result.messages);
+        if ([...result.failed.values()].some((e) => e instanceof OwnershipLostError)) {
+          this.drop(partition);
+          this.log.warn({ partition }, 'partition lease no longer proven; stopping work on it');
+          return false;
+        }
+        if (result.failed.size === 0) return true;
+        pending = pending.filter((r) => result.failed.has(r.conversation_id));
+        failure = result.failed.values().next().value;
       } catch (err) {
-        this.metrics.markRetry();
-        this.log.warn({ err: (err as Error).message, attempt, partition }, 'sequencing failed, retrying');
-        if (attempt >= this.maxRetries) throw err;
-        await sleep(Math.min(100 * 2 ** attempt, 5000));
-        await heartbeat();
+        failure = err as Error;
       }
+      this.metrics.markRetry();
+      this.log.warn({ err: failure?.message, attempt, partition, records: pending.length }, 'sequencing failed, retrying');
+      if (attempt >= this.maxRetries) throw failure;
+      await sleep(backoffMs(attempt));
+      await heartbeat();
     }
     return true;
   }
 
   private async deliverSafely(messages: ChatMessage[]): Promise<void> {
+    if (messages.length === 0) return;
     try {
       await this.deliver(messages);
     } catch (err) {

@@ -1,11 +1,13 @@
-import type { MessageRecord } from '@chat/shared';
+import type { ChatMessage, MessageRecord } from '@chat/shared';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
-import { BUCKET_SIZE } from '../store/message-store.js';
-import { Sequencer } from './sequencer.js';
+import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
+import { BUCKET_SIZE, fencedTimestamp } from '../store/message-store.js';
+import { Sequencer, bodyHash, type SequencerOptions } from './sequencer.js';
 
 const CONV = '1001';
-const epochOf = async (cid: string) => (cid === CONV ? 'e1' : null);
+const OTHER = '1002';
+const epochOf = async (cid: string) => (cid === CONV || cid === OTHER ? 'e1' : null);
 
 let nextId = 1;
 function record(overrides: Partial<MessageRecord> = {}): MessageRecord {
@@ -13,90 +15,137 @@ function record(overrides: Partial<MessageRecord> = {}): MessageRecord {
   return { v: 1, type: 'message', conversation_id: CONV, message_id: id, sender_id: 'alice', client_msg_id: `c${id}`, body: `hi ${id}`, created_at: 1, ...overrides };
 }
 
-const stored = async (store: MemoryMessageStore) => (await store.readAfter(CONV, 0, 1e9, 1e9)).map((m) => [m.seq, m.message_id]);
+interface Stores {
+  messages: MemoryMessageStore;
+  sends: MemorySequencedSendStore;
+}
+const stores = (): Stores => ({ messages: new MemoryMessageStore(), sends: new MemorySequencedSendStore() });
+const sequencer = (s: Stores, generation = 1, options: SequencerOptions = {}) =>
+  new Sequencer({ messages: s.messages, sends: s.sends, epochOf, timestamp: () => fencedTimestamp(generation) }, options);
+
+const stored = async (store: MemoryMessageStore, cid = CONV) => (await store.readAfter(cid, 0, 1e9, 1e9)).map((m) => [m.seq, m.message_id]);
+const seqs = (messages: ChatMessage[]) => messages.map((m) => m.seq);
 
 describe('Sequencer', () => {
   it('assigns dense seqs in record order across batches', async () => {
-    const store = new MemoryMessageStore();
-    const seq = new Sequencer(store, epochOf, 1);
+    const s = stores();
+    const seq = sequencer(s);
     const a = await seq.process([record(), record(), record()]);
     const b = await seq.process([record(), record()]);
-    expect([...a.messages, ...b.messages].map((m) => m.seq)).toEqual([1, 2, 3, 4, 5]);
-    expect((await stored(store)).map(([s]) => s)).toEqual([1, 2, 3, 4, 5]);
+    expect(seqs([...a.messages, ...b.messages])).toEqual([1, 2, 3, 4, 5]);
+    expect((await stored(s.messages)).map(([n]) => n)).toEqual([1, 2, 3, 4, 5]);
   });
 
   it('gives a replayed record the seq it already had, under a new owner', async () => {
-    const store = new MemoryMessageStore();
+    const s = stores();
     const batch = [record(), record(), record()];
-    const first = await new Sequencer(store, epochOf, 1).process(batch);
-    const replay = await new Sequencer(store, epochOf, 2).process([...batch, record()]);
-    expect(replay.messages.map((m) => [m.message_id, m.seq])).toEqual([
-      ...first.messages.map((m) => [m.message_id, m.seq]),
-      [replay.messages[3]!.message_id, 4],
+    const first = await sequencer(s, 1).process(batch);
+    const replay = await sequencer(s, 2).process([...batch, record()]);
+    expect(replay.messages.map((m) => [m.message_id, m.seq])).toEqual([...first.messages.map((m) => [m.message_id, m.seq]), [replay.messages[3]!.message_id, 4]]);
+  });
+
+  it('item 3: a replay far larger than any in-memory state keeps every seq (decided from storage)', async () => {
+    const s = stores();
+    const backlog = Array.from({ length: 5000 }, () => record());
+    // The first owner stores 3,000 of them, a chunk at a time, then dies without committing anything.
+    const first = sequencer(s, 1, { recentPerConversation: 16 });
+    for (let i = 0; i < 3000; i += 1000) await first.process(backlog.slice(i, i + 1000));
+    // The next owner gets everything again from offset 0.
+    const next = sequencer(s, 2, { recentPerConversation: 16 });
+    const delivered: ChatMessage[] = [];
+    for (let i = 0; i < 5000; i += 1000) delivered.push(...(await next.process(backlog.slice(i, i + 1000))).messages);
+    expect(seqs(delivered)).toEqual(Array.from({ length: 5000 }, (_, i) => i + 1));
+    expect(await stored(s.messages)).toEqual(backlog.map((r, i) => [i + 1, r.message_id]));
+  });
+
+  it('item 3: a crash between the dedup rows and the message rows neither duplicates nor leaves a gap', async () => {
+    const s = stores();
+    const batch = [record(), record(), record()];
+    const original = s.messages.append.bind(s.messages);
+    s.messages.append = async () => {
+      throw new Error('crash before the message write');
+    };
+    const dead = await sequencer(s, 1).process(batch);
+    expect(dead.failed.size).toBe(1);
+    s.messages.append = original;
+    const replay = await sequencer(s, 2).process(batch);
+    expect(seqs(replay.messages)).toEqual([1, 2, 3]);
+    expect(await stored(s.messages)).toEqual(batch.map((r, i) => [i + 1, r.message_id]));
+  });
+
+  it('item 3: a dedup row whose message was never stored (or whose seq holds another message) is not trusted', async () => {
+    const s = stores();
+    const [r0, r1, r2] = [record(), record(), record()];
+    const row = (r: MessageRecord, seq: number) => ({ conversation_id: CONV, sender_id: r.sender_id, client_msg_id: r.client_msg_id, message_id: r.message_id, seq, body_sha256: bodyHash(r.body), created_at: r.created_at });
+    // Rows claim r1 → 1 and r2 → 2, but only r0 ever got stored (at seq 1).
+    await s.sends.record([row(r1, 1), row(r2, 2)], 1n);
+    await sequencer(s, 1).process([r0]);
+    const out = await sequencer(s, 2).process([r1, r2]);
+    expect(out.messages.map((m) => [m.seq, m.message_id])).toEqual([
+      [2, r1.message_id],
+      [3, r2.message_id],
+    ]);
+    expect(await stored(s.messages)).toEqual([
+      [1, r0.message_id],
+      [2, r1.message_id],
+      [3, r2.message_id],
     ]);
   });
 
   it('re-derives the same seqs when a write failed', async () => {
-    const store = new MemoryMessageStore();
-    const original = store.append.bind(store);
+    const s = stores();
+    const original = s.messages.append.bind(s.messages);
     let failOnce = true;
-    store.append = async (cid, messages, ts) => {
+    s.messages.append = async (cid, messages, ts) => {
       if (failOnce) {
         failOnce = false;
         throw new Error('storage down');
       }
       return original(cid, messages, ts);
     };
-    const seq = new Sequencer(store, epochOf, 1);
+    const seq = sequencer(s);
     const batch = [record(), record()];
-    await expect(seq.process(batch)).rejects.toThrow(/storage down/);
-    expect((await seq.process(batch)).messages.map((m) => m.seq)).toEqual([1, 2]);
-    expect(await store.lastSeq(CONV)).toBe(2);
+    expect((await seq.process(batch)).failed.get(CONV)?.message).toMatch(/storage down/);
+    expect(seqs((await seq.process(batch)).messages)).toEqual([1, 2]);
+    expect(await s.messages.lastSeq(CONV)).toBe(2);
   });
 
   it('keeps stored seqs gap-free when a batch crosses a bucket boundary', async () => {
-    const store = new MemoryMessageStore();
-    const seq = new Sequencer(store, epochOf, 1);
+    const s = stores();
+    const seq = sequencer(s);
     await seq.process(Array.from({ length: BUCKET_SIZE - 2 }, () => record()));
     const crossing = await seq.process(Array.from({ length: 5 }, () => record()));
-    expect(crossing.messages.map((m) => m.seq)).toEqual([BUCKET_SIZE - 1, BUCKET_SIZE, BUCKET_SIZE + 1, BUCKET_SIZE + 2, BUCKET_SIZE + 3]);
-    expect(await store.lastSeq(CONV)).toBe(BUCKET_SIZE + 3);
+    expect(seqs(crossing.messages)).toEqual([BUCKET_SIZE - 1, BUCKET_SIZE, BUCKET_SIZE + 1, BUCKET_SIZE + 2, BUCKET_SIZE + 3]);
+    expect(await s.messages.lastSeq(CONV)).toBe(BUCKET_SIZE + 3);
   });
 
   it('lets a newer owner win over a consumer that lost the partition', async () => {
-    const store = new MemoryMessageStore();
-    const zombie = new Sequencer(store, epochOf, 1);
-    const owner = new Sequencer(store, epochOf, 2);
+    const s = stores();
+    const zombie = sequencer(s, 1);
+    const owner = sequencer(s, 2);
     const [r1, r2, r3] = [record(), record(), record()];
     await zombie.process([r1]);
     await owner.process([r1, r2]); // replays r1, then numbers r2 as 2
     await zombie.process([r3]); // stale state: it also writes seq 2, with an older timestamp
-    expect(await stored(store)).toEqual([
+    expect(await stored(s.messages)).toEqual([
       [1, r1.message_id],
       [2, r2.message_id],
     ]);
   });
 
-  it('drops a resend that got a new message_id for a client_msg_id already sequenced', async () => {
-    const store = new MemoryMessageStore();
-    const seq = new Sequencer(store, epochOf, 1);
-    await seq.process([record({ client_msg_id: 'same' })]);
-    const dup = await seq.process([record({ client_msg_id: 'same' })]);
-    expect(dup.messages).toEqual([]);
-    expect(await store.lastSeq(CONV)).toBe(1);
-  });
-
   it('drops a second copy of a record it already wrote and delivered', async () => {
-    const seq = new Sequencer(new MemoryMessageStore(), epochOf, 1);
+    const seq = sequencer(stores());
     const r = record();
     expect((await seq.process([r])).messages).toHaveLength(1);
-    expect((await seq.process([r])).messages).toHaveLength(0);
+    const again = await seq.process([r]);
+    expect(again.messages).toHaveLength(0);
+    expect(again.duplicates).toBe(1);
   });
 
   it('reports records of unknown conversations as poisoned without blocking others', async () => {
-    const seq = new Sequencer(new MemoryMessageStore(), epochOf, 1);
+    const seq = sequencer(stores());
     const result = await seq.process([record({ conversation_id: '999' }), record()]);
     expect(result.poisoned).toHaveLength(1);
-    expect(result.messages.map((m) => m.seq)).toEqual([1]);
+    expect(seqs(result.messages)).toEqual([1]);
   });
 });

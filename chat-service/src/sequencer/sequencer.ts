@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import { pushTo, type ChatMessage, type MessageRecord } from '@chat/shared';
-import { fencedTimestamp, type MessageStore } from '../store/message-store.js';
+import { ByteLru, stringBytes } from '../cache/byte-lru.js';
+import type { MessageStore } from '../store/message-store.js';
+import { clientKey, type SequencedSend, type SequencedSendStore } from '../store/sequenced-send-store.js';
 
 /** An error that retrying later may fix (storage down). */
 export class RetriableError extends Error {
@@ -11,122 +14,290 @@ export class PoisonRecordError extends Error {
   override name = 'PoisonRecordError';
 }
 
-/**
- * Recent messages remembered per conversation to recognise replays and duplicates. It must exceed
- * the records of one conversation that can be replayed, i.e. one uncommitted chunk (MAX_CHUNK).
- */
-export const WINDOW = 2048;
+/** The owner may no longer write (its partition lease is gone or unproven): stop working on the partition. */
+export class OwnershipLostError extends Error {
+  override name = 'OwnershipLostError';
+}
+
 /** Largest number of records sequenced before offsets are committed. */
 export const MAX_CHUNK = 1000;
+/** A resend with a new message_id but the same sender, client_msg_id, conversation and body is the same message within this window (G5). */
+export const DEDUP_WINDOW_MS = 24 * 3600 * 1000;
+
+export interface SequencerOptions {
+  /** Approximate heap bytes of all per-conversation state; least recently used conversations are dropped beyond it. @default 67108864 (64 MiB) */
+  maxStateBytes?: number;
+  /** Recently stored messages remembered per conversation: a second copy of one is dropped without a storage read. @default 256 */
+  recentPerConversation?: number;
+  /** Called when a conversation's state is dropped (evicted or after a failure), so per-conversation caches elsewhere go with it. */
+  onForget?: (conversationId: string) => void;
+}
+
+export interface SequencerDeps {
+  messages: MessageStore;
+  sends: SequencedSendStore;
+  /** The conversation's epoch, or null when it does not exist. */
+  epochOf: (conversationId: string) => Promise<string | null>;
+  /** Write timestamp (µs) for the next write; throws when this owner may no longer write. */
+  timestamp: () => bigint;
+}
+
+export interface SequencerResult {
+  /** Messages stored now or by an earlier run, to deliver; ascending seq within each conversation. */
+  messages: ChatMessage[];
+  /** Records that can never be sequenced, with the reason (dead-letter them). */
+  poisoned: { record: MessageRecord; reason: string }[];
+  /** Records recognised as copies or resends of a message already stored, and not stored again. */
+  duplicates: number;
+  /** Conversations that failed (retriable): nothing of theirs is in `messages`; retry exactly their records. */
+  failed: Map<string, Error>;
+}
+
+interface Recent {
+  seq: number;
+  sender_id: string;
+  client_msg_id: string;
+  body_sha256: string;
+}
 
 interface ConversationState {
   lastSeq: number;
-  seqByMessageId: Map<string, number>;
-  /** `${sender}\n${client_msg_id}` → message_id, to drop a resend that got a new message_id. */
-  messageIdByClientKey: Map<string, string>;
-  /** Messages this sequencer wrote and delivered: a second copy of one (a duplicate produce) is dropped. */
-  settled: Set<string>;
+  /** message_id → what was stored under it, oldest first (a bounded fast path; storage is the truth). */
+  recent: Map<string, Recent>;
 }
 
-function clientKey(r: { sender_id: string; client_msg_id: string }): string {
-  return `${r.sender_id}\n${r.client_msg_id}`;
+interface ConversationOutcome {
+  messages: ChatMessage[];
+  poisoned: { record: MessageRecord; reason: string }[];
+  duplicates: number;
 }
 
-function remember(state: ConversationState, m: ChatMessage, settled: boolean): void {
-  state.seqByMessageId.set(m.message_id, m.seq);
-  state.messageIdByClientKey.set(clientKey(m), m.message_id);
-  if (settled) state.settled.add(m.message_id);
-  for (const set of [state.seqByMessageId, state.messageIdByClientKey, state.settled]) {
-    while (set.size > WINDOW) set.delete(set.keys().next().value as string);
-  }
+export function bodyHash(body: string): string {
+  return createHash('sha256').update(body).digest('base64url');
+}
+
+const RECENT_ENTRY_OVERHEAD = 160;
+function stateBytes(conversationId: string, state: ConversationState): number {
+  let bytes = 200 + stringBytes(conversationId);
+  for (const [id, r] of state.recent) bytes += RECENT_ENTRY_OVERHEAD + stringBytes(id) + stringBytes(r.sender_id) + stringBytes(r.client_msg_id) + stringBytes(r.body_sha256);
+  return bytes;
 }
 
 /**
  * Assigns the dense per-conversation seq (G3) in Kafka order and persists the messages, for the
- * conversations of ONE partition under ONE lease generation (a new generation gets a new
- * Sequencer, so no state survives a change of ownership).
+ * conversations of ONE partition under ONE lease (a new owner gets a new Sequencer, so no state
+ * survives a change of ownership).
  *
  * Kafka keys records by conversation, so the partition's owner sees a conversation's records in
  * a fixed order and numbers them from the highest stored seq. Seqs never come from Redis, so
- * losing Redis data cannot reuse one. The store keeps stored seqs gap-free across crashes, so a
- * replayed record (restart before the offset commit) is found in the recent window and keeps its
- * seq, and the numbering continues exactly where storage ends. Writes carry timestamps fenced by
- * the lease generation, so a consumer that lost the partition cannot overwrite the new owner.
+ * losing Redis data cannot reuse one. Whether a record was already stored is decided from
+ * durable state (SequencedSendStore rows confirmed against the messages), never from memory
+ * alone: a replayed record keeps its seq however much is replayed, and a resend whose
+ * idempotency record was lost (same sender, client_msg_id, conversation and body within 24 h) is
+ * not stored twice. A record whose message_id is already stored with a different sender,
+ * client_msg_id or body is never taken for a duplicate: it is poisoned (dead-lettered), since
+ * storing it would show two messages under one id. The in-memory state is only a fast path,
+ * bounded in bytes.
+ *
+ * Conversations are processed concurrently and settle independently; a conversation is never
+ * processed by two overlapping calls.
  */
 export class Sequencer {
-  private readonly states = new Map<string, ConversationState>();
+  private readonly states: ByteLru<string, ConversationState>;
+  private readonly busy = new Map<string, Promise<unknown>>();
+  private readonly recentPerConversation: number;
+  private readonly forgetHook: (conversationId: string) => void;
 
   constructor(
-    private readonly store: MessageStore,
-    private readonly epochOf: (conversationId: string) => Promise<string | null>,
-    private readonly generation: number,
-    private readonly maxConversations = 50_000,
-  ) {}
-
-  /**
-   * Sequences and persists records (any mix of conversations). Returns the messages in seq order
-   * per conversation, and the records that can never be sequenced. Throws only retriable errors.
-   */
-  async process(records: MessageRecord[]): Promise<{ messages: ChatMessage[]; poisoned: { record: MessageRecord; reason: string }[] }> {
-    const byConversation = new Map<string, MessageRecord[]>();
-    for (const r of records) pushTo(byConversation, r.conversation_id, r);
-    const messages: ChatMessage[] = [];
-    const poisoned: { record: MessageRecord; reason: string }[] = [];
-    await Promise.all(
-      [...byConversation].map(async ([cid, recs]) => {
-        try {
-          messages.push(...(await this.processConversation(cid, recs)));
-        } catch (err) {
-          if (!(err instanceof PoisonRecordError)) throw err;
-          poisoned.push(...recs.map((record) => ({ record, reason: err.message })));
-        }
-      }),
-    );
-    return { messages, poisoned };
+    private readonly deps: SequencerDeps,
+    options: SequencerOptions = {},
+  ) {
+    const onForget = options.onForget ?? (() => undefined);
+    this.states = new ByteLru(options.maxStateBytes ?? 64 * 1024 * 1024, stateBytes, (cid) => onForget(cid));
+    this.recentPerConversation = options.recentPerConversation ?? 256;
+    this.forgetHook = onForget;
   }
 
-  private async processConversation(conversationId: string, records: MessageRecord[]): Promise<ChatMessage[]> {
-    const epoch = await this.epochOf(conversationId);
-    if (epoch === null) throw new PoisonRecordError(`conversation ${conversationId} does not exist`);
-    const state = await this.state(conversationId);
-    const known: ChatMessage[] = [];
-    const fresh: MessageRecord[] = [];
-    const freshIds = new Set<string>();
-    for (const r of records) {
-      if (state.settled.has(r.message_id)) continue;
-      const seq = state.seqByMessageId.get(r.message_id);
-      // Known but not settled here: stored by an earlier owner or run; write and deliver again.
-      if (seq !== undefined) known.push(toMessage(r, seq, epoch));
-      else if (!state.messageIdByClientKey.has(clientKey(r)) && !freshIds.has(r.message_id)) {
-        freshIds.add(r.message_id);
-        fresh.push(r);
+  /** Approximate heap bytes held by per-conversation state. */
+  get stateBytes(): number {
+    return this.states.bytes;
+  }
+
+  /** Drops all state (the partition was lost). */
+  close(): void {
+    this.states.clear();
+  }
+
+  /**
+   * Sequences and persists records (any mix of conversations). Every conversation settles on its
+   * own: a failing one never takes another's stored messages out of the result.
+   */
+  async process(records: MessageRecord[]): Promise<SequencerResult> {
+    const byConversation = new Map<string, MessageRecord[]>();
+    for (const r of records) pushTo(byConversation, r.conversation_id, r);
+    const result: SequencerResult = { messages: [], poisoned: [], duplicates: 0, failed: new Map() };
+    const entries = [...byConversation];
+    const settled = await Promise.allSettled(entries.map(([cid, recs]) => this.exclusive(cid, () => this.processConversation(cid, recs))));
+    settled.forEach((s, i) => {
+      const [cid, recs] = entries[i]!;
+      if (s.status === 'fulfilled') {
+        result.messages.push(...s.value.messages);
+        result.poisoned.push(...s.value.poisoned);
+        result.duplicates += s.value.duplicates;
+      } else if (s.reason instanceof PoisonRecordError) {
+        result.poisoned.push(...recs.map((record) => ({ record, reason: (s.reason as Error).message })));
+      } else {
+        result.failed.set(cid, s.reason as Error);
       }
-    }
-    const assigned = fresh.map((r, i) => toMessage(r, state.lastSeq + 1 + i, epoch));
-    const messages = [...known, ...assigned].sort((a, b) => a.seq - b.seq);
-    if (messages.length === 0) return [];
+    });
+    return result;
+  }
+
+  /** Runs `fn` after any earlier call for the same conversation has settled. */
+  private async exclusive<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.busy.get(conversationId);
+    const run = (previous ?? Promise.resolve()).then(fn, fn);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.busy.set(conversationId, tail);
+    void tail.then(() => {
+      if (this.busy.get(conversationId) === tail) this.busy.delete(conversationId);
+    });
+    return run;
+  }
+
+  private async processConversation(conversationId: string, records: MessageRecord[]): Promise<ConversationOutcome> {
+    const epoch = await this.deps.epochOf(conversationId);
+    if (epoch === null) throw new PoisonRecordError(`conversation ${conversationId} does not exist`);
     try {
-      await this.store.append(conversationId, messages, fencedTimestamp(this.generation));
+      return await this.sequence(conversationId, records, epoch);
     } catch (err) {
       // Part may be stored: forget the state so the retry re-reads where storage ends.
-      this.states.delete(conversationId);
-      throw new RetriableError(`writing messages failed: ${(err as Error).message}`);
+      this.forget(conversationId);
+      if (err instanceof PoisonRecordError || err instanceof OwnershipLostError || err instanceof RetriableError) throw err;
+      throw new RetriableError(`sequencing failed: ${(err as Error).message}`);
     }
-    state.lastSeq += fresh.length;
-    for (const m of messages) remember(state, m, true);
-    return messages;
+  }
+
+  private forget(conversationId: string): void {
+    if (this.states.delete(conversationId)) this.forgetHook(conversationId);
+  }
+
+  private async sequence(conversationId: string, records: MessageRecord[], epoch: string): Promise<ConversationOutcome> {
+    const state = await this.state(conversationId);
+    const out: ConversationOutcome = { messages: [], poisoned: [], duplicates: 0 };
+    const poison = (record: MessageRecord, reason: string) => out.poisoned.push({ record, reason });
+
+    // 1. Decided by memory: a second copy of a message this owner stored (and delivered).
+    const pending: { record: MessageRecord; hash: string }[] = [];
+    for (const record of records) {
+      const hash = bodyHash(record.body);
+      const recent = state.recent.get(record.message_id);
+      if (!recent) pending.push({ record, hash });
+      else if (sameContent(recent, record, hash)) out.duplicates++;
+      else poison(record, `message_id ${record.message_id} is already stored with a different sender, client_msg_id or body`);
+    }
+    if (pending.length === 0) return out;
+
+    // 2. Decided by storage: rows of the same (sender, client_msg_id), trusted once confirmed.
+    const rows = await this.deps.sends.find(conversationId, pending.map((p) => p.record));
+    const idAtSeq = new Map<number, string | null>();
+    const isStored = async (s: SequencedSend): Promise<boolean> => {
+      if (s.seq > state.lastSeq) return false;
+      if (!idAtSeq.has(s.seq)) idAtSeq.set(s.seq, await this.deps.messages.messageIdAt(conversationId, s.seq));
+      return idAtSeq.get(s.seq) === s.message_id;
+    };
+    const known: ChatMessage[] = [];
+    const fresh: SequencedSend[] = [];
+    const freshByKey = new Map<string, SequencedSend[]>();
+    const seen = new Map<string, { record: MessageRecord; hash: string }>();
+    for (const { record, hash } of pending) {
+      const earlier = seen.get(record.message_id);
+      if (earlier) {
+        if (sameContent({ ...earlier.record, body_sha256: earlier.hash }, record, hash)) out.duplicates++;
+        else poison(record, `message_id ${record.message_id} appears twice with different content`);
+        continue;
+      }
+      seen.set(record.message_id, { record, hash });
+      const key = clientKey(record);
+      const durable = rows.get(key) ?? [];
+      const own = durable.find((s) => s.message_id === record.message_id);
+      if (own && own.body_sha256 !== hash) {
+        poison(record, `message_id ${record.message_id} is already stored with a different body`);
+        continue;
+      }
+      if (own && (await isStored(own))) {
+        known.push(toMessage(record, own.seq, epoch));
+        continue;
+      }
+      if (await this.isResend(record, hash, freshByKey.get(key) ?? [], durable, isStored)) {
+        out.duplicates++;
+        continue;
+      }
+      const send: SequencedSend = {
+        conversation_id: conversationId,
+        sender_id: record.sender_id,
+        client_msg_id: record.client_msg_id,
+        message_id: record.message_id,
+        seq: state.lastSeq + 1 + fresh.length,
+        body_sha256: hash,
+        created_at: record.created_at,
+      };
+      fresh.push(send);
+      pushTo(freshByKey, key, send);
+    }
+
+    // 3. Durable write: the dedup rows first (with the seqs they will get), then the messages.
+    const freshMessages = fresh.map((s) => toMessage(recordOf(s, seen), s.seq, epoch));
+    if (fresh.length > 0) {
+      const timestamp = this.deps.timestamp();
+      await this.deps.sends.record(fresh, timestamp);
+      await this.deps.messages.append(conversationId, freshMessages, timestamp);
+      state.lastSeq = Math.max(state.lastSeq, ...fresh.map((s) => s.seq));
+    }
+    out.messages = [...known, ...freshMessages].sort((a, b) => a.seq - b.seq);
+    for (const m of out.messages) this.remember(state, m, seen.get(m.message_id)!.hash);
+    this.states.resize(conversationId);
+    return out;
+  }
+
+  /** A different message_id of the same sender, client_msg_id and body, stored within the window: a resend. */
+  private async isResend(
+    record: MessageRecord,
+    hash: string,
+    thisAttempt: SequencedSend[],
+    durable: SequencedSend[],
+    isStored: (s: SequencedSend) => Promise<boolean>,
+  ): Promise<boolean> {
+    const matches = (s: SequencedSend) => s.message_id !== record.message_id && s.body_sha256 === hash && Math.abs(s.created_at - record.created_at) <= DEDUP_WINDOW_MS;
+    if (thisAttempt.some(matches)) return true;
+    for (const s of durable) if (matches(s) && (await isStored(s))) return true;
+    return false;
+  }
+
+  private remember(state: ConversationState, m: ChatMessage, hash: string): void {
+    state.recent.delete(m.message_id);
+    state.recent.set(m.message_id, { seq: m.seq, sender_id: m.sender_id, client_msg_id: m.client_msg_id, body_sha256: hash });
+    while (state.recent.size > this.recentPerConversation) state.recent.delete(state.recent.keys().next().value as string);
   }
 
   private async state(conversationId: string): Promise<ConversationState> {
     const cached = this.states.get(conversationId);
     if (cached) return cached;
-    const lastSeq = await this.store.lastSeq(conversationId);
-    const state: ConversationState = { lastSeq, seqByMessageId: new Map(), messageIdByClientKey: new Map(), settled: new Set() };
-    for (const m of await this.store.readAfter(conversationId, Math.max(0, lastSeq - WINDOW), lastSeq, WINDOW)) remember(state, m, false);
-    if (this.states.size >= this.maxConversations) this.states.delete(this.states.keys().next().value as string);
+    const state: ConversationState = { lastSeq: await this.deps.messages.lastSeq(conversationId), recent: new Map() };
     this.states.set(conversationId, state);
     return state;
   }
+}
+
+function sameContent(stored: { sender_id: string; client_msg_id: string; body_sha256: string }, record: MessageRecord, hash: string): boolean {
+  return stored.sender_id === record.sender_id && stored.client_msg_id === record.client_msg_id && stored.body_sha256 === hash;
+}
+
+function recordOf(send: SequencedSend, seen: Map<string, { record: MessageRecord }>): MessageRecord {
+  return seen.get(send.message_id)!.record;
 }
 
 function toMessage(r: MessageRecord, seq: number, epoch: string): ChatMessage {

@@ -57,6 +57,16 @@ export class CassandraMessageStore implements MessageStore {
     return 0;
   }
 
+  async messageIdAt(conversationId: string, seq: number): Promise<string | null> {
+    const rs = await this.db.execute(
+      'SELECT message_id FROM messages WHERE conversation_id = ? AND bucket = ? AND seq = ?',
+      [toLong(conversationId), bucketOf(seq), toLong(String(seq))],
+      IDEMPOTENT,
+    );
+    const row = rs.first();
+    return row ? fromLong(row.message_id) : null;
+  }
+
   async lastSeqs(conversationIds: string[]): Promise<Map<string, number>> {
     return new Map(await Promise.all(conversationIds.map(async (cid) => [cid, await this.lastSeq(cid)] as const)));
   }

@@ -23,6 +23,10 @@ export class MemoryMessageStore implements MessageStore {
     return this.sorted(conversationId).at(-1)?.seq ?? 0;
   }
 
+  async messageIdAt(conversationId: string, seq: number): Promise<string | null> {
+    return this.messages.get(conversationId)?.get(seq)?.message.message_id ?? null;
+  }
+
   async lastSeqs(conversationIds: string[]): Promise<Map<string, number>> {
     return new Map(await Promise.all(conversationIds.map(async (id) => [id, await this.lastSeq(id)] as const)));
   }

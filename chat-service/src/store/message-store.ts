@@ -23,6 +23,8 @@ export interface MessageStore {
   /** Highest stored seq (0 for none). */
   lastSeq(conversationId: string): Promise<number>;
   lastSeqs(conversationIds: string[]): Promise<Map<string, number>>;
+  /** The message_id stored at `seq`, or null when nothing is stored there. */
+  messageIdAt(conversationId: string, seq: number): Promise<string | null>;
   /** Messages with seq in (afterSeq, untilSeq], ascending, at most `limit`. */
   readAfter(conversationId: string, afterSeq: number, untilSeq: number, limit: number): Promise<ChatMessage[]>;
   /** The `limit` messages just below `beforeSeq`, returned ascending. */

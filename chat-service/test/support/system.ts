@@ -24,6 +24,7 @@ import { freePort, waitFor } from '../../../shared/test/support/wait.js';
 export { freePort, waitFor };
 
 const GATEWAY_MAIN = fileURLToPath(new URL('../../../gateway/dist/main.js', import.meta.url));
+const CHAT_SERVICE_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 export interface GatewayProcess {
   id: string;
@@ -53,7 +54,14 @@ export interface TestSystem {
  * files by a unique Redis prefix, Kafka topic and consumer group (the keyspace is shared; every
  * conversation id is unique).
  */
-export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
+export interface SystemOptions {
+  /** Roles of the in-process chat-service (e.g. 'api' when the test runs the sequencer as a child process). @default 'api,sequencer' */
+  roles?: string;
+  /** Extra environment for every process. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startSystem(gatewayCount = 2, options: SystemOptions = {}): Promise<TestSystem> {
   const run = randomBytes(4).toString('hex');
   const topic = `chat.messages.test-${run}`;
   const chatPort = await freePort();
@@ -68,6 +76,8 @@ export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
     PRESENCE_SERVICE_URL: '', // presence has its own suite (presence-service/test)
     KAFKA_TOPIC_MESSAGES: topic,
     SEQUENCER_GROUP_ID: `test-${run}`,
+    CHAT_SERVICE_ROLES: options.roles ?? 'api,sequencer',
+    ...options.env,
   };
   const config = loadConfig(env);
   const log = createLogger('test', config.LOG_LEVEL);
@@ -114,6 +124,37 @@ export async function startSystem(gatewayCount = 2): Promise<TestSystem> {
       await cassandra.shutdown();
       redisSub.disconnect();
       redis.disconnect();
+    },
+  };
+}
+
+export interface ChildProcessHandle {
+  child: ChildProcess;
+  /** Sends `signal` and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** Runs chat-service's real main (dist/main.js) as a child process with `env` (e.g. CHAT_SERVICE_ROLES=sequencer). */
+export async function startChatServiceProcess(env: NodeJS.ProcessEnv): Promise<ChildProcessHandle> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [CHAT_SERVICE_MAIN], { env: { ...env, CHAT_HTTP_PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await waitFor(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`chat-service exited with ${child.exitCode}`);
+      return fetch(`http://127.0.0.1:${port}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+    },
+    30_000,
+    'chat-service process to listen',
+  );
+  return {
+    child,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
     },
   };
 }

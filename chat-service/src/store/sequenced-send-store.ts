@@ -1,0 +1,41 @@
+/** One message the sequencer stored (or is about to store), as remembered for deduplication. */
+export interface SequencedSend {
+  conversation_id: string;
+  sender_id: string;
+  client_msg_id: string;
+  message_id: string;
+  seq: number;
+  body_sha256: string;
+  created_at: number;
+}
+
+/** `${sender_id}\n${client_msg_id}`: the key a send is deduplicated by within a conversation. */
+export function clientKey(r: { sender_id: string; client_msg_id: string }): string {
+  return `${r.sender_id}\n${r.client_msg_id}`;
+}
+
+/**
+ * The sequencer's durable memory of what it stored, by (conversation, sender, client_msg_id).
+ *
+ * Contract: `record` is called BEFORE the messages it describes are written, with the seqs they
+ * will get, so a row may name a seq whose message never got stored (crash between the two writes);
+ * a reader must confirm a row against the message store before trusting it. Rows of one key with
+ * different message_ids are all kept (a resend whose idempotency record was lost gets a new
+ * message_id; a reused client_msg_id with a different body is a different message). Rows expire
+ * after 8 days (longer than G5's 24 h and than the topic's retention). Writes are idempotent and
+ * carry `timestamp`, like the message writes.
+ */
+export interface SequencedSendStore {
+  /** Every row of each `clientKey` of the conversation (keys without rows are absent). */
+  find(conversationId: string, keys: { sender_id: string; client_msg_id: string }[]): Promise<Map<string, SequencedSend[]>>;
+  record(sends: SequencedSend[], timestamp: bigint): Promise<void>;
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight; rejects with the first failure. */
+export async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
