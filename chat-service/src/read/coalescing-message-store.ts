@@ -76,6 +76,10 @@ export class CoalescingMessageStore implements MessageStore {
     return read;
   }
 
+  messageIdAt(conversationId: string, seq: number): Promise<string | null> {
+    return this.inner.messageIdAt(conversationId, seq);
+  }
+
   async lastSeqs(conversationIds: string[]): Promise<Map<string, number>> {
     return new Map(await Promise.all(conversationIds.map(async (cid) => [cid, await this.lastSeq(cid)] as const)));
   }
