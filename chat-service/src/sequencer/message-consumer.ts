@@ -105,7 +105,8 @@ export class MessageConsumer {
     return current;
   }
 
-  private async handleBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  /** One fetch batch of one partition (kafkajs eachBatch; public so tests can drive it). */
+  async handleBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
     for (let i = 0; i < batch.messages.length; i += MAX_CHUNK) {
       if (!isRunning() || isStale()) return;
       const chunk = batch.messages.slice(i, i + MAX_CHUNK);

@@ -1,0 +1,127 @@
+import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
+import { createLogger, type ChatMessage, type MessageRecord } from '@chat/shared';
+import { describe, expect, it } from 'vitest';
+import { MemoryMessageStore } from '../store/memory-message-store.js';
+import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
+import { fencedTimestamp } from '../store/message-store.js';
+import { MessageConsumer } from './message-consumer.js';
+import { Sequencer } from './sequencer.js';
+
+const A = '2001';
+const B = '2002';
+const epochOf = async () => 'e1';
+let nextId = 1;
+const record = (conversation_id: string): MessageRecord => {
+  const id = String(nextId++);
+  return { v: 1, type: 'message', conversation_id, message_id: id, sender_id: 'alice', client_msg_id: `c${id}`, body: `hi ${id}`, created_at: 1 };
+};
+
+/** A message store whose appends for chosen conversations fail or stall, on demand. */
+class FaultyStore extends MemoryMessageStore {
+  failing = new Set<string>();
+  stalls = new Map<string, Promise<void>>();
+  override async append(cid: string, messages: ChatMessage[], ts: bigint): Promise<void> {
+    await this.stalls.get(cid);
+    if (this.failing.has(cid)) throw new Error(`storage down for ${cid}`);
+    return super.append(cid, messages, ts);
+  }
+}
+
+const make = (store: FaultyStore) => new Sequencer({ messages: store, sends: new MemorySequencedSendStore(), epochOf, timestamp: () => fencedTimestamp(1) });
+const seqsOf = async (store: MemoryMessageStore, cid: string) => (await store.readAfter(cid, 0, 1e9, 1e9)).map((m) => m.seq);
+
+describe('Sequencer with a failing conversation', () => {
+  it('item 4: a failing conversation does not take another one\'s stored messages out of the result', async () => {
+    const store = new FaultyStore();
+    store.failing.add(A);
+    let release!: () => void;
+    store.stalls.set(B, new Promise((r) => (release = r)));
+    const seq = make(store);
+    const pending = seq.process([record(A), record(B), record(B)]);
+    // A fails at once; B is still writing. The call must wait for B and report what B stored.
+    setTimeout(() => release(), 50);
+    const out = await pending;
+    expect(out.messages.map((m) => [m.conversation_id, m.seq])).toEqual([
+      [B, 1],
+      [B, 2],
+    ]);
+    expect([...out.failed.keys()]).toEqual([A]);
+    expect(await seqsOf(store, B)).toEqual([1, 2]);
+  });
+
+  it('item 4: a retry never overlaps an attempt still writing, so no seq is skipped or given twice', async () => {
+    const store = new FaultyStore();
+    let release!: () => void;
+    store.stalls.set(A, new Promise((r) => (release = r)));
+    const seq = make(store);
+    const first = [record(A), record(A)];
+    const second = [record(A), record(A), record(A)];
+    const p1 = seq.process(first);
+    const p2 = seq.process([...first, ...second]); // an overlapping retry of the same records plus newer ones
+    setTimeout(() => release(), 50);
+    const [r1, r2] = await Promise.all([p1, p2]);
+    expect(r1.messages.map((m) => m.seq)).toEqual([1, 2]);
+    expect(r2.messages.map((m) => m.seq)).toEqual([3, 4, 5]);
+    expect(await seqsOf(store, A)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('item 4: after a failed write the next attempt continues at the highest stored seq (no permanent gap)', async () => {
+    const store = new FaultyStore();
+    const seq = make(store);
+    await seq.process([record(A)]);
+    store.failing.add(A);
+    const batch = [record(A), record(A)];
+    expect((await seq.process(batch)).failed.has(A)).toBe(true);
+    store.failing.delete(A);
+    expect((await seq.process(batch)).messages.map((m) => m.seq)).toEqual([2, 3]);
+    expect((await seq.process([record(A)])).messages.map((m) => m.seq)).toEqual([4]);
+    expect(await seqsOf(store, A)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('MessageConsumer with a failing conversation', () => {
+  it('item 4: delivers what was stored at once, retries only the failed conversation, then commits the chunk', async () => {
+    const store = new FaultyStore();
+    store.failing.add(A);
+    const delivered: ChatMessage[][] = [];
+    const commits: unknown[] = [];
+    const dlq: unknown[] = [];
+    const consumer = new MessageConsumer(
+      {} as Consumer,
+      { send: async (m: unknown) => void dlq.push(m) } as unknown as Producer,
+      () => make(store),
+      { acquire: async () => 1, generation: async () => 1 },
+      async (messages) => {
+        delivered.push(messages);
+        store.failing.delete(A); // storage comes back after the first attempt
+      },
+      createLogger('test', 'silent'),
+      { markSequenced: () => undefined, markDuplicates: () => undefined, markDeadLettered: () => undefined, markRetry: () => undefined },
+      { topic: 't', dlqTopic: 't.dlq', owner: 'me', maxRetries: 3 },
+    );
+    const records = [record(A), record(B), record(A), record(B)];
+    const messages = records.map((r, i) => ({ offset: String(10 + i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage);
+    const resolved: string[] = [];
+    await consumer.handleBatch({
+      batch: { topic: 't', partition: 0, messages },
+      resolveOffset: (o: string) => void resolved.push(o),
+      commitOffsetsIfNecessary: async (offsets?: unknown) => void commits.push(offsets),
+      heartbeat: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+    } as unknown as EachBatchPayload);
+    expect(delivered.map((d) => d.map((m) => [m.conversation_id, m.seq]))).toEqual([
+      [
+        [B, 1],
+        [B, 2],
+      ],
+      [
+        [A, 1],
+        [A, 2],
+      ],
+    ]);
+    expect(resolved).toEqual(['13']);
+    expect(commits).toEqual([{ topics: [{ topic: 't', partitions: [{ partition: 0, offset: '14' }] }] }]);
+    expect(dlq).toEqual([]);
+  });
+});
