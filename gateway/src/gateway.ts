@@ -6,6 +6,7 @@ import { subscribeDelivery, type DeliverySubscription } from './delivery-subscri
 import { FrameHandler } from './frame-handler.js';
 import { NoopGatewayMetrics, type GatewayMetrics, type MetricsRegistry } from './gateway-metrics.js';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.js';
+import { guardHttp } from './http-guard.js';
 import { registerHttpRoutes } from './http-routes.js';
 import { LocalDelivery } from './local-delivery.js';
 import { LocalSessions } from './local-sessions.js';
@@ -95,7 +96,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     idleTimeout: opts.idleTimeoutSeconds,
     sendPingsAutomatically: true,
     compression: uWS.DISABLED,
-    upgrade: createUpgradeHandler({
+    upgrade: guardHttp(log, createUpgradeHandler({
       verifier: deps.verifier,
       registry,
       metrics,
@@ -103,7 +104,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
       options: opts,
       nextConnectionId: () => `${opts.gatewayId}:${bootId}:${(++connectionCounter).toString(36)}`,
       isDraining: () => draining,
-    }),
+    })),
     open: (ws) => {
       const data = ws.getUserData();
       sessions.add(ws);

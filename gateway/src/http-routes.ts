@@ -1,5 +1,6 @@
 import { Errors, type Logger } from '@chat/shared';
 import type { MetricsRegistry } from './gateway-metrics.js';
+import { guardHttp } from './http-guard.js';
 import { replyError, replyText } from './http-replies.js';
 import type { TemplatedApp } from './uws.js';
 
@@ -13,14 +14,14 @@ export interface HttpRouteDeps {
 
 /** GET /healthz (503 while draining), GET /metrics, and a JSON 404 for everything else. */
 export function registerHttpRoutes(app: TemplatedApp, deps: HttpRouteDeps): void {
-  app.get('/healthz', (res) => {
+  app.get('/healthz', guardHttp(deps.log, (res) => {
     const draining = deps.isDraining();
     replyText(res, draining ? 503 : 200, 'application/json', JSON.stringify({ status: draining ? 'draining' : 'ok', connections: deps.connections() }));
-  });
+  }));
 
   const registry = deps.metricsRegistry;
   if (registry) {
-    app.get('/metrics', (res) => {
+    app.get('/metrics', guardHttp(deps.log, (res) => {
       let aborted = false;
       res.onAborted(() => {
         aborted = true;
@@ -34,8 +35,8 @@ export function registerHttpRoutes(app: TemplatedApp, deps: HttpRouteDeps): void
           if (!aborted) res.cork(() => replyError(res, Errors.INTERNAL));
         },
       );
-    });
+    }));
   }
 
-  app.any('/*', (res) => replyError(res, Errors.NOT_FOUND));
+  app.any('/*', guardHttp(deps.log, (res) => replyError(res, Errors.NOT_FOUND)));
 }

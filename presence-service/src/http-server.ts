@@ -1,4 +1,4 @@
-import { ChatError, Errors, INTERNAL_TOKEN_HEADER, type Logger } from '@chat/shared';
+import { ChatError, Errors, INTERNAL_TOKEN_HEADER, parseRequestTarget, replyJsonOnClientError, type Logger } from '@chat/shared';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** A JSON POST handler: resolves with the reply body or rejects (ChatError → its status and code). */
@@ -29,23 +29,38 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 
 /**
  * The internal HTTP server: POST routes with JSON bodies behind the internal token, plus
- * GET /healthz. Never logs bodies.
+ * GET /healthz. Every request runs inside one guard: nothing a request carries can throw past it.
+ * Never logs bodies.
  */
 export function createInternalServer(routes: Record<string, JsonHandler>, internalToken: string, log: Logger): Server {
-  return createServer((req, res) => {
-    if (req.method === 'GET' && req.url === '/healthz') return reply(res, 200, { ok: true });
-    const handler = req.method === 'POST' && req.url !== undefined ? routes[req.url] : undefined;
-    if (!handler) return reply(res, 404, { error: new ChatError(Errors.NOT_FOUND).toJSON() });
-    if (req.headers[INTERNAL_TOKEN_HEADER] !== internalToken) return reply(res, 401, { error: new ChatError(Errors.UNAUTHORIZED).toJSON() });
-    readBody(req)
-      .then(handler)
-      .then(
-        (body) => reply(res, 200, body ?? {}),
-        (err: unknown) => {
-          if (err instanceof ChatError) return reply(res, err.def.httpStatus, { error: err.toJSON() });
-          log.error({ err: (err as Error).message, path: req.url }, 'request failed');
-          reply(res, Errors.UNAVAILABLE.httpStatus, { error: new ChatError(Errors.UNAVAILABLE, 'presence backend unavailable').toJSON() });
-        },
-      );
+  const table = new Map(Object.entries(routes));
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const target = parseRequestTarget(req.url);
+    if (!target) throw new ChatError(Errors.INVALID_SHAPE, 'request target must be a path');
+    if (req.method === 'GET' && target.pathname === '/healthz') return reply(res, 200, { ok: true });
+    const handler = req.method === 'POST' ? table.get(target.pathname) : undefined;
+    if (!handler) throw new ChatError(Errors.NOT_FOUND);
+    if (req.headers[INTERNAL_TOKEN_HEADER] !== internalToken) throw new ChatError(Errors.UNAUTHORIZED);
+    reply(res, 200, (await handler(await readBody(req))) ?? {});
+  };
+  const server = createServer((req, res) => {
+    Promise.resolve()
+      .then(() => handle(req, res))
+      .catch((err: unknown) => {
+        if (err instanceof ChatError) return replyError(res, err);
+        log.error({ err: (err as Error).message }, 'request failed');
+        replyError(res, new ChatError(Errors.UNAVAILABLE, 'presence backend unavailable'));
+      })
+      .catch((err: unknown) => {
+        log.error({ err: (err as Error).message }, 'error reply failed');
+        res.destroy();
+      });
   });
+  replyJsonOnClientError(server);
+  return server;
+}
+
+function replyError(res: ServerResponse, err: ChatError): void {
+  if (res.headersSent) res.end();
+  else reply(res, err.def.httpStatus, { error: err.toJSON() });
 }

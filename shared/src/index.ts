@@ -10,4 +10,5 @@ export * from './clients/index.js';
 export * from './protocol/index.js';
 export * from './routing/index.js';
 export * from './auth/index.js';
+export * from './http/index.js';
 export * from './sdk/index.js';

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodePathSegment } from '@chat/shared';
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -32,7 +33,7 @@ export class Router {
     return this;
   }
 
-  /** The handler for a request, or 'not_found' / 'method_not_allowed'. */
+  /** The handler for a request, or 'not_found' / 'method_not_allowed'. `pathname` is still percent-encoded. Never throws. */
   match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } | 'not_found' | 'method_not_allowed' {
     let pathMatched = false;
     for (const route of this.routes) {
@@ -41,7 +42,12 @@ export class Router {
       pathMatched = true;
       if (route.method !== method) continue;
       const params: Record<string, string> = {};
-      route.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1] ?? '')));
+      for (const [i, name] of route.names.entries()) {
+        // A malformed escape names no resource: 404, never an exception.
+        const value = decodePathSegment(m[i + 1] ?? '');
+        if (value === undefined) return 'not_found';
+        params[name] = value;
+      }
       return { handler: route.handler, params };
     }
     return pathMatched ? 'method_not_allowed' : 'not_found';

@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, mintDevToken } from '@chat/shared';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fuzzListener, problemWithReply, rawRequest, spawnService, uwsMayDrop, type ServiceProcess } from '../../shared/test/support/http-fuzz.js';
+import { freePort } from '../../shared/test/support/wait.js';
+
+const GATEWAY_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+describe('gateway HTTP listener under hostile input (real process)', () => {
+  let service: ServiceProcess;
+  let port: number;
+  // A fresh connection each time: a pooled keep-alive socket the server closed would read as ECONNRESET.
+  const healthy = async () => (await rawRequest(port, { method: 'GET', target: '/healthz', headers: [], body: '' })).status === 200;
+
+  beforeAll(async () => {
+    port = await freePort();
+    const run = randomBytes(4).toString('hex');
+    service = await spawnService(
+      GATEWAY_MAIN,
+      {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        GATEWAY_PORT: String(port),
+        GATEWAY_ID: `tgh${run}`,
+        REDIS_KEY_PREFIX: `tgh${run}:`,
+        CHAT_SERVICE_URL: 'http://127.0.0.1:9', // nothing listens: sends fail with 4101, never crash
+        PRESENCE_SERVICE_URL: '',
+      },
+      healthy,
+      'gateway',
+    );
+  });
+  afterAll(async () => {
+    await service?.stop();
+  });
+
+  it('item 1: odd request targets and upgrades get JSON errors and the process stays up', async () => {
+    const upgrade: [string, string][] = [
+      ['upgrade', 'websocket'],
+      ['sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+      ['sec-websocket-version', '13'],
+    ];
+    const cases: [string, string, [string, string][], number][] = [
+      ['GET', '//', [], 404],
+      ['GET', '/ws/%', [], 404],
+      ['GET', '/ws', upgrade, 401],
+      ['GET', '/ws?access_token=%zz', upgrade, 401],
+      ['GET', '/ws?access_token=%', [...upgrade, ['sec-websocket-protocol', 'bearer, %']], 401],
+      ['POST', '/metrics%', [], 404],
+    ];
+    for (const [method, target, headers, status] of cases) {
+      const reply = await rawRequest(port, { method, target, headers, body: '' });
+      expect(problemWithReply(reply), `${method} ${target}`).toBeUndefined();
+      expect(reply.status, `${method} ${target}`).toBe(status);
+    }
+    expect(service.running()).toBe(true);
+  });
+
+  it('item 1: fuzzed request targets, headers and bodies always get a well-formed reply', async () => {
+    const config = loadConfig(process.env);
+    const bearer = mintDevToken(config.JWT_HS256_SECRET, 'fuzzer', { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: 600 });
+    await fuzzListener(port, ['/healthz', '/metrics', '/ws', `/ws?access_token=${bearer}`], async () => service.running() && (await healthy()), {
+      numRuns: 300,
+      secrets: { bearer },
+      parserMayDrop: uwsMayDrop,
+    });
+    expect(service.running()).toBe(true);
+  });
+});

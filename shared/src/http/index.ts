@@ -1,0 +1,2 @@
+export * from './request-target.js';
+export * from './node-server.js';
