@@ -94,7 +94,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   if (config.CHAT_SERVICE_ROLES.includes('api')) {
     const producer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    const sends = new SendService(membership, new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), new BatchingProducer(producer), ids, config.KAFKA_TOPIC_MESSAGES);
+    const sends = new SendService(membership, new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), new BatchingProducer(producer), ids, config.KAFKA_TOPIC_MESSAGES, new CassandraSequencedSendStore(clients.cassandra));
     const verifier = new TokenVerifier({
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,

@@ -14,8 +14,11 @@ export interface IdempotencyRecord {
  */
 export interface IdempotencyStore {
   reserve(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<{ created: boolean; record: IdempotencyRecord }>;
+  /** Overwrites the record (restoring one Redis lost, from durable storage), with a fresh 24 h TTL. */
+  replace(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<void>;
 }
 
+/** The body hash stored with idempotency records and the sequencer's durable rows (same function on both sides). */
 export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
@@ -36,5 +39,9 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     // SET NX GET (Redis ≥ 7.0): one round trip that either stores ours or returns the existing one.
     const existing = (await this.redis.call('SET', this.key(userId, clientMsgId), JSON.stringify(record), 'EX', String(TTL_SECONDS), 'NX', 'GET')) as string | null;
     return existing === null ? { created: true, record } : { created: false, record: JSON.parse(existing) as IdempotencyRecord };
+  }
+
+  async replace(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<void> {
+    await this.redis.set(this.key(userId, clientMsgId), JSON.stringify(record), 'EX', TTL_SECONDS);
   }
 }

@@ -1,11 +1,18 @@
 import { ChatError, Errors, type InternalSendRequest, type InternalSendResponse, type MessageRecord, type SnowflakeIds } from '@chat/shared';
 import type { MembershipCache } from '../store/membership-cache.js';
+import type { SequencedSendStore } from '../store/sequenced-send-store.js';
 import type { BatchingProducer } from './batching-producer.js';
 import { sha256, type IdempotencyRecord, type IdempotencyStore } from './idempotency-store.js';
+
+/** G5's window: a client_msg_id names one message of its sender for this long. */
+const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 /**
  * The send path (G1, G5): authorize, deduplicate by client_msg_id, produce to Kafka with acks=all,
  * and only then answer. The seq is assigned downstream by the sequencer, in Kafka order.
+ * Deduplication: Redis is the fast path; a client_msg_id Redis does not know is looked up in the
+ * sequencer's durable record (`durableSends`) of the conversation, so a resend after Redis lost
+ * its data still gets the original message_id, and a reuse with another body still gets 4012.
  */
 export class SendService {
   constructor(
@@ -14,6 +21,7 @@ export class SendService {
     private readonly producer: BatchingProducer,
     private readonly ids: SnowflakeIds,
     private readonly topic: string,
+    private readonly durableSends: Pick<SequencedSendStore, 'find'> | null = null,
   ) {}
 
   async send(req: InternalSendRequest): Promise<InternalSendResponse> {
@@ -24,7 +32,15 @@ export class SendService {
       created_at: Date.now(),
       body_sha256: sha256(req.body),
     };
-    const { created, record } = await this.idempotency.reserve(req.user_id, req.client_msg_id, fresh);
+    let { created, record } = await this.idempotency.reserve(req.user_id, req.client_msg_id, fresh);
+    if (created) {
+      const stored = await this.storedEarlier(req, fresh);
+      if (stored) {
+        // Redis had lost it: the sequencer's durable record is the truth; put it back in Redis.
+        [created, record] = [false, stored];
+        await this.idempotency.replace(req.user_id, req.client_msg_id, stored);
+      }
+    }
     if (!created && (record.conversation_id !== req.conversation_id || record.body_sha256 !== fresh.body_sha256)) {
       throw new ChatError(Errors.CLIENT_MSG_ID_REUSED);
     }
@@ -32,6 +48,20 @@ export class SendService {
     // mean "in Kafka"); the sequencer drops the second copy by message_id.
     await this.produce(req, record);
     return { conversation_id: req.conversation_id, client_msg_id: req.client_msg_id, message_id: record.message_id, duplicate: !created };
+  }
+
+  /** The message this (sender, client_msg_id) already names in the conversation within G5's window, from durable storage. */
+  private async storedEarlier(req: InternalSendRequest, fresh: IdempotencyRecord): Promise<IdempotencyRecord | null> {
+    if (!this.durableSends) return null;
+    let rows;
+    try {
+      rows = (await this.durableSends.find(req.conversation_id, [{ sender_id: req.user_id, client_msg_id: req.client_msg_id }])).values().next().value ?? [];
+    } catch {
+      throw new ChatError(Errors.UNAVAILABLE, 'message store unavailable; retry with the same client_msg_id');
+    }
+    const recent = rows.filter((r) => fresh.created_at - r.created_at <= IDEMPOTENCY_WINDOW_MS).sort((a, b) => a.created_at - b.created_at);
+    const match = recent.find((r) => r.body_sha256 === fresh.body_sha256) ?? recent[0];
+    return match ? { conversation_id: req.conversation_id, message_id: match.message_id, created_at: match.created_at, body_sha256: match.body_sha256 } : null;
   }
 
   private async produce(req: InternalSendRequest, record: IdempotencyRecord): Promise<void> {

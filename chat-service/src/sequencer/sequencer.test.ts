@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
 import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
 import { BUCKET_SIZE, fencedTimestamp } from '../store/message-store.js';
-import { Sequencer, bodyHash, type SequencerOptions } from './sequencer.js';
+import { DEDUP_WINDOW_MS, Sequencer, bodyHash, type SequencerOptions } from './sequencer.js';
 
 const CONV = '1001';
 const OTHER = '1002';
@@ -131,6 +131,22 @@ describe('Sequencer', () => {
       [1, r1.message_id],
       [2, r2.message_id],
     ]);
+  });
+
+  it('item 9: a resend with a new message_id is a duplicate only with the same body within 24 h; otherwise it is stored', async () => {
+    const s = stores();
+    const seq = sequencer(s, 1, { recentPerConversation: 1 });
+    const original = record({ client_msg_id: 'same', body: 'hello', created_at: 1000 });
+    await seq.process([original, ...Array.from({ length: 3000 }, () => record())]);
+    const resend = await sequencer(s, 2).process([record({ client_msg_id: 'same', body: 'hello', created_at: 5000 })]);
+    expect(resend).toMatchObject({ messages: [], duplicates: 1 });
+    const changed = record({ client_msg_id: 'same', body: 'changed', created_at: 6000 });
+    const otherBody = await sequencer(s, 3).process([changed]);
+    expect(seqs(otherBody.messages)).toEqual([3002]);
+    const dayLater = await sequencer(s, 4).process([record({ client_msg_id: 'same', body: 'hello', created_at: 1000 + DEDUP_WINDOW_MS + 1 })]);
+    expect(seqs(dayLater.messages)).toEqual([3003]);
+    // A replay of the stored different-body message keeps its seq.
+    expect(seqs((await sequencer(s, 5).process([changed])).messages)).toEqual([3002]);
   });
 
   it('drops a second copy of a record it already wrote and delivered', async () => {

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { pushTo, type ChatMessage, type MessageRecord } from '@chat/shared';
 import { ByteLru, stringBytes } from '../cache/byte-lru.js';
+import { sha256 } from '../send/idempotency-store.js';
 import type { MessageStore } from '../store/message-store.js';
 import { clientKey, type SequencedSend, type SequencedSendStore } from '../store/sequenced-send-store.js';
 
@@ -72,9 +72,8 @@ interface ConversationOutcome {
   duplicates: number;
 }
 
-export function bodyHash(body: string): string {
-  return createHash('sha256').update(body).digest('base64url');
-}
+/** The body hash kept in durable rows; the same function the send path's idempotency records use. */
+export const bodyHash = sha256;
 
 const RECENT_ENTRY_OVERHEAD = 160;
 function stateBytes(conversationId: string, state: ConversationState): number {
