@@ -1,4 +1,4 @@
-import { ChatError, Errors } from '@chat/shared';
+import { ChatError, Errors, parseCanonicalId } from '@chat/shared';
 import { MAX_USERS_PER_REQUEST, type PresenceQueryRequest, type PresenceReportRequest, type TypingRequest } from './internal-api.js';
 
 function fail(detail: string): never {
@@ -33,6 +33,7 @@ export function parseQuery(body: unknown): PresenceQueryRequest {
 export function parseTyping(body: unknown): TypingRequest {
   const b = obj(body);
   if (b.state !== 'start' && b.state !== 'stop') fail('state must be "start" or "stop"');
-  if (typeof b.conversation_id !== 'string' || !/^[0-9]{1,20}$/.test(b.conversation_id)) fail('conversation_id must be a decimal id');
-  return { user_id: id(b.user_id, 'user_id'), conversation_id: b.conversation_id, state: b.state };
+  const conversationId = parseCanonicalId(b.conversation_id);
+  if (conversationId === undefined) fail('conversation_id must be a canonical id');
+  return { user_id: id(b.user_id, 'user_id'), conversation_id: conversationId, state: b.state };
 }

@@ -1,3 +1,5 @@
+import { parseCanonicalId } from './protocol/canonical-id.js';
+
 /**
  * Snowflake-style 64-bit ids: 41 bits of milliseconds since EPOCH_MS, 10 bits of worker id,
  * 12 bits of per-millisecond counter. Time-ordered per worker; unique across workers as long as
@@ -37,6 +39,7 @@ export function idTimestamp(id: string): number {
   return Number(BigInt(id) >> 22n) + ID_EPOCH_MS;
 }
 
+/** A canonical 64-bit id (see parseCanonicalId). */
 export function isSnowflake(value: string): boolean {
-  return /^\d{1,20}$/.test(value) && BigInt(value) < 1n << 63n;
+  return parseCanonicalId(value) === value;
 }

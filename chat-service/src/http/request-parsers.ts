@@ -2,14 +2,15 @@ import {
   CLIENT_MSG_ID_PATTERN,
   ChatError,
   Errors,
-  ID_PATTERN,
   ShapeError,
   USER_ID_PATTERN,
   isObject,
   optString,
+  parseCanonicalId,
   parsePosition,
   reqArray,
   reqEnum,
+  reqId,
   reqString,
   type InternalHistoryRequest,
   type InternalSendRequest,
@@ -55,9 +56,11 @@ export function queryInt(query: URLSearchParams, name: string, min: number): num
   return Number(raw);
 }
 
+/** A conversation id from a REST path: anything but the canonical form names no conversation (404). */
 export function conversationIdParam(raw: string | undefined): string {
-  if (!raw || !ID_PATTERN.test(raw)) throw new ChatError(Errors.NOT_FOUND, 'no such conversation');
-  return raw;
+  const id = parseCanonicalId(raw);
+  if (id === undefined) throw new ChatError(Errors.NOT_FOUND, 'no such conversation');
+  return id;
 }
 
 export function parseInternalSend(o: Obj, maxBodyBytes: number): InternalSendRequest {
@@ -66,7 +69,7 @@ export function parseInternalSend(o: Obj, maxBodyBytes: number): InternalSendReq
   if (Buffer.byteLength(body, 'utf8') > maxBodyBytes) throw new ChatError(Errors.BODY_TOO_LARGE);
   return {
     user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN),
-    conversation_id: reqString(o, 'conversation_id', 20, ID_PATTERN),
+    conversation_id: reqId(o, 'conversation_id'),
     client_msg_id: reqString(o, 'client_msg_id', 64, CLIENT_MSG_ID_PATTERN),
     body,
   };
@@ -79,7 +82,7 @@ export function parseInternalSync(o: Obj): InternalSyncRequest {
 export function parseInternalHistory(o: Obj): InternalHistoryRequest {
   const out: InternalHistoryRequest = {
     user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN),
-    conversation_id: reqString(o, 'conversation_id', 20, ID_PATTERN),
+    conversation_id: reqId(o, 'conversation_id'),
   };
   for (const field of ['before', 'after', 'limit'] as const) {
     const v = o[field];

@@ -1,9 +1,9 @@
-import { CLIENT_MSG_ID_PATTERN, ID_PATTERN, USER_ID_PATTERN, isObject, reqInt, reqString, type MessageRecord } from '@chat/shared';
+import { CLIENT_MSG_ID_PATTERN, USER_ID_PATTERN, isObject, reqId, reqInt, reqString, type MessageRecord } from '@chat/shared';
 
 /** Largest body a record may carry; the send path enforces the configured, smaller limit. */
 const MAX_RECORD_BODY = 1024 * 1024;
 
-/** Parses a chat.messages record value; throws (non-retriable) on anything malformed. */
+/** Parses a chat.messages record value; throws (non-retriable) on anything malformed or non-canonical. */
 export function decodeMessageRecord(value: Buffer | null): MessageRecord {
   if (!value) throw new Error('empty record');
   const o: unknown = JSON.parse(value.toString('utf8'));
@@ -13,8 +13,9 @@ export function decodeMessageRecord(value: Buffer | null): MessageRecord {
   return {
     v: 1,
     type: 'message',
-    conversation_id: reqString(o, 'conversation_id', 20, ID_PATTERN),
-    message_id: reqString(o, 'message_id', 20, ID_PATTERN),
+    // Canonical ids only: a record naming an alias of a conversation must never reach storage.
+    conversation_id: reqId(o, 'conversation_id'),
+    message_id: reqId(o, 'message_id'),
     sender_id: reqString(o, 'sender_id', 128, USER_ID_PATTERN),
     client_msg_id: reqString(o, 'client_msg_id', 64, CLIENT_MSG_ID_PATTERN),
     body,

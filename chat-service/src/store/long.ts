@@ -1,8 +1,14 @@
 import cassandra from 'cassandra-driver';
 
-/** Decimal id string ⇄ Cassandra bigint. */
+/**
+ * Decimal string ⇄ Cassandra bigint. Refuses a string that does not round-trip (leading zeros,
+ * a sign or whitespace, a value outside 64 bits that Long would wrap): a second spelling of an id
+ * must never reach a row. Ids are canonicalized at the boundary; this is the last line.
+ */
 export function toLong(id: string): cassandra.types.Long {
-  return cassandra.types.Long.fromString(id);
+  const long = cassandra.types.Long.fromString(id);
+  if (long.toString() !== id) throw new RangeError('not a canonical 64-bit decimal');
+  return long;
 }
 
 export function fromLong(value: unknown): string {

@@ -1,8 +1,8 @@
 import { ChatError, Errors } from '../errors.js';
+import { reqId } from './canonical-id.js';
 import type { ClientFrame, Position } from './frames.js';
 import {
   CLIENT_MSG_ID_PATTERN,
-  ID_PATTERN,
   ShapeError,
   USER_ID_PATTERN,
   isObject,
@@ -36,7 +36,7 @@ export function parsePosition(value: unknown): Position {
   if (!isObject(value)) throw new ShapeError('positions[]', 'must be an object');
   const epoch = optString(value, 'epoch', 32);
   return {
-    conversation_id: reqString(value, 'conversation_id', 20, ID_PATTERN),
+    conversation_id: reqId(value, 'conversation_id'),
     seq: reqInt(value, 'seq', 0, MAX_SEQ),
     ...(epoch !== undefined ? { epoch } : {}),
   };
@@ -50,7 +50,7 @@ function parseSend(o: Obj, ref: string, limits: FrameLimits): ClientFrame {
   return {
     type: 'send',
     ref,
-    conversation_id: reqString(o, 'conversation_id', 20, ID_PATTERN),
+    conversation_id: reqId(o, 'conversation_id'),
     client_msg_id: reqString(o, 'client_msg_id', 64, CLIENT_MSG_ID_PATTERN),
     body,
   };
@@ -63,7 +63,7 @@ function parseHistory(o: Obj, ref: string): ClientFrame {
   return {
     type: 'history',
     ref,
-    conversation_id: reqString(o, 'conversation_id', 20, ID_PATTERN),
+    conversation_id: reqId(o, 'conversation_id'),
     ...(before !== undefined ? { before } : {}),
     ...(after !== undefined ? { after } : {}),
     ...(limit !== undefined ? { limit } : {}),
@@ -95,7 +95,7 @@ export function parseClientFrame(value: unknown, userId: string, limits: FrameLi
       return {
         type,
         ...(ref !== undefined ? { ref } : {}),
-        conversation_id: reqString(value, 'conversation_id', 20, ID_PATTERN),
+        conversation_id: reqId(value, 'conversation_id'),
         state: reqEnum(value, 'state', ['start', 'stop']),
       };
     }
@@ -111,7 +111,7 @@ export function parseClientFrame(value: unknown, userId: string, limits: FrameLi
         return {
           type,
           ref,
-          conversation_id: reqString(value, 'conversation_id', 20, ID_PATTERN),
+          conversation_id: reqId(value, 'conversation_id'),
           seq: reqInt(value, 'seq', 0, MAX_SEQ),
         };
       case 'presence.sub':

@@ -48,7 +48,6 @@ export function reqEnum<const T extends string>(o: Obj, field: string, values: r
   return v as T;
 }
 
-/** Ids: Snowflake decimal strings for conversations/messages; user ids are opaque JWT subjects. */
-export const ID_PATTERN = /^\d{1,20}$/;
+/** Conversation and message ids are parsed with parseCanonicalId (canonical-id.ts); user ids are opaque JWT subjects. */
 export const USER_ID_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 export const CLIENT_MSG_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
