@@ -51,9 +51,15 @@ export interface RunningChatService {
 /** Wires chat-service from ready clients; main.ts and integration tests both call this. */
 export async function startChatService(config: Config, log: Logger, clients: ChatServiceClients): Promise<RunningChatService> {
   const metrics = createChatMetrics();
-  const lease = await leaseWorkerId(clients.redis, config.REDIS_KEY_PREFIX);
-  const ids = new SnowflakeIds(config.WORKER_ID >= 0 ? config.WORKER_ID : lease.workerId);
-  log.info({ workerId: lease.workerId }, 'worker id leased');
+  const idLog = log.child({ component: 'worker-id' });
+  const lease =
+    config.WORKER_ID >= 0
+      ? null
+      : await leaseWorkerId(clients.redis, {
+          prefix: config.REDIS_KEY_PREFIX,
+          onChange: (e) => (e.lost !== undefined ? idLog.warn({ workerId: e.lost }, 'worker id lease lost; minting stops until a new one is usable') : idLog.info({ workerId: e.leased }, 'worker id leased')),
+        });
+  const ids = new SnowflakeIds(lease ?? config.WORKER_ID);
 
   const conversationStore = new CassandraConversationStore(clients.cassandra);
   const membership = new MembershipCache(conversationStore, clients.redis, { channel: `${config.REDIS_KEY_PREFIX}members-changed` });
@@ -108,6 +114,8 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   }
 
   const server = createHttpServer(router, log.child({ component: 'http' }), config.METRICS_ENABLED ? metrics.registry : null);
+  // A fresh worker id is usable only once any earlier holder's proof has lapsed (a few seconds).
+  if (config.CHAT_SERVICE_ROLES.includes('api')) await lease?.ready();
   await new Promise<void>((resolve) => server.listen(config.CHAT_HTTP_PORT, config.CHAT_HTTP_HOST, resolve));
   const port = (server.address() as AddressInfo).port;
   log.info({ host: config.CHAT_HTTP_HOST, port, roles: config.CHAT_SERVICE_ROLES }, 'chat-service listening');
@@ -117,7 +125,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     port,
     close: async () => {
       for (const close of closers) await close();
-      await lease.release();
+      await lease?.release();
     },
   };
 }

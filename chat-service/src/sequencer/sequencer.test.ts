@@ -149,6 +149,24 @@ describe('Sequencer', () => {
     expect(seqs((await sequencer(s, 5).process([changed])).messages)).toEqual([3002]);
   });
 
+  it('item 5: a known message_id with a different sender, client_msg_id or body is dead-lettered, never dropped as a duplicate', async () => {
+    const s = stores();
+    const seq = sequencer(s);
+    const original = record({ body: 'original' });
+    await seq.process([original]);
+    // Decided in memory (same owner) and from storage (a new owner, nothing in memory).
+    for (const judge of [seq, sequencer(s, 2)]) {
+      const out = await judge.process([
+        { ...original, body: 'minted twice' },
+        { ...original, sender_id: 'mallory', client_msg_id: original.client_msg_id, body: 'original' },
+      ]);
+      expect(out.duplicates).toBe(0);
+      expect(out.messages).toEqual([]);
+      expect(out.poisoned.map((p) => p.record.body)).toEqual(['minted twice', 'original']);
+    }
+    expect(await stored(s.messages)).toEqual([[1, original.message_id]]);
+  });
+
   it('drops a second copy of a record it already wrote and delivered', async () => {
     const seq = sequencer(stores());
     const r = record();
