@@ -1,16 +1,39 @@
-import { ChatError, CloseCodes, Errors, decodeFrame, parseClientFrame, refOf, type ClientFrame, type Logger, type ServerFrame } from '@chat/shared';
+import {
+  ChatError,
+  CloseCodes,
+  Errors,
+  decodeFrame,
+  parseClientFrame,
+  refOf,
+  type ClientFrame,
+  type HistoryFrame,
+  type Logger,
+  type ServerFrame,
+  type SyncFrame,
+} from '@chat/shared';
 import { errorFrame, errorFrameFor } from './error-frames.js';
 import { FrameHandler } from './frame-handler.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { recordInvalidFrame } from './invalid-frames.js';
 import type { GatewaySocket } from './socket-data.js';
-import { closeSocket, sendFrame } from './socket-sender.js';
+import { hasDeferredReplies, sendReply } from './reply-writer.js';
+import { closeSocket, isShut, type SendPolicy } from './socket-sender.js';
 
-type Limits = Pick<
-  ResolvedGatewayOptions,
-  'maxFrameBytes' | 'maxBodyBytes' | 'maxBackpressureBytes' | 'maxInvalidFrames' | 'invalidFrameWindowMs' | 'maxInflightPerSocket'
->;
+type Limits = Pick<ResolvedGatewayOptions, 'maxFrameBytes' | 'maxBodyBytes' | 'maxInvalidFrames' | 'invalidFrameWindowMs' | 'maxInflightPerSocket'>;
+
+/**
+ * sync/history requests of one socket sent to chat-service at once. Their replies are the large
+ * ones (each up to the reply budget); the rest wait, still counted as in flight, so what one socket
+ * can make the gateway hold is bounded by this times the budget.
+ */
+export const MAX_READS_IN_FLIGHT = 2;
+
+type ReadFrame = SyncFrame | HistoryFrame;
+
+function isRead(frame: ClientFrame): frame is ReadFrame {
+  return frame.type === 'sync' || frame.type === 'history';
+}
 
 /**
  * The uWS `message` handler: size check, decode, validate, dispatch, reply. Nothing a client
@@ -23,11 +46,12 @@ export class ClientMessages {
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
     private readonly limits: Limits,
+    private readonly policy: SendPolicy,
   ) {}
 
   onMessage(ws: GatewaySocket, message: ArrayBuffer, isBinary: boolean): void {
     const data = ws.getUserData();
-    if (data.closed) return;
+    if (isShut(ws)) return;
     if (message.byteLength > this.limits.maxFrameBytes) {
       this.metrics.markFrame('oversize');
       closeSocket(ws, CloseCodes.MESSAGE_TOO_BIG);
@@ -52,16 +76,45 @@ export class ClientMessages {
     const remote = FrameHandler.isRemote(frame);
     if (remote) {
       if (data.inflight >= this.limits.maxInflightPerSocket) {
-        sendFrame(ws, errorFrame(Errors.RATE_LIMITED, frame.ref, 'too many requests in flight on this connection'), this.limits.maxBackpressureBytes);
+        sendReply(ws, errorFrame(Errors.RATE_LIMITED, frame.ref, 'too many requests in flight on this connection'), this.policy);
         return;
       }
       data.inflight++;
     }
+    if (isRead(frame)) {
+      (data.waitingReads ??= []).push(frame);
+      this.pumpReads(ws);
+      return;
+    }
     void this.dispatch(ws, frame, remote);
+  }
+
+  /**
+   * Starts waiting sync/history requests while fewer than MAX_READS_IN_FLIGHT are out and no reply
+   * waits for drain (so large replies are fetched only when the socket can take them). Called when
+   * a read's reply is written and from the uWS drain handler.
+   */
+  pumpReads(ws: GatewaySocket): void {
+    const data = ws.getUserData();
+    while (data.waitingReads !== undefined && data.readsInFlight < MAX_READS_IN_FLIGHT && !hasDeferredReplies(ws) && !isShut(ws)) {
+      const frame = data.waitingReads.shift();
+      if (data.waitingReads.length === 0) data.waitingReads = undefined;
+      if (frame === undefined) return;
+      data.readsInFlight++;
+      void this.dispatch(ws, frame, true);
+    }
   }
 
   private async dispatch(ws: GatewaySocket, frame: ClientFrame, remote: boolean): Promise<void> {
     const data = ws.getUserData();
+    const read = isRead(frame);
+    const done = (): void => {
+      if (remote) data.inflight--;
+      if (read) {
+        data.readsInFlight--;
+        this.pumpReads(ws);
+      }
+    };
     let reply: ServerFrame | undefined;
     try {
       reply = await this.handler.handle({ userId: data.userId, connectionId: data.connectionId }, frame);
@@ -72,11 +125,11 @@ export class ClientMessages {
         this.log.error({ err: (err as Error).message, type: frame.type }, 'frame handling failed');
       }
       reply = errorFrameFor(err, frame.ref);
-    } finally {
-      if (remote) data.inflight--;
     }
-    // The socket may have closed while we awaited: sendFrame checks the flag.
-    if (reply) sendFrame(ws, reply, this.limits.maxBackpressureBytes);
+    // The socket may have closed while we awaited: sendReply checks. The request stays in flight
+    // until its reply is written (a reply waiting for drain keeps its slot).
+    if (reply) sendReply(ws, reply, this.policy, done);
+    else done();
   }
 
   private refuse(ws: GatewaySocket, err: unknown, ref: string | undefined): void {
@@ -86,6 +139,6 @@ export class ClientMessages {
       closeSocket(ws, CloseCodes.PROTOCOL_VIOLATION);
       return;
     }
-    sendFrame(ws, errorFrameFor(err, ref), this.limits.maxBackpressureBytes);
+    sendReply(ws, errorFrameFor(err, ref), this.policy);
   }
 }

@@ -12,6 +12,8 @@ export class FrameHandler {
   constructor(
     private readonly chat: ChatServiceClient,
     private readonly presence: PresenceAndTyping,
+    /** Byte budget of sync/history replies (chat-service pages them with has_more). */
+    private readonly replyBudgetBytes?: number,
   ) {}
 
   async handle(caller: FrameCaller, frame: ClientFrame): Promise<ServerFrame | undefined> {
@@ -35,12 +37,12 @@ export class FrameHandler {
         };
       }
       case 'sync': {
-        const res = await this.chat.sync({ user_id: caller.userId, positions: frame.positions });
+        const res = await this.chat.sync({ user_id: caller.userId, positions: frame.positions, ...this.budget() });
         return { type: 'sync.result', ref: frame.ref, conversations: res.conversations };
       }
       case 'history': {
         const { type: _type, ref, ...query } = frame;
-        const page = await this.chat.history({ user_id: caller.userId, ...query });
+        const page = await this.chat.history({ user_id: caller.userId, ...query, ...this.budget() });
         return { type: 'history.result', ref, conversation_id: page.conversation_id, messages: page.messages, has_more: page.has_more };
       }
       case 'typing':
@@ -53,6 +55,10 @@ export class FrameHandler {
       default:
         return assertNever(frame);
     }
+  }
+
+  private budget(): { max_bytes?: number } {
+    return this.replyBudgetBytes !== undefined ? { max_bytes: this.replyBudgetBytes } : {};
   }
 
   /** Whether a frame goes to a backend (counts against the socket's in-flight limit). */

@@ -16,6 +16,8 @@ export interface GatewayMetrics {
   /** Frames handed to local sockets from the delivery channel. */
   markDelivered(sockets: number): void;
   markChatServiceError(def: ErrorDef): void;
+  /** A socket became a slow consumer (its send buffer was full; it is closed with 4400). */
+  markSlowConsumer(): void;
 }
 
 export class NoopGatewayMetrics implements GatewayMetrics {
@@ -25,6 +27,7 @@ export class NoopGatewayMetrics implements GatewayMetrics {
   markRejectedUpgrade(): void {}
   markDelivered(): void {}
   markChatServiceError(): void {}
+  markSlowConsumer(): void {}
 }
 
 export class PromGatewayMetrics implements GatewayMetrics {
@@ -35,6 +38,7 @@ export class PromGatewayMetrics implements GatewayMetrics {
   private readonly rejected;
   private readonly delivered;
   private readonly chatErrors;
+  private readonly slow;
 
   constructor(registry: MetricsRegistry) {
     this.connections = gauge(registry, 'gateway_connections', 'Open WebSocket connections on this gateway.');
@@ -44,6 +48,7 @@ export class PromGatewayMetrics implements GatewayMetrics {
     this.rejected = counter(registry, 'gateway_upgrades_rejected_total', 'Upgrade requests refused, by reason.', ['reason']);
     this.delivered = counter(registry, 'gateway_delivered_frames_total', 'Frames delivered to local sockets from the delivery channel.');
     this.chatErrors = counter(registry, 'gateway_chat_service_errors_total', 'Errors replied by or reaching chat-service.', ['name']);
+    this.slow = counter(registry, 'gateway_slow_consumers_total', 'Sockets that became slow consumers (send buffer full; closed with 4400).');
   }
 
   markConnection(): void {
@@ -70,5 +75,9 @@ export class PromGatewayMetrics implements GatewayMetrics {
 
   markChatServiceError(def: ErrorDef): void {
     this.chatErrors.inc({ name: def.name });
+  }
+
+  markSlowConsumer(): void {
+    this.slow.inc();
   }
 }

@@ -14,8 +14,9 @@ import { UnsupportedPresenceAndTyping, type PresenceAndTyping } from './presence
 import type { PresenceClient } from './presence-client.js';
 import { startPresenceWiring, type PresenceWiring } from './presence-wiring.js';
 import { startSessionRefresher } from './session-refresher.js';
-import { userTopic, type GatewaySocket, type SocketData } from './socket-data.js';
-import { closeSocket, sendFrame } from './socket-sender.js';
+import type { GatewaySocket, SocketData } from './socket-data.js';
+import { flushReplies } from './reply-writer.js';
+import { closeSocket, drainSlow, sendFrame, type SendPolicy } from './socket-sender.js';
 import { createUpgradeHandler, type AccessTokenVerifier } from './upgrade-handler.js';
 import { assertNativeUws, uWS, type us_listen_socket } from './uws.js';
 
@@ -70,11 +71,32 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   const pendingUnregisters = new Set<Promise<void>>();
   let onSocketGone: (() => void) | undefined;
 
+  const unregister = (data: SocketData): void => {
+    const p = registry
+      .unregister(data.userId, data.connectionId)
+      .catch((err: Error) => log.warn({ err: err.message }, 'unregister failed; the entry expires with its TTL'));
+    pendingUnregisters.add(p);
+    void p.finally(() => pendingUnregisters.delete(p));
+  };
+  const policy: SendPolicy = {
+    maxBackpressure: opts.maxBackpressureBytes,
+    // Replies fill at most half the buffer, so deliveries behind them keep the other half.
+    replyLimit: Math.floor(opts.maxBackpressureBytes / 2),
+    onSlow: (ws) => {
+      // It leaves routing now; its 4400 close follows once its backlog drained.
+      metrics.markSlowConsumer();
+      sessions.remove(ws);
+      unregister(ws.getUserData());
+    },
+  };
+
   const presenceWiring: PresenceWiring | undefined = deps.presenceClient
-    ? startPresenceWiring(deps.presenceClient, deps.subscriber, sessions, opts, log)
+    ? startPresenceWiring(deps.presenceClient, deps.subscriber, sessions, opts, policy, log)
     : undefined;
   const presence = deps.presence ?? presenceWiring?.presence ?? new UnsupportedPresenceAndTyping();
-  const messages = new ClientMessages(new FrameHandler(deps.chat, presence), metrics, log, opts);
+  // A sync/history reply is paged to a quarter of the buffer (chat-service sets has_more).
+  const frameHandler = new FrameHandler(deps.chat, presence, Math.floor(opts.maxBackpressureBytes / 4));
+  const messages = new ClientMessages(frameHandler, metrics, log, opts, policy);
 
   const scheduleExpiry = (ws: GatewaySocket): void => {
     const data = ws.getUserData();
@@ -89,9 +111,10 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
 
   app.ws<SocketData>('/ws', {
     maxPayloadLength: opts.hardMaxFrameBytes,
-    maxBackpressure: opts.maxBackpressureBytes,
-    // Typed as number in the v20.30 typings, documented as a boolean; a backstop only, since
-    // socket-sender closes with SLOW_CONSUMER before uWS would drop anything.
+    // uWS's own limit sits above ours: socket-sender marks a slow consumer (and closes it with
+    // 4400 once drained) before uWS would drop anything or cut the connection without a close frame.
+    maxBackpressure: opts.maxBackpressureBytes * 2,
+    // Typed as number in the v20.30 typings, documented as a boolean; a backstop only.
     closeOnBackpressureLimit: 1,
     idleTimeout: opts.idleTimeoutSeconds,
     sendPingsAutomatically: true,
@@ -109,20 +132,26 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
       const data = ws.getUserData();
       sessions.add(ws);
       if (sessions.socketsOf(data.userId)?.size === 1) presenceWiring?.reporter.connected(data.userId);
-      ws.subscribe(userTopic(data.userId));
       metrics.markConnection();
       scheduleExpiry(ws);
       sendFrame(
         ws,
         { type: 'hello', protocol: PROTOCOL_VERSION, user_id: data.userId, connection_id: data.connectionId, gateway_id: opts.gatewayId },
-        opts.maxBackpressureBytes,
+        policy,
       );
-      if (draining) sendFrame(ws, { type: 'reconnect', reason: 'server_restart', after_ms: 0 }, opts.maxBackpressureBytes);
+      if (draining) sendFrame(ws, { type: 'reconnect', reason: 'server_restart', after_ms: 0 }, policy);
     },
     message: (ws, message, isBinary) => messages.onMessage(ws, message, isBinary),
+    drain: (ws) => {
+      if (drainSlow(ws)) return;
+      flushReplies(ws, policy);
+      messages.pumpReads(ws);
+    },
     close: (ws, code, message) => {
       const data = ws.getUserData();
       data.closed = true;
+      data.deferred = undefined;
+      data.waitingReads = undefined;
       clearTimeout(data.expiryTimer);
       sessions.remove(ws);
       if (presenceWiring) {
@@ -131,11 +160,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
       }
       metrics.markDisconnect(code);
       if (code === CloseCodes.SLOW_CONSUMER.code || code === 1006) log.debug({ code, reason: Buffer.from(message).toString('utf8'), connectionId: data.connectionId }, 'connection dropped');
-      const p = registry
-        .unregister(data.userId, data.connectionId)
-        .catch((err: Error) => log.warn({ err: err.message }, 'unregister failed; the entry expires with its TTL'));
-      pendingUnregisters.add(p);
-      void p.finally(() => pendingUnregisters.delete(p));
+      if (!data.slow) unregister(data); // a slow consumer left routing when it became one
       onSocketGone?.();
     },
   });
@@ -147,7 +172,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     log,
   });
 
-  const delivery = new LocalDelivery(app, sessions, metrics, log, opts.maxBackpressureBytes);
+  const delivery = new LocalDelivery(sessions, metrics, log, policy);
   const subscription: DeliverySubscription = await subscribeDelivery(deps.subscriber, deliveryChannel(opts.redisPrefix, opts.gatewayId), (e) => delivery.apply(e), log);
   const stopRefresher = startSessionRefresher(registry, opts.gatewayId, () => sessions.connections(), opts.sessionRefreshSeconds * 1000, log);
 
@@ -179,7 +204,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     log.info({ connections: open.length, timeoutMs: opts.drainTimeoutMs }, 'draining');
     const spread = Math.max(1, Math.floor(opts.drainTimeoutMs / 2));
     for (const ws of open) {
-      sendFrame(ws, { type: 'reconnect', reason: 'server_restart', after_ms: Math.floor(Math.random() * spread) }, opts.maxBackpressureBytes);
+      sendFrame(ws, { type: 'reconnect', reason: 'server_restart', after_ms: Math.floor(Math.random() * spread) }, policy);
     }
     await new Promise<void>((resolve) => {
       if (sessions.size === 0) return resolve();

@@ -1,24 +1,21 @@
 import { CloseCodes, type ErrorDef, type GatewayEvent, type Logger } from '@chat/shared';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { LocalSessions } from './local-sessions.js';
-import { userTopic } from './socket-data.js';
-import { admitBytes, closeSocket } from './socket-sender.js';
-import type { TemplatedApp } from './uws.js';
+import { admitBytes, closeSocket, writeText, type SendPolicy } from './socket-sender.js';
 
 const CLOSE_CODES: readonly ErrorDef[] = Object.values(CloseCodes);
 
 /**
  * Applies delivery-channel events to this gateway's sockets. Delivery is at-most-once here
  * (Redis pub/sub); clients close gaps with `sync` (G4). A socket whose send buffer cannot take a
- * frame is closed with CloseCodes.SLOW_CONSUMER before the frame is published (G8).
+ * frame becomes a slow consumer (closed with CloseCodes.SLOW_CONSUMER, G8) and gets nothing more.
  */
 export class LocalDelivery {
   constructor(
-    private readonly app: TemplatedApp,
     private readonly sessions: LocalSessions,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
-    private readonly maxBackpressure: number,
+    private readonly policy: SendPolicy,
   ) {}
 
   apply(event: GatewayEvent): void {
@@ -40,12 +37,8 @@ export class LocalDelivery {
     for (const userId of userIds) {
       const sockets = this.sessions.socketsOf(userId);
       if (!sockets) continue;
-      // Topics cannot report per-subscriber drops, so check every subscriber's buffer first.
-      let open = 0;
-      for (const ws of [...sockets]) if (admitBytes(ws, bytes, this.maxBackpressure)) open++;
-      if (open === 0) continue;
-      this.app.publish(userTopic(userId), frame, false);
-      delivered += open;
+      // Written socket by socket (a user has a few): each buffer is checked right before its write.
+      for (const ws of [...sockets]) if (admitBytes(ws, bytes, this.policy) && writeText(ws, frame, this.policy)) delivered++;
     }
     if (delivered > 0) this.metrics.markDelivered(delivered);
   }

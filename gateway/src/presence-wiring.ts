@@ -6,7 +6,7 @@ import type { PresenceClient } from './presence-client.js';
 import { PresenceHub } from './presence-hub.js';
 import { PresenceReporter } from './presence-reporter.js';
 import { RemotePresenceAndTyping } from './remote-presence-and-typing.js';
-import { sendFrame } from './socket-sender.js';
+import { sendFrame, type SendPolicy } from './socket-sender.js';
 
 export interface PresenceWiring {
   readonly presence: PresenceAndTyping;
@@ -21,7 +21,8 @@ export function startPresenceWiring(
   client: PresenceClient,
   subscriber: Redis,
   sessions: LocalSessions,
-  opts: Pick<ResolvedGatewayOptions, 'gatewayId' | 'redisPrefix' | 'presenceFlushMs' | 'typingThrottleMs' | 'sessionRefreshSeconds' | 'maxBackpressureBytes'>,
+  opts: Pick<ResolvedGatewayOptions, 'gatewayId' | 'redisPrefix' | 'presenceFlushMs' | 'typingThrottleMs' | 'sessionRefreshSeconds'>,
+  policy: SendPolicy,
   log: Logger,
 ): PresenceWiring {
   const hub = new PresenceHub(
@@ -29,7 +30,7 @@ export function startPresenceWiring(
     opts.redisPrefix,
     (connectionId, frame) => {
       const ws = sessions.connection(connectionId);
-      if (ws) sendFrame(ws, frame, opts.maxBackpressureBytes);
+      if (ws) sendFrame(ws, frame, policy);
     },
     opts.presenceFlushMs,
     log.child({ component: 'presence-hub' }),

@@ -1,3 +1,5 @@
+import type { HistoryFrame, SyncFrame } from '@chat/shared';
+import type { DeferredReply } from './reply-writer.js';
 import type { WebSocket } from './uws.js';
 
 /** What the gateway keeps per WebSocket (uWS `getUserData()`). */
@@ -11,18 +13,34 @@ export interface SocketData {
   /** Invalid frames in the current window (see InvalidFrameCounter). */
   invalidFrames: number;
   invalidWindowStart: number;
-  /** Requests in flight to chat-service. */
+  /** Requests in flight to chat-service, counted until their reply is written to the socket. */
   inflight: number;
   expiryTimer: NodeJS.Timeout | undefined;
+  /** A slow consumer: nothing more is written; closed with 4400 once its backlog drained. */
+  slow: boolean;
+  /** Replies waiting for room in the send buffer, oldest first (undefined when none). */
+  deferred: DeferredReply[] | undefined;
+  /** sync/history requests sent to chat-service whose reply is not written yet. */
+  readsInFlight: number;
+  /** sync/history requests waiting for `readsInFlight` to fall (undefined when none). */
+  waitingReads: (SyncFrame | HistoryFrame)[] | undefined;
 }
 
 export type GatewaySocket = WebSocket<SocketData>;
 
 export function newSocketData(userId: string, connectionId: string, expiresAt: number): SocketData {
-  return { userId, connectionId, expiresAt, closed: false, invalidFrames: 0, invalidWindowStart: 0, inflight: 0, expiryTimer: undefined };
-}
-
-/** uWS topic for local fanout to every socket of one user. */
-export function userTopic(userId: string): string {
-  return `u:${userId}`;
+  return {
+    userId,
+    connectionId,
+    expiresAt,
+    closed: false,
+    invalidFrames: 0,
+    invalidWindowStart: 0,
+    inflight: 0,
+    expiryTimer: undefined,
+    slow: false,
+    deferred: undefined,
+    readsInFlight: 0,
+    waitingReads: undefined,
+  };
 }

@@ -1,6 +1,27 @@
 import { CloseCodes, type ErrorDef, type ServerFrame } from '@chat/shared';
 import type { GatewaySocket } from './socket-data.js';
 
+/**
+ * How the gateway writes to its sockets (G8). Unsolicited frames (deliveries, presence, typing)
+ * that would push a socket's send buffer past `maxBackpressure` make it a slow consumer. Solicited
+ * replies never do: one that does not fit under `replyLimit` waits for drain (reply-writer.ts).
+ */
+export interface SendPolicy {
+  /** Per-socket send buffer for unsolicited frames (WS_MAX_BACKPRESSURE_BYTES). */
+  readonly maxBackpressure: number;
+  /** Replies are written while the buffer stays under this (half the buffer: deliveries keep headroom). */
+  readonly replyLimit: number;
+  /** Called once when a socket becomes a slow consumer (it leaves routing; the close follows on drain). */
+  onSlow(ws: GatewaySocket): void;
+}
+
+/**
+ * A slow socket is closed with 4400 once its buffer has drained to this: the close frame then
+ * reaches the client right away instead of waiting behind the backlog, where uWS would give up
+ * (and the client would see 1006) if the client did not read it within uWS's short end() timeout.
+ */
+export const SLOW_CLOSE_BUFFERED_BYTES = 16 * 1024;
+
 /** WebSocket close reasons are limited to 123 bytes. */
 export function closeReason(text: string): string {
   let r = text;
@@ -14,33 +35,64 @@ export function closeSocket(ws: GatewaySocket, def: ErrorDef, reason: string = d
   ws.end(def.code, closeReason(reason));
 }
 
+/** Whether nothing may be written to the socket any more (closed, or a slow consumer awaiting its close). */
+export function isShut(ws: GatewaySocket): boolean {
+  const data = ws.getUserData();
+  return data.closed || data.slow;
+}
+
 /**
- * Enforces the per-socket send buffer before data is queued: if `bytes` more would push the
- * socket past `maxBackpressure`, the socket is closed with CloseCodes.SLOW_CONSUMER (the close
- * frame still fits, so a client that is slow but alive reads it after its backlog) and false is
- * returned. uWS's own closeOnBackpressureLimit would instead drop the TCP connection (1006).
+ * Makes the socket a slow consumer: nothing more is written to it and its frames are ignored; it is
+ * closed with CloseCodes.SLOW_CONSUMER as soon as its backlog has drained (`onDrain`), or by uWS's
+ * idle timeout if the client never reads again.
  */
-export function admitBytes(ws: GatewaySocket, bytes: number, maxBackpressure: number): boolean {
-  if (ws.getUserData().closed) return false;
-  if (ws.getBufferedAmount() + bytes > maxBackpressure) {
-    closeSocket(ws, CloseCodes.SLOW_CONSUMER);
+export function markSlow(ws: GatewaySocket, policy: SendPolicy): void {
+  const data = ws.getUserData();
+  if (data.closed || data.slow) return;
+  data.slow = true;
+  data.deferred = undefined;
+  policy.onSlow(ws);
+  if (ws.getBufferedAmount() <= SLOW_CLOSE_BUFFERED_BYTES) ws.end(CloseCodes.SLOW_CONSUMER.code, CloseCodes.SLOW_CONSUMER.name);
+}
+
+/** The uWS drain handler's part for slow consumers: true when the socket is one (handled here). */
+export function drainSlow(ws: GatewaySocket): boolean {
+  const data = ws.getUserData();
+  if (!data.slow) return false;
+  if (!data.closed && ws.getBufferedAmount() <= SLOW_CLOSE_BUFFERED_BYTES) ws.end(CloseCodes.SLOW_CONSUMER.code, CloseCodes.SLOW_CONSUMER.name);
+  return true;
+}
+
+/**
+ * Admits `bytes` of unsolicited data: false if the socket is shut, or if they would push it past
+ * `maxBackpressure`, which makes it a slow consumer.
+ */
+export function admitBytes(ws: GatewaySocket, bytes: number, policy: SendPolicy): boolean {
+  if (isShut(ws)) return false;
+  if (ws.getBufferedAmount() + bytes > policy.maxBackpressure) {
+    markSlow(ws, policy);
     return false;
   }
   return true;
 }
 
-/** Sends a text frame if the socket is open and has room. Safe to call after any await. */
-export function sendText(ws: GatewaySocket, text: string, maxBackpressure: number): boolean {
-  if (!admitBytes(ws, Buffer.byteLength(text, 'utf8'), maxBackpressure)) return false;
+/** Writes a text frame now (the caller checked the room). False if uWS dropped it (then the socket is slow). */
+export function writeText(ws: GatewaySocket, text: string, policy: SendPolicy): boolean {
   let status = 0;
   ws.cork(() => {
     status = ws.send(text, false);
   });
-  // 2 = dropped by uWS for backpressure (v20.30 has no `dropped` handler).
-  if (status === 2) closeSocket(ws, CloseCodes.SLOW_CONSUMER);
+  // 2 = dropped by uWS for backpressure (v20.30 has no `dropped` handler); cannot happen below its hard limit.
+  if (status === 2) markSlow(ws, policy);
   return status !== 2;
 }
 
-export function sendFrame(ws: GatewaySocket, frame: ServerFrame, maxBackpressure: number): boolean {
-  return sendText(ws, JSON.stringify(frame), maxBackpressure);
+/** Sends an unsolicited text frame if the socket is open and has room. Safe to call after any await. */
+export function sendText(ws: GatewaySocket, text: string, policy: SendPolicy): boolean {
+  if (!admitBytes(ws, Buffer.byteLength(text, 'utf8'), policy)) return false;
+  return writeText(ws, text, policy);
+}
+
+export function sendFrame(ws: GatewaySocket, frame: ServerFrame, policy: SendPolicy): boolean {
+  return sendText(ws, JSON.stringify(frame), policy);
 }

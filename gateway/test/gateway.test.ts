@@ -60,6 +60,10 @@ function startFakeChatService(): Promise<string> {
             : { ok: { conversation_id: r.conversation_id, client_msg_id: r.client_msg_id, message_id: '1001', duplicate: false } },
         );
         res.end(JSON.stringify({ results }));
+      } else if (req.url === INTERNAL_PATHS.sync) {
+        // A reply far over the socket buffer (a chat-service that ignored max_bytes).
+        const pad = 'z'.repeat(200 * 1024);
+        res.end(JSON.stringify({ conversations: [{ conversation_id: '7', epoch: 'e', status: 'ok', last_seq: 0, messages: [], pad }] }));
       } else {
         res.statusCode = 404;
         res.end(JSON.stringify({ error: { code: Errors.NOT_FOUND.code, name: Errors.NOT_FOUND.name, message: 'no', retry: false } }));
@@ -364,6 +368,25 @@ describe('gateway delivery', () => {
     }
     socket.resume();
     expect(await slow.closed).toBe(CloseCodes.SLOW_CONSUMER.code);
+  });
+});
+
+describe('gateway replies', () => {
+  it('item 6: passes a reply budget to chat-service, and a reply that does not fit waits for drain instead of closing the socket', async () => {
+    const c = await connect('reader');
+    const socket = (c.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+    socket.pause();
+    const count = 30; // 30 × 200 KB: far beyond the kernel buffers and the 64 KB socket buffer
+    for (let i = 0; i < count; i++) c.send({ type: 'sync', ref: `s${i}`, positions: [{ conversation_id: '7', seq: 0 }] });
+    await until(() => received.filter((r) => r.path === INTERNAL_PATHS.sync).length >= 3);
+    expect(received.find((r) => r.path === INTERNAL_PATHS.sync)?.body.max_bytes).toBe(16 * 1024);
+    await new Promise((r) => setTimeout(r, 500)); // let the buffer fill while the client reads nothing
+    socket.resume();
+    const refs = new Set<unknown>();
+    for (let i = 0; i < count; i++) refs.add((await c.next(10_000)).ref);
+    expect(refs).toEqual(new Set(Array.from({ length: count }, (_, i) => `s${i}`)));
+    expect(c.closeCode).toBeUndefined();
+    c.ws.close();
   });
 });
 

@@ -49,7 +49,7 @@ export function registerInternalRoutes(
   router.on('POST', INTERNAL_PATHS.sync, async ({ req, res }) => {
     checkInternalToken(req, expected);
     const body = parseWith(await readJson(req, 1024 * 1024), parseInternalSync);
-    sendJson(res, 200, { conversations: await deps.reads.sync(body.user_id, body.positions) });
+    sendJson(res, 200, { conversations: await deps.reads.sync(body.user_id, body.positions, body.max_bytes) });
   });
   router.on('POST', INTERNAL_PATHS.history, async ({ req, res }) => {
     checkInternalToken(req, expected);

@@ -5,6 +5,7 @@ import {
   ShapeError,
   USER_ID_PATTERN,
   isObject,
+  optInt,
   optString,
   parseCanonicalId,
   parsePosition,
@@ -75,8 +76,16 @@ export function parseInternalSend(o: Obj, maxBodyBytes: number): InternalSendReq
   };
 }
 
+/** Smallest and largest reply byte budget a gateway may ask for. */
+const MAX_BYTES_RANGE = [1024, 2 ** 31 - 1] as const;
+
 export function parseInternalSync(o: Obj): InternalSyncRequest {
-  return { user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN), positions: reqArray(o, 'positions', 1000).map(parsePosition) };
+  const maxBytes = optInt(o, 'max_bytes', ...MAX_BYTES_RANGE);
+  return {
+    user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN),
+    positions: reqArray(o, 'positions', 1000).map(parsePosition),
+    ...(maxBytes !== undefined ? { max_bytes: maxBytes } : {}),
+  };
 }
 
 export function parseInternalHistory(o: Obj): InternalHistoryRequest {
@@ -90,5 +99,7 @@ export function parseInternalHistory(o: Obj): InternalHistoryRequest {
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (field === 'after' ? 0 : 1)) throw new ShapeError(field, 'must be a positive integer');
     out[field] = v;
   }
+  const maxBytes = optInt(o, 'max_bytes', ...MAX_BYTES_RANGE);
+  if (maxBytes !== undefined) out.max_bytes = maxBytes;
   return out;
 }

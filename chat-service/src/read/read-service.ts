@@ -1,6 +1,10 @@
 import { ChatError, Errors, type ConversationSync, type HistoryPage, type InternalHistoryRequest, type Position } from '@chat/shared';
 import type { MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
+import { ENVELOPE_BYTES, ReplyBudget, readForwardWithin } from './reply-budget.js';
+
+/** Conversations of one sync request whose messages are read at the same time. */
+const SYNC_READ_CONCURRENCY = 16;
 
 export interface ReadLimits {
   historyMaxLimit: number;
@@ -19,27 +23,45 @@ export class ReadService {
     if (!(await this.membership.isMember(conversationId, userId))) throw new ChatError(Errors.NOT_MEMBER);
   }
 
-  /** Newest page by default; `after` pages forward, `before` pages backward. Ascending seq order. */
+  /**
+   * Newest page by default; `after` pages forward, `before` pages backward. Ascending seq order.
+   * `limit` is capped at historyMaxLimit; with `max_bytes` the page also stops where the next
+   * message would exceed that many bytes (at least one message is returned), and `has_more` says so.
+   */
   async history(req: InternalHistoryRequest): Promise<HistoryPage> {
     await this.authorize(req.conversation_id, req.user_id);
     const limit = Math.min(req.limit ?? 50, this.limits.historyMaxLimit);
+    const budget = new ReplyBudget(req.max_bytes);
+    budget.charge(ENVELOPE_BYTES);
     const lastSeq = (await this.messages.lastSeqs([req.conversation_id])).get(req.conversation_id) ?? 0;
     if (req.after !== undefined) {
       const until = req.before !== undefined ? Math.min(lastSeq, req.before - 1) : lastSeq;
       const page = await this.messages.readAfter(req.conversation_id, req.after, until, limit + 1);
-      return { conversation_id: req.conversation_id, messages: page.slice(0, limit), has_more: page.length > limit };
+      const candidates = page.slice(0, limit);
+      const n = budget.takeFront(candidates);
+      return { conversation_id: req.conversation_id, messages: candidates.slice(0, n), has_more: page.length > limit || n < candidates.length };
     }
     const before = Math.min(req.before ?? lastSeq + 1, lastSeq + 1);
     const page = await this.messages.readBefore(req.conversation_id, before, limit + 1);
-    return { conversation_id: req.conversation_id, messages: page.slice(-limit), has_more: page.length > limit };
+    const candidates = page.slice(-limit);
+    const n = budget.takeBack(candidates);
+    return { conversation_id: req.conversation_id, messages: candidates.slice(candidates.length - n), has_more: page.length > limit || n < candidates.length };
   }
 
-  /** What each position missed, or "resync" when it cannot be served. */
-  async sync(userId: string, positions: Position[]): Promise<ConversationSync[]> {
+  /**
+   * What each position missed, or "resync" when it cannot be served. With `maxBytes` the reply's
+   * messages fit that many bytes (at least one message is returned): a conversation whose missed
+   * messages did not all fit has `has_more: true` and is synced again from its last message.
+   */
+  async sync(userId: string, positions: Position[], maxBytes?: number): Promise<ConversationSync[]> {
     const unique = [...new Map(positions.map((p) => [p.conversation_id, p])).values()];
     const lastSeqs = await this.messages.lastSeqs(unique.map((p) => p.conversation_id));
-    return Promise.all(
-      unique.map(async (p): Promise<ConversationSync> => {
+    const budget = new ReplyBudget(maxBytes);
+    budget.charge(ENVELOPE_BYTES * (unique.length + 1));
+    return mapConcurrently(
+      unique,
+      SYNC_READ_CONCURRENCY,
+      async (p): Promise<ConversationSync> => {
         const entry = await this.membership.get(p.conversation_id);
         const lastSeq = lastSeqs.get(p.conversation_id) ?? 0;
         if (!entry || !entry.members.has(userId)) {
@@ -57,9 +79,23 @@ export class ReadService {
         if (p.epoch !== undefined && p.epoch !== epoch) return resync('epoch_changed');
         if (p.seq > lastSeq) return resync('epoch_changed'); // the client is ahead of the server: its history is not ours
         if (lastSeq - p.seq > this.limits.resumeMaxMessages) return resync('too_far_behind');
-        const messages = await this.messages.readAfter(p.conversation_id, p.seq, lastSeq, this.limits.resumeMaxMessages);
-        return { conversation_id: p.conversation_id, epoch, status: 'ok', last_seq: lastSeq, messages };
-      }),
+        const { messages, cut } = await readForwardWithin(this.messages, p.conversation_id, p.seq, lastSeq, this.limits.resumeMaxMessages, budget);
+        return { conversation_id: p.conversation_id, epoch, status: 'ok', last_seq: lastSeq, messages, ...(cut ? { has_more: true } : {}) };
+      },
     );
   }
+}
+
+/** Like Promise.all(items.map(fn)), with at most `concurrency` calls running at once; results keep their order. */
+async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return out;
 }

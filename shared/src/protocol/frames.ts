@@ -96,6 +96,12 @@ export interface ConversationSync {
   reason?: 'epoch_changed' | 'too_far_behind' | 'not_member';
   last_seq: number;
   messages: ChatMessage[];
+  /**
+   * Only with status ok: true when not every missed message fit in this reply (replies are kept
+   * below the socket's buffer). Sync again from the last seq in `messages` (or the same seq when
+   * `messages` is empty) for the next page.
+   */
+  has_more?: boolean;
 }
 export interface SyncResultFrame {
   type: 'sync.result';

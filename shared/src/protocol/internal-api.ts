@@ -40,6 +40,8 @@ export const MAX_SEND_BATCH = 256;
 export interface InternalSyncRequest {
   user_id: string;
   positions: Position[];
+  /** Byte budget of the reply's messages (the gateway derives it from the socket buffer); none: unbounded. */
+  max_bytes?: number;
 }
 export interface InternalSyncResponse {
   conversations: ConversationSync[];
@@ -51,6 +53,8 @@ export interface InternalHistoryRequest {
   before?: number;
   after?: number;
   limit?: number;
+  /** Byte budget of the page's messages; none: unbounded. */
+  max_bytes?: number;
 }
 export interface HistoryPage {
   conversation_id: string;

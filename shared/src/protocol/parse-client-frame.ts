@@ -59,7 +59,8 @@ function parseSend(o: Obj, ref: string, limits: FrameLimits): ClientFrame {
 function parseHistory(o: Obj, ref: string): ClientFrame {
   const before = optInt(o, 'before', 1, MAX_SEQ);
   const after = optInt(o, 'after', 0, MAX_SEQ);
-  const limit = optInt(o, 'limit', 1, 1000);
+  // Any positive limit: the server caps it at HISTORY_MAX_LIMIT, as REST does.
+  const limit = optInt(o, 'limit', 1, MAX_SEQ);
   return {
     type: 'history',
     ref,

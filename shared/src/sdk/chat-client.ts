@@ -673,22 +673,36 @@ export class ChatClient {
     return { ...reply, messages: validMessages(reply.messages) };
   }
 
+  /**
+   * Resumes `positions` with `sync`, 1000 per request. A conversation answered with `has_more`
+   * (its missed messages did not fit in one reply) is synced again from its new position until it
+   * is complete; a round in which nothing moved stops (gap filling takes over from there).
+   */
   private async syncPositions(positions: Position[], gen: number): Promise<void> {
     if (positions.length === 0) return;
     this.syncing++;
     try {
-      for (let i = 0; i < positions.length; i += MAX_SYNC_POSITIONS) {
-        const chunk = positions.slice(i, i + MAX_SYNC_POSITIONS).map(wirePosition);
-        let reply: ServerFrame;
-        try {
-          reply = await this.withRetry(() => this.request({ type: 'sync', positions: chunk }, { resendOnReconnect: false }));
-        } catch (err) {
-          if (gen !== this.gen || err instanceof ChatConnectionError || err instanceof ChatClosedError) return;
-          this.emitError(err instanceof Error ? err : new Error(String(err)));
-          continue;
+      let pending = positions;
+      while (pending.length > 0) {
+        const more: string[] = [];
+        for (let i = 0; i < pending.length; i += MAX_SYNC_POSITIONS) {
+          const chunk = pending.slice(i, i + MAX_SYNC_POSITIONS).map(wirePosition);
+          let reply: ServerFrame;
+          try {
+            reply = await this.withRetry(() => this.request({ type: 'sync', positions: chunk }, { resendOnReconnect: false }));
+          } catch (err) {
+            if (gen !== this.gen || err instanceof ChatConnectionError || err instanceof ChatClosedError) return;
+            this.emitError(err instanceof Error ? err : new Error(String(err)));
+            continue;
+          }
+          if (gen !== this.gen) return;
+          if (reply.type !== 'sync.result') continue;
+          this.applySync(reply);
+          for (const c of reply.conversations ?? []) if (c.status === 'ok' && c.has_more === true) more.push(c.conversation_id);
         }
-        if (gen !== this.gen) return;
-        if (reply.type === 'sync.result') this.applySync(reply);
+        const before = new Map(pending.map((p) => [p.conversation_id, p.seq]));
+        pending = more.map((id) => this.inbox.position(id)).filter((p): p is Position => p !== undefined);
+        if (!pending.some((p) => p.seq !== before.get(p.conversation_id))) break;
       }
     } finally {
       if (gen === this.gen) {
