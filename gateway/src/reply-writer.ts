@@ -1,14 +1,6 @@
 import type { ServerFrame } from '@chat/shared';
-import type { GatewaySocket } from './socket-data.js';
+import type { DeferredReply, GatewaySocket } from './socket-data.js';
 import { isShut, markSlow, writeText, type SendPolicy } from './socket-sender.js';
-
-/** A reply waiting for room in its socket's buffer. */
-export interface DeferredReply {
-  text: string;
-  bytes: number;
-  /** Runs once the reply is written, or dropped because the socket closed. */
-  done: (() => void) | undefined;
-}
 
 /**
  * Replies a socket may leave unread beyond its buffer before it counts as a slow consumer. Replies

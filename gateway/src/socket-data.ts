@@ -1,6 +1,13 @@
 import type { HistoryFrame, SyncFrame } from '@chat/shared';
-import type { DeferredReply } from './reply-writer.js';
 import type { WebSocket } from './uws.js';
+
+/** A reply waiting for room in its socket's send buffer (reply-writer.ts). */
+export interface DeferredReply {
+  text: string;
+  bytes: number;
+  /** Runs once the reply is written, or dropped because the socket closed. */
+  done: (() => void) | undefined;
+}
 
 /** What the gateway keeps per WebSocket (uWS `getUserData()`). */
 export interface SocketData {
