@@ -23,7 +23,9 @@ import { createHttpServer } from './http/server.js';
 import { createChatMetrics } from './metrics.js';
 import { CoalescingMessageStore } from './read/coalescing-message-store.js';
 import { ReadService } from './read/read-service.js';
-import { BatchingProducer } from './send/batching-producer.js';
+import { CircuitBreaker, type CircuitState } from './resilience/circuit-breaker.js';
+import { guardedBy } from './resilience/guard.js';
+import { BatchingProducer, type ProducerFactory } from './send/batching-producer.js';
 import { RedisIdempotencyStore } from './send/idempotency-store.js';
 import { SendService } from './send/send-service.js';
 import { MessageConsumer } from './sequencer/message-consumer.js';
@@ -41,6 +43,8 @@ export interface ChatServiceClients {
   redisSub: Redis;
   kafka: Kafka;
   cassandra: CassandraClient;
+  /** Makes the send path's idempotent producers; called again to replace one after a failed write. */
+  createProducer: ProducerFactory;
 }
 
 export interface RunningChatService {
@@ -61,7 +65,16 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
         });
   const ids = new SnowflakeIds(lease ?? config.WORKER_ID);
 
-  const conversationStore = new CassandraConversationStore(clients.cassandra);
+  // One circuit breaker per dependency: after consecutive infrastructure failures, requests that
+  // need it are answered 4101 at once for a cool-down, then one probe tries again.
+  const onBreaker = (state: CircuitState, name: string) => log.warn({ dependency: name, state }, 'circuit breaker');
+  const breakerOptions = { failureThreshold: config.BREAKER_FAILURE_THRESHOLD, cooldownMs: config.BREAKER_COOLDOWN_MS, slowCallMs: config.BREAKER_SLOW_CALL_MS };
+  const breakers = {
+    kafka: new CircuitBreaker('kafka', breakerOptions, onBreaker),
+    redis: new CircuitBreaker('redis', breakerOptions, onBreaker),
+    cassandra: new CircuitBreaker('cassandra', breakerOptions, onBreaker),
+  };
+  const conversationStore = guardedBy(new CassandraConversationStore(clients.cassandra), breakers.cassandra);
   const membership = new MembershipCache(conversationStore, clients.redis, { channel: `${config.REDIS_KEY_PREFIX}members-changed` });
   await membership.listen(clients.redisSub);
   const epochOf = async (cid: string) => (await membership.get(cid))?.conversation.epoch ?? null;
@@ -98,9 +111,14 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   }
 
   if (config.CHAT_SERVICE_ROLES.includes('api')) {
-    const producer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    const sends = new SendService(membership, new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), new BatchingProducer(producer), ids, config.KAFKA_TOPIC_MESSAGES, new CassandraSequencedSendStore(clients.cassandra));
+    const producer = new BatchingProducer(clients.createProducer, breakers.kafka, log.child({ component: 'send-producer' }), {
+      maxQueuedMessages: config.SEND_QUEUE_MAX_MESSAGES,
+      maxQueuedBytes: config.SEND_QUEUE_MAX_BYTES,
+      connectTimeoutMs: config.SEND_DEADLINE_MS,
+    });
+    await producer.start();
+    const idempotency = guardedBy(new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), breakers.redis);
+    const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, guardedBy(new CassandraSequencedSendStore(clients.cassandra), breakers.cassandra));
     const verifier = new TokenVerifier({
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
@@ -109,8 +127,8 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     });
     const conversations = new ConversationService(conversationStore, membership, messageStore, ids, config.MAX_GROUP_MEMBERS);
     registerPublicRoutes(router, { verifier, conversations, reads, maxGroupMembers: config.MAX_GROUP_MEMBERS });
-    registerInternalRoutes(router, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, maxBodyBytes: config.MAX_BODY_BYTES, log: log.child({ component: 'internal-api' }) });
-    closers.unshift(() => producer.disconnect());
+    registerInternalRoutes(router, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, maxBodyBytes: config.MAX_BODY_BYTES, sendDeadlineMs: config.SEND_DEADLINE_MS, log: log.child({ component: 'internal-api' }) });
+    closers.unshift(() => producer.close());
   }
 
   const server = createHttpServer(router, log.child({ component: 'http' }), config.METRICS_ENABLED ? metrics.registry : null);

@@ -1,4 +1,4 @@
-import { createCassandra, createKafka, createLogger, createRedis, createRedisSubscriber, loadConfigOrExit } from '@chat/shared';
+import { createCassandra, createIdempotentProducer, createKafka, createLogger, createRedis, createRedisSubscriber, loadConfigOrExit } from '@chat/shared';
 import { startChatService } from './app.js';
 
 const config = loadConfigOrExit();
@@ -11,7 +11,7 @@ const cassandra = createCassandra(
   log,
 );
 
-const service = await startChatService(config, log, { redis, redisSub, kafka, cassandra });
+const service = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka) });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -2,6 +2,7 @@ import {
   INTERNAL_PATHS,
   type HistoryPage,
   type InternalHistoryRequest,
+  type InternalSendBatchRequest,
   type InternalSendBatchResponse,
   type InternalSendRequest,
   type InternalSendResponse,
@@ -34,6 +35,10 @@ export interface HttpChatServiceClientOptions {
   timeoutMs?: number;
   /** Keep-alive connections in the pool. @default 64 */
   connections?: number;
+  /** Every send is answered within this long (SEND_DEADLINE_MS). @default 5000 */
+  sendDeadlineMs?: number;
+  /** Bytes of sends queued or in flight before new sends are refused (GATEWAY_SEND_QUEUE_MAX_BYTES). @default 8 MiB */
+  maxQueuedSendBytes?: number;
 }
 
 /** ChatServiceClient over HTTP/1.1 keep-alive (undici Pool) with JSON bodies; concurrent sends travel in batches. */
@@ -53,10 +58,17 @@ export class HttpChatServiceClient implements ChatServiceClient {
     };
     this.reads = new InternalHttp(pool);
     this.writes = new InternalHttp(pool);
-    this.sends = new SendCoalescer(async (requests) => {
-      const reply = await this.writes.post<InternalSendBatchResponse>(INTERNAL_PATHS.sendBatch, { requests });
-      return Array.isArray(reply.results) ? reply.results : [];
-    });
+    const deadlineMs = opts.sendDeadlineMs ?? 5000;
+    this.sends = new SendCoalescer(
+      async (requests, budgetMs) => {
+        // chat-service answers within budgetMs; the request is abandoned shortly after (each send's
+        // own deadline has answered its caller by then).
+        const body: InternalSendBatchRequest = { requests, budget_ms: budgetMs };
+        const reply = await this.writes.post<InternalSendBatchResponse>(INTERNAL_PATHS.sendBatch, body, budgetMs + 1000);
+        return Array.isArray(reply.results) ? reply.results : [];
+      },
+      { deadlineMs, maxQueuedBytes: opts.maxQueuedSendBytes ?? 8 * 1024 * 1024 },
+    );
   }
 
   send(req: InternalSendRequest): Promise<InternalSendResponse> {

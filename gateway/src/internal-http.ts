@@ -44,7 +44,8 @@ export class InternalHttp {
     });
   }
 
-  async post<T extends object>(path: string, payload: unknown): Promise<T> {
+  /** `timeoutMs` overrides the client's timeout for this request. */
+  async post<T extends object>(path: string, payload: unknown, timeoutMs = this.opts.timeoutMs): Promise<T> {
     let status: number;
     let text: string;
     try {
@@ -53,7 +54,9 @@ export class InternalHttp {
         path,
         headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.opts.internalToken },
         body: JSON.stringify(payload),
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
       });
       status = res.statusCode;
       text = await res.body.text();

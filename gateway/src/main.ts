@@ -34,7 +34,12 @@ const verifier = new TokenVerifier({
   hs256Secret: config.JWT_HS256_SECRET,
   publicKeys: loadPublicKeys(config.JWT_PUBLIC_KEYS_FILE),
 });
-const chat = new HttpChatServiceClient({ url: config.CHAT_SERVICE_URL, internalToken: config.INTERNAL_API_TOKEN });
+const chat = new HttpChatServiceClient({
+  url: config.CHAT_SERVICE_URL,
+  internalToken: config.INTERNAL_API_TOKEN,
+  sendDeadlineMs: config.SEND_DEADLINE_MS,
+  maxQueuedSendBytes: config.GATEWAY_SEND_QUEUE_MAX_BYTES,
+});
 const presenceClient =
   config.PRESENCE_SERVICE_URL !== '' ? new HttpPresenceClient({ url: config.PRESENCE_SERVICE_URL, internalToken: config.INTERNAL_API_TOKEN }) : undefined;
 const registry = new RedisSessionRegistry(redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });

@@ -320,7 +320,9 @@ describe('gateway frames', () => {
     expect(await c.next()).toEqual({ type: 'ack', ref: 'r-1', conversation_id: '77', client_msg_id: 'cm-1', message_id: '1001', duplicate: false });
     expect(received).toHaveLength(1);
     expect(received[0]).toMatchObject({ path: INTERNAL_PATHS.sendBatch, internalToken: INTERNAL_TOKEN });
-    expect(received[0]!.body).toEqual({ requests: [{ user_id: 'alice', conversation_id: '77', client_msg_id: 'cm-1', body: 'hello' }] });
+    expect(received[0]!.body).toEqual({ requests: [{ user_id: 'alice', conversation_id: '77', client_msg_id: 'cm-1', body: 'hello' }], budget_ms: expect.any(Number) });
+    // the remaining send deadline (SEND_DEADLINE_MS, default 5000) minus the margin for the reply
+    expect((received[0]!.body as { budget_ms: number }).budget_ms).toBeLessThanOrEqual(4750);
     c.ws.close();
   });
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChatError, Errors } from '@chat/shared';
+import { toChatError } from '../resilience/infra-errors.js';
 
 /** Reads a JSON body of at most `maxBytes`; anything else is a ChatError with a registry code. */
 export async function readJson(req: IncomingMessage, maxBytes: number): Promise<unknown> {
@@ -25,9 +26,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(payload);
 }
 
-/** Unknown errors become INTERNAL (retry: true); the detail stays in the log, not the reply. */
+/**
+ * Infrastructure errors become UNAVAILABLE, other unknown errors INTERNAL (both retry: true);
+ * the detail stays in the log, not the reply.
+ */
 export function sendError(res: ServerResponse, err: unknown): void {
-  const chatError = err instanceof ChatError ? err : new ChatError(Errors.INTERNAL);
+  const chatError = toChatError(err);
   if (!res.headersSent) sendJson(res, chatError.def.httpStatus, { error: chatError.toJSON() });
   else res.end();
 }

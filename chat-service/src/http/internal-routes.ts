@@ -6,6 +6,7 @@ import {
   INTERNAL_PATHS,
   INTERNAL_TOKEN_HEADER,
   MAX_SEND_BATCH,
+  optInt,
   reqArray,
   type InternalSendBatchResponse,
   type InternalSendResult,
@@ -13,6 +14,8 @@ import {
 } from '@chat/shared';
 import type { ReadService } from '../read/read-service.js';
 import type { SendService } from '../send/send-service.js';
+import { answerBy } from '../resilience/deadline.js';
+import { toChatError } from '../resilience/infra-errors.js';
 import { readJson, sendJson } from './http-utils.js';
 import { parseInternalHistory, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
 import type { Router } from './router.js';
@@ -25,21 +28,29 @@ function checkInternalToken(req: IncomingMessage, expected: Buffer): void {
 /** The API gateways call; the user id in each body is the JWT subject the gateway verified. */
 export function registerInternalRoutes(
   router: Router,
-  deps: { internalToken: string; sends: SendService; reads: ReadService; maxBodyBytes: number; log: Logger },
+  deps: { internalToken: string; sends: SendService; reads: ReadService; maxBodyBytes: number; sendDeadlineMs: number; log: Logger },
 ): void {
   const expected = Buffer.from(deps.internalToken);
   const maxRequest = deps.maxBodyBytes * 2 + 4096;
   router.on('POST', INTERNAL_PATHS.sendBatch, async ({ req, res }) => {
     checkInternalToken(req, expected);
-    const items = parseWith(await readJson(req, maxRequest * MAX_SEND_BATCH), (o) => reqArray(o, 'requests', MAX_SEND_BATCH));
+    const received = Date.now();
+    const { items, budgetMs } = parseWith(await readJson(req, maxRequest * MAX_SEND_BATCH), (o) => ({
+      items: reqArray(o, 'requests', MAX_SEND_BATCH),
+      budgetMs: optInt(o, 'budget_ms', 0, 24 * 3600 * 1000),
+    }));
+    // Every item is answered by its deadline: the caller's remaining budget, at most SEND_DEADLINE_MS.
+    const deadline = received + Math.min(budgetMs ?? deps.sendDeadlineMs, deps.sendDeadlineMs);
     // Each item stands alone: a bad or refused item gets its own error, the others go through.
     const results = await Promise.all(
       items.map(async (item): Promise<InternalSendResult> => {
         try {
-          return { ok: await deps.sends.send(parseWith(item, (o) => parseInternalSend(o, deps.maxBodyBytes))) };
+          const send = parseWith(item, (o) => parseInternalSend(o, deps.maxBodyBytes));
+          return { ok: await answerBy(deadline, deps.sends.send(send, deadline)) };
         } catch (err) {
-          if (!(err instanceof ChatError)) deps.log.error({ err: (err as Error).message }, 'send failed');
-          return { error: (err instanceof ChatError ? err : new ChatError(Errors.INTERNAL)).toJSON() };
+          const chatError = toChatError(err);
+          if (chatError.def === Errors.INTERNAL) deps.log.error({ err: (err as Error).message }, 'send failed');
+          return { error: chatError.toJSON() };
         }
       }),
     );

@@ -1,48 +1,259 @@
-import { pushTo } from '@chat/shared';
+import { ChatError, Errors, pushTo, type Logger } from '@chat/shared';
 import type { Message, Producer } from 'kafkajs';
+import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
+
+/** Makes a new, unconnected idempotent producer (acks=all, one request in flight). main.ts wires it. */
+export type ProducerFactory = () => Producer;
+
+export interface BatchingProducerOptions {
+  /** Most records per produce request. @default 1000 */
+  maxBatch?: number;
+  /** Records waiting to be handed to Kafka before new sends are refused (4101). @default 10000 */
+  maxQueuedMessages?: number;
+  /** Bytes (key + value) waiting to be handed to Kafka before new sends are refused (4101). @default 16 MiB */
+  maxQueuedBytes?: number;
+  /** Longest wait for a (replacement) producer to connect before that attempt counts as failed. @default 5000 */
+  connectTimeoutMs?: number;
+}
+
+type State = 'queued' | 'sent' | 'done';
 
 interface Waiting {
   topic: string;
   message: Message;
+  bytes: number;
+  deadline: number;
+  state: State;
+  timer: NodeJS.Timeout;
   resolve: () => void;
-  reject: (err: unknown) => void;
+  reject: (err: ChatError) => void;
+}
+
+/** Never handed to Kafka: certainly not written. */
+function notWritten(why: string): ChatError {
+  return new ChatError(Errors.UNAVAILABLE, `message log unavailable (${why}); the message was not written; retry with the same client_msg_id`);
+}
+
+/** Handed to Kafka without a confirmation: it may or may not be written; a retry is deduplicated. */
+function outcomeUnknown(why: string): ChatError {
+  return new ChatError(Errors.UNAVAILABLE, `message log did not confirm the write (${why}); retry with the same client_msg_id`);
+}
+
+function sizeOf(message: Message): number {
+  const len = (v: Message['value'] | Message['key']) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
+  return len(message.key) + len(message.value);
 }
 
 /**
- * Coalesces concurrent sends into one Kafka request. The idempotent producer allows one request
- * in flight, so while one batch is being written the next one fills up: no timer, no added
- * latency when idle, and throughput bound by batch size instead of round trips.
- * Each caller's promise settles only when its own message is acked (acks=all).
+ * The send path's writer to Kafka. Coalesces concurrent sends into one request: the idempotent
+ * producer allows one request in flight, so while one batch is being written the next one fills
+ * up (no timer, no added latency when idle).
+ *
+ * Contract:
+ * - `send` resolves only when Kafka acked its record (acks=all). It always settles by `deadline`:
+ *   a record still queued then is dropped and never produced ("not written"); a record already
+ *   handed to Kafka is answered "outcome unknown" (it may still land; the sender retries with the
+ *   same client_msg_id and the sequencer deduplicates by message_id). Both are 4101 UNAVAILABLE.
+ * - The queue is bounded by count and bytes; over either bound a send is refused at once.
+ * - After any failed or timed-out batch the producer is replaced (disconnected, a new one created
+ *   and connected: a new producer id), because kafkajs rolls its sequence numbers back after an
+ *   unknown outcome while keeping the producer id, after which the broker could take new records
+ *   for duplicates of old ones (acked, never written) or refuse them as out of order forever.
+ * - `breaker` opens after consecutive failed batches or connects; while open sends are refused at once.
  */
 export class BatchingProducer {
   private queue: Waiting[] = [];
+  private queuedBytes = 0;
   private flushing = false;
+  private closed = false;
+  private producer: Producer | undefined;
+  private readonly opts: Required<BatchingProducerOptions>;
 
   constructor(
-    private readonly producer: Producer,
-    private readonly maxBatch = 1000,
-  ) {}
+    private readonly createProducer: ProducerFactory,
+    private readonly breaker: CircuitBreaker,
+    private readonly log: Logger,
+    options: BatchingProducerOptions = {},
+  ) {
+    this.opts = { maxBatch: 1000, maxQueuedMessages: 10_000, maxQueuedBytes: 16 * 1024 * 1024, connectTimeoutMs: 5000, ...options };
+  }
 
-  send(topic: string, message: Message): Promise<void> {
+  /** Connects the first producer (fails if Kafka is unreachable at start). */
+  async start(): Promise<void> {
+    await this.connected();
+  }
+
+  /** Resolves when Kafka acked the record; rejects with a 4101 ChatError by `deadline` (epoch ms) at the latest. */
+  send(topic: string, message: Message, deadline: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ topic, message, resolve, reject });
+      const now = Date.now();
+      const bytes = sizeOf(message);
+      if (this.closed) return reject(notWritten('shutting down'));
+      if (deadline <= now) return reject(notWritten('deadline passed'));
+      if (!this.breaker.allows()) return reject(notWritten('circuit open after repeated failures'));
+      if (this.queue.length >= this.opts.maxQueuedMessages || this.queuedBytes + bytes > this.opts.maxQueuedBytes) {
+        return reject(notWritten('send queue full'));
+      }
+      const w: Waiting = {
+        topic,
+        message,
+        bytes,
+        deadline,
+        state: 'queued',
+        resolve,
+        reject,
+        timer: setTimeout(() => this.expire(w), deadline - now),
+      };
+      this.queue.push(w);
+      this.queuedBytes += bytes;
       if (!this.flushing) void this.flush();
     });
   }
 
+  /** Refuses what is queued and disconnects the producer. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.failQueued('shutting down');
+    const p = this.producer;
+    this.producer = undefined;
+    await p?.disconnect().catch(() => undefined);
+  }
+
+  private expire(w: Waiting): void {
+    if (w.state === 'queued') {
+      this.dequeue(w);
+      this.settle(w, notWritten('deadline passed while queued'));
+    } else if (w.state === 'sent') {
+      this.settle(w, outcomeUnknown('deadline passed while the write was in flight'));
+    }
+  }
+
+  private dequeue(w: Waiting): void {
+    const i = this.queue.indexOf(w);
+    if (i >= 0) {
+      this.queue.splice(i, 1);
+      this.queuedBytes -= w.bytes;
+    }
+  }
+
+  private settle(w: Waiting, err?: ChatError): void {
+    if (w.state === 'done') return;
+    w.state = 'done';
+    clearTimeout(w.timer);
+    if (err) w.reject(err);
+    else w.resolve();
+  }
+
+  private failQueued(why: string): void {
+    const queued = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    for (const w of queued) this.settle(w, notWritten(why));
+  }
+
   private async flush(): Promise<void> {
     this.flushing = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      const byTopic = new Map<string, Message[]>();
-      for (const w of batch) pushTo(byTopic, w.topic, w.message);
-      try {
-        await this.producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
-        for (const w of batch) w.resolve();
-      } catch (err) {
-        for (const w of batch) w.reject(err);
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        if (!this.breaker.tryAcquire()) {
+          this.failQueued('circuit open after repeated failures');
+          break;
+        }
+        let producer: Producer;
+        try {
+          producer = await this.connected();
+        } catch (err) {
+          this.breaker.failure();
+          this.log.warn({ err: (err as Error).message }, 'kafka producer could not connect');
+          continue; // queued sends keep their deadlines; the breaker bounds the retries
+        }
+        await this.writeBatch(producer);
       }
+    } finally {
+      this.flushing = false;
     }
-    this.flushing = false;
   }
+
+  private async writeBatch(producer: Producer): Promise<void> {
+    const batch = this.queue.splice(0, this.opts.maxBatch);
+    if (batch.length === 0) {
+      this.breaker.success(); // nothing to probe with: the connect itself worked
+      return;
+    }
+    const byTopic = new Map<string, Message[]>();
+    for (const w of batch) {
+      this.queuedBytes -= w.bytes;
+      w.state = 'sent';
+      pushTo(byTopic, w.topic, w.message);
+    }
+    // The batch is abandoned when the last of its callers has been answered: the next batch must
+    // not wait behind a request nobody waits for any more.
+    const lastDeadline = Math.max(...batch.map((w) => w.deadline));
+    let giveUp: NodeJS.Timeout | undefined;
+    const abandoned = new Promise<never>((_, reject) => {
+      giveUp = setTimeout(() => reject(new Error('no confirmation before the last deadline of the batch')), Math.max(0, lastDeadline - Date.now()));
+    });
+    const write = producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    write.catch(() => undefined); // may settle after being abandoned
+    try {
+      await Promise.race([write, abandoned]);
+      this.breaker.success();
+      for (const w of batch) this.settle(w);
+    } catch (err) {
+      this.breaker.failure();
+      const why = describe(err);
+      for (const w of batch) this.settle(w, outcomeUnknown(why));
+      this.replace(producer, why);
+    } finally {
+      clearTimeout(giveUp);
+    }
+  }
+
+  /** The connected producer, creating and connecting one if there is none. */
+  private async connected(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    const producer = this.createProducer();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        producer.connect(),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`connect took over ${this.opts.connectTimeoutMs} ms`)), this.opts.connectTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      void producer.disconnect().catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (this.closed) {
+      await producer.disconnect().catch(() => undefined);
+      throw new Error('closed');
+    }
+    this.producer = producer;
+    return producer;
+  }
+
+  /** Drops a producer whose sequence state can no longer be trusted; the next batch gets a new one. */
+  private replace(producer: Producer, why: string): void {
+    if (this.producer === producer) this.producer = undefined;
+    this.log.warn({ reason: why, fatal: isFatalForProducer(why) }, 'kafka batch failed; replacing the producer (new producer id)');
+    void producer.disconnect().catch(() => undefined);
+  }
+}
+
+/** Broker errors after which an idempotent producer's id/sequence state is unusable. */
+const FATAL_FOR_PRODUCER = ['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH'];
+
+export function isFatalForProducer(reason: string): boolean {
+  return FATAL_FOR_PRODUCER.some((t) => reason.includes(t));
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const type = (err as { type?: unknown }).type;
+  const cause = (err as { originalError?: unknown }).originalError;
+  const inner = cause instanceof Error ? `: ${describe(cause)}` : '';
+  return `${err.name}${typeof type === 'string' ? ` ${type}` : ''}: ${err.message}${inner}`;
 }

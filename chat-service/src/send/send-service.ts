@@ -24,7 +24,8 @@ export class SendService {
     private readonly durableSends: Pick<SequencedSendStore, 'find'> | null = null,
   ) {}
 
-  async send(req: InternalSendRequest): Promise<InternalSendResponse> {
+  /** `deadline` (epoch ms): a record not handed to Kafka by then is never produced (4101). */
+  async send(req: InternalSendRequest, deadline: number): Promise<InternalSendResponse> {
     if (!(await this.membership.isMember(req.conversation_id, req.user_id))) throw new ChatError(Errors.NOT_MEMBER);
     const fresh: IdempotencyRecord = {
       conversation_id: req.conversation_id,
@@ -46,7 +47,7 @@ export class SendService {
     }
     // A duplicate is produced again (the first attempt may not have reached Kafka, and the ack must
     // mean "in Kafka"); the sequencer drops the second copy by message_id.
-    await this.produce(req, record);
+    await this.produce(req, record, deadline);
     return { conversation_id: req.conversation_id, client_msg_id: req.client_msg_id, message_id: record.message_id, duplicate: !created };
   }
 
@@ -64,7 +65,7 @@ export class SendService {
     return match ? { conversation_id: req.conversation_id, message_id: match.message_id, created_at: match.created_at, body_sha256: match.body_sha256 } : null;
   }
 
-  private async produce(req: InternalSendRequest, record: IdempotencyRecord): Promise<void> {
+  private async produce(req: InternalSendRequest, record: IdempotencyRecord, deadline: number): Promise<void> {
     const value: MessageRecord = {
       v: 1,
       type: 'message',
@@ -76,8 +77,10 @@ export class SendService {
       created_at: record.created_at,
     };
     try {
-      await this.producer.send(this.topic, { key: req.conversation_id, value: JSON.stringify(value) });
-    } catch {
+      await this.producer.send(this.topic, { key: req.conversation_id, value: JSON.stringify(value) }, deadline);
+    } catch (err) {
+      // The producer says whether the record was certainly not written or its outcome is unknown.
+      if (err instanceof ChatError) throw err;
       throw new ChatError(Errors.UNAVAILABLE, 'message log unavailable; retry with the same client_msg_id');
     }
   }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import {
   createCassandra,
+  createIdempotentProducer,
   createKafka,
   createLogger,
   createRedis,
@@ -93,7 +94,7 @@ export async function startSystem(gatewayCount = 2, options: SystemOptions = {})
   await admin.disconnect();
 
   const redisSub = createRedisSubscriber(redis, log);
-  const chat: RunningChatService = await startChatService(config, log, { redis, redisSub, kafka, cassandra });
+  const chat: RunningChatService = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka) });
 
   const gateways: GatewayProcess[] = [];
   for (let i = 1; i <= gatewayCount; i++) gateways.push(await startGateway(env, `t${run}-gw${i}`));

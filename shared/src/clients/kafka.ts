@@ -1,7 +1,7 @@
-import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry, type Producer, type logCreator } from 'kafkajs';
 import type { Logger } from '../logger.js';
 
-export type { Kafka };
+export type { Kafka, Producer };
 
 const LEVELS: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -17,6 +17,11 @@ function pinoLogCreator(log: Logger): logCreator {
       const { message, ...extra } = entry;
       log[LEVELS[level] ?? 'info']({ kafka: namespace, ...extra }, message);
     };
+}
+
+/** A new, unconnected idempotent producer (acks=all needs it; one request in flight keeps order). */
+export function createIdempotentProducer(kafka: Kafka): Producer {
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
 }
 
 export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {

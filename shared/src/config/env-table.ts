@@ -80,6 +80,13 @@ export const ENV_TABLE = {
   MAX_GROUP_MEMBERS: v(int(2, 1_000_000), '10000', 'Largest allowed conversation.'),
   HISTORY_MAX_LIMIT: v(int(1, 1000), '100', 'Largest page a history request may ask for.'),
   RESUME_MAX_MESSAGES: v(int(1, 100_000), '1000', 'Missed messages served on resume before answering "resync".'),
+  SEND_DEADLINE_MS: v(int(100, 120_000), '5000', 'Every send is answered within this long after the gateway received it (ack, or 4101 "retry with the same client_msg_id"); a send not handed to Kafka by then is never produced.'),
+  SEND_QUEUE_MAX_MESSAGES: v(int(1, 1_000_000), '10000', 'chat-service: sends waiting to be handed to Kafka before new ones are refused with 4101.'),
+  SEND_QUEUE_MAX_BYTES: v(int(1024, 1024 * 1024 * 1024), '16777216', 'chat-service: bytes (key + record) waiting to be handed to Kafka before new sends are refused with 4101.'),
+  GATEWAY_SEND_QUEUE_MAX_BYTES: v(int(1024, 1024 * 1024 * 1024), '8388608', 'Gateway: bytes of sends waiting for or travelling to chat-service before new sends are refused with 4101.'),
+  BREAKER_FAILURE_THRESHOLD: v(int(1, 1000), '5', 'Consecutive infrastructure failures of one dependency (Kafka, Redis, Cassandra) that open its circuit: requests needing it get 4101 at once.'),
+  BREAKER_SLOW_CALL_MS: v(int(10, 600_000), '2000', 'A call to Redis or Cassandra still running after this long counts as a failure for its circuit breaker (a hung dependency fails slowly).'),
+  BREAKER_COOLDOWN_MS: v(int(10, 600_000), '2000', 'How long an open circuit refuses before one probe request may try the dependency again.'),
   CONSUMER_MAX_RETRIES: v(int(0, 100), '5', 'Attempts per chunk of records before the consumer hands the partition back to Kafka (records are never skipped).'),
   METRICS_ENABLED: v(bool(), 'true', 'Expose /metrics on each service.'),
 } as const;

@@ -30,6 +30,11 @@ export interface InternalSendResponse {
 /** Several sends in one request (a gateway coalesces concurrent sends); results are in order. */
 export interface InternalSendBatchRequest {
   requests: InternalSendRequest[];
+  /**
+   * Milliseconds the caller still waits for these answers (the gateway's remaining send deadline).
+   * chat-service answers every item within min(this, SEND_DEADLINE_MS); absent: SEND_DEADLINE_MS.
+   */
+  budget_ms?: number;
 }
 export type InternalSendResult = { ok: InternalSendResponse } | { error: { code: number; name: string; message: string; retry: boolean } };
 export interface InternalSendBatchResponse {
