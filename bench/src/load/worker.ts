@@ -43,7 +43,8 @@ interface Client {
   refSeq: number;
   trackers: Map<string, Tracker>;
   onHello?: (ok: boolean, reason: string) => void;
-  onSync?: (resync: boolean) => void;
+  /** A `sync.result`; `more` = a page of it was cut for size and the client asks again from where it got to. */
+  onSync?: (resync: boolean, more: boolean) => void;
   /** An `error` frame answering a sync; `retry` says whether asking again can succeed. */
   onSyncError?: (retry: boolean) => void;
 }
@@ -161,14 +162,16 @@ function onFrame(c: Client, index: number, raw: string): void {
     }
     case 'sync.result': {
       let resync = false;
-      for (const conv of (f.conversations ?? []) as { conversation_id: string; status: string; epoch: string; messages: WireMessage[] }[]) {
+      let more = false;
+      for (const conv of (f.conversations ?? []) as { conversation_id: string; status: string; epoch: string; messages: WireMessage[]; has_more?: boolean }[]) {
         if (conv.status !== 'ok') resync = true;
+        if (conv.has_more === true) more = true;
         for (const m of conv.messages) {
           synced++;
           track(c, m.conversation_id, m.seq, conv.epoch);
         }
       }
-      c.onSync?.(resync);
+      c.onSync?.(resync, more);
       return;
     }
     case 'error': {
@@ -459,7 +462,8 @@ async function handleStorm(req: Extract<WorkerRequest, { type: 'storm' }>): Prom
         resolve();
       };
       const timer = setTimeout(done, req.timeoutMs);
-      c.onSync = (resync) => {
+      c.onSync = (resync, more) => {
+        if (more && !resync) return sendSync();
         if (resync) resyncRequired++;
         else resumed++;
         const at = now();
