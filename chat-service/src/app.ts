@@ -48,7 +48,10 @@ export interface ChatServiceClients {
 }
 
 export interface RunningChatService {
-  port: number;
+  /** The public REST listener (CHAT_HTTP_PORT); undefined without the api role. */
+  publicPort: number | undefined;
+  /** The internal listener (CHAT_INTERNAL_PORT): internal API for gateways, /healthz, /metrics. */
+  internalPort: number;
   close(): Promise<void>;
 }
 
@@ -83,8 +86,10 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   const reads = new ReadService(membership, new CoalescingMessageStore(messageStore), { historyMaxLimit: config.HISTORY_MAX_LIMIT, resumeMaxMessages: config.RESUME_MAX_MESSAGES });
 
   const closers: (() => Promise<void>)[] = [];
-  // Every process serves /healthz and /metrics; the API role adds the REST and internal routes.
-  const router = new Router();
+  // Two listeners: the public one (api role) serves only the REST API; the internal one, which
+  // every process runs, serves the internal API for gateways, /healthz and /metrics.
+  const publicRouter = new Router();
+  const internalRouter = new Router();
 
   if (config.CHAT_SERVICE_ROLES.includes('sequencer')) {
     const registry = new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
@@ -126,26 +131,49 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       publicKeys: loadPublicKeys(config.JWT_PUBLIC_KEYS_FILE),
     });
     const conversations = new ConversationService(conversationStore, membership, messageStore, ids, config.MAX_GROUP_MEMBERS);
-    registerPublicRoutes(router, { verifier, conversations, reads, maxGroupMembers: config.MAX_GROUP_MEMBERS });
-    registerInternalRoutes(router, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, maxBodyBytes: config.MAX_BODY_BYTES, sendDeadlineMs: config.SEND_DEADLINE_MS, log: log.child({ component: 'internal-api' }) });
+    registerPublicRoutes(publicRouter, { verifier, conversations, reads, maxGroupMembers: config.MAX_GROUP_MEMBERS });
+    registerInternalRoutes(internalRouter, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, maxBodyBytes: config.MAX_BODY_BYTES, sendDeadlineMs: config.SEND_DEADLINE_MS, log: log.child({ component: 'internal-api' }) });
     closers.unshift(() => producer.close());
   }
 
-  const server = createHttpServer(router, log.child({ component: 'http' }), config.METRICS_ENABLED ? metrics.registry : null);
   // A fresh worker id is usable only once any earlier holder's proof has lapsed (a few seconds).
   if (config.CHAT_SERVICE_ROLES.includes('api')) await lease?.ready();
-  await new Promise<void>((resolve) => server.listen(config.CHAT_HTTP_PORT, config.CHAT_HTTP_HOST, resolve));
-  const port = (server.address() as AddressInfo).port;
-  log.info({ host: config.CHAT_HTTP_HOST, port, roles: config.CHAT_SERVICE_ROLES }, 'chat-service listening');
-  closers.unshift(() => closeServer(server));
+  const internalServer = createHttpServer(internalRouter, log.child({ component: 'internal-http' }), {
+    healthz: true,
+    metrics: config.METRICS_ENABLED ? metrics.registry : null,
+  });
+  const internalPort = await listen(internalServer, config.CHAT_INTERNAL_PORT, config.CHAT_INTERNAL_HOST);
+  closers.unshift(() => closeServer(internalServer));
+  let publicPort: number | undefined;
+  if (config.CHAT_SERVICE_ROLES.includes('api')) {
+    const publicServer = createHttpServer(publicRouter, log.child({ component: 'http' }), { healthz: false, metrics: null });
+    publicPort = await listen(publicServer, config.CHAT_HTTP_PORT, config.CHAT_HTTP_HOST);
+    closers.unshift(() => closeServer(publicServer));
+  }
+  log.info(
+    { host: config.CHAT_HTTP_HOST, port: publicPort, internalHost: config.CHAT_INTERNAL_HOST, internalPort, roles: config.CHAT_SERVICE_ROLES },
+    'chat-service listening',
+  );
 
   return {
-    port,
+    publicPort,
+    internalPort,
     close: async () => {
       for (const close of closers) await close();
       await lease?.release();
     },
   };
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
 }
 
 function closeServer(server: Server): Promise<void> {

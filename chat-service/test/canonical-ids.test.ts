@@ -73,7 +73,7 @@ describe('conversation ids are canonical at every boundary', () => {
 
     // Internal API (what a gateway calls): alias ids are invalid_shape, per item and per request.
     const internal = async (path: string, body: unknown) => {
-      const res = await fetch(`${sys.chatUrl}${path}`, {
+      const res = await fetch(`${sys.chatInternalUrl}${path}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: sys.config.INTERNAL_API_TOKEN },
         body: JSON.stringify(body),

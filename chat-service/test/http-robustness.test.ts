@@ -7,25 +7,24 @@ import { freePort } from '../../shared/test/support/wait.js';
 
 const CHAT_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
-const KNOWN_PATHS = [
-  '/healthz',
-  '/metrics',
+const PUBLIC_PATHS = [
   '/v1/conversations',
   '/v1/conversations/1',
   '/v1/conversations/1/members',
   '/v1/conversations/1/members/bob',
   '/v1/conversations/1/messages',
-  ...Object.values(INTERNAL_PATHS),
 ];
+const INTERNAL_LISTENER_PATHS = ['/healthz', '/metrics', ...Object.values(INTERNAL_PATHS)];
 
 describe('chat-service HTTP listener under hostile input (real process)', () => {
   let service: ServiceProcess;
   let port: number;
+  let internalPort: number;
   // A fresh connection each time: a pooled keep-alive socket the server closed would read as ECONNRESET.
-  const healthy = async () => (await rawRequest(port, { method: 'GET', target: '/healthz', headers: [], body: '' })).status === 200;
+  const healthy = async () => (await rawRequest(internalPort, { method: 'GET', target: '/healthz', headers: [], body: '' })).status === 200;
 
   beforeAll(async () => {
-    port = await freePort();
+    [port, internalPort] = [await freePort(), await freePort()];
     const run = randomBytes(4).toString('hex');
     service = await spawnService(
       CHAT_MAIN,
@@ -34,6 +33,7 @@ describe('chat-service HTTP listener under hostile input (real process)', () => 
         LOG_LEVEL: 'warn',
         CHAT_SERVICE_ROLES: 'api',
         CHAT_HTTP_PORT: String(port),
+        CHAT_INTERNAL_PORT: String(internalPort),
         REDIS_KEY_PREFIX: `th${run}:`,
         KAFKA_TOPIC_MESSAGES: `chat.messages.test-${run}`,
       },
@@ -63,13 +63,35 @@ describe('chat-service HTTP listener under hostile input (real process)', () => 
     expect(await healthy()).toBe(true);
   });
 
-  it('item 1: fuzzed request targets, headers and bodies always get a well-formed reply', async () => {
+  it('item 1: fuzzed request targets, headers and bodies always get a well-formed reply (public and internal listener)', async () => {
     const config = loadConfig(process.env);
     const bearer = mintDevToken(config.JWT_HS256_SECRET, 'fuzzer', { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: 600 });
-    await fuzzListener(port, KNOWN_PATHS, async () => service.running() && (await healthy()), {
-      numRuns: 300,
-      secrets: { internalToken: config.INTERNAL_API_TOKEN, bearer },
-    });
+    const secrets = { internalToken: config.INTERNAL_API_TOKEN, bearer };
+    const alive = async () => service.running() && (await healthy());
+    await fuzzListener(port, [...PUBLIC_PATHS, ...INTERNAL_LISTENER_PATHS], alive, { numRuns: 250, secrets });
+    await fuzzListener(internalPort, [...INTERNAL_LISTENER_PATHS, ...PUBLIC_PATHS], alive, { numRuns: 250, secrets });
     expect(service.running()).toBe(true);
+  });
+
+  it('item 12: the public port serves no internal API, /metrics or /healthz; the internal listener refuses a wrong token', async () => {
+    const config = loadConfig(process.env);
+    const json = (token?: string): [string, string][] => [['content-type', 'application/json'], ...(token === undefined ? [] : [['x-internal-token', token] as [string, string]])];
+    const body = JSON.stringify({ user_id: 'u', positions: [] });
+    for (const path of ['/healthz', '/metrics', ...Object.values(INTERNAL_PATHS)]) {
+      for (const method of ['GET', 'POST']) {
+        const reply = await rawRequest(port, { method, target: path, headers: json(config.INTERNAL_API_TOKEN), body });
+        expect(reply.status, `public ${method} ${path}`).toBe(404);
+        expect(problemWithReply(reply)).toBeUndefined();
+      }
+    }
+    expect((await rawRequest(internalPort, { method: 'GET', target: '/metrics', headers: [], body: '' })).status).toBe(200);
+    expect((await rawRequest(internalPort, { method: 'POST', target: INTERNAL_PATHS.sync, headers: json(config.INTERNAL_API_TOKEN), body })).status).toBe(200);
+    for (const wrong of [undefined, '', 'x', `${config.INTERNAL_API_TOKEN}x`, config.INTERNAL_API_TOKEN.slice(0, -1)]) {
+      const reply = await rawRequest(internalPort, { method: 'POST', target: INTERNAL_PATHS.sync, headers: json(wrong), body });
+      expect(reply.status, `token ${JSON.stringify(wrong)}`).toBe(401);
+      expect(JSON.parse(reply.body)).toMatchObject({ error: { name: 'unauthorized' } });
+    }
+    // REST is not served on the internal listener either.
+    expect((await rawRequest(internalPort, { method: 'GET', target: '/v1/conversations', headers: [], body: '' })).status).toBe(404);
   });
 });

@@ -7,8 +7,12 @@ export interface GatewayOptions {
   gatewayId: string;
   /** @default '127.0.0.1' */
   host?: string;
-  /** 0 picks a free port. @default 8081 */
+  /** Public WebSocket port; 0 picks a free port. @default 8081 */
   port?: number;
+  /** Internal listener (/healthz, /metrics) address. @default '127.0.0.1' */
+  internalHost?: string;
+  /** Internal listener port; 0 picks a free port. Gateways sharing a host each need their own. @default 8091 */
+  internalPort?: number;
   /** Origin allowlist; ['*'] allows any. Requests without Origin are allowed. @default ['*'] */
   allowedOrigins?: readonly string[];
   /** @default 10 */
@@ -39,7 +43,7 @@ export interface GatewayOptions {
   maxInflightPerSocket?: number;
   /** Prefix of Redis keys and channels (REDIS_KEY_PREFIX). @default 'chat:' */
   redisPrefix?: string;
-  /** Serve GET /metrics. @default true */
+  /** Serve GET /metrics (internal listener). @default true */
   metricsEnabled?: boolean;
   /** Presence coalescing window: at most one presence frame per subscriber per window. @default 1000 */
   presenceFlushMs?: number;
@@ -55,6 +59,8 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     gatewayId: o.gatewayId,
     host: o.host ?? '127.0.0.1',
     port: o.port ?? 8081,
+    internalHost: o.internalHost ?? '127.0.0.1',
+    internalPort: o.internalPort ?? 8091,
     allowedOrigins: o.allowedOrigins ?? ['*'],
     maxConnectionsPerUser: o.maxConnectionsPerUser ?? 10,
     maxFrameBytes,
@@ -84,6 +90,8 @@ export function gatewayOptionsFromConfig(config: Config): GatewayOptions {
     gatewayId: gatewayIdFrom(config),
     host: config.GATEWAY_HOST,
     port: config.GATEWAY_PORT,
+    internalHost: config.GATEWAY_INTERNAL_HOST,
+    internalPort: config.GATEWAY_INTERNAL_PORT,
     allowedOrigins: config.ALLOWED_ORIGINS,
     maxConnectionsPerUser: config.MAX_CONNECTIONS_PER_USER,
     maxFrameBytes: config.MAX_FRAME_BYTES,

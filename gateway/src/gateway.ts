@@ -7,7 +7,7 @@ import { FrameHandler } from './frame-handler.js';
 import { NoopGatewayMetrics, type GatewayMetrics, type MetricsRegistry } from './gateway-metrics.js';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.js';
 import { guardHttp } from './http-guard.js';
-import { registerHttpRoutes } from './http-routes.js';
+import { registerInternalRoutes, registerNotFound } from './http-routes.js';
 import { LocalDelivery } from './local-delivery.js';
 import { LocalSessions } from './local-sessions.js';
 import { UnsupportedPresenceAndTyping, type PresenceAndTyping } from './presence-and-typing.js';
@@ -34,15 +34,17 @@ export interface GatewayDeps {
   presence?: PresenceAndTyping;
   /** @default NoopGatewayMetrics */
   metrics?: GatewayMetrics;
-  /** Served at GET /metrics when options.metricsEnabled. */
+  /** Served at GET /metrics on the internal listener when options.metricsEnabled. */
   metricsRegistry?: MetricsRegistry;
 }
 
 export interface RunningGateway {
   readonly gatewayId: string;
   readonly host: string;
-  /** The bound port (useful with port 0). */
+  /** The bound public (WebSocket) port (useful with port 0). */
   readonly port: number;
+  /** The bound internal port serving /healthz and /metrics (useful with internalPort 0). */
+  readonly internalPort: number;
   /** Open WebSocket connections. */
   connections(): number;
   /**
@@ -165,7 +167,10 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     },
   });
 
-  registerHttpRoutes(app, {
+  // The public port serves /ws upgrades only; health and metrics live on the internal listener.
+  registerNotFound(app, log);
+  const internalApp = uWS.App();
+  registerInternalRoutes(internalApp, {
     metricsRegistry: opts.metricsEnabled ? deps.metricsRegistry : undefined,
     connections: () => sessions.size,
     isDraining: () => draining,
@@ -176,21 +181,20 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   const subscription: DeliverySubscription = await subscribeDelivery(deps.subscriber, deliveryChannel(opts.redisPrefix, opts.gatewayId), (e) => delivery.apply(e), log);
   const stopRefresher = startSessionRefresher(registry, opts.gatewayId, () => sessions.connections(), opts.sessionRefreshSeconds * 1000, log);
 
+  let internalSocket: us_listen_socket | undefined;
   try {
-    listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
-      app.listen(opts.host, opts.port, (socket) => {
-        if (socket) resolve(socket);
-        else reject(new Error(`gateway could not listen on ${opts.host}:${opts.port}`));
-      });
-    });
+    internalSocket = await listenOn(internalApp, opts.internalHost, opts.internalPort);
+    listenSocket = await listenOn(app, opts.host, opts.port);
   } catch (err) {
+    if (internalSocket) uWS.us_listen_socket_close(internalSocket);
     stopRefresher();
     await presenceWiring?.close();
     await subscription.close();
     throw err;
   }
   const port = uWS.us_socket_local_port(listenSocket);
-  log.info({ host: opts.host, port, channel: subscription.channel }, 'gateway listening');
+  const internalPort = uWS.us_socket_local_port(internalSocket);
+  log.info({ host: opts.host, port, internalHost: opts.internalHost, internalPort, channel: subscription.channel }, 'gateway listening');
 
   let drained: Promise<void> | undefined;
   const drain = async (): Promise<void> => {
@@ -222,6 +226,11 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     await presenceWiring?.close();
     await subscription.close();
     await registry.retireGateway(opts.gatewayId).catch((err: Error) => log.warn({ err: err.message }, 'retiring the gateway failed'));
+    // Health answered 503 "draining" until here; now the internal listener goes too.
+    if (internalSocket) {
+      uWS.us_listen_socket_close(internalSocket);
+      internalSocket = undefined;
+    }
     log.info('drained');
   };
 
@@ -229,7 +238,17 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     gatewayId: opts.gatewayId,
     host: opts.host,
     port,
+    internalPort,
     connections: () => sessions.size,
     drain: () => (drained ??= drain()),
   };
+}
+
+function listenOn(app: ReturnType<typeof uWS.App>, host: string, port: number): Promise<us_listen_socket> {
+  return new Promise((resolve, reject) => {
+    app.listen(host, port, (socket) => {
+      if (socket) resolve(socket);
+      else reject(new Error(`gateway could not listen on ${host}:${port}`));
+    });
+  });
 }

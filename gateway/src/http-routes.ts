@@ -4,7 +4,7 @@ import { guardHttp } from './http-guard.js';
 import { replyError, replyText } from './http-replies.js';
 import type { TemplatedApp } from './uws.js';
 
-export interface HttpRouteDeps {
+export interface InternalRouteDeps {
   /** Serves GET /metrics when set. */
   metricsRegistry: MetricsRegistry | undefined;
   connections(): number;
@@ -12,31 +12,44 @@ export interface HttpRouteDeps {
   log: Logger;
 }
 
-/** GET /healthz (503 while draining), GET /metrics, and a JSON 404 for everything else. */
-export function registerHttpRoutes(app: TemplatedApp, deps: HttpRouteDeps): void {
-  app.get('/healthz', guardHttp(deps.log, (res) => {
-    const draining = deps.isDraining();
-    replyText(res, draining ? 503 : 200, 'application/json', JSON.stringify({ status: draining ? 'draining' : 'ok', connections: deps.connections() }));
-  }));
+/**
+ * The internal listener (GATEWAY_INTERNAL_HOST:GATEWAY_INTERNAL_PORT): GET /healthz (503 while
+ * draining), GET /metrics, and a JSON 404 for everything else. Never on the public port.
+ */
+export function registerInternalRoutes(app: TemplatedApp, deps: InternalRouteDeps): void {
+  app.get(
+    '/healthz',
+    guardHttp(deps.log, (res) => {
+      const draining = deps.isDraining();
+      replyText(res, draining ? 503 : 200, 'application/json', JSON.stringify({ status: draining ? 'draining' : 'ok', connections: deps.connections() }));
+    }),
+  );
 
   const registry = deps.metricsRegistry;
   if (registry) {
-    app.get('/metrics', guardHttp(deps.log, (res) => {
-      let aborted = false;
-      res.onAborted(() => {
-        aborted = true;
-      });
-      registry.metrics().then(
-        (text) => {
-          if (!aborted) res.cork(() => replyText(res, 200, registry.contentType, text));
-        },
-        (err: Error) => {
-          deps.log.error({ err: err.message }, 'metrics collection failed');
-          if (!aborted) res.cork(() => replyError(res, Errors.INTERNAL));
-        },
-      );
-    }));
+    app.get(
+      '/metrics',
+      guardHttp(deps.log, (res) => {
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        registry.metrics().then(
+          (text) => {
+            if (!aborted) res.cork(() => replyText(res, 200, registry.contentType, text));
+          },
+          (err: Error) => {
+            deps.log.error({ err: err.message }, 'metrics collection failed');
+            if (!aborted) res.cork(() => replyError(res, Errors.INTERNAL));
+          },
+        );
+      }),
+    );
   }
+  registerNotFound(app, deps.log);
+}
 
-  app.any('/*', guardHttp(deps.log, (res) => replyError(res, Errors.NOT_FOUND)));
+/** A JSON 404 for every request no other route took (on the public port: everything but /ws upgrades). */
+export function registerNotFound(app: TemplatedApp, log: Logger): void {
+  app.any('/*', guardHttp(log, (res) => replyError(res, Errors.NOT_FOUND)));
 }

@@ -52,7 +52,7 @@ const gateway = await startGateway(
   log.fatal({ err: err.message }, 'gateway failed to start');
   process.exit(1);
 });
-log.info({ address: `ws://${gateway.host}:${gateway.port}/ws`, gatewayId: gateway.gatewayId }, 'gateway ready');
+log.info({ address: `ws://${gateway.host}:${gateway.port}/ws`, internalPort: gateway.internalPort, gatewayId: gateway.gatewayId }, 'gateway ready');
 
 let stopping = false;
 const shutdown = (signal: string): void => {

@@ -98,6 +98,7 @@ async function startTestGateway(id: string, overrides: Partial<GatewayOptions> =
       gatewayId: id,
       host: '127.0.0.1',
       port: 0,
+      internalPort: 0,
       allowedOrigins: [ORIGIN],
       maxConnectionsPerUser: 10,
       maxFrameBytes: MAX_FRAME,

@@ -10,11 +10,12 @@ const GATEWAY_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 describe('gateway HTTP listener under hostile input (real process)', () => {
   let service: ServiceProcess;
   let port: number;
+  let internalPort: number;
   // A fresh connection each time: a pooled keep-alive socket the server closed would read as ECONNRESET.
-  const healthy = async () => (await rawRequest(port, { method: 'GET', target: '/healthz', headers: [], body: '' })).status === 200;
+  const healthy = async () => (await rawRequest(internalPort, { method: 'GET', target: '/healthz', headers: [], body: '' })).status === 200;
 
   beforeAll(async () => {
-    port = await freePort();
+    [port, internalPort] = [await freePort(), await freePort()];
     const run = randomBytes(4).toString('hex');
     service = await spawnService(
       GATEWAY_MAIN,
@@ -22,6 +23,7 @@ describe('gateway HTTP listener under hostile input (real process)', () => {
         ...process.env,
         LOG_LEVEL: 'warn',
         GATEWAY_PORT: String(port),
+        GATEWAY_INTERNAL_PORT: String(internalPort),
         GATEWAY_ID: `tgh${run}`,
         REDIS_KEY_PREFIX: `tgh${run}:`,
         CHAT_SERVICE_URL: 'http://127.0.0.1:9', // nothing listens: sends fail with 4101, never crash
@@ -60,11 +62,22 @@ describe('gateway HTTP listener under hostile input (real process)', () => {
   it('item 1: fuzzed request targets, headers and bodies always get a well-formed reply', async () => {
     const config = loadConfig(process.env);
     const bearer = mintDevToken(config.JWT_HS256_SECRET, 'fuzzer', { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: 600 });
-    await fuzzListener(port, ['/healthz', '/metrics', '/ws', `/ws?access_token=${bearer}`], async () => service.running() && (await healthy()), {
-      numRuns: 300,
-      secrets: { bearer },
-      parserMayDrop: uwsMayDrop,
-    });
+    const paths = ['/healthz', '/metrics', '/ws', `/ws?access_token=${bearer}`];
+    const alive = async () => service.running() && (await healthy());
+    await fuzzListener(port, paths, alive, { numRuns: 250, secrets: { bearer }, parserMayDrop: uwsMayDrop });
+    await fuzzListener(internalPort, paths, alive, { numRuns: 100, secrets: { bearer }, parserMayDrop: uwsMayDrop });
     expect(service.running()).toBe(true);
+  });
+
+  it('item 12: /metrics and /healthz are served on the internal port only', async () => {
+    for (const path of ['/metrics', '/healthz']) {
+      const reply = await rawRequest(port, { method: 'GET', target: path, headers: [], body: '' });
+      expect(reply.status, `public ${path}`).toBe(404);
+      expect(problemWithReply(reply)).toBeUndefined();
+    }
+    const metrics = await rawRequest(internalPort, { method: 'GET', target: '/metrics', headers: [], body: '' });
+    expect(metrics.status).toBe(200);
+    expect(metrics.body).toContain('gateway_connections');
+    expect((await rawRequest(internalPort, { method: 'GET', target: '/ws', headers: [['upgrade', 'websocket'], ['sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['sec-websocket-version', '13']], body: '' })).status).toBe(404);
   });
 });

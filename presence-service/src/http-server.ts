@@ -1,4 +1,4 @@
-import { ChatError, Errors, INTERNAL_TOKEN_HEADER, parseRequestTarget, replyJsonOnClientError, type Logger } from '@chat/shared';
+import { ChatError, Errors, INTERNAL_TOKEN_HEADER, parseRequestTarget, replyJsonOnClientError, secretEquals, type Logger } from '@chat/shared';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** A JSON POST handler: resolves with the reply body or rejects (ChatError → its status and code). */
@@ -40,7 +40,7 @@ export function createInternalServer(routes: Record<string, JsonHandler>, intern
     if (req.method === 'GET' && target.pathname === '/healthz') return reply(res, 200, { ok: true });
     const handler = req.method === 'POST' ? table.get(target.pathname) : undefined;
     if (!handler) throw new ChatError(Errors.NOT_FOUND);
-    if (req.headers[INTERNAL_TOKEN_HEADER] !== internalToken) throw new ChatError(Errors.UNAUTHORIZED);
+    if (!secretEquals(req.headers[INTERNAL_TOKEN_HEADER], internalToken)) throw new ChatError(Errors.UNAUTHORIZED);
     reply(res, 200, (await handler(await readBody(req))) ?? {});
   };
   const server = createServer((req, res) => {

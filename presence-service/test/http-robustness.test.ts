@@ -41,6 +41,19 @@ describe('presence-service HTTP listener under hostile input (real process)', ()
     expect(service.running()).toBe(true);
   });
 
+  it('item 12: a missing or wrong internal token is refused with 401', async () => {
+    const config = loadConfig(process.env);
+    const body = JSON.stringify({ user_id: 'u', user_ids: [] });
+    const post = (token?: string) =>
+      rawRequest(port, { method: 'POST', target: PRESENCE_PATHS.query, headers: [['content-type', 'application/json'], ...(token === undefined ? [] : [['x-internal-token', token] as [string, string]])], body });
+    expect((await post(config.INTERNAL_API_TOKEN)).status).toBe(200);
+    for (const wrong of [undefined, '', 'x', `${config.INTERNAL_API_TOKEN}x`, config.INTERNAL_API_TOKEN.slice(0, -1)]) {
+      const reply = await post(wrong);
+      expect(reply.status, `token ${JSON.stringify(wrong)}`).toBe(401);
+      expect(JSON.parse(reply.body)).toMatchObject({ error: { name: 'unauthorized' } });
+    }
+  });
+
   it('item 1: fuzzed request targets, headers and bodies always get a well-formed reply', async () => {
     const config = loadConfig(process.env);
     await fuzzListener(port, ['/healthz', ...Object.values(PRESENCE_PATHS)], async () => service.running() && (await healthy()), {

@@ -36,7 +36,11 @@ export function baseEnv(o: SystemOptions, internalToken: string): Record<string,
     INTERNAL_API_TOKEN: internalToken,
     CHAT_HTTP_HOST: '127.0.0.1',
     CHAT_HTTP_PORT: String(o.chatPort),
-    CHAT_SERVICE_URL: `http://127.0.0.1:${o.chatPort}`,
+    // chatPort+1: presence, +2: the sequencer's internal listener, +3: the API's internal listener.
+    CHAT_INTERNAL_PORT: String(o.chatPort + 3),
+    CHAT_SERVICE_URL: `http://127.0.0.1:${o.chatPort + 3}`,
+    // Each gateway's /healthz and /metrics on a free port of its own (logged at start).
+    GATEWAY_INTERNAL_PORT: '0',
     PRESENCE_HTTP_PORT: String(o.chatPort + 1),
     PRESENCE_SERVICE_URL: `http://127.0.0.1:${o.chatPort + 1}`,
     METRICS_ENABLED: 'true',
@@ -58,7 +62,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     procs.onStop(() => deleteTopics(env));
     // The API and the sequencer in processes of their own, as in production, so neither waits on the other's event loop.
     procs.start('chat-service', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: 'api' });
-    procs.start('sequencer', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: 'sequencer', CHAT_HTTP_PORT: String(o.chatPort + 2) });
+    procs.start('sequencer', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: 'sequencer', CHAT_INTERNAL_PORT: String(o.chatPort + 2) });
     procs.start('presence-service', 'presence-service/dist/main.js', env);
     await procs.waitForPort('chat-service', o.chatPort, 90_000);
     await procs.waitForPort('presence-service', o.chatPort + 1, 60_000);

@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import {
   ChatError,
@@ -8,6 +7,7 @@ import {
   MAX_SEND_BATCH,
   optInt,
   reqArray,
+  secretEquals,
   type InternalSendBatchResponse,
   type InternalSendResult,
   type Logger,
@@ -20,9 +20,8 @@ import { readJson, sendJson } from './http-utils.js';
 import { parseInternalHistory, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
 import type { Router } from './router.js';
 
-function checkInternalToken(req: IncomingMessage, expected: Buffer): void {
-  const given = Buffer.from(String(req.headers[INTERNAL_TOKEN_HEADER] ?? ''));
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new ChatError(Errors.UNAUTHORIZED);
+function checkInternalToken(req: IncomingMessage, expected: string): void {
+  if (!secretEquals(req.headers[INTERNAL_TOKEN_HEADER], expected)) throw new ChatError(Errors.UNAUTHORIZED);
 }
 
 /** The API gateways call; the user id in each body is the JWT subject the gateway verified. */
@@ -30,7 +29,7 @@ export function registerInternalRoutes(
   router: Router,
   deps: { internalToken: string; sends: SendService; reads: ReadService; maxBodyBytes: number; sendDeadlineMs: number; log: Logger },
 ): void {
-  const expected = Buffer.from(deps.internalToken);
+  const expected = deps.internalToken;
   const maxRequest = deps.maxBodyBytes * 2 + 4096;
   router.on('POST', INTERNAL_PATHS.sendBatch, async ({ req, res }) => {
     checkInternalToken(req, expected);

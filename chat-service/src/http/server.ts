@@ -4,17 +4,26 @@ import type { Registry } from 'prom-client';
 import { sendError, sendJson } from './http-utils.js';
 import type { Router } from './router.js';
 
+/** What a listener serves besides its router's routes. */
+export interface ServerExtras {
+  /** Serve GET /healthz. */
+  healthz: boolean;
+  /** Serve GET /metrics from this registry; null: no /metrics. */
+  metrics: Registry | null;
+}
+
 /**
- * HTTP server around a Router: JSON errors with registry codes, /healthz, /metrics (when a
- * registry is given). Every request runs inside one guard, so no request target, header or body
- * can throw past it: whatever fails becomes a JSON error reply.
+ * HTTP server around a Router: JSON errors with registry codes, plus /healthz and /metrics when
+ * asked (the internal listener only). Every request runs inside one guard, so no request target,
+ * header or body can throw past it: whatever fails becomes a JSON error reply.
  */
-export function createHttpServer(router: Router, log: Logger, metrics: Registry | null): Server {
+export function createHttpServer(router: Router, log: Logger, extras: ServerExtras): Server {
+  const { metrics } = extras;
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = parseRequestTarget(req.url);
     if (!target) throw new ChatError(Errors.INVALID_SHAPE, 'request target must be a path');
     const method = req.method ?? 'GET';
-    if (method === 'GET' && target.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+    if (extras.healthz && method === 'GET' && target.pathname === '/healthz') return sendJson(res, 200, { ok: true });
     if (method === 'GET' && target.pathname === '/metrics' && metrics) {
       const text = await metrics.metrics();
       res.writeHead(200, { 'content-type': metrics.contentType });

@@ -9,7 +9,7 @@ const long = (v: string | number) => cassandra.types.Long.fromString(String(v));
 export async function internalSend(sys: TestSystem, requests: InternalSendRequest[]): Promise<InternalSendBatchResponse['results']> {
   const results: InternalSendBatchResponse['results'] = [];
   for (let i = 0; i < requests.length; i += 256) {
-    const res = await fetch(`${sys.chatUrl}${INTERNAL_PATHS.sendBatch}`, {
+    const res = await fetch(`${sys.chatInternalUrl}${INTERNAL_PATHS.sendBatch}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: sys.config.INTERNAL_API_TOKEN },
       body: JSON.stringify({ requests: requests.slice(i, i + 256) }),

@@ -31,6 +31,8 @@ export interface GatewayProcess {
   id: string;
   url: string;
   port: number;
+  /** The gateway's internal listener (/healthz, /metrics). */
+  internalPort: number;
   child: ChildProcess;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -38,7 +40,10 @@ export interface GatewayProcess {
 export interface TestSystem {
   config: Config;
   env: NodeJS.ProcessEnv;
+  /** chat-service's public REST listener. */
   chatUrl: string;
+  /** chat-service's internal listener: internal API (what gateways call), /healthz, /metrics. */
+  chatInternalUrl: string;
   gateways: GatewayProcess[];
   redis: Redis;
   kafka: Kafka;
@@ -66,12 +71,14 @@ export async function startSystem(gatewayCount = 2, options: SystemOptions = {})
   const run = randomBytes(4).toString('hex');
   const topic = `chat.messages.test-${run}`;
   const chatPort = await freePort();
+  const chatInternalPort = await freePort();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     REDIS_KEY_PREFIX: `t${run}:`,
     CHAT_HTTP_PORT: String(chatPort),
-    CHAT_SERVICE_URL: `http://127.0.0.1:${chatPort}`,
+    CHAT_INTERNAL_PORT: String(chatInternalPort),
+    CHAT_SERVICE_URL: `http://127.0.0.1:${chatInternalPort}`,
     SESSION_REFRESH_SECONDS: '1',
     SESSION_TTL_SECONDS: '5',
     PRESENCE_SERVICE_URL: '', // presence has its own suite (presence-service/test)
@@ -100,11 +107,12 @@ export async function startSystem(gatewayCount = 2, options: SystemOptions = {})
   for (let i = 1; i <= gatewayCount; i++) gateways.push(await startGateway(env, `t${run}-gw${i}`));
 
   const token = (userId: string, ttlSeconds = 600) => mintDevToken(config.JWT_HS256_SECRET, userId, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds });
-  const chatUrl = `http://127.0.0.1:${chat.port}`;
+  const chatUrl = `http://127.0.0.1:${chat.publicPort ?? chatPort}`;
   return {
     config,
     env,
     chatUrl,
+    chatInternalUrl: `http://127.0.0.1:${chat.internalPort}`,
     gateways,
     redis,
     kafka,
@@ -137,13 +145,16 @@ export interface ChildProcessHandle {
 
 /** Runs chat-service's real main (dist/main.js) as a child process with `env` (e.g. CHAT_SERVICE_ROLES=sequencer). */
 export async function startChatServiceProcess(env: NodeJS.ProcessEnv): Promise<ChildProcessHandle> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [CHAT_SERVICE_MAIN], { env: { ...env, CHAT_HTTP_PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const [port, internalPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [CHAT_SERVICE_MAIN], {
+    env: { ...env, CHAT_HTTP_PORT: String(port), CHAT_INTERNAL_PORT: String(internalPort) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`chat-service exited with ${child.exitCode}`);
-      return fetch(`http://127.0.0.1:${port}/healthz`).then(
+      return fetch(`http://127.0.0.1:${internalPort}/healthz`).then(
         (r) => r.ok,
         () => false,
       );
@@ -161,16 +172,16 @@ export async function startChatServiceProcess(env: NodeJS.ProcessEnv): Promise<C
 }
 
 export async function startGateway(env: NodeJS.ProcessEnv, id: string): Promise<GatewayProcess> {
-  const port = await freePort();
+  const [port, internalPort] = [await freePort(), await freePort()];
   const child = spawn(process.execPath, [GATEWAY_MAIN], {
-    env: { ...env, GATEWAY_ID: id, GATEWAY_PORT: String(port) },
+    env: { ...env, GATEWAY_ID: id, GATEWAY_PORT: String(port), GATEWAY_INTERNAL_PORT: String(internalPort) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`gateway ${id} exited with ${child.exitCode}`);
-      return fetch(`http://127.0.0.1:${port}/healthz`).then(
+      return fetch(`http://127.0.0.1:${internalPort}/healthz`).then(
         (r) => r.ok,
         () => false,
       );
@@ -181,6 +192,7 @@ export async function startGateway(env: NodeJS.ProcessEnv, id: string): Promise<
   return {
     id,
     port,
+    internalPort,
     url: `ws://127.0.0.1:${port}/ws`,
     child,
     stop: async (signal = 'SIGTERM') => {

@@ -11,20 +11,25 @@ const GATEWAY_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url
 export interface GatewayProcess {
   id: string;
   port: number;
+  /** The internal listener (/healthz, /metrics). */
+  internalPort: number;
   url: string;
   child: ChildProcess;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** Starts gateway/dist/main.js with `env` plus its id and a free port; resolves once /healthz answers. */
+/** Starts gateway/dist/main.js with `env` plus its id and a free port; resolves once its internal /healthz answers. */
 export async function spawnGateway(env: NodeJS.ProcessEnv, id: string): Promise<GatewayProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [GATEWAY_MAIN], { env: { ...env, GATEWAY_ID: id, GATEWAY_PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const [port, internalPort] = [await freePort(), await freePort()];
+  const child = spawn(process.execPath, [GATEWAY_MAIN], {
+    env: { ...env, GATEWAY_ID: id, GATEWAY_PORT: String(port), GATEWAY_INTERNAL_PORT: String(internalPort) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`gateway ${id} exited with ${child.exitCode}`);
-      return fetch(`http://127.0.0.1:${port}/healthz`).then(
+      return fetch(`http://127.0.0.1:${internalPort}/healthz`).then(
         (r) => r.ok,
         () => false,
       );
@@ -35,6 +40,7 @@ export async function spawnGateway(env: NodeJS.ProcessEnv, id: string): Promise<
   return {
     id,
     port,
+    internalPort,
     url: `ws://127.0.0.1:${port}/ws`,
     child,
     stop: async (signal = 'SIGTERM') => {

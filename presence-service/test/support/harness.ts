@@ -100,16 +100,19 @@ export class PresenceHarness {
   }
 
   async gateway(name: string): Promise<GatewayProcess> {
-    const port = await freePort();
+    const [port, internalPort] = [await freePort(), await freePort()];
     const id = `tp${this.run}-${name}`;
-    const child = spawn(process.execPath, [GATEWAY_MAIN], { env: { ...this.env, GATEWAY_ID: id, GATEWAY_PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn(process.execPath, [GATEWAY_MAIN], {
+      env: { ...this.env, GATEWAY_ID: id, GATEWAY_PORT: String(port), GATEWAY_INTERNAL_PORT: String(internalPort) },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     this.children.add(child);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     void exited.then(() => this.children.delete(child));
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`gateway ${id} exited with ${child.exitCode}`);
-        return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+        return fetch(`http://127.0.0.1:${internalPort}/healthz`).then((r) => r.ok, () => false);
       },
       15_000,
       `gateway ${id}`,

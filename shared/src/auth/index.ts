@@ -1,1 +1,2 @@
 export * from './token-verifier.js';
+export * from './secret-equal.js';

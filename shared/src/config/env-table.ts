@@ -41,13 +41,17 @@ export const ENV_TABLE = {
   CASSANDRA_REPLICATION: v(int(1, 9), '1', 'Replication factor used when the migration runner creates the keyspace.'),
 
   CHAT_SERVICE_ROLES: v(roles(), 'api,sequencer', 'What a chat-service process runs: the HTTP API, the sequencer consumer, or both.'),
-  CHAT_HTTP_HOST: v(str(), '127.0.0.1', 'chat-service listen address.'),
-  CHAT_HTTP_PORT: v(port(), '8080', 'chat-service REST + internal API port.'),
-  CHAT_SERVICE_URL: v(url(['http:', 'https:']), 'http://127.0.0.1:8080', 'Where gateways reach chat-service.'),
-  INTERNAL_API_TOKEN: v(str(), undefined, 'Shared secret gateways present to chat-service internal endpoints.'),
+  CHAT_HTTP_HOST: v(str(), '127.0.0.1', 'chat-service public listen address (REST API; api role only).'),
+  CHAT_HTTP_PORT: v(port(), '8080', 'chat-service public REST port (api role only); it serves nothing else.'),
+  CHAT_INTERNAL_HOST: v(str(), '127.0.0.1', 'chat-service internal listen address: internal API for gateways, /healthz, /metrics. Never expose it publicly.'),
+  CHAT_INTERNAL_PORT: v(port(), '8085', 'chat-service internal listener port; 0 picks a free port. Every chat-service process runs it (a sequencer-only one for /healthz and /metrics).'),
+  CHAT_SERVICE_URL: v(url(['http:', 'https:']), 'http://127.0.0.1:8085', 'Where gateways reach chat-service\'s internal listener (CHAT_INTERNAL_HOST:CHAT_INTERNAL_PORT).'),
+  INTERNAL_API_TOKEN: v(str(), undefined, 'Shared secret gateways present to the internal endpoints of chat-service and presence-service; in production at least 32 bytes and not the development value.'),
 
   GATEWAY_HOST: v(str(), '127.0.0.1', 'Gateway listen address.'),
-  GATEWAY_PORT: v(port(), '8081', 'Gateway WebSocket port.'),
+  GATEWAY_PORT: v(port(), '8081', 'Gateway public WebSocket port (/ws only).'),
+  GATEWAY_INTERNAL_HOST: v(str(), '127.0.0.1', 'Gateway internal listen address: /healthz and /metrics. Never expose it publicly.'),
+  GATEWAY_INTERNAL_PORT: v(port(), '8091', 'Gateway internal port; 0 picks a free port (logged). Gateways sharing a host each need their own.'),
   GATEWAY_ID: v(optStr(), '', 'Unique gateway id; empty derives one from host and pid.'),
   ALLOWED_ORIGINS: v(list(), '*', 'Comma-separated Origin allowlist for browsers; * allows any. Requests without Origin (native clients) are allowed.'),
   MAX_CONNECTIONS_PER_USER: v(int(1, 1000), '10', 'Concurrent connections one user may hold across all gateways.'),
@@ -73,7 +77,7 @@ export const ENV_TABLE = {
 
   JWT_ISSUER: v(str(), 'chat-dev', 'Required `iss` claim.'),
   JWT_AUDIENCE: v(str(), 'chat', 'Required `aud` claim.'),
-  JWT_HS256_SECRET: v(optStr(), '', 'HS256 secret (development). Empty disables HS256.'),
+  JWT_HS256_SECRET: v(optStr(), '', 'HS256 secret (development). Empty disables HS256. In production, when set, at least 32 bytes and not the development value.'),
   JWT_PUBLIC_KEYS_FILE: v(optStr(), '', 'JSON file {"keys":[{"kid","alg":"RS256"|"ES256","pem"}]} for production tokens.'),
 
   WORKER_ID: v(int(-1, 1023), '-1', 'Snowflake worker id 0-1023; -1 allocates one from Redis at start.'),

@@ -23,4 +23,24 @@ describe('loadConfig', () => {
   it('refuses dev-only secrets in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/INTERNAL_API_TOKEN is required/);
   });
+
+  it('item 12: production refuses known development secrets and short ones, naming the variable', () => {
+    const strong = 'x'.repeat(32);
+    const base = { NODE_ENV: 'production', INTERNAL_API_TOKEN: strong, JWT_HS256_SECRET: strong };
+    expect(loadConfig(base).INTERNAL_API_TOKEN).toBe(strong);
+    const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+    };
+    expect(problemsOf({ ...base, INTERNAL_API_TOKEN: 'dev-internal-token' })).toEqual([expect.stringMatching(/^INTERNAL_API_TOKEN: is a known development value/)]);
+    expect(problemsOf({ ...base, JWT_HS256_SECRET: 'dev-secret-change-me' })).toEqual([expect.stringMatching(/^JWT_HS256_SECRET: is a known development value/)]);
+    expect(problemsOf({ ...base, INTERNAL_API_TOKEN: 'x'.repeat(31) })).toEqual(['INTERNAL_API_TOKEN: must be at least 32 bytes in production']);
+    expect(problemsOf({ ...base, JWT_HS256_SECRET: 'short' })).toEqual(['JWT_HS256_SECRET: must be at least 32 bytes in production']);
+    // Development keeps its defaults.
+    expect(loadConfig({}).INTERNAL_API_TOKEN).toBe('dev-internal-token');
+  });
 });

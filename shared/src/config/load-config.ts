@@ -13,6 +13,25 @@ const DEV_DEFAULTS: Partial<Record<EnvName, string>> = {
   JWT_HS256_SECRET: 'dev-secret-change-me',
 };
 
+/** Shortest secret production accepts (bytes): 256 bits. */
+export const MIN_SECRET_BYTES = 32;
+
+/**
+ * Production refuses, even when set explicitly, a secret that is a known development value or
+ * shorter than MIN_SECRET_BYTES. An empty JWT_HS256_SECRET (HS256 disabled) is fine.
+ */
+function secretProblems(out: Record<string, unknown>): string[] {
+  const known = new Set(Object.values(DEV_DEFAULTS));
+  const problems: string[] = [];
+  for (const name of ['INTERNAL_API_TOKEN', 'JWT_HS256_SECRET'] as const) {
+    const value = out[name];
+    if (typeof value !== 'string' || value === '') continue;
+    if (known.has(value)) problems.push(`${name}: is a known development value; production needs a secret of its own`);
+    else if (Buffer.byteLength(value, 'utf8') < MIN_SECRET_BYTES) problems.push(`${name}: must be at least ${MIN_SECRET_BYTES} bytes in production`);
+  }
+  return problems;
+}
+
 function rawValue(name: EnvName, env: NodeJS.ProcessEnv, production: boolean): string | undefined {
   const spec: { default: string | undefined; localDefault?: string } = ENV_TABLE[name];
   return env[name] ?? (production ? undefined : (DEV_DEFAULTS[name] ?? spec.localDefault)) ?? spec.default;
@@ -64,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (problems.length === 0 && out.JWT_HS256_SECRET === '' && out.JWT_PUBLIC_KEYS_FILE === '') {
     problems.push('JWT_HS256_SECRET or JWT_PUBLIC_KEYS_FILE must be set');
   }
+  if (production) problems.push(...secretProblems(out));
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Config;
 }
