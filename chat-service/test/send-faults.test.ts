@@ -59,16 +59,17 @@ async function readTopic(kafka: Kafka, topic: string, until: (values: string[]) 
 }
 
 /** chat-service (API role only) in this process, with `overrides` on top of the test environment. */
-async function startApi(overrides: NodeJS.ProcessEnv): Promise<{ config: Config; env: NodeJS.ProcessEnv; url: string; service: RunningChatService }> {
+async function startApi(overrides: NodeJS.ProcessEnv): Promise<{ config: Config; env: NodeJS.ProcessEnv; url: string; internalUrl: string; service: RunningChatService }> {
   const run = randomBytes(4).toString('hex');
-  const port = await freePort();
+  const [port, internalPort] = [await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     LOG_LEVEL: 'error',
     REDIS_KEY_PREFIX: `tf${run}:`,
     CHAT_SERVICE_ROLES: 'api',
     CHAT_HTTP_PORT: String(port),
-    CHAT_SERVICE_URL: `http://127.0.0.1:${port}`,
+    CHAT_INTERNAL_PORT: String(internalPort),
+    CHAT_SERVICE_URL: `http://127.0.0.1:${internalPort}`,
     PRESENCE_SERVICE_URL: '',
     KAFKA_TOPIC_MESSAGES: `chat.messages.faults-${run}`,
     ...overrides,
@@ -89,7 +90,7 @@ async function startApi(overrides: NodeJS.ProcessEnv): Promise<{ config: Config;
     redisSub.disconnect();
     redis.disconnect();
   });
-  return { config, env, url: `http://127.0.0.1:${service.port}`, service };
+  return { config, env, url: `http://127.0.0.1:${service.publicPort ?? port}`, internalUrl: `http://127.0.0.1:${service.internalPort}`, service };
 }
 
 async function createDirect(url: string, config: Config, a: string, b: string): Promise<string> {
@@ -209,7 +210,7 @@ describe('send path against an unreachable Redis', () => {
     const conv = await createDirect(api.url, api.config, ra, rb);
     const send = async (id: string) => {
       const t0 = Date.now();
-      const res = await fetch(`${api.url}${INTERNAL_PATHS.sendBatch}`, {
+      const res = await fetch(`${api.internalUrl}${INTERNAL_PATHS.sendBatch}`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: api.config.INTERNAL_API_TOKEN },
         body: JSON.stringify({ requests: [{ user_id: ra, conversation_id: conv, client_msg_id: id, body: 'hi' }] }),
