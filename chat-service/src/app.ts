@@ -33,7 +33,6 @@ import { Sequencer } from './sequencer/sequencer.js';
 import { CassandraConversationStore } from './store/cassandra-conversation-store.js';
 import { CassandraMessageStore } from './store/cassandra-message-store.js';
 import { CassandraSequencedSendStore } from './store/cassandra-sequenced-send-store.js';
-import { fencedTimestamp } from './store/message-store.js';
 import { MembershipCache } from './store/membership-cache.js';
 import { CassandraSequencerLeases } from './store/sequencer-lease.js';
 
@@ -78,7 +77,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     cassandra: new CircuitBreaker('cassandra', breakerOptions, onBreaker),
   };
   const conversationStore = guardedBy(new CassandraConversationStore(clients.cassandra), breakers.cassandra);
-  const membership = new MembershipCache(conversationStore, clients.redis, { channel: `${config.REDIS_KEY_PREFIX}members-changed` });
+  const membership = new MembershipCache(conversationStore, clients.redis, { channel: `${config.REDIS_KEY_PREFIX}members-changed`, maxBytes: config.MEMBERSHIP_CACHE_MAX_BYTES });
   await membership.listen(clients.redisSub);
   const epochOf = async (cid: string) => (await membership.get(cid))?.conversation.epoch ?? null;
   const messageStore = new CassandraMessageStore(clients.cassandra, async (cid) => (await epochOf(cid)) ?? '');
@@ -101,7 +100,11 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const messageConsumer = new MessageConsumer(
       consumer,
       dlqProducer,
-      (generation) => new Sequencer({ messages: messageStore, sends: sequencedSends, epochOf, timestamp: () => fencedTimestamp(generation) }),
+      (clock) =>
+        new Sequencer(
+          { messages: messageStore, sends: sequencedSends, epochOf, timestamp: () => clock.next() },
+          { maxStateBytes: config.SEQUENCER_STATE_MAX_BYTES, onForget: (cid) => messageStore.forgetConversation(cid) },
+        ),
       new CassandraSequencerLeases(clients.cassandra),
       async (messages) => metrics.markDelivered(await deliverer.deliver(messages)),
       log.child({ component: 'sequencer' }),

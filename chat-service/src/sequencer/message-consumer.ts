@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import type { ChatMessage, Logger, MessageRecord } from '@chat/shared';
 import type { SequencerLeases } from '../store/sequencer-lease.js';
+import { LeaseClock, type LeaseClockOptions } from './lease-clock.js';
 import { decodeMessageRecord } from './record-codec.js';
 import { MAX_CHUNK, OwnershipLostError, Sequencer } from './sequencer.js';
 
@@ -11,8 +12,10 @@ export interface MessageConsumerOptions {
   owner: string;
   /** Attempts per chunk before the consumer gives the partition back to Kafka's retry. @default 5 */
   maxRetries?: number;
-  /** How often a partition owner re-reads its lease to notice it lost the partition. @default 500 */
+  /** How often a partition owner re-reads its lease to notice it lost the partition (and to keep writing: see LeaseClock). @default 500 */
   leaseCheckMs?: number;
+  /** Lease validity and tolerated clock skew (LeaseClock); a new owner waits their sum before its first write. */
+  leaseClock?: LeaseClockOptions;
 }
 
 export interface ConsumerMetrics {
@@ -25,7 +28,7 @@ export interface ConsumerMetrics {
 interface Ownership {
   generation: number;
   sequencer: Sequencer;
-  checkedAt: number;
+  clock: LeaseClock;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -45,11 +48,14 @@ export class MessageConsumer {
   private readonly maxRetries: number;
   private readonly leaseCheckMs: number;
   private readonly owned = new Map<number, Ownership>();
+  private readonly acquiring = new Map<number, Promise<Ownership | null>>();
+  /** Bumped on every group join: an acquisition started for an older assignment is discarded. */
+  private assignment = 0;
 
   constructor(
     private readonly consumer: Consumer,
     private readonly dlqProducer: Producer,
-    private readonly newSequencer: (generation: number) => Sequencer,
+    private readonly newSequencer: (clock: LeaseClock) => Sequencer,
     private readonly leases: SequencerLeases,
     private readonly deliver: (messages: ChatMessage[]) => Promise<unknown>,
     private readonly log: Logger,
@@ -61,8 +67,9 @@ export class MessageConsumer {
   }
 
   async start(): Promise<void> {
-    // Every rebalance may hand a partition to someone else and back: take each lease anew.
-    this.consumer.on(this.consumer.events.GROUP_JOIN, () => this.dropAll());
+    // Every rebalance may hand a partition to someone else and back: take each assigned lease
+    // anew, right away (not on the first batch), so the new owner's wait (LeaseClock) overlaps the fetch.
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => this.onAssignment(event.payload.memberAssignment[this.opts.topic] ?? []));
     await this.consumer.subscribe({ topic: this.opts.topic, fromBeginning: true });
     await this.consumer.run({
       // Offsets are resolved and committed by handleBatch, chunk by chunk, once durable.
@@ -74,9 +81,15 @@ export class MessageConsumer {
     });
   }
 
-  private dropAll(): void {
+  /** A new assignment: forget every partition, take the lease of each assigned one. */
+  onAssignment(partitions: number[]): void {
+    this.assignment++;
     for (const o of this.owned.values()) o.sequencer.close();
     this.owned.clear();
+    this.acquiring.clear();
+    for (const partition of partitions) {
+      this.take(partition).catch((err: Error) => this.log.warn({ partition, err: err.message }, 'taking the partition lease failed; retried on the first batch'));
+    }
   }
 
   private drop(partition: number): void {
@@ -84,23 +97,47 @@ export class MessageConsumer {
     this.owned.delete(partition);
   }
 
-  /** The sequencer of a partition we own, or null if another consumer took it. */
-  private async ownership(partition: number): Promise<Ownership | null> {
-    const current = this.owned.get(partition);
-    if (!current) {
+  /** Takes the lease, waits until the new owner may write, confirms the lease again. Null if it was lost meanwhile. */
+  private take(partition: number): Promise<Ownership | null> {
+    const pending = this.acquiring.get(partition);
+    if (pending) return pending;
+    const assignment = this.assignment;
+    const taking = (async () => {
+      const sent = Date.now();
       const generation = await this.leases.acquire(this.opts.topic, partition, this.opts.owner);
-      const fresh = { generation, sequencer: this.newSequencer(generation), checkedAt: Date.now() };
-      this.owned.set(partition, fresh);
+      const clock = new LeaseClock(sent, Date.now(), this.opts.leaseClock);
+      const ownership: Ownership = { generation, sequencer: this.newSequencer(clock), clock };
       this.log.info({ partition, generation }, 'partition lease acquired');
-      return fresh;
-    }
-    if (Date.now() - current.checkedAt >= this.leaseCheckMs) {
-      if ((await this.leases.generation(this.opts.topic, partition)) !== current.generation) {
+      const wait = clock.usableAt - Date.now();
+      if (wait > 0) await sleep(wait);
+      if (assignment !== this.assignment || !(await this.confirm(partition, ownership))) return null;
+      this.owned.set(partition, ownership);
+      return ownership;
+    })().finally(() => {
+      if (this.acquiring.get(partition) === taking) this.acquiring.delete(partition);
+    });
+    this.acquiring.set(partition, taking);
+    return taking;
+  }
+
+  /** Reads our generation back; true (and the clock confirmed) if the partition is still ours. */
+  private async confirm(partition: number, o: Ownership): Promise<boolean> {
+    const sent = Date.now();
+    if ((await this.leases.generation(this.opts.topic, partition)) !== o.generation) return false;
+    o.clock.confirm(sent);
+    return true;
+  }
+
+  /** The sequencer of a partition we own, or null if another consumer took it. */
+  private async ownership(partition: number, force = false): Promise<Ownership | null> {
+    const current = this.owned.get(partition) ?? (await this.take(partition));
+    if (!current) return null;
+    if (force || current.clock.sinceConfirmed() >= this.leaseCheckMs) {
+      if (!(await this.confirm(partition, current))) {
         this.drop(partition);
         this.log.warn({ partition, generation: current.generation }, 'partition lease lost; stopping work on it');
         return null;
       }
-      current.checkedAt = Date.now();
     }
     return current;
   }
@@ -145,13 +182,13 @@ export class MessageConsumer {
         }
         // What was stored is delivered now, whatever happened to the other conversations.
         await this.deliverSafely(result.messages);
-        if ([...result.failed.values()].some((e) => e instanceof OwnershipLostError)) {
-          this.drop(partition);
-          this.log.warn({ partition }, 'partition lease no longer proven; stopping work on it');
-          return false;
-        }
         if (result.failed.size === 0) return true;
         pending = pending.filter((r) => result.failed.has(r.conversation_id));
+        // Not confirmed recently enough to write (a slow chunk): confirm and go on, or stop if it is gone.
+        if (attempt < 2 * this.maxRetries && [...result.failed.values()].every((e) => e instanceof OwnershipLostError)) {
+          if (!(await this.ownership(partition, true))) return false;
+          continue;
+        }
         failure = result.failed.values().next().value;
       } catch (err) {
         failure = err as Error;

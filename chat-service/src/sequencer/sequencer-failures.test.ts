@@ -3,7 +3,7 @@ import { createLogger, type ChatMessage, type MessageRecord } from '@chat/shared
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
 import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
-import { fencedTimestamp } from '../store/message-store.js';
+import { testTimestamps } from './test-timestamps.js';
 import { MessageConsumer } from './message-consumer.js';
 import { Sequencer } from './sequencer.js';
 
@@ -27,7 +27,7 @@ class FaultyStore extends MemoryMessageStore {
   }
 }
 
-const make = (store: FaultyStore) => new Sequencer({ messages: store, sends: new MemorySequencedSendStore(), epochOf, timestamp: () => fencedTimestamp(1) });
+const make = (store: FaultyStore) => new Sequencer({ messages: store, sends: new MemorySequencedSendStore(), epochOf, timestamp: testTimestamps(1) });
 const seqsOf = async (store: MemoryMessageStore, cid: string) => (await store.readAfter(cid, 0, 1e9, 1e9)).map((m) => m.seq);
 
 describe('Sequencer with a failing conversation', () => {

@@ -2,7 +2,8 @@ import type { ChatMessage, MessageRecord } from '@chat/shared';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
 import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
-import { BUCKET_SIZE, fencedTimestamp } from '../store/message-store.js';
+import { BUCKET_SIZE } from '../store/message-store.js';
+import { testTimestamps } from './test-timestamps.js';
 import { DEDUP_WINDOW_MS, Sequencer, bodyHash, type SequencerOptions } from './sequencer.js';
 
 const CONV = '1001';
@@ -21,7 +22,7 @@ interface Stores {
 }
 const stores = (): Stores => ({ messages: new MemoryMessageStore(), sends: new MemorySequencedSendStore() });
 const sequencer = (s: Stores, generation = 1, options: SequencerOptions = {}) =>
-  new Sequencer({ messages: s.messages, sends: s.sends, epochOf, timestamp: () => fencedTimestamp(generation) }, options);
+  new Sequencer({ messages: s.messages, sends: s.sends, epochOf, timestamp: testTimestamps(generation) }, options);
 
 const stored = async (store: MemoryMessageStore, cid = CONV) => (await store.readAfter(cid, 0, 1e9, 1e9)).map((m) => [m.seq, m.message_id]);
 const seqs = (messages: ChatMessage[]) => messages.map((m) => m.seq);

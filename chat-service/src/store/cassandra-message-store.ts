@@ -1,20 +1,36 @@
 import cassandra from 'cassandra-driver';
 import type { CassandraClient, ChatMessage } from '@chat/shared';
+import { ByteLru, stringBytes } from '../cache/byte-lru.js';
 import { BUCKET_SIZE, bucketOf, byBucket, type MessageStore } from './message-store.js';
 import { fromLong, longToNumber, toLong } from './long.js';
 
 const IDEMPOTENT = { prepare: true, isIdempotent: true } as const;
+/** Map entry + number, besides the key string. */
+const RECORDED_BUCKET_ENTRY_BYTES = 80;
 const INSERT =
   'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
 
 export class CassandraMessageStore implements MessageStore {
-  /** Highest bucket known to be recorded per conversation (only ever grows). */
-  private readonly recordedBucket = new Map<string, number>();
+  /** Highest bucket known to be recorded per conversation (only ever grows); bounded in bytes, evicted with the sequencer's state. */
+  private readonly recordedBucket: ByteLru<string, number>;
 
   constructor(
     private readonly db: CassandraClient,
     private readonly epochOf: (conversationId: string) => Promise<string>,
-  ) {}
+    /** Approximate heap budget of the recorded-bucket cache. @default 4194304 (4 MiB, ≈ 40,000 conversations) */
+    recordedBucketMaxBytes = 4 * 1024 * 1024,
+  ) {
+    this.recordedBucket = new ByteLru(recordedBucketMaxBytes, (cid) => RECORDED_BUCKET_ENTRY_BYTES + stringBytes(cid));
+  }
+
+  forgetConversation(conversationId: string): void {
+    this.recordedBucket.delete(conversationId);
+  }
+
+  /** Approximate heap bytes of the recorded-bucket cache. */
+  get cacheBytes(): number {
+    return this.recordedBucket.bytes;
+  }
 
   async append(conversationId: string, messages: ChatMessage[], timestamp: bigint): Promise<void> {
     const id = toLong(conversationId);
@@ -22,7 +38,7 @@ export class CassandraMessageStore implements MessageStore {
     for (const run of byBucket(messages)) {
       const bucket = bucketOf(run[0]!.seq);
       if (bucket > (await this.recordedBucketOf(conversationId))) {
-        await this.db.execute('UPDATE conversation_seq SET last_bucket = ? WHERE conversation_id = ?', [bucket, id], { ...IDEMPOTENT, timestamp: ts });
+        await this.db.execute('INSERT INTO conversation_buckets (conversation_id, bucket) VALUES (?, ?)', [id, bucket], { ...IDEMPOTENT, timestamp: ts });
         this.recordedBucket.set(conversationId, bucket);
       }
       // One partition, one unlogged batch: applied atomically, so a crash never leaves a hole.
@@ -39,17 +55,24 @@ export class CassandraMessageStore implements MessageStore {
   private async recordedBucketOf(conversationId: string): Promise<number> {
     const cached = this.recordedBucket.get(conversationId);
     if (cached !== undefined) return cached;
-    const rs = await this.db.execute('SELECT last_bucket FROM conversation_seq WHERE conversation_id = ?', [toLong(conversationId)], IDEMPOTENT);
-    const bucket = (rs.first()?.last_bucket as number | null | undefined) ?? -1;
+    const bucket = await this.lastBucket(toLong(conversationId));
     this.recordedBucket.set(conversationId, bucket);
     return bucket;
   }
 
+  /** Highest recorded bucket, -1 for none (conversation_buckets; conversation_seq for conversations written before it). */
+  private async lastBucket(id: cassandra.types.Long): Promise<number> {
+    const [rows, legacy] = await Promise.all([
+      this.db.execute('SELECT bucket FROM conversation_buckets WHERE conversation_id = ? LIMIT 1', [id], IDEMPOTENT),
+      this.db.execute('SELECT last_bucket FROM conversation_seq WHERE conversation_id = ?', [id], IDEMPOTENT),
+    ]);
+    return Math.max((rows.first()?.bucket as number | undefined) ?? -1, (legacy.first()?.last_bucket as number | null | undefined) ?? -1);
+  }
+
   async lastSeq(conversationId: string): Promise<number> {
     const id = toLong(conversationId);
-    const rs = await this.db.execute('SELECT last_bucket FROM conversation_seq WHERE conversation_id = ?', [id], IDEMPOTENT);
     // The recorded bucket may still be empty (recorded just before its first write): look one lower.
-    for (let bucket = (rs.first()?.last_bucket as number | null | undefined) ?? 0, tries = 0; bucket >= 0 && tries < 2; bucket--, tries++) {
+    for (let bucket = Math.max(0, await this.lastBucket(id)), tries = 0; bucket >= 0 && tries < 2; bucket--, tries++) {
       const top = await this.db.execute('SELECT seq FROM messages WHERE conversation_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1', [id, bucket], IDEMPOTENT);
       const row = top.first();
       if (row) return longToNumber(row.seq);

@@ -1,4 +1,5 @@
 import type { Redis } from '@chat/shared';
+import { ByteLru, stringBytes } from '../cache/byte-lru.js';
 import type { Conversation, ConversationStore } from './conversation-store.js';
 
 export interface MembershipCacheOptions {
@@ -6,8 +7,8 @@ export interface MembershipCacheOptions {
   ttlMs?: number;
   /** Redis channel carrying "members of X changed". @default 'chat:members-changed' */
   channel?: string;
-  /** Most conversations kept. @default 10000 */
-  maxEntries?: number;
+  /** Approximate heap bytes of all cached entries (least recently used evicted; one over a quarter of it is not cached). @default 67108864 (64 MiB) */
+  maxBytes?: number;
 }
 
 interface Entry {
@@ -22,7 +23,7 @@ interface Entry {
  * TTL bounds staleness if an invalidation is missed.
  */
 export class MembershipCache {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries: ByteLru<string, Entry>;
   private readonly loading = new Map<string, Promise<Entry | null>>();
   private readonly opts: Required<MembershipCacheOptions>;
 
@@ -31,7 +32,13 @@ export class MembershipCache {
     private readonly pub: Redis,
     options: MembershipCacheOptions = {},
   ) {
-    this.opts = { ttlMs: 30_000, channel: 'chat:members-changed', maxEntries: 10_000, ...options };
+    this.opts = { ttlMs: 30_000, channel: 'chat:members-changed', maxBytes: 64 * 1024 * 1024, ...options };
+    this.entries = new ByteLru(this.opts.maxBytes, entryBytes);
+  }
+
+  /** Approximate heap bytes of the cached entries. */
+  get bytes(): number {
+    return this.entries.bytes;
   }
 
   /** Subscribes to invalidations on a dedicated subscriber connection. */
@@ -58,11 +65,7 @@ export class MembershipCache {
     if (!conversation) return null;
     const members = new Set((await this.store.members(conversationId)).map((m) => m.user_id));
     const entry = { conversation, members, loadedAt: Date.now() };
-    if (this.entries.size >= this.opts.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    this.entries.set(conversationId, entry);
+    this.entries.set(conversationId, entry); // not kept when too large; served uncached then
     return entry;
   }
 
@@ -74,4 +77,14 @@ export class MembershipCache {
     this.entries.delete(conversationId);
     await this.pub.publish(this.opts.channel, conversationId);
   }
+}
+
+/** Map/Set slot, object and string headers per member; conversation fields. */
+const MEMBER_BYTES = 64;
+const ENTRY_BYTES = 400;
+function entryBytes(conversationId: string, e: Entry): number {
+  const c = e.conversation;
+  let bytes = ENTRY_BYTES + stringBytes(conversationId) + stringBytes(c.title ?? '') + stringBytes(c.created_by) + stringBytes(c.epoch);
+  for (const m of e.members) bytes += MEMBER_BYTES + stringBytes(m);
+  return bytes;
 }

@@ -1,15 +1,6 @@
 import type { ChatMessage } from '@chat/shared';
 
 /**
- * Write timestamps derived from a sequencer's lease generation: any write of generation g+1 is
- * newer than every write of generation g (each generation adds 2^47 µs ≈ 4.4 years to real time),
- * so a consumer that lost its partition can never overwrite what the new owner wrote.
- */
-export function fencedTimestamp(generation: number, nowMicros: bigint = BigInt(Date.now()) * 1000n): bigint {
-  return nowMicros + (BigInt(generation) << 47n);
-}
-
-/**
  * Durable messages, stored in partitions of BUCKET_SIZE consecutive seqs.
  *
  * Contract: `append` writes a conversation's messages (consecutive seqs, ascending) so that after
@@ -19,6 +10,8 @@ export function fencedTimestamp(generation: number, nowMicros: bigint = BigInt(D
  * the highest stored seq. Writes are idempotent (same key, same content) and carry `timestamp`.
  */
 export interface MessageStore {
+  /** Drops any per-conversation cache (the sequencer's state for it went away). @default no-op */
+  forgetConversation?(conversationId: string): void;
   append(conversationId: string, messages: ChatMessage[], timestamp: bigint): Promise<void>;
   /** Highest stored seq (0 for none). */
   lastSeq(conversationId: string): Promise<number>;

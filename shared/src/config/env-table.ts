@@ -91,6 +91,8 @@ export const ENV_TABLE = {
   BREAKER_FAILURE_THRESHOLD: v(int(1, 1000), '5', 'Consecutive infrastructure failures of one dependency (Kafka, Redis, Cassandra) that open its circuit: requests needing it get 4101 at once.'),
   BREAKER_SLOW_CALL_MS: v(int(10, 600_000), '2000', 'A call to Redis or Cassandra still running after this long counts as a failure for its circuit breaker (a hung dependency fails slowly).'),
   BREAKER_COOLDOWN_MS: v(int(10, 600_000), '2000', 'How long an open circuit refuses before one probe request may try the dependency again.'),
+  SEQUENCER_STATE_MAX_BYTES: v(int(1024 * 1024, 16 * 1024 * 1024 * 1024), '67108864', 'Approximate heap budget of the sequencer\'s per-conversation state (least recently used conversations are dropped and re-read from Cassandra).'),
+  MEMBERSHIP_CACHE_MAX_BYTES: v(int(1024 * 1024, 16 * 1024 * 1024 * 1024), '67108864', 'Approximate heap budget of chat-service\'s conversation/member cache (least recently used evicted; a conversation larger than a quarter of it is not cached).'),
   CONSUMER_MAX_RETRIES: v(int(0, 100), '5', 'Attempts per chunk of records before the consumer hands the partition back to Kafka (records are never skipped).'),
   METRICS_ENABLED: v(bool(), 'true', 'Expose /metrics on each service.'),
 } as const;
