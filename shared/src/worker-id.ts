@@ -71,15 +71,17 @@ class RedisWorkerIdLease implements WorkerIdLease {
   }
 
   async ready(): Promise<void> {
-    for (;;) {
-      await this.acquiring;
+    while (!this.released) {
+      if (this.acquiring) await this.acquiring;
       const h = this.held;
-      if (h && performance.now() < h.validUntil) {
-        const wait = h.usableFrom - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait + 1));
-        if (this.held === h && performance.now() < h.validUntil) return;
+      if (!h) {
+        await this.acquire();
+        continue;
       }
-      if (!this.acquiring) await this.acquire();
+      const now = performance.now();
+      if (now >= h.usableFrom && now < h.validUntil) return;
+      // Quarantine not over yet, or the proof lapsed and the next renewal will tell.
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(h.usableFrom - now, this.opts.renewMs)) + 1));
     }
   }
 
