@@ -147,12 +147,12 @@ describe('core messaging across two gateway processes', () => {
     const prefix = sys.env.REDIS_KEY_PREFIX!;
     const rebuilt = async () => (await sys.redis.exists(`${prefix}user:{${bob}}:conns`, `${prefix}gw:${sys.gateways[1]!.id}:alive`)) === 2;
     await waitFor(rebuilt, 10_000, 'the gateways to re-assert their connections');
-    await sender.request({ type: 'send', conversation_id: conv, client_msg_id: 'after-loss', body: 'still routed' });
-    await waitFor(() => receiver.messages(conv).length === 1, 15_000, 'delivery after routing loss');
-    // The lost data included chat-service's worker-id lease: minting pauses until a new id is proven.
+    // The lost data included chat-service's worker-id lease: sends get 4101 (retry) until a new id
+    // is proven, as a client's retries with the same client_msg_id would find.
     await waitFor(async () => (await sys.redis.keys(`${prefix}worker-id:*`)).some((k) => !k.endsWith(':next')), 10_000, 'a new worker-id lease');
-    let probe = 0;
-    await waitFor(async () => (await sender.request({ type: 'send', conversation_id: conv, client_msg_id: `probe-${probe++}`, body: 'ids again' })).type === 'ack', 15_000, 'sends to be acked again');
+    const send = { type: 'send', conversation_id: conv, client_msg_id: 'after-loss', body: 'still routed' };
+    await waitFor(async () => (await sender.request(send)).type === 'ack', 15_000, 'the send to be acked');
+    await waitFor(() => receiver.messages(conv).length === 1, 15_000, 'delivery after routing loss');
   });
 
   it('commits consumer offsets once messages are stored', async () => {
