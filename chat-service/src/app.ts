@@ -92,7 +92,14 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
 
   if (config.CHAT_SERVICE_ROLES.includes('sequencer')) {
     const registry = new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
-    const deliverer = new Deliverer(clients.redis, config.REDIS_KEY_PREFIX, registry, async (cid) => (await membership.get(cid))?.members ?? null);
+    const deliverer = new Deliverer(
+      clients.redis,
+      config.REDIS_KEY_PREFIX,
+      registry,
+      async (cid) => (await membership.get(cid))?.members ?? null,
+      metrics,
+      log.child({ component: 'deliverer' }),
+    );
     const sequencedSends = new CassandraSequencedSendStore(clients.cassandra);
     const consumer = clients.kafka.consumer({ groupId: config.SEQUENCER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

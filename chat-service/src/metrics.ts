@@ -1,9 +1,10 @@
 import { counter, createMetricsRegistry } from '@chat/shared';
 import type { Registry } from 'prom-client';
+import type { DeliveryMetrics } from './delivery/deliverer.js';
 import type { ConsumerMetrics } from './sequencer/message-consumer.js';
 
 /** What chat-service counts, as domain verbs. */
-export interface ChatMetrics extends ConsumerMetrics {
+export interface ChatMetrics extends ConsumerMetrics, DeliveryMetrics {
   readonly registry: Registry;
   markDelivered(gatewayEvents: number): void;
 }
@@ -15,6 +16,7 @@ export function createChatMetrics(): ChatMetrics {
   const retries = counter(registry, 'chat_sequencer_retries_total', 'Batches retried after a retriable failure');
   const duplicates = counter(registry, 'chat_sequencer_duplicates_total', 'Records recognised as copies or resends of a stored message and not stored again');
   const delivered = counter(registry, 'chat_gateway_events_published_total', 'Delivery events published to gateways');
+  const publishErrors = counter(registry, 'chat_delivery_publish_errors_total', 'Delivery events Redis refused (real-time delivery lost; clients recover by sync/digest)');
   return {
     registry,
     markSequenced: (n) => sequenced.inc(n),
@@ -22,5 +24,6 @@ export function createChatMetrics(): ChatMetrics {
     markRetry: () => retries.inc(),
     markDuplicates: (n) => duplicates.inc(n),
     markDelivered: (n) => delivered.inc(n),
+    markPublishErrors: (n) => publishErrors.inc(n),
   };
 }

@@ -3,6 +3,8 @@ import {
   type HistoryPage,
   type InternalHistoryRequest,
   type InternalSendBatchRequest,
+  type InternalLatestRequest,
+  type InternalLatestResponse,
   type InternalSendBatchResponse,
   type InternalSendRequest,
   type InternalSendResponse,
@@ -23,6 +25,8 @@ export interface ChatServiceClient {
   send(req: InternalSendRequest): Promise<InternalSendResponse>;
   sync(req: InternalSyncRequest): Promise<InternalSyncResponse>;
   history(req: InternalHistoryRequest): Promise<HistoryPage>;
+  /** Latest seq and epoch of conversations (≤ MAX_LATEST_CONVERSATIONS); unknown ones are left out. */
+  latest(req: InternalLatestRequest): Promise<InternalLatestResponse>;
   close(): Promise<void>;
 }
 
@@ -81,6 +85,10 @@ export class HttpChatServiceClient implements ChatServiceClient {
 
   history(req: InternalHistoryRequest): Promise<HistoryPage> {
     return this.reads.post<HistoryPage>(INTERNAL_PATHS.history, req);
+  }
+
+  latest(req: InternalLatestRequest): Promise<InternalLatestResponse> {
+    return this.reads.post<InternalLatestResponse>(INTERNAL_PATHS.latest, req);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,7 @@ import {
   type ServerFrame,
   type SyncFrame,
 } from '@chat/shared';
+import { noteReply } from './conversation-activity.js';
 import { errorFrame, errorFrameFor } from './error-frames.js';
 import { FrameHandler } from './frame-handler.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -128,7 +129,10 @@ export class ClientMessages {
     }
     // The socket may have closed while we awaited: sendReply checks. The request stays in flight
     // until its reply is written (a reply waiting for drain keeps its slot).
-    if (reply) sendReply(ws, reply, this.policy, done);
+    if (reply) {
+      noteReply(ws, reply, Date.now());
+      sendReply(ws, reply, this.policy, done);
+    }
     else done();
   }
 

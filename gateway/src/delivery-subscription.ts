@@ -9,12 +9,15 @@ export interface DeliverySubscription {
 /**
  * Subscribes the (dedicated) subscriber connection to this gateway's delivery channel and hands
  * each valid GatewayEvent to `onEvent`. Invalid events are logged (never their content) and dropped.
+ * Events published while the connection was down are lost (pub/sub): after every reconnect, once
+ * the channel is subscribed again, `onResubscribed` runs so clients can be told to resume.
  */
 export async function subscribeDelivery(
   subscriber: Redis,
   channel: string,
   onEvent: (event: GatewayEvent) => void,
   log: Logger,
+  onResubscribed: () => void = () => undefined,
 ): Promise<DeliverySubscription> {
   const listener = (ch: string, message: string): void => {
     if (ch !== channel) return;
@@ -31,11 +34,26 @@ export async function subscribeDelivery(
       log.error({ err: (err as Error).message, type: event.type }, 'gateway event handling failed');
     }
   };
+  let closed = false;
+  // ioredis re-subscribes by itself on reconnect; subscribing again and awaiting the reply makes
+  // sure the channel is live before clients are told to sync.
+  const onReady = (): void => {
+    log.warn({ channel }, 'delivery subscription reconnected; events published meanwhile are lost, clients are told to sync');
+    subscriber.subscribe(channel).then(
+      () => {
+        if (!closed) onResubscribed();
+      },
+      (err: Error) => log.warn({ err: err.message }, 'resubscribing the delivery channel failed'),
+    );
+  };
   subscriber.on('message', listener);
   await subscriber.subscribe(channel);
+  subscriber.on('ready', onReady);
   return {
     channel,
     async close() {
+      closed = true;
+      subscriber.off('ready', onReady);
       subscriber.off('message', listener);
       await subscriber.unsubscribe(channel).catch(() => undefined);
     },

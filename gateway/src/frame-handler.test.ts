@@ -5,6 +5,7 @@ import {
   parseClientFrame,
   type HistoryPage,
   type InternalHistoryRequest,
+  type InternalLatestResponse,
   type InternalSendRequest,
   type InternalSendResponse,
   type InternalSyncRequest,
@@ -34,6 +35,9 @@ class FakeChat implements ChatServiceClient {
   async history(req: InternalHistoryRequest): Promise<HistoryPage> {
     this.histories.push(req);
     return { conversation_id: req.conversation_id, messages: [], has_more: false };
+  }
+  async latest(): Promise<InternalLatestResponse> {
+    return { conversations: [] };
   }
   async close(): Promise<void> {}
 }

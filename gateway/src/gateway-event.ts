@@ -27,7 +27,13 @@ export function parseGatewayEvent(text: string): GatewayEvent {
   switch (value.type) {
     case 'deliver':
       if (typeof value.frame !== 'string' || value.frame === '') throw new GatewayEventError('frame must be a non-empty string');
-      return { v: 1, type: 'deliver', user_ids: stringArray(value.user_ids, 'user_ids'), frame: value.frame };
+      return {
+        v: 1,
+        type: 'deliver',
+        user_ids: stringArray(value.user_ids, 'user_ids'),
+        frame: value.frame,
+        ...(typeof value.conversation_id === 'string' ? { conversation_id: value.conversation_id } : {}),
+      };
     case 'disconnect':
       if (typeof value.code !== 'number' || !Number.isInteger(value.code)) throw new GatewayEventError('code must be an integer');
       return {

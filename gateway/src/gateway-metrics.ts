@@ -18,6 +18,8 @@ export interface GatewayMetrics {
   markChatServiceError(def: ErrorDef): void;
   /** A socket became a slow consumer (its send buffer was full; it is closed with 4400). */
   markSlowConsumer(): void;
+  /** The delivery subscription reconnected (events may have been lost; local clients were told to sync). */
+  markDeliveryResubscribed(): void;
 }
 
 export class NoopGatewayMetrics implements GatewayMetrics {
@@ -28,6 +30,7 @@ export class NoopGatewayMetrics implements GatewayMetrics {
   markDelivered(): void {}
   markChatServiceError(): void {}
   markSlowConsumer(): void {}
+  markDeliveryResubscribed(): void {}
 }
 
 export class PromGatewayMetrics implements GatewayMetrics {
@@ -39,6 +42,7 @@ export class PromGatewayMetrics implements GatewayMetrics {
   private readonly delivered;
   private readonly chatErrors;
   private readonly slow;
+  private readonly resubscribed;
 
   constructor(registry: MetricsRegistry) {
     this.connections = gauge(registry, 'gateway_connections', 'Open WebSocket connections on this gateway.');
@@ -48,6 +52,7 @@ export class PromGatewayMetrics implements GatewayMetrics {
     this.rejected = counter(registry, 'gateway_upgrades_rejected_total', 'Upgrade requests refused, by reason.', ['reason']);
     this.delivered = counter(registry, 'gateway_delivered_frames_total', 'Frames delivered to local sockets from the delivery channel.');
     this.chatErrors = counter(registry, 'gateway_chat_service_errors_total', 'Errors replied by or reaching chat-service.', ['name']);
+    this.resubscribed = counter(registry, 'gateway_delivery_resubscribed_total', 'Reconnects of the delivery subscription (clients told to sync).');
     this.slow = counter(registry, 'gateway_slow_consumers_total', 'Sockets that became slow consumers (send buffer full; closed with 4400).');
   }
 
@@ -79,5 +84,9 @@ export class PromGatewayMetrics implements GatewayMetrics {
 
   markSlowConsumer(): void {
     this.slow.inc();
+  }
+
+  markDeliveryResubscribed(): void {
+    this.resubscribed.inc();
   }
 }

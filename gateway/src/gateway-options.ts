@@ -49,6 +49,8 @@ export interface GatewayOptions {
   presenceFlushMs?: number;
   /** A connection's repeated typing `start` per conversation within this is dropped. @default 1000 */
   typingThrottleMs?: number;
+  /** How often each connection gets a `digest` of its recently used conversations; 0 disables. @default 30000 */
+  digestIntervalMs?: number;
 }
 
 export type ResolvedGatewayOptions = Required<GatewayOptions>;
@@ -77,6 +79,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     metricsEnabled: o.metricsEnabled ?? true,
     presenceFlushMs: o.presenceFlushMs ?? 1000,
     typingThrottleMs: o.typingThrottleMs ?? 1000,
+    digestIntervalMs: o.digestIntervalMs ?? 30_000,
   };
 }
 
@@ -104,5 +107,6 @@ export function gatewayOptionsFromConfig(config: Config): GatewayOptions {
     metricsEnabled: config.METRICS_ENABLED,
     presenceFlushMs: config.PRESENCE_FLUSH_MS,
     typingThrottleMs: config.TYPING_THROTTLE_MS,
+    digestIntervalMs: config.DELIVERY_DIGEST_INTERVAL_MS,
   };
 }

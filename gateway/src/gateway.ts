@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChatServiceClient } from './chat-service-client.js';
 import { ClientMessages } from './client-messages.js';
 import { subscribeDelivery, type DeliverySubscription } from './delivery-subscription.js';
+import { startDigest } from './digest.js';
 import { FrameHandler } from './frame-handler.js';
 import { NoopGatewayMetrics, type GatewayMetrics, type MetricsRegistry } from './gateway-metrics.js';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.js';
@@ -178,7 +179,17 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   });
 
   const delivery = new LocalDelivery(sessions, metrics, log, policy);
-  const subscription: DeliverySubscription = await subscribeDelivery(deps.subscriber, deliveryChannel(opts.redisPrefix, opts.gatewayId), (e) => delivery.apply(e), log);
+  const subscription: DeliverySubscription = await subscribeDelivery(
+    deps.subscriber,
+    deliveryChannel(opts.redisPrefix, opts.gatewayId),
+    (e) => delivery.apply(e),
+    log,
+    () => {
+      metrics.markDeliveryResubscribed();
+      delivery.hintSync();
+    },
+  );
+  const stopDigest = startDigest(sessions, deps.chat, policy, { intervalMs: opts.digestIntervalMs }, log.child({ component: 'digest' }));
   const stopRefresher = startSessionRefresher(registry, opts.gatewayId, () => sessions.connections(), opts.sessionRefreshSeconds * 1000, log);
 
   let internalSocket: us_listen_socket | undefined;
@@ -187,6 +198,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     listenSocket = await listenOn(app, opts.host, opts.port);
   } catch (err) {
     if (internalSocket) uWS.us_listen_socket_close(internalSocket);
+    stopDigest();
     stopRefresher();
     await presenceWiring?.close();
     await subscription.close();
@@ -204,6 +216,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
       listenSocket = undefined;
     }
     stopRefresher();
+    stopDigest();
     const open = sessions.all();
     log.info({ connections: open.length, timeoutMs: opts.drainTimeoutMs }, 'draining');
     const spread = Math.max(1, Math.floor(opts.drainTimeoutMs / 2));

@@ -1,7 +1,8 @@
 import { CloseCodes, type ErrorDef, type GatewayEvent, type Logger } from '@chat/shared';
+import { noteActive } from './conversation-activity.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { LocalSessions } from './local-sessions.js';
-import { admitBytes, closeSocket, writeText, type SendPolicy } from './socket-sender.js';
+import { admitBytes, closeSocket, sendFrame, writeText, type SendPolicy } from './socket-sender.js';
 
 const CLOSE_CODES: readonly ErrorDef[] = Object.values(CloseCodes);
 
@@ -21,7 +22,7 @@ export class LocalDelivery {
   apply(event: GatewayEvent): void {
     switch (event.type) {
       case 'deliver':
-        this.deliver(event.user_ids, event.frame);
+        this.deliver(event.user_ids, event.frame, event.conversation_id);
         return;
       case 'disconnect':
         this.disconnect(event.connection_ids, event.code, event.reason);
@@ -31,16 +32,31 @@ export class LocalDelivery {
     }
   }
 
-  private deliver(userIds: readonly string[], frame: string): void {
+  private deliver(userIds: readonly string[], frame: string, conversationId: string | undefined): void {
     const bytes = Buffer.byteLength(frame, 'utf8');
+    const now = Date.now();
     let delivered = 0;
     for (const userId of userIds) {
       const sockets = this.sessions.socketsOf(userId);
       if (!sockets) continue;
       // Written socket by socket (a user has a few): each buffer is checked right before its write.
-      for (const ws of [...sockets]) if (admitBytes(ws, bytes, this.policy) && writeText(ws, frame, this.policy)) delivered++;
+      for (const ws of [...sockets]) {
+        if (!admitBytes(ws, bytes, this.policy) || !writeText(ws, frame, this.policy)) continue;
+        delivered++;
+        if (conversationId !== undefined) noteActive(ws, conversationId, now);
+      }
     }
     if (delivered > 0) this.metrics.markDelivered(delivered);
+  }
+
+  /**
+   * Events may have been lost (the delivery subscription reconnected): every local socket gets a
+   * `sync.hint`, with delays spread over about 1 ms per socket (1 s to 30 s) so they do not all sync at once.
+   */
+  hintSync(): void {
+    const sockets = this.sessions.all();
+    const spread = Math.min(30_000, Math.max(1000, sockets.length));
+    for (const ws of sockets) sendFrame(ws, { type: 'sync.hint', reason: 'delivery_interrupted', after_ms: Math.floor(Math.random() * spread) }, this.policy);
   }
 
   private disconnect(connectionIds: readonly string[], code: number, reason: string): void {

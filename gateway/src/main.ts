@@ -26,7 +26,8 @@ const log = createLogger('gateway', config.LOG_LEVEL);
 const options = gatewayOptionsFromConfig(config);
 
 const redis = createRedis(config.REDIS_URL, log, 'gateway');
-const subscriber = createRedisSubscriber(redis, log, 'gateway-sub');
+// Named after the gateway, so an operator (or a test) can tell its subscriber apart in CLIENT LIST.
+const subscriber = createRedisSubscriber(redis, log, `gateway-sub-${options.gatewayId.replace(/[^A-Za-z0-9._:-]/g, '_')}`);
 
 const verifier = new TokenVerifier({
   issuer: config.JWT_ISSUER,

@@ -31,6 +31,8 @@ export interface SocketData {
   readsInFlight: number;
   /** sync/history requests waiting for `readsInFlight` to fall (undefined when none). */
   waitingReads: (SyncFrame | HistoryFrame)[] | undefined;
+  /** Conversations this socket used recently → when (ms), for the digest (conversation-activity.ts). */
+  active: Map<string, number> | undefined;
 }
 
 export type GatewaySocket = WebSocket<SocketData>;
@@ -49,5 +51,6 @@ export function newSocketData(userId: string, connectionId: string, expiresAt: n
     deferred: undefined,
     readsInFlight: 0,
     waitingReads: undefined,
+    active: undefined,
   };
 }

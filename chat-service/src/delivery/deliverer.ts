@@ -1,10 +1,17 @@
-import { deliveryChannel, pushTo, type ChatMessage, type GatewayEvent, type MessageFrame, type Redis, type SessionRegistry } from '@chat/shared';
+import { deliveryChannel, pushTo, type ChatMessage, type GatewayEvent, type Logger, type MessageFrame, type Redis, type SessionRegistry } from '@chat/shared';
+
+/** What the deliverer reports. */
+export interface DeliveryMetrics {
+  /** Delivery events Redis refused (the messages are stored; clients find them through sync, the digest or a gap). */
+  markPublishErrors(count: number): void;
+}
 
 /**
  * Real-time delivery: one Redis publish per (message, gateway holding members); each gateway
  * fans out to its local sockets. Best effort on top of durable storage: a device that misses a
  * publish (gateway restart, Redis blip) sees a seq gap or resumes, and fills it from history (G4).
- * A whole chunk of messages costs one routing lookup and one publish pipeline.
+ * A whole chunk of messages costs one routing lookup and one publish pipeline. Publishes Redis
+ * refuses are counted and logged (never their content), then the call rejects.
  */
 export class Deliverer {
   constructor(
@@ -12,6 +19,8 @@ export class Deliverer {
     private readonly redisPrefix: string,
     private readonly registry: SessionRegistry,
     private readonly membersOf: (conversationId: string) => Promise<Set<string> | null>,
+    private readonly metrics: DeliveryMetrics,
+    private readonly log: Logger,
   ) {}
 
   /** Returns how many gateway events were published. */
@@ -33,12 +42,20 @@ export class Deliverer {
       const frame: MessageFrame = { type: 'message', ...m };
       const serialized = JSON.stringify(frame);
       for (const [gatewayId, userIds] of byGateway) {
-        const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: userIds, frame: serialized };
+        const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: userIds, frame: serialized, conversation_id: m.conversation_id };
         pipeline.publish(deliveryChannel(this.redisPrefix, gatewayId), JSON.stringify(event));
         published++;
       }
     }
-    if (published > 0) await pipeline.exec();
+    if (published === 0) return 0;
+    // exec() resolves even when single commands failed: each result carries its own error.
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.filter(([err]) => err !== null);
+    if (failed.length > 0) {
+      this.metrics.markPublishErrors(failed.length);
+      this.log.warn({ failed: failed.length, published, err: (failed[0]![0] as Error).message }, 'delivery publishes failed');
+      throw new Error(`${failed.length} of ${published} delivery publishes failed`);
+    }
     return published;
   }
 }

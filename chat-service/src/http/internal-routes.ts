@@ -8,6 +8,7 @@ import {
   optInt,
   reqArray,
   secretEquals,
+  type InternalLatestResponse,
   type InternalSendBatchResponse,
   type InternalSendResult,
   type Logger,
@@ -17,7 +18,7 @@ import type { SendService } from '../send/send-service.js';
 import { answerBy } from '../resilience/deadline.js';
 import { toChatError } from '../resilience/infra-errors.js';
 import { readJson, sendJson } from './http-utils.js';
-import { parseInternalHistory, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
+import { parseInternalHistory, parseInternalLatest, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
 import type { Router } from './router.js';
 
 function checkInternalToken(req: IncomingMessage, expected: string): void {
@@ -64,5 +65,11 @@ export function registerInternalRoutes(
   router.on('POST', INTERNAL_PATHS.history, async ({ req, res }) => {
     checkInternalToken(req, expected);
     sendJson(res, 200, await deps.reads.history(parseWith(await readJson(req, 64 * 1024), parseInternalHistory)));
+  });
+  router.on('POST', INTERNAL_PATHS.latest, async ({ req, res }) => {
+    checkInternalToken(req, expected);
+    const body = parseWith(await readJson(req, 64 * 1024), parseInternalLatest);
+    const response: InternalLatestResponse = { conversations: await deps.reads.latest(body.conversation_ids) };
+    sendJson(res, 200, response);
   });
 }

@@ -13,7 +13,9 @@ import {
   reqEnum,
   reqId,
   reqString,
+  MAX_LATEST_CONVERSATIONS,
   type InternalHistoryRequest,
+  type InternalLatestRequest,
   type InternalSendRequest,
   type InternalSyncRequest,
   type Obj,
@@ -102,4 +104,13 @@ export function parseInternalHistory(o: Obj): InternalHistoryRequest {
   const maxBytes = optInt(o, 'max_bytes', ...MAX_BYTES_RANGE);
   if (maxBytes !== undefined) out.max_bytes = maxBytes;
   return out;
+}
+
+export function parseInternalLatest(o: Obj): InternalLatestRequest {
+  const ids = reqArray(o, 'conversation_ids', MAX_LATEST_CONVERSATIONS).map((v) => {
+    const id = parseCanonicalId(v);
+    if (id === undefined) throw new ShapeError('conversation_ids[]', 'must be canonical conversation ids');
+    return id;
+  });
+  return { conversation_ids: ids };
 }

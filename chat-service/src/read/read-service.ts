@@ -1,4 +1,4 @@
-import { ChatError, Errors, type ConversationSync, type HistoryPage, type InternalHistoryRequest, type Position } from '@chat/shared';
+import { ChatError, Errors, type ConversationLatest, type ConversationSync, type HistoryPage, type InternalHistoryRequest, type Position } from '@chat/shared';
 import type { MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import { ENVELOPE_BYTES, ReplyBudget, readForwardWithin } from './reply-budget.js';
@@ -46,6 +46,21 @@ export class ReadService {
     const candidates = page.slice(-limit);
     const n = budget.takeBack(candidates);
     return { conversation_id: req.conversation_id, messages: candidates.slice(candidates.length - n), has_more: page.length > limit || n < candidates.length };
+  }
+
+  /**
+   * Latest seq and epoch of each known conversation (unknown ones are left out). Not authorized:
+   * only gateways call it, for conversations their own connections used (the digest).
+   */
+  async latest(conversationIds: readonly string[]): Promise<ConversationLatest[]> {
+    const unique = [...new Set(conversationIds)];
+    const [lastSeqs, entries] = await Promise.all([this.messages.lastSeqs(unique), Promise.all(unique.map((cid) => this.membership.get(cid)))]);
+    const out: ConversationLatest[] = [];
+    unique.forEach((cid, i) => {
+      const entry = entries[i];
+      if (entry) out.push({ conversation_id: cid, last_seq: lastSeqs.get(cid) ?? 0, epoch: entry.conversation.epoch });
+    });
+    return out;
   }
 
   /**

@@ -62,6 +62,7 @@ export const ENV_TABLE = {
   SESSION_TTL_SECONDS: v(int(5, 3600), '60', 'TTL of a connection entry in the Redis routing table.'),
   SESSION_REFRESH_SECONDS: v(int(1, 3600), '20', 'How often a gateway refreshes its connections\' TTL.'),
   DRAIN_TIMEOUT_MS: v(int(0, 600_000), '5000', 'Time a draining gateway gives clients before closing them.'),
+  DELIVERY_DIGEST_INTERVAL_MS: v(int(0, 3_600_000), '30000', 'How often a gateway sends each connection the latest seqs of the conversations it used recently, so a lost real-time message is noticed; 0 disables.'),
 
   PRESENCE_HTTP_HOST: v(str(), '127.0.0.1', 'presence-service listen address (internal API for gateways).'),
   PRESENCE_HTTP_PORT: v(port(), '8083', 'presence-service internal API port.'),

@@ -133,6 +133,30 @@ export interface ReconnectFrame {
   /** Suggested delay before reconnecting. */
   after_ms: number;
 }
+/**
+ * Real-time delivery to this connection may have been interrupted (the gateway lost its Redis
+ * subscription for a moment): send `sync` with every position, after `after_ms` (spreads the load).
+ */
+export interface SyncHintFrame {
+  type: 'sync.hint';
+  reason: 'delivery_interrupted';
+  after_ms: number;
+}
+/** Latest seq of a conversation, as sent in a `digest`. */
+export interface ConversationLatest {
+  conversation_id: string;
+  last_seq: number;
+  epoch: string;
+}
+/**
+ * Sent periodically (DELIVERY_DIGEST_INTERVAL_MS) for the conversations this connection used
+ * recently: a client whose position is behind `last_seq` (or has another epoch) missed a real-time
+ * message and should `sync` that conversation.
+ */
+export interface DigestFrame {
+  type: 'digest';
+  conversations: ConversationLatest[];
+}
 export interface TypingEventFrame {
   type: 'typing';
   conversation_id: string;
@@ -160,6 +184,8 @@ export type ServerFrame =
   | ErrorFrame
   | PongFrame
   | ReconnectFrame
+  | SyncHintFrame
+  | DigestFrame
   | TypingEventFrame
   | PresenceEventFrame
   | ReceiptFrame;

@@ -1,4 +1,4 @@
-import type { ChatMessage, ConversationSync, Position } from './frames.js';
+import type { ChatMessage, ConversationLatest, ConversationSync, Position } from './frames.js';
 
 /**
  * Internal HTTP API that gateways call on chat-service (JSON, keep-alive).
@@ -10,6 +10,7 @@ export const INTERNAL_PATHS = {
   sendBatch: '/internal/v1/send-batch',
   sync: '/internal/v1/sync',
   history: '/internal/v1/history',
+  latest: '/internal/v1/latest',
 } as const;
 
 export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
@@ -67,12 +68,21 @@ export interface HistoryPage {
   has_more: boolean;
 }
 
+/** Latest seq and epoch of conversations (for the gateway's digest); unknown ids are left out. */
+export interface InternalLatestRequest {
+  conversation_ids: string[];
+}
+export interface InternalLatestResponse {
+  conversations: ConversationLatest[];
+}
+export const MAX_LATEST_CONVERSATIONS = 1000;
+
 /**
  * Messages on a gateway's Redis delivery channel (`deliveryChannel(prefix, gatewayId)`).
  * `frame` is the already-serialized server frame, so a gateway forwards bytes without re-encoding.
  */
 export type GatewayEvent =
-  | { v: 1; type: 'deliver'; user_ids: string[]; frame: string }
+  | { v: 1; type: 'deliver'; user_ids: string[]; frame: string; /** Set for chat messages: the gateway notes which conversations each socket uses. */ conversation_id?: string }
   | { v: 1; type: 'disconnect'; connection_ids: string[]; code: number; reason: string };
 
 export function deliveryChannel(prefix: string, gatewayId: string): string {

@@ -383,3 +383,71 @@ describe('ChatClient', () => {
     client.close();
   });
 });
+
+describe('ChatClient paging and lost real-time messages', () => {
+  it('item 6: follows has_more: syncs the conversation again from its new position until complete', async () => {
+    const { client, seqs } = setup({ positions: [{ conversation_id: CONV, seq: 0, epoch: 'e1' }] });
+    void client.connect();
+    await tick();
+    const s = sock(0);
+    s.accept();
+    const [first] = s.ofType('sync');
+    expect(first?.positions).toEqual([{ conversation_id: CONV, seq: 0, epoch: 'e1' }]);
+    s.push({ type: 'sync.result', ref: first?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 4, messages: [msg(1), msg(2)], has_more: true }] });
+    await tick();
+    const second = s.ofType('sync')[1];
+    expect(second?.positions).toEqual([{ conversation_id: CONV, seq: 2, epoch: 'e1' }]);
+    s.push({ type: 'sync.result', ref: second?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 4, messages: [msg(3), msg(4)] }] });
+    await tick();
+    expect(seqs()).toEqual([`${CONV}:1`, `${CONV}:2`, `${CONV}:3`, `${CONV}:4`]);
+    expect(s.ofType('sync')).toHaveLength(2);
+    expect(s.ofType('history')).toHaveLength(0);
+    client.close();
+  });
+
+  it('item 8: a sync.hint makes the client sync every position after the given delay', async () => {
+    const { client } = setup({ positions: [{ conversation_id: CONV, seq: 3, epoch: 'e1' }] });
+    void client.connect();
+    await tick();
+    const s = sock(0);
+    s.accept();
+    const [first] = s.ofType('sync');
+    s.push({ type: 'sync.result', ref: first?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 3, messages: [] }] });
+    await tick();
+    s.push({ type: 'sync.hint', reason: 'delivery_interrupted', after_ms: 500 });
+    await tick(499);
+    expect(s.ofType('sync')).toHaveLength(1);
+    await tick(1);
+    expect(s.ofType('sync')[1]?.positions).toEqual([{ conversation_id: CONV, seq: 3, epoch: 'e1' }]);
+    client.close();
+  });
+
+  it('item 8: a digest showing a later seq makes the client sync that conversation; one it is level with costs nothing', async () => {
+    const { client, seqs } = setup({ positions: [{ conversation_id: CONV, seq: 1, epoch: 'e1' }, { conversation_id: '200', seq: 5, epoch: 'e1' }] });
+    void client.connect();
+    await tick();
+    const s = sock(0);
+    s.accept();
+    const [first] = s.ofType('sync');
+    s.push({
+      type: 'sync.result',
+      ref: first?.ref,
+      conversations: [
+        { conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 1, messages: [] },
+        { conversation_id: '200', epoch: 'e1', status: 'ok', last_seq: 5, messages: [] },
+      ],
+    });
+    await tick();
+    s.push({ type: 'digest', conversations: [{ conversation_id: CONV, last_seq: 2, epoch: 'e1' }, { conversation_id: '200', last_seq: 5, epoch: 'e1' }] });
+    await tick();
+    const second = s.ofType('sync')[1];
+    expect(second?.positions).toEqual([{ conversation_id: CONV, seq: 1, epoch: 'e1' }]);
+    s.push({ type: 'sync.result', ref: second?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 2, messages: [msg(2)] }] });
+    await tick();
+    expect(seqs()).toEqual([`${CONV}:2`]);
+    s.push({ type: 'digest', conversations: [{ conversation_id: CONV, last_seq: 2, epoch: 'e1' }] });
+    await tick();
+    expect(s.ofType('sync')).toHaveLength(2);
+    client.close();
+  });
+});

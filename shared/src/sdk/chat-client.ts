@@ -4,12 +4,14 @@ import type {
   ChatMessage,
   ClientFrame,
   ConversationSync,
+  DigestFrame,
   HelloFrame,
   HistoryResultFrame,
   Position,
   ReconnectFrame,
   SendFrame,
   ServerFrame,
+  SyncHintFrame,
   SyncResultFrame,
 } from '../protocol/frames.js';
 import { Backoff, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS, fullJitterDelay, type BackoffOptions } from './backoff.js';
@@ -132,6 +134,8 @@ function deferred<T>(): Deferred<T> {
 const ABNORMAL_CLOSURE = 1006;
 const NORMAL_CLOSURE = 1000;
 const MAX_SYNC_POSITIONS = 1000;
+/** Longest delay a `sync.hint` may ask for. */
+const MAX_HINT_DELAY_MS = 60_000;
 
 function closeDef(code: number): ErrorDef | undefined {
   return (
@@ -531,6 +535,12 @@ export class ChatClient {
       case 'reconnect':
         this.onReconnectFrame(frame);
         return;
+      case 'sync.hint':
+        this.onSyncHint(frame);
+        return;
+      case 'digest':
+        this.onDigest(frame);
+        return;
       default: {
         const ref = (frame as { ref?: unknown }).ref;
         if (typeof ref === 'string') this.tracker.resolve(ref, frame);
@@ -569,6 +579,28 @@ export class ChatClient {
       this.drainTimer = undefined;
       if (this.ws) this.dropSocket(CloseCodes.SERVER_RESTART.code, 'server asked to reconnect');
     }, afterMs);
+  }
+
+  /** Real-time delivery may have been interrupted: resume every position (after the server's spread delay). */
+  private onSyncHint(frame: SyncHintFrame): void {
+    const gen = this.gen;
+    const afterMs = Math.min(MAX_HINT_DELAY_MS, Math.max(0, Number(frame.after_ms) || 0));
+    this.schedule(() => {
+      if (gen === this.gen && this.isReady()) void this.syncPositions(this.inbox.positions(), gen);
+    }, afterMs);
+  }
+
+  /** Latest seqs of conversations this connection used: sync those the client is behind on (a lost real-time message). */
+  private onDigest(frame: DigestFrame): void {
+    if (!this.isReady() || !Array.isArray(frame.conversations)) return;
+    const behind: Position[] = [];
+    for (const c of frame.conversations) {
+      if (typeof c?.conversation_id !== 'string' || typeof c.last_seq !== 'number') continue;
+      const pos = this.inbox.position(c.conversation_id);
+      if (!pos) continue; // not tracked (any more)
+      if (c.last_seq > pos.seq || (pos.epoch !== undefined && typeof c.epoch === 'string' && c.epoch !== pos.epoch)) behind.push(pos);
+    }
+    if (behind.length > 0) void this.syncPositions(behind, this.gen);
   }
 
   // ---------------------------------------------------------------- sends

@@ -1,0 +1,48 @@
+import { createLogger, type Logger, type Redis, type SessionRegistry } from '@chat/shared';
+import { describe, expect, it } from 'vitest';
+import { Deliverer } from './deliverer.js';
+
+/** A Redis whose publish pipeline answers each command with `result` (as ioredis does: [err, value] pairs). */
+function fakeRedis(result: [Error | null, unknown]): { redis: Redis; published: string[] } {
+  const published: string[] = [];
+  const pipeline = {
+    publish(channel: string) {
+      published.push(channel);
+      return pipeline;
+    },
+    exec: async () => published.map(() => result),
+  };
+  return { redis: { pipeline: () => pipeline } as unknown as Redis, published };
+}
+
+const registry: SessionRegistry = {
+  register: async () => true,
+  unregister: async () => undefined,
+  refresh: async () => undefined,
+  retireGateway: async () => undefined,
+  gatewaysFor: async () => new Map([['gw-1', ['bob']]]),
+};
+const message = { conversation_id: '7', message_id: '1', seq: 1, epoch: 'e', sender_id: 'alice', client_msg_id: 'c', body: 'secret body', created_at: 1 };
+
+describe('Deliverer', () => {
+  it('item 8: counts publishes Redis refused and rejects instead of swallowing them', async () => {
+    const { redis } = fakeRedis([new Error('OOM command not allowed'), null]);
+    const errors: number[] = [];
+    const logged: string[] = [];
+    const log = { warn: (fields: object, msg: string) => void logged.push(JSON.stringify(fields) + msg) } as unknown as Logger;
+    const deliverer = new Deliverer(redis, 'p:', registry, async () => new Set(['alice', 'bob']), { markPublishErrors: (n) => errors.push(n) }, log);
+    await expect(deliverer.deliver([message])).rejects.toThrow(/1 of 1 delivery publishes failed/);
+    expect(errors).toEqual([1]);
+    expect(logged.join('')).toContain('delivery publishes failed');
+    expect(logged.join('')).not.toContain('secret body');
+  });
+
+  it('names the conversation in each deliver event, and counts nothing when Redis took every publish', async () => {
+    const { redis, published } = fakeRedis([null, 1]);
+    const errors: number[] = [];
+    const deliverer = new Deliverer(redis, 'p:', registry, async () => new Set(['bob']), { markPublishErrors: (n) => errors.push(n) }, createLogger('t', 'silent'));
+    expect(await deliverer.deliver([message])).toBe(1);
+    expect(published).toEqual(['p:gw:gw-1:events']);
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,72 @@
+import { MAX_LATEST_CONVERSATIONS, type ConversationLatest, type Logger } from '@chat/shared';
+import type { ChatServiceClient } from './chat-service-client.js';
+import { activeSince } from './conversation-activity.js';
+import type { LocalSessions } from './local-sessions.js';
+import type { GatewaySocket } from './socket-data.js';
+import { sendFrame, type SendPolicy } from './socket-sender.js';
+
+export interface DigestOptions {
+  /** How often digests go out (DELIVERY_DIGEST_INTERVAL_MS); 0 disables. */
+  intervalMs: number;
+  /** A conversation is listed while the socket used it within this. @default 20 × intervalMs */
+  activeWindowMs?: number;
+  /** Conversations looked up per round at most (the most recently used first). @default 10_000 */
+  maxConversations?: number;
+}
+
+/**
+ * The digest (G2/G4 for quiet conversations): real-time delivery is at-most-once (Redis pub/sub),
+ * so a lost event is otherwise noticed only when a later message shows a gap. Every interval the
+ * conversations this gateway's sockets used recently are looked up in chat-service (one request
+ * per 1000, at most `maxConversations` per round; rounds never overlap) and each socket gets one
+ * `digest` frame with the latest seq and epoch of its own conversations. Returns a stop function.
+ */
+export function startDigest(
+  sessions: LocalSessions,
+  chat: Pick<ChatServiceClient, 'latest'>,
+  policy: SendPolicy,
+  options: DigestOptions,
+  log: Logger,
+): () => void {
+  if (options.intervalMs <= 0) return () => undefined;
+  const windowMs = options.activeWindowMs ?? 20 * options.intervalMs;
+  const maxConversations = options.maxConversations ?? 10_000;
+  let running = false;
+
+  const round = async (): Promise<void> => {
+    const since = Date.now() - windowMs;
+    const perSocket: [GatewaySocket, string[]][] = [];
+    const lastUse = new Map<string, number>();
+    for (const ws of sessions.all()) {
+      const ids = activeSince(ws, since);
+      if (ids.length === 0) continue;
+      perSocket.push([ws, ids]);
+      const active = ws.getUserData().active;
+      for (const id of ids) lastUse.set(id, Math.max(lastUse.get(id) ?? 0, active?.get(id) ?? 0));
+    }
+    if (lastUse.size === 0) return;
+    const ids = [...lastUse.keys()];
+    if (ids.length > maxConversations) ids.sort((a, b) => lastUse.get(b)! - lastUse.get(a)!).splice(maxConversations);
+    const latest = new Map<string, ConversationLatest>();
+    for (let i = 0; i < ids.length; i += MAX_LATEST_CONVERSATIONS) {
+      const reply = await chat.latest({ conversation_ids: ids.slice(i, i + MAX_LATEST_CONVERSATIONS) });
+      for (const c of reply.conversations ?? []) latest.set(c.conversation_id, c);
+    }
+    for (const [ws, mine] of perSocket) {
+      const conversations = mine.map((id) => latest.get(id)).filter((c): c is ConversationLatest => c !== undefined);
+      if (conversations.length > 0) sendFrame(ws, { type: 'digest', conversations }, policy);
+    }
+  };
+
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    round()
+      .catch((err: Error) => log.warn({ err: err.message }, 'digest round failed'))
+      .finally(() => {
+        running = false;
+      });
+  }, options.intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
