@@ -4,6 +4,18 @@ import { parsePresenceEvent, presenceChannel, type PresenceEvent } from './prese
 
 /** Most users one connection may watch in total. */
 export const MAX_WATCHED_PER_CONNECTION = 1000;
+/** Authorization queries one flush runs at once. */
+const AUTHORIZE_CONCURRENCY = 16;
+
+/** The subset of `userIds` whose presence `watcherId` may see now (they share a conversation). Rejects when unknown. */
+export type PresenceAuthorizer = (watcherId: string, userIds: readonly string[]) => Promise<ReadonlySet<string>>;
+
+interface Watching {
+  /** The watching connection's user. */
+  userId: string;
+  /** Watched user → the state this connection was last told (undefined: not told yet). */
+  users: Map<string, boolean | undefined>;
+}
 
 /**
  * This gateway's presence subscriptions. One Redis channel per watched user (SUBSCRIBE on the
@@ -13,13 +25,20 @@ export const MAX_WATCHED_PER_CONNECTION = 1000;
  * that subscriber was last told. So a subscriber gets at most 1000 / flushMs frames per second,
  * a flap within one window produces nothing, and a repeated event is never delivered twice.
  * At-most-once (Redis pub/sub).
+ *
+ * Authorization is re-checked on every transition: before a flush delivers anything, each watcher
+ * user's pending users are checked with `authorize` (one query per watcher user per flush). A user
+ * the watcher may no longer see (it left every shared conversation) is not delivered and its
+ * subscription is dropped; subscribing again re-authorizes. When the check fails (presence-service
+ * unreachable) nothing is delivered and the transitions are retried at the next flush.
  */
 export class PresenceHub {
   private readonly watchers = new Map<string, Set<string>>();
-  private readonly watching = new Map<string, Map<string, boolean | undefined>>();
+  private readonly watching = new Map<string, Watching>();
   private readonly current = new Map<string, PresenceEvent>();
   private readonly dirty = new Set<string>();
   private flushTimer: NodeJS.Timeout | undefined;
+  private flushing = false;
   private readonly listener = (channel: string, message: string): void => this.onMessage(channel, message);
   private readonly channelPrefix: string;
 
@@ -30,15 +49,17 @@ export class PresenceHub {
     private readonly flushMs: number,
     private readonly log: Logger,
     private readonly isOpen: (connectionId: string) => boolean,
+    private readonly authorize: PresenceAuthorizer,
   ) {
     this.channelPrefix = presenceChannel(prefix, '');
     subscriber.on('message', this.listener);
   }
 
-  /** Starts watching (SUBSCRIBE resolves first); states are unknown until `setKnown`. */
-  async watch(connectionId: string, userIds: readonly string[]): Promise<void> {
-    let mine = this.watching.get(connectionId);
-    if (!mine) this.watching.set(connectionId, (mine = new Map()));
+  /** Starts watching for `watcherId`'s connection (SUBSCRIBE resolves first); states are unknown until `setKnown`. */
+  async watch(connectionId: string, watcherId: string, userIds: readonly string[]): Promise<void> {
+    let entry = this.watching.get(connectionId);
+    if (!entry) this.watching.set(connectionId, (entry = { userId: watcherId, users: new Map() }));
+    const mine = entry.users;
     const fresh = userIds.filter((u) => !mine.has(u));
     if (mine.size + fresh.length > MAX_WATCHED_PER_CONNECTION) {
       throw new ChatError(Errors.INVALID_SHAPE, `at most ${MAX_WATCHED_PER_CONNECTION} watched users per connection`);
@@ -59,7 +80,7 @@ export class PresenceHub {
 
   /** Records what the subscriber was told in its reply; a transition seen meanwhile is flushed next. */
   setKnown(connectionId: string, states: readonly PresenceStateWire[]): void {
-    const mine = this.watching.get(connectionId);
+    const mine = this.watching.get(connectionId)?.users;
     if (!mine) return;
     for (const s of states) {
       if (!mine.has(s.user_id)) continue;
@@ -70,7 +91,7 @@ export class PresenceHub {
   }
 
   unwatch(connectionId: string, userIds: Iterable<string>): void {
-    const mine = this.watching.get(connectionId);
+    const mine = this.watching.get(connectionId)?.users;
     if (!mine) return;
     const channels: string[] = [];
     for (const u of userIds) {
@@ -92,7 +113,7 @@ export class PresenceHub {
 
   /** The connection closed. */
   dropConnection(connectionId: string): void {
-    const mine = this.watching.get(connectionId);
+    const mine = this.watching.get(connectionId)?.users;
     if (mine) this.unwatch(connectionId, [...mine.keys()]);
   }
 
@@ -112,36 +133,102 @@ export class PresenceHub {
 
   private markDirty(userId: string): void {
     this.dirty.add(userId);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
     if (this.flushTimer) return;
     this.flushTimer = setTimeout(() => {
       this.flushTimer = undefined;
-      this.flush();
+      if (this.flushing) {
+        this.scheduleFlush(); // one flush at a time keeps each watcher's transitions in order
+        return;
+      }
+      this.flushing = true;
+      this.flush()
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'presence flush failed'))
+        .finally(() => {
+          this.flushing = false;
+        });
     }, this.flushMs);
     this.flushTimer.unref();
   }
 
-  private flush(): void {
-    const frames = new Map<string, PresenceEventFrame['users']>();
+  private async flush(): Promise<void> {
+    // What each connection would be told, before authorization.
+    const pending = new Map<string, { watcherId: string; users: PresenceEventFrame['users'] }>();
     for (const u of this.dirty) {
       const ev = this.current.get(u);
       if (!ev) continue;
       for (const connectionId of this.watchers.get(u) ?? []) {
-        const mine = this.watching.get(connectionId);
-        const told = mine?.get(u);
-        if (!mine || told === undefined || told === ev.online) continue;
-        mine.set(u, ev.online);
-        let users = frames.get(connectionId);
-        if (!users) frames.set(connectionId, (users = []));
-        users.push({ user_id: u, online: ev.online, ...(!ev.online && ev.last_seen !== undefined ? { last_seen: ev.last_seen } : {}) });
+        const entry = this.watching.get(connectionId);
+        const told = entry?.users.get(u);
+        if (!entry || told === undefined || told === ev.online) continue;
+        let p = pending.get(connectionId);
+        if (!p) pending.set(connectionId, (p = { watcherId: entry.userId, users: [] }));
+        p.users.push({ user_id: u, online: ev.online, ...(!ev.online && ev.last_seen !== undefined ? { last_seen: ev.last_seen } : {}) });
       }
     }
+    const dirty = [...this.dirty];
     this.dirty.clear();
-    for (const [connectionId, users] of frames) {
+    if (pending.size === 0) return;
+
+    const byWatcher = new Map<string, Set<string>>();
+    for (const p of pending.values()) {
+      let set = byWatcher.get(p.watcherId);
+      if (!set) byWatcher.set(p.watcherId, (set = new Set()));
+      for (const u of p.users) set.add(u.user_id);
+    }
+    let allowed: Map<string, ReadonlySet<string>>;
+    try {
+      allowed = await this.authorizeAll(byWatcher);
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'presence re-authorization failed; retrying at the next flush');
+      for (const u of dirty) if (this.watchers.has(u)) this.dirty.add(u);
+      this.scheduleFlush();
+      return;
+    }
+
+    for (const [connectionId, p] of pending) {
+      const entry = this.watching.get(connectionId);
+      if (!entry) continue; // closed or unsubscribed meanwhile
+      const may = allowed.get(p.watcherId);
+      const users: PresenceEventFrame['users'] = [];
+      const revoked: string[] = [];
+      for (const u of p.users) {
+        if (!entry.users.has(u.user_id)) continue;
+        if (!may?.has(u.user_id)) {
+          revoked.push(u.user_id);
+          continue;
+        }
+        // The newest state wins if another transition arrived while authorizing.
+        const ev = this.current.get(u.user_id);
+        const state = ev ? { user_id: u.user_id, online: ev.online, ...(!ev.online && ev.last_seen !== undefined ? { last_seen: ev.last_seen } : {}) } : u;
+        if (entry.users.get(u.user_id) === state.online) continue;
+        entry.users.set(u.user_id, state.online);
+        users.push(state);
+      }
+      if (revoked.length > 0) this.unwatch(connectionId, revoked);
+      if (users.length === 0) continue;
       try {
         this.send(connectionId, { type: 'presence', users });
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'presence delivery failed');
       }
     }
+  }
+
+  /** Runs `authorize` for every watcher user, AUTHORIZE_CONCURRENCY at a time; rejects if any query fails. */
+  private async authorizeAll(byWatcher: Map<string, Set<string>>): Promise<Map<string, ReadonlySet<string>>> {
+    const out = new Map<string, ReadonlySet<string>>();
+    const queue = [...byWatcher];
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const [watcherId, users] = next;
+        out.set(watcherId, await this.authorize(watcherId, [...users]));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(AUTHORIZE_CONCURRENCY, queue.length) }, worker));
+    return out;
   }
 }

@@ -8,6 +8,9 @@ import { PresenceReporter } from './presence-reporter.js';
 import { RemotePresenceAndTyping } from './remote-presence-and-typing.js';
 import { sendFrame, type SendPolicy } from './socket-sender.js';
 
+/** Largest user list of one presence-service query (its MAX_USERS_PER_REQUEST). */
+const MAX_QUERY_USERS = 5000;
+
 export interface PresenceWiring {
   readonly presence: PresenceAndTyping;
   readonly hub: PresenceHub;
@@ -35,6 +38,14 @@ export function startPresenceWiring(
     opts.presenceFlushMs,
     log.child({ component: 'presence-hub' }),
     (connectionId) => sessions.connection(connectionId) !== undefined,
+    // presence-service answers only with users the watcher shares a conversation with.
+    async (watcherId, userIds) => {
+      const allowed = new Set<string>();
+      for (let i = 0; i < userIds.length; i += MAX_QUERY_USERS) {
+        for (const s of await client.query(watcherId, userIds.slice(i, i + MAX_QUERY_USERS))) allowed.add(s.user_id);
+      }
+      return allowed;
+    },
   );
   const reporter = new PresenceReporter(
     client,

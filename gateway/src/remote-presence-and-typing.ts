@@ -47,7 +47,7 @@ export class RemotePresenceAndTyping implements PresenceAndTyping {
     // Authorize, subscribe, then read the states: a transition is either in the reply or
     // delivered afterwards (the hub de-duplicates against what the reply said).
     const allowed = (await this.client.query(caller.userId, ids)).map((s) => s.user_id);
-    await this.hub.watch(caller.connectionId, allowed);
+    await this.hub.watch(caller.connectionId, caller.userId, allowed);
     const states = await this.client.query(caller.userId, allowed);
     this.hub.setKnown(caller.connectionId, states);
     return {
