@@ -99,7 +99,7 @@ export function parseInternalHistory(o: Obj): InternalHistoryRequest {
     const v = o[field];
     if (v === undefined) continue;
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < (field === 'after' ? 0 : 1)) throw new ShapeError(field, 'must be a positive integer');
-    out[field] = v;
+    out[field] = v === 0 ? 0 : v; // -0 is 0
   }
   const maxBytes = optInt(o, 'max_bytes', ...MAX_BYTES_RANGE);
   if (maxBytes !== undefined) out.max_bytes = maxBytes;

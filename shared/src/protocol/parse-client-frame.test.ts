@@ -40,6 +40,15 @@ describe('parseClientFrame', () => {
     expect(parseClientFrame({ type: 'ping', ref: 'r', sender: 'alice' }, 'alice', limits)).toEqual({ type: 'ping', ref: 'r' });
   });
 
+  it('hostile input: an integer written as -0 is accepted as 0, so the frame round-trips unchanged', () => {
+    const read = parseClientFrame(decodeFrame('{"type":"read","ref":"r","conversation_id":"1","seq":-0}'), 'a', limits);
+    expect(Object.is((read as { seq: number }).seq, 0)).toBe(true);
+    const sync = parseClientFrame(decodeFrame('{"type":"sync","ref":"r","positions":[{"conversation_id":"1","seq":-0}]}'), 'a', limits);
+    expect(Object.is((sync as { positions: { seq: number }[] }).positions[0]!.seq, 0)).toBe(true);
+    const history = parseClientFrame(decodeFrame('{"type":"history","ref":"r","conversation_id":"1","after":-0}'), 'a', limits);
+    expect(Object.is((history as { after: number }).after, 0)).toBe(true);
+  });
+
   it('echoes only usable refs', () => {
     expect(refOf({ ref: 'abc' })).toBe('abc');
     expect(refOf({ ref: 'x'.repeat(65) })).toBeUndefined();

@@ -28,7 +28,8 @@ export function reqInt(o: Obj, field: string, min: number, max: number): number 
   const v = o[field];
   if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new ShapeError(field, 'must be an integer');
   if (v < min || v > max) throw new ShapeError(field, `must be between ${min} and ${max}`);
-  return v;
+  // JSON `-0` parses to -0: return the one zero, so an accepted value re-serializes and compares as sent.
+  return v === 0 ? 0 : v;
 }
 
 export function optInt(o: Obj, field: string, min: number, max: number): number | undefined {
