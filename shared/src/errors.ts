@@ -55,19 +55,38 @@ export const CloseCodes = {
   PROTOCOL_VIOLATION: def(4501, 'protocol_violation', false, 0, 'too many invalid frames'),
 } as const satisfies Record<string, ErrorDef>;
 
+/** The JSON form of a ChatError in REST bodies and internal API replies. */
+export interface ChatErrorJson {
+  code: number;
+  name: string;
+  message: string;
+  retry: boolean;
+  /** Only on RATE_LIMITED: wait at least this long before retrying. */
+  retry_after_ms?: number;
+}
+
 /** An error that crosses a boundary (REST reply, error frame) with a registry code. */
 export class ChatError extends Error {
   constructor(
     readonly def: ErrorDef,
     detail?: string,
+    /** When retrying can succeed (RATE_LIMITED): ms until the limit's window resets. */
+    readonly retryAfterMs?: number,
   ) {
     super(detail ?? def.message);
     this.name = 'ChatError';
   }
 
-  toJSON(): { code: number; name: string; message: string; retry: boolean } {
-    return { code: this.def.code, name: this.def.name, message: this.message, retry: this.def.retry };
+  toJSON(): ChatErrorJson {
+    const json: ChatErrorJson = { code: this.def.code, name: this.def.name, message: this.message, retry: this.def.retry };
+    if (this.retryAfterMs !== undefined) json.retry_after_ms = this.retryAfterMs;
+    return json;
   }
+}
+
+/** RATE_LIMITED with its retry-after hint (rounded up to whole ms, at least 1). */
+export function rateLimited(retryAfterMs: number, detail?: string): ChatError {
+  return new ChatError(Errors.RATE_LIMITED, detail, Math.max(1, Math.ceil(retryAfterMs)));
 }
 
 export function errorByName(name: string): ErrorDef | undefined {

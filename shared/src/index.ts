@@ -12,3 +12,4 @@ export * from './routing/index.js';
 export * from './auth/index.js';
 export * from './http/index.js';
 export * from './sdk/index.js';
+export * from './rate-limit/index.js';

@@ -1,4 +1,4 @@
-import { bool, hostPorts, int, list, oneOf, optStr, port, str, subsetOf, url, type Parser } from './parsers.js';
+import { bool, hostPorts, int, list, oneOf, optStr, port, rate, str, subsetOf, url, type Parser } from './parsers.js';
 
 const roles = () => subsetOf(['api', 'sequencer']);
 
@@ -75,6 +75,20 @@ export const ENV_TABLE = {
   TYPING_TTL_MS: v(int(500, 60_000), '3000', 'A typing indicator expires this long after its last refresh (G6).'),
   TYPING_THROTTLE_MS: v(int(0, 60_000), '1000', 'At most one relayed typing start per user and conversation per this interval.'),
   TYPING_MAX_TYPISTS: v(int(1, 1000), '5', 'At most this many concurrent typists are relayed per conversation (large groups).'),
+
+  // Abuse protection. A limit is "<points>/<seconds>s" (fixed windows); exceeding one gets 4100
+  // rate_limited with retry_after_ms (HTTP 429 + Retry-After). Defaults sit far above what a person
+  // or device does and above the benchmarks' per-user and per-address rates (docs/OPERATIONS.md).
+  RATE_UPGRADES_PER_ADDRESS: v(rate(), '5000/10s', 'WebSocket upgrades per source address (IPv6: per /64), all gateways together; over it the upgrade gets HTTP 429.'),
+  RATE_FRAMES_PER_CONNECTION: v(rate(), '600/10s', 'Client frames per connection, counted in the gateway\'s memory.'),
+  RATE_SENDS_PER_USER: v(rate(), '500/10s', 'send frames per user, all gateways together (decided in memory, reported to Redis every second).'),
+  RATE_PRESENCE_IDS_PER_USER: v(rate(), '5000/60s', 'User ids named in presence.sub frames per user, all gateways together.'),
+  RATE_REST_PER_ADDRESS: v(rate(), '2000/10s', 'Public REST requests per source address (IPv6: per /64), all chat-service processes together.'),
+  RATE_REST_PER_USER: v(rate(), '300/10s', 'Public REST requests per user (token subject), all chat-service processes together.'),
+  RATE_CONVERSATIONS_PER_USER: v(rate(), '100/3600s', 'Conversations (direct or group) one user may create per window.'),
+  RATE_MEMBER_WRITES_PER_USER: v(rate(), '20000/3600s', 'Member entries one user may write per window: a new group costs its member count, adding members the number added, a direct conversation 2.'),
+  SYNC_CONCURRENCY: v(int(1, 256), '16', 'Conversations of one sync request checked or read from Cassandra at once.'),
+  CONVERSATION_MISS_CACHE_MS: v(int(0, 600_000), '10000', 'How long chat-service remembers that a conversation id does not exist (creating it clears the entry everywhere).'),
 
   JWT_ISSUER: v(str(), 'chat-dev', 'Required `iss` claim.'),
   JWT_AUDIENCE: v(str(), 'chat', 'Required `aud` claim.'),

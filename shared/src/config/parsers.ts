@@ -88,3 +88,22 @@ export function subsetOf<const T extends string>(values: readonly T[]): Parser<T
     return [...new Set(items)] as T[];
   };
 }
+
+/** A rate limit: at most `points` per fixed window of `durationSeconds`. */
+export interface RateLimit {
+  points: number;
+  durationSeconds: number;
+}
+
+/** `<points>/<seconds>s`, e.g. `500/10s`: at most 500 per 10-second window. */
+export function rate(): Parser<RateLimit> {
+  return (raw) => {
+    const m = /^(\d{1,9})\/(\d{1,6})s$/.exec(raw.trim());
+    if (!m) throw new Error(`must look like "<points>/<seconds>s" (e.g. "500/10s"), got "${raw}"`);
+    const points = Number(m[1]);
+    const durationSeconds = Number(m[2]);
+    if (points < 1) throw new Error('points must be at least 1');
+    if (durationSeconds < 1 || durationSeconds > 86_400) throw new Error('the window must be 1 to 86400 seconds');
+    return { points, durationSeconds };
+  };
+}

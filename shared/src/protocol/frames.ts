@@ -122,6 +122,8 @@ export interface ErrorFrame {
   name: string;
   message: string;
   retry: boolean;
+  /** Only with 4100 rate_limited: wait at least this long before sending that request again. */
+  retry_after_ms?: number;
 }
 export interface PongFrame {
   type: 'pong';
