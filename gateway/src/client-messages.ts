@@ -4,6 +4,7 @@ import {
   Errors,
   decodeFrame,
   parseClientFrame,
+  rateLimited,
   refOf,
   type ClientFrame,
   type HistoryFrame,
@@ -14,14 +15,19 @@ import {
 import { noteReply } from './conversation-activity.js';
 import { errorFrame, errorFrameFor } from './error-frames.js';
 import { FrameHandler } from './frame-handler.js';
+import { takeFrame } from './frame-rate.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
+import type { GatewayRateLimits } from './gateway-rate-limits.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { recordInvalidFrame } from './invalid-frames.js';
 import type { GatewaySocket } from './socket-data.js';
 import { hasDeferredReplies, sendReply } from './reply-writer.js';
 import { closeSocket, isShut, type SendPolicy } from './socket-sender.js';
 
-type Limits = Pick<ResolvedGatewayOptions, 'maxFrameBytes' | 'maxBodyBytes' | 'maxInvalidFrames' | 'invalidFrameWindowMs' | 'maxInflightPerSocket'>;
+type Limits = Pick<
+  ResolvedGatewayOptions,
+  'maxFrameBytes' | 'maxBodyBytes' | 'maxInvalidFrames' | 'invalidFrameWindowMs' | 'maxInflightPerSocket' | 'framesPerConnection'
+>;
 
 /**
  * sync/history requests of one socket sent to chat-service at once. Their replies are the large
@@ -37,9 +43,11 @@ function isRead(frame: ClientFrame): frame is ReadFrame {
 }
 
 /**
- * The uWS `message` handler: size check, decode, validate, dispatch, reply. Nothing a client
- * sends can throw out of here; invalid frames get an `error` frame echoing `ref` and the socket
- * stays open until it sends `maxInvalidFrames` of them within a window.
+ * The uWS `message` handler: size check, decode, validate, rate limits, dispatch, reply. Nothing a
+ * client sends can throw out of here; invalid frames get an `error` frame echoing `ref` and the
+ * socket stays open until it sends `maxInvalidFrames` of them within a window. Over a rate limit a
+ * frame gets RATE_LIMITED with `retry_after_ms` and has no other effect. The frame and send limits
+ * are decided in memory (no Redis round trip per frame); presence.sub's id budget is awaited.
  */
 export class ClientMessages {
   constructor(
@@ -48,6 +56,7 @@ export class ClientMessages {
     private readonly log: Logger,
     private readonly limits: Limits,
     private readonly policy: SendPolicy,
+    private readonly rateLimits: GatewayRateLimits,
   ) {}
 
   onMessage(ws: GatewaySocket, message: ArrayBuffer, isBinary: boolean): void {
@@ -74,6 +83,12 @@ export class ClientMessages {
       return;
     }
     this.metrics.markFrame(frame.type);
+    const frameWait = takeFrame(data, Date.now(), this.limits.framesPerConnection);
+    if (frameWait > 0) return this.limited(ws, frame.ref, 'frames', frameWait, 'too many frames on this connection');
+    if (frame.type === 'send') {
+      const sendWait = this.rateLimits.sends.take(data.userId);
+      if (sendWait > 0) return this.limited(ws, frame.ref, 'sends', sendWait, 'too many messages sent by this user');
+    }
     const remote = FrameHandler.isRemote(frame);
     if (remote) {
       if (data.inflight >= this.limits.maxInflightPerSocket) {
@@ -118,7 +133,14 @@ export class ClientMessages {
     };
     let reply: ServerFrame | undefined;
     try {
-      reply = await this.handler.handle({ userId: data.userId, connectionId: data.connectionId }, frame);
+      // presence.sub costs a membership check per named user in presence-service: a budget per user.
+      const wait = frame.type === 'presence.sub' ? await this.rateLimits.presenceIds.consume(data.userId, new Set(frame.user_ids).size) : 0;
+      if (wait > 0) {
+        this.metrics.markRateLimited('presence_ids');
+        reply = errorFrameFor(rateLimited(wait, 'too many presence subscriptions by this user'), frame.ref);
+      } else {
+        reply = await this.handler.handle({ userId: data.userId, connectionId: data.connectionId }, frame);
+      }
     } catch (err) {
       if (err instanceof ChatError) {
         this.metrics.markChatServiceError(err.def);
@@ -134,6 +156,11 @@ export class ClientMessages {
       sendReply(ws, reply, this.policy, done);
     }
     else done();
+  }
+
+  private limited(ws: GatewaySocket, ref: string | undefined, limit: 'frames' | 'sends', waitMs: number, message: string): void {
+    this.metrics.markRateLimited(limit);
+    sendReply(ws, errorFrameFor(rateLimited(waitMs, message), ref), this.policy);
   }
 
   private refuse(ws: GatewaySocket, err: unknown, ref: string | undefined): void {

@@ -3,7 +3,10 @@ import { counter, createMetricsRegistry, gauge, type ErrorDef } from '@chat/shar
 /** prom-client's Registry, named through shared so the gateway has no direct prom-client dependency. */
 export type MetricsRegistry = ReturnType<typeof createMetricsRegistry>;
 
-export type RejectReason = 'unauthorized' | 'origin' | 'too_many_connections' | 'draining' | 'aborted' | 'unavailable';
+export type RejectReason = 'unauthorized' | 'origin' | 'too_many_connections' | 'draining' | 'aborted' | 'unavailable' | 'rate_limited';
+
+/** Which limit refused a request (see gateway-rate-limits.ts and frame-rate.ts). */
+export type LimitName = 'frames' | 'sends' | 'presence_ids' | 'upgrades';
 
 /** What the gateway counts, as domain verbs. */
 export interface GatewayMetrics {
@@ -16,6 +19,8 @@ export interface GatewayMetrics {
   /** Frames handed to local sockets from the delivery channel. */
   markDelivered(sockets: number): void;
   markChatServiceError(def: ErrorDef): void;
+  /** A request or upgrade refused with RATE_LIMITED by `limit`. */
+  markRateLimited(limit: LimitName): void;
   /** A socket became a slow consumer (its send buffer was full; it is closed with 4400). */
   markSlowConsumer(): void;
   /** The delivery subscription reconnected (events may have been lost; local clients were told to sync). */
@@ -29,6 +34,7 @@ export class NoopGatewayMetrics implements GatewayMetrics {
   markRejectedUpgrade(): void {}
   markDelivered(): void {}
   markChatServiceError(): void {}
+  markRateLimited(): void {}
   markSlowConsumer(): void {}
   markDeliveryResubscribed(): void {}
 }
@@ -41,6 +47,7 @@ export class PromGatewayMetrics implements GatewayMetrics {
   private readonly rejected;
   private readonly delivered;
   private readonly chatErrors;
+  private readonly limited;
   private readonly slow;
   private readonly resubscribed;
 
@@ -53,6 +60,7 @@ export class PromGatewayMetrics implements GatewayMetrics {
     this.delivered = counter(registry, 'gateway_delivered_frames_total', 'Frames delivered to local sockets from the delivery channel.');
     this.chatErrors = counter(registry, 'gateway_chat_service_errors_total', 'Errors replied by or reaching chat-service.', ['name']);
     this.resubscribed = counter(registry, 'gateway_delivery_resubscribed_total', 'Reconnects of the delivery subscription (clients told to sync).');
+    this.limited = counter(registry, 'gateway_rate_limited_total', 'Requests and upgrades refused with rate_limited, by limit.', ['limit']);
     this.slow = counter(registry, 'gateway_slow_consumers_total', 'Sockets that became slow consumers (send buffer full; closed with 4400).');
   }
 
@@ -80,6 +88,10 @@ export class PromGatewayMetrics implements GatewayMetrics {
 
   markChatServiceError(def: ErrorDef): void {
     this.chatErrors.inc({ name: def.name });
+  }
+
+  markRateLimited(limit: LimitName): void {
+    this.limited.inc({ limit });
   }
 
   markSlowConsumer(): void {

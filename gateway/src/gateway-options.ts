@@ -1,4 +1,4 @@
-import type { Config } from '@chat/shared';
+import type { Config, RateLimit } from '@chat/shared';
 import { hostname } from 'node:os';
 
 /** Everything the gateway reads from configuration, with documented defaults, merged once. */
@@ -51,6 +51,14 @@ export interface GatewayOptions {
   typingThrottleMs?: number;
   /** How often each connection gets a `digest` of its recently used conversations; 0 disables. @default 30000 */
   digestIntervalMs?: number;
+  /** Upgrades per source address (IPv6 per /64), all gateways together; over it HTTP 429. @default 5000 per 10 s */
+  upgradesPerAddress?: RateLimit;
+  /** Frames per connection (in memory; no Redis per frame). @default 600 per 10 s */
+  framesPerConnection?: RateLimit;
+  /** `send` frames per user, all gateways together. @default 500 per 10 s */
+  sendsPerUser?: RateLimit;
+  /** User ids named in `presence.sub` per user, all gateways together. @default 5000 per 60 s */
+  presenceIdsPerUser?: RateLimit;
 }
 
 export type ResolvedGatewayOptions = Required<GatewayOptions>;
@@ -80,6 +88,10 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     presenceFlushMs: o.presenceFlushMs ?? 1000,
     typingThrottleMs: o.typingThrottleMs ?? 1000,
     digestIntervalMs: o.digestIntervalMs ?? 30_000,
+    upgradesPerAddress: o.upgradesPerAddress ?? { points: 5000, durationSeconds: 10 },
+    framesPerConnection: o.framesPerConnection ?? { points: 600, durationSeconds: 10 },
+    sendsPerUser: o.sendsPerUser ?? { points: 500, durationSeconds: 10 },
+    presenceIdsPerUser: o.presenceIdsPerUser ?? { points: 5000, durationSeconds: 60 },
   };
 }
 
@@ -108,5 +120,9 @@ export function gatewayOptionsFromConfig(config: Config): GatewayOptions {
     presenceFlushMs: config.PRESENCE_FLUSH_MS,
     typingThrottleMs: config.TYPING_THROTTLE_MS,
     digestIntervalMs: config.DELIVERY_DIGEST_INTERVAL_MS,
+    upgradesPerAddress: config.RATE_UPGRADES_PER_ADDRESS,
+    framesPerConnection: config.RATE_FRAMES_PER_CONNECTION,
+    sendsPerUser: config.RATE_SENDS_PER_USER,
+    presenceIdsPerUser: config.RATE_PRESENCE_IDS_PER_USER,
   };
 }

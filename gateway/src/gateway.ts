@@ -7,6 +7,7 @@ import { startDigest } from './digest.js';
 import { FrameHandler } from './frame-handler.js';
 import { NoopGatewayMetrics, type GatewayMetrics, type MetricsRegistry } from './gateway-metrics.js';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.js';
+import { localGatewayRateLimits, redisGatewayRateLimits } from './gateway-rate-limits.js';
 import { guardHttp } from './http-guard.js';
 import { registerInternalRoutes, registerNotFound } from './http-routes.js';
 import { LocalDelivery } from './local-delivery.js';
@@ -26,6 +27,8 @@ export interface GatewayDeps {
   log: Logger;
   /** A dedicated Redis connection for SUBSCRIBE (`createRedisSubscriber(redis)`). */
   subscriber: Redis;
+  /** Redis for the rate limits shared by all gateways; without it each gateway limits on its own. */
+  redis?: Redis;
   registry: SessionRegistry;
   verifier: AccessTokenVerifier;
   chat: ChatServiceClient;
@@ -99,7 +102,8 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   const presence = deps.presence ?? presenceWiring?.presence ?? new UnsupportedPresenceAndTyping();
   // A sync/history reply is paged to a quarter of the buffer (chat-service sets has_more).
   const frameHandler = new FrameHandler(deps.chat, presence, Math.floor(opts.maxBackpressureBytes / 4));
-  const messages = new ClientMessages(frameHandler, metrics, log, opts, policy);
+  const rateLimits = deps.redis ? redisGatewayRateLimits(deps.redis, opts, log) : localGatewayRateLimits(opts);
+  const messages = new ClientMessages(frameHandler, metrics, log, opts, policy, rateLimits);
 
   const scheduleExpiry = (ws: GatewaySocket): void => {
     const data = ws.getUserData();
@@ -127,6 +131,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
       registry,
       metrics,
       log,
+      upgradeLimiter: rateLimits.upgrades,
       options: opts,
       nextConnectionId: () => `${opts.gatewayId}:${bootId}:${(++connectionCounter).toString(36)}`,
       isDraining: () => draining,
@@ -200,6 +205,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     if (internalSocket) uWS.us_listen_socket_close(internalSocket);
     stopDigest();
     stopRefresher();
+    rateLimits.close();
     await presenceWiring?.close();
     await subscription.close();
     throw err;
@@ -239,6 +245,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     await presenceWiring?.close();
     await subscription.close();
     await registry.retireGateway(opts.gatewayId).catch((err: Error) => log.warn({ err: err.message }, 'retiring the gateway failed'));
+    rateLimits.close();
     // Health answered 503 "draining" until here; now the internal listener goes too.
     if (internalSocket) {
       uWS.us_listen_socket_close(internalSocket);

@@ -14,14 +14,15 @@ export interface InternalHttpOptions {
   connections: number;
 }
 
-/** A ChatError for an error body `{ error: { code, name, message, retry } }` from an internal service. */
+/** A ChatError for an error body `{ error: { code, name, message, retry, retry_after_ms? } }` from an internal service. */
 export function chatErrorFromBody(status: number, body: unknown, service = 'the service'): ChatError {
   const e = (body as { error?: Record<string, unknown> } | null)?.error;
   if (typeof e === 'object' && e !== null && typeof e.code === 'number' && typeof e.name === 'string') {
     const known: ErrorDef | undefined = errorByName(e.name);
     const message = typeof e.message === 'string' ? e.message : (known?.message ?? 'error');
     const def: ErrorDef = known ?? { code: e.code, name: e.name, retry: e.retry === true, httpStatus: status, message };
-    return new ChatError(def, message);
+    const retryAfterMs = typeof e.retry_after_ms === 'number' && Number.isFinite(e.retry_after_ms) && e.retry_after_ms > 0 ? Math.ceil(e.retry_after_ms) : undefined;
+    return new ChatError(def, message, retryAfterMs);
   }
   return new ChatError(status >= 500 ? Errors.UNAVAILABLE : Errors.INTERNAL, `${service} replied ${status}`);
 }

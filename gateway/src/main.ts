@@ -47,7 +47,7 @@ const registry = new RedisSessionRegistry(redis, { prefix: config.REDIS_KEY_PREF
 const metricsRegistry = createMetricsRegistry('gateway');
 
 const gateway = await startGateway(
-  { log, subscriber, registry, verifier, chat, presenceClient, metrics: new PromGatewayMetrics(metricsRegistry), metricsRegistry },
+  { log, subscriber, redis, registry, verifier, chat, presenceClient, metrics: new PromGatewayMetrics(metricsRegistry), metricsRegistry },
   options,
 ).catch((err: Error) => {
   log.fatal({ err: err.message }, 'gateway failed to start');

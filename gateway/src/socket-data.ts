@@ -22,6 +22,9 @@ export interface SocketData {
   invalidWindowStart: number;
   /** Requests in flight to chat-service, counted until their reply is written to the socket. */
   inflight: number;
+  /** Frames in the current RATE_FRAMES_PER_CONNECTION window (see takeFrame). */
+  frames: number;
+  frameWindowStart: number;
   expiryTimer: NodeJS.Timeout | undefined;
   /** A slow consumer: nothing more is written; closed with 4400 once its backlog drained. */
   slow: boolean;
@@ -46,6 +49,8 @@ export function newSocketData(userId: string, connectionId: string, expiresAt: n
     invalidFrames: 0,
     invalidWindowStart: 0,
     inflight: 0,
+    frames: 0,
+    frameWindowStart: 0,
     expiryTimer: undefined,
     slow: false,
     deferred: undefined,

@@ -1,4 +1,4 @@
-import { Errors, TokenError, type Logger, type SessionRegistry, type VerifiedToken } from '@chat/shared';
+import { Errors, TokenError, addressKey, type InstantRateLimiter, type Logger, type SessionRegistry, type VerifiedToken } from '@chat/shared';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { replyError } from './http-replies.js';
@@ -17,22 +17,26 @@ export interface UpgradeDeps {
   registry: SessionRegistry;
   metrics: GatewayMetrics;
   log: Logger;
+  /** Upgrades per source address (RATE_UPGRADES_PER_ADDRESS), checked before the token is verified. */
+  upgradeLimiter: InstantRateLimiter;
   options: Pick<ResolvedGatewayOptions, 'gatewayId' | 'allowedOrigins' | 'maxConnectionsPerUser'>;
   nextConnectionId(): string;
   isDraining(): boolean;
 }
 
 /**
- * The uWS `upgrade` handler for /ws. Authentication, Origin and the per-user connection limit
- * are decided here, before any WebSocket exists; refusals are plain HTTP replies with a JSON
- * error body. Never logs headers, the query string or the token.
+ * The uWS `upgrade` handler for /ws. The per-address upgrade rate, Origin, authentication and the
+ * per-user connection limit are decided here, before any WebSocket exists; refusals are plain
+ * HTTP replies with a JSON error body (429 + Retry-After when rate limited). Every attempt counts
+ * against its address, refused or not, and the count comes first so a flood costs no token
+ * verification. Never logs headers, the query string or the token.
  */
 export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => void {
   const { verifier, registry, metrics, log, options } = deps;
 
-  const refuse = (res: HttpResponse, reason: RejectReason, def: (typeof Errors)[keyof typeof Errors]): void => {
+  const refuse = (res: HttpResponse, reason: RejectReason, def: (typeof Errors)[keyof typeof Errors], retryAfterMs?: number): void => {
     metrics.markRejectedUpgrade(reason);
-    replyError(res, def);
+    replyError(res, def, undefined, retryAfterMs);
   };
 
   return (res, req, context) => {
@@ -41,6 +45,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req
     const secProtocol = req.getHeader('sec-websocket-protocol');
     const secExtensions = req.getHeader('sec-websocket-extensions');
     const origin = req.getHeader('origin');
+    const address = addressKey(Buffer.from(res.getRemoteAddressAsText()).toString('utf8'));
     const credentials = extractToken({
       authorization: req.getHeader('authorization'),
       secWebSocketProtocol: secProtocol,
@@ -48,6 +53,11 @@ export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req
     });
 
     if (deps.isDraining()) return refuse(res, 'draining', Errors.UNAVAILABLE);
+    const wait = deps.upgradeLimiter.take(address);
+    if (wait > 0) {
+      metrics.markRateLimited('upgrades');
+      return refuse(res, 'rate_limited', Errors.RATE_LIMITED, wait);
+    }
     if (!isOriginAllowed(origin, options.allowedOrigins)) return refuse(res, 'origin', Errors.ORIGIN_NOT_ALLOWED);
     if (!credentials) return refuse(res, 'unauthorized', Errors.UNAUTHORIZED);
     let identity: VerifiedToken;

@@ -59,5 +59,14 @@ export interface PresenceEvent {
   last_seen?: number;
 }
 
-/** Largest user list in one report or query request. */
+/** Largest user list in one report request. */
 export const MAX_USERS_PER_REQUEST = 5000;
+
+/**
+ * Largest user list in one query: each named user may cost a membership read, so this matches the
+ * 500 ids a client may name in one presence.sub frame (gateways query with at most that many).
+ */
+export const MAX_QUERY_USERS = 500;
+
+/** Membership checks of one query in flight at once. */
+export const QUERY_CONCURRENCY = 32;

@@ -1,4 +1,5 @@
-import { PRESENCE_PATHS, type PresenceQueryResponse, type TypingResponse } from './internal-api.js';
+import { mapLimit } from '@chat/shared';
+import { PRESENCE_PATHS, QUERY_CONCURRENCY, type PresenceQueryResponse, type TypingResponse } from './internal-api.js';
 import type { JsonHandler } from './http-server.js';
 import { sharesConversation, type Membership } from './membership.js';
 import type { PresenceStore } from './presence-store.js';
@@ -18,7 +19,8 @@ export function presenceRoutes(store: PresenceStore, membership: Membership, typ
     [PRESENCE_PATHS.query]: async (body): Promise<PresenceQueryResponse> => {
       const q = parseQuery(body);
       const unique = [...new Set(q.user_ids)];
-      const visible = await Promise.all(unique.map((u) => sharesConversation(membership, q.user_id, u)));
+      // Cost-bounded: at most MAX_QUERY_USERS ids (validated), QUERY_CONCURRENCY membership reads at once.
+      const visible = await mapLimit(unique, QUERY_CONCURRENCY, (u) => sharesConversation(membership, q.user_id, u));
       const allowed = unique.filter((_, i) => visible[i]);
       return { users: await store.query(allowed) };
     },

@@ -1,5 +1,5 @@
 import { ChatError, Errors, parseCanonicalId } from '@chat/shared';
-import { MAX_USERS_PER_REQUEST, type PresenceQueryRequest, type PresenceReportRequest, type TypingRequest } from './internal-api.js';
+import { MAX_QUERY_USERS, MAX_USERS_PER_REQUEST, type PresenceQueryRequest, type PresenceReportRequest, type TypingRequest } from './internal-api.js';
 
 function fail(detail: string): never {
   throw new ChatError(Errors.INVALID_SHAPE, detail);
@@ -15,8 +15,8 @@ function id(v: unknown, field: string): string {
   return v;
 }
 
-function ids(v: unknown, field: string): string[] {
-  if (!Array.isArray(v) || v.length > MAX_USERS_PER_REQUEST) fail(`${field} must be an array of at most ${MAX_USERS_PER_REQUEST} ids`);
+function ids(v: unknown, field: string, max = MAX_USERS_PER_REQUEST): string[] {
+  if (!Array.isArray(v) || v.length > max) fail(`${field} must be an array of at most ${max} ids`);
   return v.map((x) => id(x, field));
 }
 
@@ -27,7 +27,7 @@ export function parseReport(body: unknown): PresenceReportRequest {
 
 export function parseQuery(body: unknown): PresenceQueryRequest {
   const b = obj(body);
-  return { user_id: id(b.user_id, 'user_id'), user_ids: ids(b.user_ids, 'user_ids') };
+  return { user_id: id(b.user_id, 'user_id'), user_ids: ids(b.user_ids, 'user_ids', MAX_QUERY_USERS) };
 }
 
 export function parseTyping(body: unknown): TypingRequest {
