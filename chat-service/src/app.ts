@@ -2,6 +2,8 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import {
+  BatchedRedisRateLimiter,
+  RedisRateLimiter,
   RedisSessionRegistry,
   SnowflakeIds,
   dlqTopicOf,
@@ -77,12 +79,20 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     cassandra: new CircuitBreaker('cassandra', breakerOptions, onBreaker),
   };
   const conversationStore = guardedBy(new CassandraConversationStore(clients.cassandra), breakers.cassandra);
-  const membership = new MembershipCache(conversationStore, clients.redis, { channel: `${config.REDIS_KEY_PREFIX}members-changed`, maxBytes: config.MEMBERSHIP_CACHE_MAX_BYTES });
+  const membership = new MembershipCache(conversationStore, clients.redis, {
+    channel: `${config.REDIS_KEY_PREFIX}members-changed`,
+    maxBytes: config.MEMBERSHIP_CACHE_MAX_BYTES,
+    missTtlMs: config.CONVERSATION_MISS_CACHE_MS,
+  });
   await membership.listen(clients.redisSub);
   const epochOf = async (cid: string) => (await membership.get(cid))?.conversation.epoch ?? null;
   const messageStore = new CassandraMessageStore(clients.cassandra, async (cid) => (await epochOf(cid)) ?? '');
   // Reads share storage work between concurrent readers (a reconnect storm resumes thousands at once).
-  const reads = new ReadService(membership, new CoalescingMessageStore(messageStore), { historyMaxLimit: config.HISTORY_MAX_LIMIT, resumeMaxMessages: config.RESUME_MAX_MESSAGES });
+  const reads = new ReadService(membership, new CoalescingMessageStore(messageStore), {
+    historyMaxLimit: config.HISTORY_MAX_LIMIT,
+    resumeMaxMessages: config.RESUME_MAX_MESSAGES,
+    syncConcurrency: config.SYNC_CONCURRENCY,
+  });
 
   const closers: (() => Promise<void>)[] = [];
   // Two listeners: the public one (api role) serves only the REST API; the internal one, which
@@ -140,8 +150,23 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       hs256Secret: config.JWT_HS256_SECRET,
       publicKeys: loadPublicKeys(config.JWT_PUBLIC_KEYS_FILE),
     });
-    const conversations = new ConversationService(conversationStore, membership, messageStore, ids, config.MAX_GROUP_MEMBERS);
-    registerPublicRoutes(publicRouter, { verifier, conversations, reads, maxGroupMembers: config.MAX_GROUP_MEMBERS });
+    if (config.RATE_MEMBER_WRITES_PER_USER.points < config.MAX_GROUP_MEMBERS) {
+      throw new Error('RATE_MEMBER_WRITES_PER_USER must allow at least MAX_GROUP_MEMBERS member writes per window, or the largest group could never be created');
+    }
+    const rl = (name: string) => ({ redis: clients.redis, keyPrefix: `${config.REDIS_KEY_PREFIX}rl:${name}`, log });
+    const conversations = new ConversationService(conversationStore, membership, messageStore, ids, config.MAX_GROUP_MEMBERS, {
+      creations: new RedisRateLimiter({ ...rl('conversations'), limit: config.RATE_CONVERSATIONS_PER_USER }),
+      memberWrites: new RedisRateLimiter({ ...rl('member-writes'), limit: config.RATE_MEMBER_WRITES_PER_USER }),
+    });
+    const restLimits = {
+      perAddress: new BatchedRedisRateLimiter({ ...rl('rest-address'), limit: config.RATE_REST_PER_ADDRESS }),
+      perUser: new BatchedRedisRateLimiter({ ...rl('rest-user'), limit: config.RATE_REST_PER_USER }),
+    };
+    registerPublicRoutes(publicRouter, { verifier, conversations, reads, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
+    closers.push(async () => {
+      restLimits.perAddress.close();
+      restLimits.perUser.close();
+    });
     registerInternalRoutes(internalRouter, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, maxBodyBytes: config.MAX_BODY_BYTES, sendDeadlineMs: config.SEND_DEADLINE_MS, log: log.child({ component: 'internal-api' }) });
     closers.unshift(() => producer.close());
   }

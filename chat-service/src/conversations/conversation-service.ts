@@ -1,4 +1,4 @@
-import { ChatError, Errors, type SnowflakeIds } from '@chat/shared';
+import { ChatError, Errors, rateLimited, type RateLimiter, type SnowflakeIds } from '@chat/shared';
 import type { Conversation, ConversationStore, Member } from '../store/conversation-store.js';
 import type { MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -7,7 +7,19 @@ export interface ConversationSummary extends Conversation {
   last_seq: number;
 }
 
-/** Conversation lifecycle with authorization: only members see a conversation; only owners add others. */
+/** What conversation writes cost a user (per-user windows, shared by all chat-service processes). */
+export interface ConversationLimits {
+  /** Conversations created, direct or group (RATE_CONVERSATIONS_PER_USER). */
+  creations: RateLimiter;
+  /** Member entries written: a group's members, members added, 2 per direct (RATE_MEMBER_WRITES_PER_USER). */
+  memberWrites: RateLimiter;
+}
+
+/**
+ * Conversation lifecycle with authorization: only members see a conversation; only owners add
+ * others. Writes are cost-bounded per user: one request writes at most `maxGroupMembers` members,
+ * and creations and member writes per window are limited (RATE_LIMITED with a retry-after hint).
+ */
 export class ConversationService {
   constructor(
     private readonly store: ConversationStore,
@@ -15,17 +27,34 @@ export class ConversationService {
     private readonly messages: MessageStore,
     private readonly ids: SnowflakeIds,
     private readonly maxGroupMembers: number,
+    private readonly limits: ConversationLimits,
   ) {}
 
   async createDirect(userId: string, otherId: string): Promise<{ conversation: Conversation; created: boolean }> {
     if (otherId === userId) throw new ChatError(Errors.INVALID_SHAPE, 'a direct conversation needs another user');
-    return this.store.getOrCreateDirect(this.ids.next(), userId, otherId);
+    await this.charge(userId, 2, true);
+    const result = await this.store.getOrCreateDirect(this.ids.next(), userId, otherId);
+    if (result.created) await this.membership.invalidate(result.conversation.conversation_id);
+    return result;
   }
 
   async createGroup(userId: string, title: string | null, memberIds: string[]): Promise<Conversation> {
     const members = new Set([userId, ...memberIds]);
     if (members.size > this.maxGroupMembers) throw new ChatError(Errors.CONFLICT, `a group has at most ${this.maxGroupMembers} members`);
-    return this.store.createGroup(this.ids.next(), userId, title, [...members]);
+    await this.charge(userId, members.size, true);
+    const conversation = await this.store.createGroup(this.ids.next(), userId, title, [...members]);
+    await this.membership.invalidate(conversation.conversation_id); // clears a remembered "no such conversation"
+    return conversation;
+  }
+
+  /** Takes `memberWrites` member entries (and a creation) from the user's budgets, or throws RATE_LIMITED. */
+  private async charge(userId: string, memberWrites: number, creation: boolean): Promise<void> {
+    if (creation) {
+      const wait = await this.limits.creations.consume(userId);
+      if (wait > 0) throw rateLimited(wait, 'too many conversations created by this user');
+    }
+    const wait = await this.limits.memberWrites.consume(userId, memberWrites);
+    if (wait > 0) throw rateLimited(wait, 'too many members written by this user');
   }
 
   async get(userId: string, conversationId: string): Promise<{ conversation: Conversation; members: Member[] }> {
@@ -41,6 +70,7 @@ export class ConversationService {
     const current = new Set(members.map((m) => m.user_id));
     const added = [...new Set(userIds)].filter((u) => !current.has(u));
     if (current.size + added.length > this.maxGroupMembers) throw new ChatError(Errors.CONFLICT, `a group has at most ${this.maxGroupMembers} members`);
+    if (added.length > 0) await this.charge(userId, added.length, false);
     await this.store.addMembers(conversation, added);
     await this.membership.invalidate(conversationId);
   }

@@ -28,10 +28,15 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 /**
  * Infrastructure errors become UNAVAILABLE, other unknown errors INTERNAL (both retry: true);
- * the detail stays in the log, not the reply.
+ * the detail stays in the log, not the reply. A ChatError with a retry-after hint (RATE_LIMITED)
+ * also sets `Retry-After` in whole seconds.
  */
 export function sendError(res: ServerResponse, err: unknown): void {
   const chatError = toChatError(err);
-  if (!res.headersSent) sendJson(res, chatError.def.httpStatus, { error: chatError.toJSON() });
-  else res.end();
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  if (chatError.retryAfterMs !== undefined) res.setHeader('retry-after', String(Math.max(1, Math.ceil(chatError.retryAfterMs / 1000))));
+  sendJson(res, chatError.def.httpStatus, { error: chatError.toJSON() });
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ChatError, Errors, TokenError, type TokenVerifier } from '@chat/shared';
+import { ChatError, Errors, TokenError, addressKey, rateLimited, type InstantRateLimiter, type TokenVerifier } from '@chat/shared';
 import type { ConversationService } from '../conversations/conversation-service.js';
 import type { ReadService } from '../read/read-service.js';
 import { readJson, sendJson } from './http-utils.js';
@@ -20,13 +20,32 @@ function bearerUser(req: IncomingMessage, verifier: TokenVerifier): string {
   }
 }
 
-/** The public REST API (`/v1`), authenticated by the same JWTs as WebSocket connections. */
+/** Request rates of the public API: per source address before the token is verified, then per user. */
+export interface RestRateLimits {
+  perAddress: InstantRateLimiter;
+  perUser: InstantRateLimiter;
+}
+
+function admit(limiter: InstantRateLimiter, key: string, message: string): void {
+  const wait = limiter.take(key);
+  if (wait > 0) throw rateLimited(wait, message);
+}
+
+/**
+ * The public REST API (`/v1`), authenticated by the same JWTs as WebSocket connections. Every
+ * request counts against its source address (first, so a flood costs no token verification) and
+ * then its user; over either limit it gets 429 RATE_LIMITED with `Retry-After`.
+ */
 export function registerPublicRoutes(
   router: Router,
-  deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; maxGroupMembers: number },
+  deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; maxGroupMembers: number; limits: RestRateLimits },
 ): void {
-  const authed = (handler: (ctx: RouteContext, userId: string) => Promise<void>) => async (ctx: RouteContext) =>
-    handler(ctx, bearerUser(ctx.req, deps.verifier));
+  const authed = (handler: (ctx: RouteContext, userId: string) => Promise<void>) => async (ctx: RouteContext) => {
+    admit(deps.limits.perAddress, addressKey(ctx.req.socket.remoteAddress ?? ''), 'too many requests from this address');
+    const userId = bearerUser(ctx.req, deps.verifier);
+    admit(deps.limits.perUser, userId, 'too many requests by this user');
+    return handler(ctx, userId);
+  };
 
   router.on(
     'POST',

@@ -3,12 +3,11 @@ import type { MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import { ENVELOPE_BYTES, ReplyBudget, readForwardWithin } from './reply-budget.js';
 
-/** Conversations of one sync request whose messages are read at the same time. */
-const SYNC_READ_CONCURRENCY = 16;
-
 export interface ReadLimits {
   historyMaxLimit: number;
   resumeMaxMessages: number;
+  /** Conversations of one sync request checked or read at the same time (SYNC_CONCURRENCY). */
+  syncConcurrency: number;
 }
 
 /** History pages and resume (G4), always authorized against membership. */
@@ -67,19 +66,24 @@ export class ReadService {
    * What each position missed, or "resync" when it cannot be served. With `maxBytes` the reply's
    * messages fit that many bytes (at least one message is returned): a conversation whose missed
    * messages did not all fit has `has_more: true` and is synced again from its last message.
+   * Membership is checked first (cached; unknown ids are remembered as missing), so a conversation
+   * the user is not in is answered `not_member` without reading its seq or messages; at most
+   * `syncConcurrency` conversations are checked or read at once, whatever the request holds.
    */
   async sync(userId: string, positions: Position[], maxBytes?: number): Promise<ConversationSync[]> {
     const unique = [...new Map(positions.map((p) => [p.conversation_id, p])).values()];
-    const lastSeqs = await this.messages.lastSeqs(unique.map((p) => p.conversation_id));
+    const entries = await mapConcurrently(unique, this.limits.syncConcurrency, (p) => this.membership.get(p.conversation_id));
+    const memberOf = new Map(unique.map((p, i) => [p.conversation_id, entries[i]?.members.has(userId) ? entries[i] : null]));
+    const lastSeqs = await this.messages.lastSeqs(unique.filter((p) => memberOf.get(p.conversation_id)).map((p) => p.conversation_id));
     const budget = new ReplyBudget(maxBytes);
     budget.charge(ENVELOPE_BYTES * (unique.length + 1));
     return mapConcurrently(
       unique,
-      SYNC_READ_CONCURRENCY,
+      this.limits.syncConcurrency,
       async (p): Promise<ConversationSync> => {
-        const entry = await this.membership.get(p.conversation_id);
+        const entry = memberOf.get(p.conversation_id);
         const lastSeq = lastSeqs.get(p.conversation_id) ?? 0;
-        if (!entry || !entry.members.has(userId)) {
+        if (!entry) {
           return { conversation_id: p.conversation_id, epoch: '', status: 'resync', reason: 'not_member', last_seq: 0, messages: [] };
         }
         const epoch = entry.conversation.epoch;

@@ -9,6 +9,10 @@ export interface MembershipCacheOptions {
   channel?: string;
   /** Approximate heap bytes of all cached entries (least recently used evicted; one over a quarter of it is not cached). @default 67108864 (64 MiB) */
   maxBytes?: number;
+  /** How long "no such conversation" is remembered (CONVERSATION_MISS_CACHE_MS); 0 disables. @default 10000 */
+  missTtlMs?: number;
+  /** Most unknown ids remembered (apart from the member lists, so probes cannot evict them). @default 10000 */
+  maxMisses?: number;
 }
 
 interface Entry {
@@ -20,11 +24,15 @@ interface Entry {
 /**
  * Conversation + member set cache shared by the send path and the sequencer. Every process that
  * changes membership publishes an invalidation; all processes drop their copy at once, and the
- * TTL bounds staleness if an invalidation is missed.
+ * TTL bounds staleness if an invalidation is missed. An id with no conversation is remembered as
+ * missing for `missTtlMs` (so requests naming unknown ids cost no Cassandra read meanwhile);
+ * creating a conversation publishes an invalidation of its id too.
  */
 export class MembershipCache {
   private readonly entries: ByteLru<string, Entry>;
   private readonly loading = new Map<string, Promise<Entry | null>>();
+  /** Unknown conversation id → when it was found missing. */
+  private readonly misses = new Map<string, number>();
   private readonly opts: Required<MembershipCacheOptions>;
 
   constructor(
@@ -32,7 +40,7 @@ export class MembershipCache {
     private readonly pub: Redis,
     options: MembershipCacheOptions = {},
   ) {
-    this.opts = { ttlMs: 30_000, channel: 'chat:members-changed', maxBytes: 64 * 1024 * 1024, ...options };
+    this.opts = { ttlMs: 30_000, channel: 'chat:members-changed', maxBytes: 64 * 1024 * 1024, missTtlMs: 10_000, maxMisses: 10_000, ...options };
     this.entries = new ByteLru(this.opts.maxBytes, entryBytes);
   }
 
@@ -44,7 +52,9 @@ export class MembershipCache {
   /** Subscribes to invalidations on a dedicated subscriber connection. */
   async listen(sub: Redis): Promise<void> {
     sub.on('message', (channel: string, conversationId: string) => {
-      if (channel === this.opts.channel) this.entries.delete(conversationId);
+      if (channel !== this.opts.channel) return;
+      this.entries.delete(conversationId);
+      this.misses.delete(conversationId);
     });
     await sub.subscribe(this.opts.channel);
   }
@@ -52,6 +62,8 @@ export class MembershipCache {
   async get(conversationId: string): Promise<Entry | null> {
     const hit = this.entries.get(conversationId);
     if (hit && Date.now() - hit.loadedAt < this.opts.ttlMs) return hit;
+    const missedAt = this.misses.get(conversationId);
+    if (missedAt !== undefined && Date.now() - missedAt < this.opts.missTtlMs) return null;
     let pending = this.loading.get(conversationId);
     if (!pending) {
       pending = this.load(conversationId).finally(() => this.loading.delete(conversationId));
@@ -62,7 +74,11 @@ export class MembershipCache {
 
   private async load(conversationId: string): Promise<Entry | null> {
     const conversation = await this.store.get(conversationId);
-    if (!conversation) return null;
+    if (!conversation) {
+      this.rememberMiss(conversationId);
+      return null;
+    }
+    this.misses.delete(conversationId);
     const members = new Set((await this.store.members(conversationId)).map((m) => m.user_id));
     const entry = { conversation, members, loadedAt: Date.now() };
     this.entries.set(conversationId, entry); // not kept when too large; served uncached then
@@ -73,8 +89,20 @@ export class MembershipCache {
     return (await this.get(conversationId))?.members.has(userId) ?? false;
   }
 
+  private rememberMiss(conversationId: string): void {
+    if (this.opts.missTtlMs <= 0) return;
+    this.misses.delete(conversationId);
+    if (this.misses.size >= this.opts.maxMisses) {
+      const oldest = this.misses.keys().next().value;
+      if (oldest !== undefined) this.misses.delete(oldest);
+    }
+    this.misses.set(conversationId, Date.now());
+  }
+
+  /** Drops the cached entry (or remembered miss) here and, through Redis, in every process. */
   async invalidate(conversationId: string): Promise<void> {
     this.entries.delete(conversationId);
+    this.misses.delete(conversationId);
     await this.pub.publish(this.opts.channel, conversationId);
   }
 }
