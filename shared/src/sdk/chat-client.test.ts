@@ -247,6 +247,25 @@ describe('ChatClient', () => {
     client.close();
   });
 
+  it('item 11: a rate-limited send waits out retry_after_ms before it is sent again', async () => {
+    const { client } = setup();
+    void client.connect();
+    await tick();
+    const s = sock(0);
+    s.accept();
+    const sent = client.send(CONV, 'z', { clientMsgId: 'slow' });
+    const [first] = s.ofType('send');
+    s.push({ type: 'error', ref: first?.ref, code: 4100, name: 'rate_limited', message: 'slow down', retry: true, retry_after_ms: 3000 });
+    await tick(2900); // far beyond the first backoff (~125 ms), within the hint
+    expect(s.ofType('send')).toHaveLength(1);
+    await tick(200);
+    const retried = s.ofType('send')[1];
+    expect(retried).toMatchObject({ client_msg_id: 'slow', body: 'z' });
+    s.push({ type: 'ack', ref: retried?.ref, conversation_id: CONV, client_msg_id: 'slow', message_id: '9', duplicate: false });
+    await expect(sent).resolves.toMatchObject({ message_id: '9' });
+    client.close();
+  });
+
   it('retransmits with the same client_msg_id after an ack timeout and accepts a late ack of the first try', async () => {
     const { client } = setup({ ackTimeoutMs: 1000 });
     void client.connect();

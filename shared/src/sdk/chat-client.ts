@@ -16,7 +16,7 @@ import type {
 } from '../protocol/frames.js';
 import { Backoff, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS, fullJitterDelay, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
-import { ChatClosedError, ChatConnectionError, ChatGapError, ChatRequestError } from './errors.js';
+import { ChatClosedError, ChatConnectionError, ChatGapError, ChatRequestError, retryDelay } from './errors.js';
 import { generateClientMsgId, isValidClientMsgId } from './ids.js';
 import { OrderedInbox, type InboxResult } from './ordered-inbox.js';
 import { Outbox } from './outbox.js';
@@ -680,7 +680,7 @@ export class ChatClient {
     this.schedule(() => {
       this.outbox.markReady(clientMsgId);
       this.flushOutbox();
-    }, fullJitterDelay(retrying.attempts - 1, this.retryBackoff));
+    }, retryDelay(err, fullJitterDelay(retrying.attempts - 1, this.retryBackoff)));
   }
 
   // ---------------------------------------------------------------- delivery, resume, gaps
@@ -842,7 +842,7 @@ export class ChatClient {
         return await fn();
       } catch (err) {
         if (!(err instanceof ChatRequestError) || !err.retry || attempt + 1 >= this.o.maxRequestAttempts) throw err;
-        await this.sleep(fullJitterDelay(attempt, this.retryBackoff));
+        await this.sleep(retryDelay(err, fullJitterDelay(attempt, this.retryBackoff)));
         if (this.currentState === 'closed') throw new ChatClosedError(NORMAL_CLOSURE, 'client closed');
       }
     }

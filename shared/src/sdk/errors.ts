@@ -2,20 +2,28 @@ import type { ErrorFrame } from '../protocol/frames.js';
 
 /**
  * A request the server refused with an `error` frame. `name` is the registry name (e.g. 'not_member'),
- * `code` the registry code, `retry` whether the same request may succeed later.
+ * `code` the registry code, `retry` whether the same request may succeed later, `retryAfterMs`
+ * (rate_limited only) how long to wait at least before it can.
  */
 export class ChatRequestError extends Error {
   readonly code: number;
   readonly retry: boolean;
   readonly ref: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
-  constructor(frame: Pick<ErrorFrame, 'code' | 'name' | 'message' | 'retry' | 'ref'>) {
+  constructor(frame: Pick<ErrorFrame, 'code' | 'name' | 'message' | 'retry' | 'ref' | 'retry_after_ms'>) {
     super(frame.message);
     this.name = frame.name;
     this.code = frame.code;
     this.retry = frame.retry;
     this.ref = frame.ref;
+    this.retryAfterMs = typeof frame.retry_after_ms === 'number' && frame.retry_after_ms > 0 ? frame.retry_after_ms : undefined;
   }
+}
+
+/** The delay before retrying after `err`: the backoff, or the server's retry-after hint when longer. */
+export function retryDelay(err: unknown, backoffMs: number): number {
+  return err instanceof ChatRequestError && err.retryAfterMs !== undefined ? Math.max(backoffMs, err.retryAfterMs) : backoffMs;
 }
 
 /** No reply arrived within the request's timeout. Retrying may succeed. */
