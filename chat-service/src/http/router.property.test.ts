@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { TokenVerifier, createLogger, parseRequestTarget } from '@chat/shared';
+import { LocalRateLimiter, TokenVerifier, createLogger, parseRequestTarget } from '@chat/shared';
 import { describe, expect, it } from 'vitest';
 import type { ConversationService } from '../conversations/conversation-service.js';
 import type { ReadService } from '../read/read-service.js';
@@ -30,6 +30,7 @@ registerPublicRoutes(publicRouter, {
   conversations: {} as ConversationService,
   reads: {} as ReadService,
   maxGroupMembers: 10,
+  limits: { perAddress: new LocalRateLimiter({ points: 1, durationSeconds: 1 }), perUser: new LocalRateLimiter({ points: 1, durationSeconds: 1 }) },
 });
 const internalRouter = new RecordingRouter();
 registerInternalRoutes(internalRouter, {
