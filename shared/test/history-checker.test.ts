@@ -69,6 +69,14 @@ describe('history checker', () => {
     expect(r3.violations[0]).toContain('twice');
   });
 
+  it('one message_id acked for two different sends is a duplicate (an id minted twice)', async () => {
+    const { h, rows } = cleanRun();
+    h.begin('bob', CONV, 'other').ok(rows[0]!.message_id);
+    const r = await checkHistory(h, { readStored: reader(rows), print: false });
+    expect(r.duplicated).toBe(1);
+    expect(r.violations.join('\n')).toContain('acked for two different sends');
+  });
+
   it('a reused client_msg_id with another body is another message, not a duplicate', async () => {
     const h = new History('reuse');
     h.begin('alice', CONV, 'c1', 'body c1').ok('901');

@@ -8,7 +8,8 @@
  *
  * - lost:          an acked send with no stored message (matched by message_id, or by (sender,
  *                  conversation, client_msg_id) for the documented case of a resend acked with a new id)
- * - duplicated:    one message_id stored twice, one send stored twice, a message shown twice on a device
+ * - duplicated:    one message_id stored twice or acked for two sends, one send stored twice, a message
+ *                  shown twice on a device
  * - reordered:     a device showed a conversation out of seq order, or a seq with another message than storage
  * - gaps:          stored seqs of a conversation are not dense 1..N
  * - undelivered:   a device that follows a conversation never showed a stored message (identical
@@ -325,6 +326,18 @@ async function checkOnce(history: History, options: CheckOptions): Promise<Check
   let indeterminateStored = 0;
   let lost = 0;
   let ackedUnderOtherId = 0;
+  const ackedId = new Map<string, string>();
+  for (const [k, attempts] of byKey) {
+    for (const a of attempts) {
+      if (a.outcome !== 'ok') continue;
+      const other = ackedId.get(a.messageId!);
+      if (other !== undefined && other !== k) {
+        duplicated++;
+        violate(`message_id ${a.messageId} acked for two different sends (${other.replaceAll('\u0000', '/')} and ${k.replaceAll('\u0000', '/')})`);
+      }
+      ackedId.set(a.messageId!, k);
+    }
+  }
   for (const [k, attempts] of byKey) {
     const oks = attempts.filter((a) => a.outcome === 'ok');
     const storedUnderKey = storedByKey.get(k) ?? [];

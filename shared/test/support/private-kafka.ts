@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KAFKA_VERSIONS } from '../../../deploy/src/local/config.js';
@@ -22,6 +22,10 @@ export interface PrivateKafka {
   resume(): void;
   /** SIGKILL and wait for the exit: connections are refused from now on. */
   kill(): Promise<void>;
+  /** SIGTERM (controlled shutdown) and wait for the exit. */
+  stop(): Promise<void>;
+  /** Starts the broker again on the same ports and data dir (after kill() or stop()); resolves when it is up. */
+  restart(): Promise<void>;
   /** Kill (if still running) and delete the data dir. */
   destroy(): Promise<void>;
 }
@@ -37,37 +41,52 @@ export async function startPrivateKafka(timeoutMs = 120_000): Promise<PrivateKaf
   const base = javaArgs(lib, dir, join(dir, 'logs'));
   const logFile = join(dir, 'kafka.log');
   await runToCompletion(java, [...base, 'kafka.tools.StorageTool', 'format', '-t', newClusterId(), '-c', props], { cwd: dir, logFile });
-  const out = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(java, [...base, 'kafka.Kafka', props], { cwd: dir, stdio: ['ignore', out, out] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const stopOnExit = () => child.kill('SIGKILL');
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const stopOnExit = () => child?.kill('SIGKILL');
   process.once('exit', stopOnExit);
-  const kill = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
+  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const end = async (signal: NodeJS.Signals) => {
+    if (running()) {
+      child!.kill('SIGCONT');
+      child!.kill(signal);
       await exited;
     }
   };
-  try {
-    await waitFor(
-      () => {
-        if (child.exitCode !== null) throw new Error(`private Kafka exited with ${child.exitCode}; see ${logFile}`);
-        return readFileSync(logFile, 'utf8').includes('Kafka Server started');
-      },
-      timeoutMs,
-      'the private Kafka to start',
-    );
-  } catch (err) {
-    await kill();
-    throw err;
-  }
+  const kill = () => end('SIGKILL');
+  const start = async () => {
+    const out = openSync(logFile, 'a');
+    const startedAt = readFileSync(logFile, 'utf8').length;
+    const c = spawn(java, [...base, 'kafka.Kafka', props], { cwd: dir, stdio: ['ignore', out, out] });
+    closeSync(out);
+    child = c;
+    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    try {
+      await waitFor(
+        () => {
+          if (c.exitCode !== null) throw new Error(`private Kafka exited with ${c.exitCode}; see ${logFile}`);
+          return readFileSync(logFile, 'utf8').slice(startedAt).includes('Kafka Server started');
+        },
+        timeoutMs,
+        'the private Kafka to start',
+      );
+    } catch (err) {
+      await kill();
+      throw err;
+    }
+  };
+  await start();
   return {
     brokers: [`127.0.0.1:${port}`],
-    pause: () => void child.kill('SIGSTOP'),
-    resume: () => void child.kill('SIGCONT'),
+    pause: () => void child?.kill('SIGSTOP'),
+    resume: () => void child?.kill('SIGCONT'),
     kill,
+    stop: () => end('SIGTERM'),
+    restart: async () => {
+      await kill();
+      await start();
+    },
     destroy: async () => {
-      child.kill('SIGCONT');
       await kill();
       process.removeListener('exit', stopOnExit);
       rmSync(dir, { recursive: true, force: true });

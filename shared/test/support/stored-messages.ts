@@ -5,14 +5,19 @@ import type { StoredMessage, StoredReader } from './history-checker.js';
 const long = (v: string | number) => cassandra.types.Long.fromString(String(v));
 
 /**
- * Reads every stored message of a conversation straight from the `messages` table: buckets
- * 0..conversation_seq.last_bucket, and past it until an empty bucket (a bucket written after the
- * pointer, or a gap the checker should see).
+ * Reads every stored message of a conversation straight from the `messages` table: buckets 0 up to
+ * the last recorded one (`conversation_buckets`, or `conversation_seq` for conversations written
+ * before it), and past it until an empty bucket (a bucket written after its record, or a gap the
+ * checker should see).
  */
 export function cassandraMessageReader(client: CassandraClient): StoredReader {
   return async (conversationId: string): Promise<StoredMessage[]> => {
-    const pointer = await client.execute('SELECT last_bucket FROM conversation_seq WHERE conversation_id = ?', [long(conversationId)], { prepare: true });
-    const lastBucket = Number(pointer.first()?.get('last_bucket') ?? 0);
+    const id = long(conversationId);
+    const [buckets, legacy] = await Promise.all([
+      client.execute('SELECT bucket FROM conversation_buckets WHERE conversation_id = ? LIMIT 1', [id], { prepare: true }),
+      client.execute('SELECT last_bucket FROM conversation_seq WHERE conversation_id = ?', [id], { prepare: true }),
+    ]);
+    const lastBucket = Math.max(Number(buckets.first()?.get('bucket') ?? 0), Number(legacy.first()?.get('last_bucket') ?? 0));
     const out: StoredMessage[] = [];
     for (let bucket = 0; ; bucket++) {
       let rows = 0;

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { ChatClient, type ChatClientOptions } from '@chat/shared';
-import { recordingWebSocket, type DeviceLog, type History } from '../../../../shared/test/support/history-checker.js';
+import { cassandraMessageReader, checkHistory, History, recordingWebSocket, waitForZeroLag, type CheckResult, type DeviceLog } from '../../../../shared/test/support/history-checker.js';
 import { waitFor, type TestSystem } from '../../support/system.js';
 
 /** What fault tests need of a running system: tokens and the REST API (TestSystem has both). */
@@ -40,7 +40,7 @@ export interface Device {
 /**
  * A real SDK client for `userId` whose shown and raw messages are recorded in `history`; it follows
  * `conversations` from seq 0 (must show every stored message). With several URLs each reconnect
- * moves to the next one.
+ * moves to the next one. `options.WebSocketImpl` (default `ws`) is wrapped to record raw frames.
  */
 export function openDevice(sys: RestSystem, history: History, userId: string, urls: readonly string[], conversations: readonly string[], options: Partial<ChatClientOptions> = {}): Device {
   const log = history.device(userId);
@@ -49,7 +49,7 @@ export function openDevice(sys: RestSystem, history: History, userId: string, ur
     ...options,
     url: urls,
     getToken: () => sys.token(userId, 3600),
-    WebSocketImpl: recordingWebSocket(WsImpl, (text) => log.rawFrame(text)),
+    WebSocketImpl: recordingWebSocket(options.WebSocketImpl ?? WsImpl, (text) => log.rawFrame(text)),
   });
   log.attach(client);
   for (const c of conversations) {
@@ -76,8 +76,8 @@ export class Traffic {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly pending = new Set<Promise<unknown>>();
   private readonly inFlight = new Map<string, number>();
-  /** Per sending device: times of acks received, in order. */
-  readonly ackTimes = new Map<Device, number[]>();
+  /** Per sending device: its acked sends' start and ack times, in ack order. */
+  readonly ackTimes = new Map<Device, { startedAt: number; ackedAt: number }[]>();
   sent = 0;
   private stopped = false;
 
@@ -93,7 +93,7 @@ export class Traffic {
     this.senders.forEach((s, i) => {
       let n = 0;
       const key = `${s.userId}#${i}`;
-      const acks: number[] = [];
+      const acks: { startedAt: number; ackedAt: number }[] = [];
       this.ackTimes.set(s, acks);
       const tick = () => {
         if (n >= maxPerSender) return;
@@ -103,7 +103,7 @@ export class Traffic {
         this.sent++;
         const p = this.history.send(s.client, s.userId, this.conversationId, `body ${cmid}`, cmid).then((r) => {
           this.inFlight.set(key, (this.inFlight.get(key) ?? 1) - 1);
-          if (r.outcome === 'ok') acks.push(r.endedAt ?? Date.now());
+          if (r.outcome === 'ok') acks.push({ startedAt: r.startedAt, ackedAt: r.endedAt ?? Date.now() });
         });
         this.pending.add(p);
         void p.finally(() => this.pending.delete(p));
@@ -127,21 +127,21 @@ export class Traffic {
     await Promise.race([Promise.allSettled([...this.pending]), new Promise((r) => setTimeout(r, timeoutMs).unref())]);
   }
 
-  /** Whether every sending device (or those in `only`) had a send acked at or after `since`. */
+  /** Whether every sending device (or those in `only`) had a send acked that it started at or after `since`. */
   allAckedSince(since: number, only?: readonly Device[]): boolean {
-    return [...this.ackTimes].every(([device, times]) => (only && !only.includes(device)) || times.some((t) => t >= since));
+    return [...this.ackTimes].every(([device, acks]) => (only && !only.includes(device)) || acks.some((a) => a.startedAt >= since));
   }
 
   /**
-   * Waits until every sending device (or those in `only`) had a send acked after `since`; returns the
-   * time that took from `since` (the recovery time) in ms.
+   * Waits until every sending device (or those in `only`) had a send acked that it started after
+   * `since`; returns the time from `since` to the last of those first acks (the recovery time) in ms.
    */
   async recovered(since: number, timeoutMs: number, only?: readonly Device[]): Promise<number> {
     await waitFor(() => this.allAckedSince(since, only), timeoutMs, 'every sender to have a send acked again');
     let latest = since;
-    for (const [device, times] of this.ackTimes) {
+    for (const [device, acks] of this.ackTimes) {
       if (only && !only.includes(device)) continue;
-      latest = Math.max(latest, times.find((t) => t >= since) ?? since);
+      latest = Math.max(latest, acks.find((a) => a.startedAt >= since)?.ackedAt ?? since);
     }
     return latest - since;
   }
@@ -151,3 +151,74 @@ export class Traffic {
 export function reportRecovery(test: string, what: string, ms: number): void {
   console.log(`recovery[${test}]: ${what} ${(ms / 1000).toFixed(2)} s`);
 }
+
+export interface FaultRunOptions {
+  /** Test name: the checker's and the recovery line's label. */
+  name: string;
+  /** Group members; each gets one device, spread over the gateways. @default 4 */
+  users?: number;
+  /** @default 100 */
+  intervalMs?: number;
+  /** Traffic before the fault. @default 1_500 */
+  warmupMs?: number;
+  /** Injects the fault and heals it; resolves with the time recovery is measured from. */
+  fault: () => Promise<number>;
+  /** @default 90_000 */
+  recoveryTimeoutMs?: number;
+  /** Traffic after every sender recovered. @default 1_000 */
+  afterMs?: number;
+  /** What the recovery line says was measured. @default 'every sender acked again after' */
+  recoveryLabel?: string;
+}
+
+export interface FaultRun {
+  history: History;
+  conversationId: string;
+  devices: Device[];
+  recoveryMs: number;
+  result: CheckResult;
+}
+
+/**
+ * The common shape of an infrastructure fault test: a group of SDK clients spread over the system's
+ * gateways sends continuously; the fault is injected and healed; once every sender had a send acked
+ * again (the recovery time, printed), traffic stops, the sequencer's lag drains, and the history
+ * checker reads storage and every device (printing its line). The caller closes `devices`.
+ */
+export async function faultRun(sys: TestSystem, o: FaultRunOptions): Promise<FaultRun> {
+  const history = new History(o.name);
+  const users = Array.from({ length: o.users ?? 4 }, (_, i) => uid(`u${i}`));
+  const conversationId = await createGroup(sys, users);
+  const urls = sys.gateways.map((g) => g.url);
+  const devices = users.map((u, i) => openDevice(sys, history, u, [...urls.slice(i % urls.length), ...urls.slice(0, i % urls.length)], [conversationId]));
+  await Promise.all(devices.map((d) => d.client.connect()));
+  const traffic = new Traffic(history, devices, conversationId, { intervalMs: o.intervalMs ?? 100 }).start();
+  let recoveryMs = -1;
+  let healedAt = Date.now();
+  const t: Record<string, number> = {};
+  const mark = (phase: string, since: number) => (t[phase] = Date.now() - since);
+  try {
+    await sleep(o.warmupMs ?? 1_500);
+    const faultAt = Date.now();
+    healedAt = await o.fault();
+    mark('fault', faultAt);
+    recoveryMs = await traffic.recovered(healedAt, o.recoveryTimeoutMs ?? 90_000);
+    reportRecovery(o.name, o.recoveryLabel ?? 'every sender acked again after', recoveryMs);
+    await sleep(o.afterMs ?? 1_000);
+  } finally {
+    const stopAt = Date.now();
+    await traffic.stop();
+    mark('answers', stopAt);
+  }
+  const drainAt = Date.now();
+  await waitForZeroLag(sys.kafka, sys.env.SEQUENCER_GROUP_ID!, sys.topic, 90_000);
+  mark('lag', drainAt);
+  reportRecovery(o.name, 'sequencer lag back to zero (traffic stopped 1 s after recovery) after', Date.now() - healedAt);
+  const checkAt = Date.now();
+  const result = await checkHistory(history, { readStored: cassandraMessageReader(sys.cassandra), conversations: [conversationId], settleMs: 30_000 });
+  mark('check', checkAt);
+  console.log(`phases[${o.name}]: ${Object.entries(t).map(([k, v]) => `${k}=${(v / 1000).toFixed(1)}s`).join(' ')}`);
+  return { history, conversationId, devices, recoveryMs, result };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

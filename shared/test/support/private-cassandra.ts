@@ -1,0 +1,104 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cassandraArtifacts, cassandraJvmArgs, renderCassandraYaml, renderLogback } from '../../../deploy/src/local/cassandra.js';
+import { CASSANDRA_VERSIONS } from '../../../deploy/src/local/config.js';
+import { ensureFirstAvailable, findJar } from '../../../deploy/src/local/maven.js';
+import { applyMigrations } from '../../../deploy/src/local/migrations.js';
+import { resolvePaths } from '../../../deploy/src/local/paths.js';
+import { cassandraClient } from '../../../deploy/src/local/readiness.js';
+import { freePort, waitFor } from './wait.js';
+
+/**
+ * A throwaway single-node Cassandra owned by one test file (own ports and data dir, the project's
+ * migrations applied to keyspace `chat`), for fault tests that kill and restart it. Built from the
+ * same configuration as `npm run infra`; never touch the shared Cassandra other test files use.
+ */
+export interface PrivateCassandra {
+  contactPoints: string[];
+  /** SIGKILL and wait for the exit. */
+  kill(): Promise<void>;
+  /** Starts it again on the same ports and data (commit log replayed); resolves when CQL is served. */
+  restart(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export interface PrivateCassandraOptions {
+  /** JVM heap (-Xms/-Xmx). @default '512m' (the shared one has 1g; a test needs little) */
+  heap?: string;
+  /** @default 180_000 */
+  timeoutMs?: number;
+}
+
+export async function startPrivateCassandra(options: PrivateCassandraOptions = {}): Promise<PrivateCassandra> {
+  const heap = options.heap ?? '512m';
+  const timeoutMs = options.timeoutMs ?? 180_000;
+  const paths = resolvePaths();
+  const { lib } = await ensureFirstAvailable(paths.cacheDir, CASSANDRA_VERSIONS, cassandraArtifacts, () => undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'chat-private-cassandra-'));
+  for (const d of ['data', 'commitlog', 'saved_caches', 'hints', 'cdc_raw', 'logs', 'triggers']) mkdirSync(join(dir, d), { recursive: true });
+  const [nativePort, storagePort, jmxPort] = [await freePort(), await freePort(), await freePort()];
+  writeFileSync(join(dir, 'cassandra.yaml'), renderCassandraYaml({ host: '127.0.0.1', nativePort, storagePort, dir }));
+  writeFileSync(join(dir, 'logback.xml'), renderLogback());
+  const jamm = findJar(lib, 'jamm-');
+  const args = cassandraJvmArgs({ lib, dir, logDir: join(dir, 'logs'), jmxPort, ...(jamm ? { jamm } : {}) }).map((a) =>
+    a.startsWith('-Xms') ? `-Xms${heap}` : a.startsWith('-Xmx') ? `-Xmx${heap}` : a,
+  );
+  const logFile = join(dir, 'cassandra.log');
+  writeFileSync(logFile, '');
+  const contactPoints = [`127.0.0.1:${nativePort}`];
+
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  const stopOnExit = () => child?.kill('SIGKILL');
+  process.once('exit', stopOnExit);
+  const kill = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  };
+  const start = async () => {
+    const from = readFileSync(logFile, 'utf8').length;
+    const out = openSync(logFile, 'a');
+    const c = spawn(process.env.JAVA || 'java', args, { cwd: dir, stdio: ['ignore', out, out] });
+    closeSync(out);
+    child = c;
+    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+    try {
+      await waitFor(
+        () => {
+          if (c.exitCode !== null) throw new Error(`private Cassandra exited with ${c.exitCode}; see ${logFile}`);
+          return readFileSync(logFile, 'utf8').slice(from).includes('Starting listening for CQL clients');
+        },
+        timeoutMs,
+        'the private Cassandra to start',
+      );
+    } catch (err) {
+      await kill();
+      throw err;
+    }
+  };
+  await start();
+  const client = cassandraClient(contactPoints, 'datacenter1');
+  try {
+    await client.connect();
+    await applyMigrations(client, { keyspace: 'chat', replicationFactor: 1, dir: paths.migrationsDir });
+  } finally {
+    await client.shutdown().catch(() => undefined);
+  }
+  return {
+    contactPoints,
+    kill,
+    restart: async () => {
+      await kill();
+      await start();
+    },
+    destroy: async () => {
+      await kill();
+      process.removeListener('exit', stopOnExit);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
