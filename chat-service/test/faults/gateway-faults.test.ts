@@ -127,6 +127,17 @@ describe('gateway faults', () => {
     await traffic.stop();
 
     const result = await settleAndCheck(history, conv);
+    if (!result.ok) {
+      // What the frozen gateway's clients hold, to tell a stuck gap fill from missing deliveries.
+      for (const d of onTarget) {
+        const raw = d.log.rawLog.filter((m) => m.conversation_id === conv).map((m) => m.seq);
+        const shown = d.log.shownIn(conv).map((m) => m.seq);
+        console.log(
+          `diagnosis[${name}]: ${d.log.deviceId} state=${d.client.state} gateway=${d.client.hello?.gateway_id} raw=${raw.length} (max seq ${Math.max(0, ...raw)})` +
+            ` shown=${shown.length} (max seq ${Math.max(0, ...shown)}) positions=${JSON.stringify(d.client.positions())} pending_sends=${d.client.pendingSends().length}`,
+        );
+      }
+    }
     expect(result.violations).toEqual([]);
     expect(result).toMatchObject({ lost: 0, duplicated: 0, reordered: 0, gaps: 0, undelivered: 0, unexplained: 0 });
   }, 150_000);
