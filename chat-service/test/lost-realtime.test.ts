@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatClient, type AckFrame, type ChatClientOptions, type ChatMessage } from '@chat/shared';
 import { RawClient } from './support/raw-client.js';
-import { startSystem, waitFor, type TestSystem } from './support/system.js';
+import { startGateway, startSystem, waitFor, type GatewayProcess, type TestSystem } from './support/system.js';
 
 // A real-time message lost on Redis pub/sub must not go unnoticed while the conversation is quiet.
 // Routing is refreshed only every 20 s here, so a routing entry deleted by the test stays deleted
@@ -11,6 +11,7 @@ const DIGEST_MS = 1000;
 let sys: TestSystem;
 const raws: RawClient[] = [];
 const sdks: ChatClient[] = [];
+const extraGateways: GatewayProcess[] = [];
 
 function sdk(userId: string): ChatClient {
   const c = new ChatClient({ url: sys.gateways[0]!.url, getToken: () => sys.token(userId), WebSocketImpl: WebSocket as unknown as ChatClientOptions['WebSocketImpl'], reconnectBaseMs: 50 });
@@ -37,6 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of raws) c.close();
   for (const c of sdks) c.close();
+  await Promise.all(extraGateways.map((g) => g.stop('SIGKILL')));
   await sys?.close();
 });
 
@@ -84,5 +86,19 @@ describe('lost real-time messages', () => {
     expect((await watcher.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'after', body: 'after the reconnect' })).type).toBe('ack');
     await waitFor(() => watcher.messages(conv).length === 1, 15_000, 'delivery to the sender after the reconnect');
     await waitFor(() => shown.some((m) => m.body === 'after the reconnect'), 15_000, 'delivery after the reconnect');
+  });
+
+  it('item 8: a gateway whose routing entries lapsed (process frozen longer than SESSION_TTL_SECONDS) tells its clients to sync once it refreshes again', async () => {
+    const frozen = await startGateway({ ...sys.env, SESSION_TTL_SECONDS: '5', SESSION_REFRESH_SECONDS: '1' }, `${sys.gateways[0]!.id}-frozen`);
+    extraGateways.push(frozen);
+    const c = await RawClient.connect(frozen.url, sys.token(`erin-${Date.now()}`));
+    raws.push(c);
+    frozen.child.kill('SIGSTOP');
+    try {
+      await new Promise((r) => setTimeout(r, 6500)); // longer than the 5 s TTL: deliveries to it were skipped
+    } finally {
+      frozen.child.kill('SIGCONT');
+    }
+    await waitFor(() => c.frames.some((f) => f.type === 'sync.hint'), 10_000, 'a sync.hint after the freeze');
   });
 });

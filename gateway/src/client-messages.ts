@@ -151,11 +151,12 @@ export class ClientMessages {
     }
     // The socket may have closed while we awaited: sendReply checks. The request stays in flight
     // until its reply is written (a reply waiting for drain keeps its slot).
-    if (reply) {
-      noteReply(ws, reply, Date.now());
-      sendReply(ws, reply, this.policy, done);
+    if (!reply) {
+      done();
+      return;
     }
-    else done();
+    noteReply(ws, reply, Date.now());
+    sendReply(ws, reply, this.policy, done);
   }
 
   private limited(ws: GatewaySocket, ref: string | undefined, limit: 'frames' | 'sends', waitMs: number, message: string): void {

@@ -33,6 +33,8 @@ export interface GatewayOptions {
   idleTimeoutSeconds?: number;
   /** @default 20 */
   sessionRefreshSeconds?: number;
+  /** TTL of the routing entries (SESSION_TTL_SECONDS): a refresh later than this means deliveries were skipped. @default 60 */
+  sessionTtlSeconds?: number;
   /** @default 5000 */
   drainTimeoutMs?: number;
   /** The invalid frame within one window that closes the socket with CloseCodes.PROTOCOL_VIOLATION. @default 20 */
@@ -79,6 +81,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     maxBackpressureBytes: o.maxBackpressureBytes ?? 1024 * 1024,
     idleTimeoutSeconds: o.idleTimeoutSeconds ?? 60,
     sessionRefreshSeconds: o.sessionRefreshSeconds ?? 20,
+    sessionTtlSeconds: o.sessionTtlSeconds ?? 60,
     drainTimeoutMs: o.drainTimeoutMs ?? 5000,
     maxInvalidFrames: o.maxInvalidFrames ?? 20,
     invalidFrameWindowMs: o.invalidFrameWindowMs ?? 60_000,
@@ -115,6 +118,7 @@ export function gatewayOptionsFromConfig(config: Config): GatewayOptions {
     maxBackpressureBytes: config.WS_MAX_BACKPRESSURE_BYTES,
     idleTimeoutSeconds: config.WS_IDLE_TIMEOUT_SECONDS,
     sessionRefreshSeconds: config.SESSION_REFRESH_SECONDS,
+    sessionTtlSeconds: config.SESSION_TTL_SECONDS,
     drainTimeoutMs: config.DRAIN_TIMEOUT_MS,
     metricsEnabled: config.METRICS_ENABLED,
     presenceFlushMs: config.PRESENCE_FLUSH_MS,

@@ -195,7 +195,18 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     },
   );
   const stopDigest = startDigest(sessions, deps.chat, policy, { intervalMs: opts.digestIntervalMs }, log.child({ component: 'digest' }));
-  const stopRefresher = startSessionRefresher(registry, opts.gatewayId, () => sessions.connections(), opts.sessionRefreshSeconds * 1000, log);
+  const stopRefresher = startSessionRefresher(
+    registry,
+    opts.gatewayId,
+    () => sessions.connections(),
+    {
+      intervalMs: opts.sessionRefreshSeconds * 1000,
+      ttlMs: opts.sessionTtlSeconds * 1000,
+      // Deliveries to this gateway were skipped while its entries had lapsed (e.g. the process was frozen).
+      onLapse: () => delivery.hintSync(),
+    },
+    log,
+  );
 
   let internalSocket: us_listen_socket | undefined;
   try {
