@@ -16,6 +16,8 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: [`${packages}/test/**/*.test.ts`],
+          // The replicated profile's fault tests run separately (vitest.replicated.config.ts).
+          exclude: ['**/node_modules/**', '**/dist/**', '*/test/replicated/**'],
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,

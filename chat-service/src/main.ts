@@ -1,9 +1,9 @@
-import { createCassandra, createIdempotentProducer, createKafka, createLogger, createRedis, createRedisSubscriber, loadConfigOrExit } from '@chat/shared';
+import { createCassandra, createIdempotentProducer, createKafka, createLogger, createRedis, createRedisSubscriber, loadConfigOrExit, redisTargetFromConfig } from '@chat/shared';
 import { startChatService } from './app.js';
 
 const config = loadConfigOrExit();
 const log = createLogger('chat-service', config.LOG_LEVEL);
-const redis = createRedis(config.REDIS_URL, log, 'chat-service');
+const redis = createRedis(redisTargetFromConfig(config), log, 'chat-service');
 const redisSub = createRedisSubscriber(redis, log, 'chat-service-sub');
 const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-chat-service`, log);
 const cassandra = createCassandra(

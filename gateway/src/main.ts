@@ -7,6 +7,7 @@ import {
   createRedisSubscriber,
   loadConfigOrExit,
   loadPublicKeys,
+  redisTargetFromConfig,
 } from '@chat/shared';
 import { HttpChatServiceClient } from './chat-service-client.js';
 import { startGateway } from './gateway.js';
@@ -25,7 +26,7 @@ const config = loadConfigOrExit();
 const log = createLogger('gateway', config.LOG_LEVEL);
 const options = gatewayOptionsFromConfig(config);
 
-const redis = createRedis(config.REDIS_URL, log, 'gateway');
+const redis = createRedis(redisTargetFromConfig(config), log, 'gateway');
 // Named after the gateway, so an operator (or a test) can tell its subscriber apart in CLIENT LIST.
 const subscriber = createRedisSubscriber(redis, log, `gateway-sub-${options.gatewayId.replace(/[^A-Za-z0-9._:-]/g, '_')}`);
 

@@ -1,4 +1,4 @@
-import { createCassandra, createLogger, createRedis, loadConfigOrExit } from '@chat/shared';
+import { createCassandra, createLogger, createRedis, loadConfigOrExit, redisTargetFromConfig } from '@chat/shared';
 import { startPresenceService } from './app.js';
 import { CassandraMembership } from './membership.js';
 import { presenceOptionsFromConfig } from './presence-options.js';
@@ -10,7 +10,7 @@ if (config.PRESENCE_TTL_SECONDS <= config.SESSION_REFRESH_SECONDS) {
   process.exit(78);
 }
 
-const redis = createRedis(config.REDIS_URL, log, 'presence');
+const redis = createRedis(redisTargetFromConfig(config), log, 'presence');
 const cassandra = createCassandra(
   { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },
   log,

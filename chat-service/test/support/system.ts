@@ -14,6 +14,7 @@ import {
   topicSettingsFromConfig,
   toTopicConfigs,
   mintDevToken,
+  redisTargetFromConfig,
   type CassandraClient,
   type Config,
   type Kafka,
@@ -89,7 +90,7 @@ export async function startSystem(gatewayCount = 2, options: SystemOptions = {})
   };
   const config = loadConfig(env);
   const log = createLogger('test', config.LOG_LEVEL);
-  const redis = createRedis(config.REDIS_URL, log);
+  const redis = createRedis(redisTargetFromConfig(config), log);
   const kafka = createKafka(config.KAFKA_BROKERS, `test-${run}`, log);
   const cassandra = createCassandra(
     { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },

@@ -6,6 +6,7 @@ import { endpointEnv, resolveEndpoints } from './config.js';
 import { down, purge, status, up } from './infra.js';
 import { COMPONENTS, REPO_ROOT, resolvePaths, type ComponentName } from './paths.js';
 import { tailFile } from './process-control.js';
+import * as replicated from './replicated/commands.js';
 import { runServices } from './run-services.js';
 import { CONNECT_HINT, SERVICES } from './services.js';
 
@@ -17,6 +18,10 @@ const USAGE = `usage: node deploy/dist/local/cli.js <command>
   logs [component] [-n N]  log file paths, or the last N (default 100) lines of one
   test [vitest args]     up, vitest run, then stop what this run started; exits with vitest's code
   start                  up, then run the services in the foreground (Ctrl-C stops the services)
+  --replicated           with up, down, status, logs, test: the replicated profile instead (3 Kafka
+                         brokers, 3 Cassandra nodes, Redis master + replica + 3 sentinels; own ports
+                         and data dir CHAT_REPLICATED_DATA_DIR, default <repo>/.replicated-data);
+                         its \`test\` runs the fault tests of vitest.replicated.config.ts
 env: CHAT_DATA_DIR (default <repo>/.data), CHAT_CACHE_DIR (default ~/.cache/chat-backend),
      CASSANDRA_KEYSPACE (chat), CASSANDRA_REPLICATION (1), CHAT_INFRA_TIMEOUT_SCALE (1)`;
 
@@ -132,8 +137,45 @@ async function cmdStart(): Promise<number> {
   return 0;
 }
 
+function logsArgs(args: string[]): { name: string | undefined; n: number } {
+  const nIdx = args.indexOf('-n');
+  const n = nIdx >= 0 ? Number(args[nIdx + 1]) : 100;
+  return { name: args.find((a, i) => !a.startsWith('-') && !(i > 0 && args[i - 1] === '-n')), n: Number.isInteger(n) && n > 0 ? n : 100 };
+}
+
+/** `--replicated` (before any `--` that starts vitest's arguments), or CHAT_INFRA_PROFILE=replicated. */
+function splitProfile(argv: string[]): { replicatedProfile: boolean; args: string[] } {
+  const sep = argv.indexOf('--');
+  const own = sep < 0 ? argv : argv.slice(0, sep);
+  const flag = own.includes('--replicated');
+  const args = flag ? [...own.filter((a) => a !== '--replicated'), ...(sep < 0 ? [] : argv.slice(sep))] : argv;
+  return { replicatedProfile: flag || process.env.CHAT_INFRA_PROFILE === 'replicated', args };
+}
+
+async function replicatedMain(cmd: string | undefined, rest: string[]): Promise<number> {
+  switch (cmd) {
+    case 'up':
+      return replicated.upCommand(log);
+    case 'down':
+      return replicated.downCommand(rest, log);
+    case 'status':
+      return replicated.statusCommand();
+    case 'logs': {
+      const { name, n } = logsArgs(rest);
+      return replicated.logsCommand(name, n);
+    }
+    case 'test':
+      return replicated.testCommand(rest[0] === '--' ? rest.slice(1) : rest, log);
+    default:
+      process.stderr.write(`--replicated works with up, down, status, logs and test\n${USAGE}\n`);
+      return 2;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
+  const { replicatedProfile, args } = splitProfile(argv);
+  const [cmd, ...rest] = args;
+  if (replicatedProfile && cmd !== undefined && !['help', '--help', '-h'].includes(cmd)) return replicatedMain(cmd, rest);
   switch (cmd) {
     case 'up':
       return cmdUp();

@@ -80,10 +80,16 @@ export function envVarOf(name: ComponentName): string {
   return { redis: 'REDIS_URL', kafka: 'KAFKA_BROKERS', cassandra: 'CASSANDRA_CONTACT_POINTS' }[name];
 }
 
-async function provision(e: Endpoints, paths: Paths, log: Log): Promise<void> {
+export type ProvisionTarget = Pick<Endpoints, 'kafkaBrokers' | 'cassandraContactPoints' | 'cassandraLocalDc' | 'cassandraKeyspace' | 'cassandraReplication'>;
+
+/**
+ * Create/verify the declared topics (settings from the KAFKA_* variables of the environment,
+ * `topicEnv` overriding) and apply the migrations.
+ */
+export async function provision(e: ProvisionTarget, paths: Paths, log: Log, topicEnv: NodeJS.ProcessEnv = {}): Promise<void> {
   const kafkaWork = (async () => {
     const t = Date.now();
-    const topics = kafkaTopics(topicSettingsFromConfig(loadConfigVars(TOPIC_CONFIG_VARS)));
+    const topics = kafkaTopics(topicSettingsFromConfig(loadConfigVars(TOPIC_CONFIG_VARS, { ...process.env, ...topicEnv })));
     const r = await waitUntil('kafka topics', () => ensureTopics(e.kafkaBrokers, topics), { timeoutMs: scaled(60_000), intervalMs: 1000 });
     await waitUntil('kafka group/producer coordinators', () => warmUpCoordinators(e.kafkaBrokers), { timeoutMs: scaled(60_000), intervalMs: 500 });
     log(`kafka: topics ${r.created.length ? `created ${r.created.join(', ')}` : 'up to date'}, coordinators loaded (${secs(Date.now() - t)})`);

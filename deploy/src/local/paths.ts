@@ -16,13 +16,27 @@ export interface Paths {
   readonly runDir: string;
   readonly logDir: string;
   readonly migrationsDir: string;
-  componentDir(c: ComponentName): string;
-  pidFile(c: ComponentName): string;
-  logFile(c: ComponentName): string;
+  /** Per process (a component of the single-node profile, or a node such as `kafka-2`). */
+  componentDir(c: ComponentName | string): string;
+  pidFile(c: ComponentName | string): string;
+  logFile(c: ComponentName | string): string;
 }
 
+/** Paths of the single-node profile (CHAT_DATA_DIR, default <repo>/.data). */
 export function resolvePaths(env: NodeJS.ProcessEnv = process.env): Paths {
-  const dataDir = resolve(env.CHAT_DATA_DIR || join(REPO_ROOT, '.data'));
+  return pathsUnder(resolve(env.CHAT_DATA_DIR || join(REPO_ROOT, '.data')), env);
+}
+
+/**
+ * Paths of the replicated profile (CHAT_REPLICATED_DATA_DIR, default <repo>/.replicated-data):
+ * apart from the single-node profile's, so both can exist (and neither name contains the other,
+ * which the "is this pid ours" check relies on).
+ */
+export function resolveReplicatedPaths(env: NodeJS.ProcessEnv = process.env): Paths {
+  return pathsUnder(resolve(env.CHAT_REPLICATED_DATA_DIR || join(REPO_ROOT, '.replicated-data')), env);
+}
+
+function pathsUnder(dataDir: string, env: NodeJS.ProcessEnv): Paths {
   const cacheDir = resolve(env.CHAT_CACHE_DIR || join(homedir(), '.cache', 'chat-backend'));
   const runDir = join(dataDir, 'run');
   const logDir = join(dataDir, 'logs');

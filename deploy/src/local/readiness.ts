@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cassandra from 'cassandra-driver';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
+import { sharedNativePort } from '@chat/shared/clients/cassandra';
 
 /** host:port → [host, port]; IPv6 in brackets allowed. */
 export function parseHostPort(s: string, defaultPort: number): [string, number] {
@@ -54,8 +55,10 @@ export async function kafkaReady(brokers: string[]): Promise<void> {
 }
 
 export function cassandraClient(contactPoints: string[], localDataCenter: string, keyspace?: string): cassandra.Client {
+  const port = sharedNativePort(contactPoints);
   return new cassandra.Client({
     contactPoints,
+    ...(port !== undefined ? { protocolOptions: { port } } : {}),
     localDataCenter,
     ...(keyspace ? { keyspace } : {}),
     socketOptions: { connectTimeout: 3000, readTimeout: 30_000 },

@@ -1,4 +1,4 @@
-import { createCassandra, createLogger, createRedis, loadConfig, mintDevToken, type CassandraClient, type Config, type ServerFrame } from '@chat/shared';
+import { createCassandra, createLogger, createRedis, loadConfig, mintDevToken, redisTargetFromConfig, type CassandraClient, type Config, type ServerFrame } from '@chat/shared';
 import cassandra from 'cassandra-driver';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -63,7 +63,7 @@ export class PresenceHarness {
   }
 
   async startPresence(): Promise<void> {
-    this.redis ??= createRedis(this.config.REDIS_URL, this.log, 'presence-test');
+    this.redis ??= createRedis(redisTargetFromConfig(this.config), this.log, 'presence-test');
     this.presence = await startPresenceService(
       { log: this.log, redis: this.redis, membership: new CassandraMembership(this.db, this.config.PRESENCE_MEMBERSHIP_CACHE_MS) },
       {

@@ -17,9 +17,21 @@ export interface CassandraOptions {
 export const CASSANDRA_RECONNECT_BASE_MS = 250;
 export const CASSANDRA_RECONNECT_MAX_MS = 5_000;
 
+/**
+ * The native port of the contact points when they all share one. The driver reaches the nodes it
+ * discovers (system.peers) on `protocolOptions.port`, 9042 unless set: a cluster on another port
+ * would otherwise be used through its contact points only.
+ */
+export function sharedNativePort(contactPoints: readonly string[]): number | undefined {
+  const ports = new Set(contactPoints.map((cp) => /:(\d+)$/.exec(cp)?.[1]).filter((p): p is string => p !== undefined));
+  return ports.size === 1 ? Number([...ports][0]) : undefined;
+}
+
 export function createCassandra(opts: CassandraOptions, log: Logger): cassandra.Client {
+  const port = sharedNativePort(opts.contactPoints);
   const client = new cassandra.Client({
     contactPoints: opts.contactPoints,
+    ...(port !== undefined ? { protocolOptions: { port } } : {}),
     localDataCenter: opts.localDataCenter,
     ...(opts.keyspace ? { keyspace: opts.keyspace } : {}),
     queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },

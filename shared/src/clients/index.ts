@@ -1,3 +1,3 @@
-export { createRedis, createRedisSubscriber, type Redis } from './redis.js';
+export { createRedis, createRedisSubscriber, redisTargetFromConfig, type Redis, type RedisTarget } from './redis.js';
 export { createIdempotentProducer, createKafka, createTopicsWithLeaders, type Kafka, type Producer } from './kafka.js';
-export { createCassandra, type CassandraClient, type CassandraOptions } from './cassandra.js';
+export { createCassandra, sharedNativePort, type CassandraClient, type CassandraOptions } from './cassandra.js';

@@ -1,4 +1,4 @@
-import { bool, hostPorts, int, list, oneOf, optStr, port, rate, str, subsetOf, url, type Parser } from './parsers.js';
+import { bool, hostPorts, int, list, oneOf, optHostPorts, optStr, port, rate, str, subsetOf, url, type Parser } from './parsers.js';
 
 const roles = () => subsetOf(['api', 'sequencer']);
 
@@ -27,6 +27,8 @@ export const ENV_TABLE = {
   LOG_LEVEL: v(oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'pino log level.'),
 
   REDIS_URL: v(url(['redis:', 'rediss:']), 'redis://127.0.0.1:16379', 'Redis for sessions, routing, idempotency, presence and pub/sub.'),
+  REDIS_SENTINELS: v(optHostPorts(), '', 'Comma-separated Redis Sentinel host:port list. When set, every service finds the master REDIS_SENTINEL_NAME through them and follows failovers; REDIS_URL then only supplies password, db and TLS.'),
+  REDIS_SENTINEL_NAME: v(str(), 'chat-redis', 'Master name the sentinels monitor (read only when REDIS_SENTINELS is set).'),
   REDIS_KEY_PREFIX: v(str(), 'chat:', 'Prefix of every Redis key and channel, so several deployments can share one Redis.'),
   KAFKA_BROKERS: v(hostPorts(), '127.0.0.1:19092', 'Comma-separated Kafka bootstrap brokers.'),
   KAFKA_CLIENT_ID: v(str(), 'chat', 'Kafka client id prefix.'),

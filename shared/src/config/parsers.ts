@@ -74,6 +74,11 @@ export function hostPorts(): Parser<string[]> {
   };
 }
 
+/** host:port pairs that may be empty (meaning "not set"). */
+export function optHostPorts(): Parser<string[]> {
+  return (raw) => (raw.trim() === '' ? [] : hostPorts()(raw));
+}
+
 /** A string that may be empty (meaning "not set"). */
 export function optStr(): Parser<string> {
   return (raw) => raw.trim();
