@@ -44,6 +44,7 @@ interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** Spawns a service's real main and waits for its /healthz (on its internal listener). */
 async function startService(name: string, file: string, env: NodeJS.ProcessEnv, healthPort: number): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [file], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -101,14 +102,15 @@ export class ReplicatedStack {
   }
 
   private async init(o: StackOptions): Promise<void> {
-    const [chatPort, presencePort] = [await freePort(), await freePort()];
+    const [chatPort, chatInternalPort, presencePort] = [await freePort(), await freePort(), await freePort()];
     this.env = {
       ...process.env,
       // Crashed nodes make the clients log connection errors by the hundred; TEST_LOG_LEVEL=warn shows them.
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal',
       REDIS_KEY_PREFIX: `t${this.run}:`,
       CHAT_HTTP_PORT: String(chatPort),
-      CHAT_SERVICE_URL: `http://127.0.0.1:${chatPort}`,
+      CHAT_INTERNAL_PORT: String(chatInternalPort),
+      CHAT_SERVICE_URL: `http://127.0.0.1:${chatInternalPort}`,
       CHAT_SERVICE_ROLES: 'api,sequencer',
       KAFKA_TOPIC_MESSAGES: this.topic,
       KAFKA_MESSAGES_PARTITIONS: '4',
@@ -134,12 +136,13 @@ export class ReplicatedStack {
     await createTopicsWithLeaders(admin, toTopicConfigs(kafkaTopics(topicSettingsFromConfig(this.config))));
     await admin.disconnect();
 
-    this.services.push(await startService('chat-service', CHAT_SERVICE_MAIN, this.env, chatPort));
+    this.services.push(await startService('chat-service', CHAT_SERVICE_MAIN, this.env, chatInternalPort));
     this.chatUrl = `http://127.0.0.1:${chatPort}`;
     if (o.presence) this.services.push(await startService('presence-service', PRESENCE_MAIN, this.env, presencePort));
     for (let i = 1; i <= (o.gateways ?? 2); i++) {
-      const port = await freePort();
-      this.services.push(await startService(`gateway ${i}`, GATEWAY_MAIN, { ...this.env, GATEWAY_ID: `t${this.run}-gw${i}`, GATEWAY_PORT: String(port) }, port));
+      const [port, internalPort] = [await freePort(), await freePort()];
+      const env = { ...this.env, GATEWAY_ID: `t${this.run}-gw${i}`, GATEWAY_PORT: String(port), GATEWAY_INTERNAL_PORT: String(internalPort) };
+      this.services.push(await startService(`gateway ${i}`, GATEWAY_MAIN, env, internalPort));
       this.gatewayUrls.push(`ws://127.0.0.1:${port}/ws`);
     }
   }
