@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 describe('replicated Cassandra: SIGKILL of one node', () => {
-  it('G1/G2 under SIGKILL of one of 3 Cassandra nodes (RF 3, LOCAL_QUORUM) during sends and history reads: writes and reads go on, nothing lost', async () => {
+  it('G1/G2/G3 under SIGKILL of one of 3 Cassandra nodes (RF 3, LOCAL_QUORUM) during sends and history reads: writes and reads go on, nothing lost', async () => {
     const history = new History('cassandra node SIGKILL (replicated)');
     const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => stack.user(n)) as [string, string, string];
     const conv = await stack.createGroup(alice, [alice, bob, carol]);

@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 describe('replicated Redis: Sentinel failover', () => {
-  it('G1/G4/G6 under SIGKILL of the Redis master (Sentinel promotes the replica): delivery and presence recover within 20 s, nothing lost or shown twice', async () => {
+  it('G2/G4/G7 under SIGKILL of the Redis master (Sentinel promotes the replica): delivery and presence recover within 20 s, nothing lost or shown twice', async () => {
     const history = new History('redis master SIGKILL + sentinel failover (replicated)');
     const [alice, bob] = ['alice', 'bob'].map((n) => stack.user(n)) as [string, string];
     const conv = await stack.createGroup(alice, [alice, bob]);
