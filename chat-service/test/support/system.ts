@@ -21,22 +21,14 @@ import {
   type Redis,
 } from '@chat/shared';
 import { startChatService, type RunningChatService } from '../../src/app.js';
+import { spawnGateway, type GatewayProcess } from '../../../gateway/test/support/gateway-process.js';
 import { freePort, waitFor } from '../../../shared/test/support/wait.js';
 
 export { freePort, waitFor };
+export { spawnGateway as startGateway, type GatewayProcess };
 
-const GATEWAY_MAIN = fileURLToPath(new URL('../../../gateway/dist/main.js', import.meta.url));
 const CHAT_SERVICE_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
-export interface GatewayProcess {
-  id: string;
-  url: string;
-  port: number;
-  /** The gateway's internal listener (/healthz, /metrics). */
-  internalPort: number;
-  child: ChildProcess;
-  stop(signal?: NodeJS.Signals): Promise<void>;
-}
 
 export interface TestSystem {
   config: Config;
@@ -105,7 +97,7 @@ export async function startSystem(gatewayCount = 2, options: SystemOptions = {})
   const chat: RunningChatService = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka) });
 
   const gateways: GatewayProcess[] = [];
-  for (let i = 1; i <= gatewayCount; i++) gateways.push(await startGateway(env, `t${run}-gw${i}`));
+  for (let i = 1; i <= gatewayCount; i++) gateways.push(await spawnGateway(env, `t${run}-gw${i}`));
 
   const token = (userId: string, ttlSeconds = 600) => mintDevToken(config.JWT_HS256_SECRET, userId, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds });
   const chatUrl = `http://127.0.0.1:${chat.publicPort ?? chatPort}`;
@@ -172,33 +164,3 @@ export async function startChatServiceProcess(env: NodeJS.ProcessEnv): Promise<C
   };
 }
 
-export async function startGateway(env: NodeJS.ProcessEnv, id: string): Promise<GatewayProcess> {
-  const [port, internalPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, [GATEWAY_MAIN], {
-    env: { ...env, GATEWAY_ID: id, GATEWAY_PORT: String(port), GATEWAY_INTERNAL_PORT: String(internalPort) },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`gateway ${id} exited with ${child.exitCode}`);
-      return fetch(`http://127.0.0.1:${internalPort}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    },
-    15_000,
-    `gateway ${id} to listen`,
-  );
-  return {
-    id,
-    port,
-    internalPort,
-    url: `ws://127.0.0.1:${port}/ws`,
-    child,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-      await exited;
-    },
-  };
-}
