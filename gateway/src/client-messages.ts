@@ -15,7 +15,7 @@ import {
 import { noteReply } from './conversation-activity.js';
 import { errorFrame, errorFrameFor } from './error-frames.js';
 import { FrameHandler } from './frame-handler.js';
-import { takeFrame } from './frame-rate.js';
+import { ignoresFrameLimit, takeFrame } from './frame-rate.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { GatewayRateLimits } from './gateway-rate-limits.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
@@ -84,7 +84,13 @@ export class ClientMessages {
     }
     this.metrics.markFrame(frame.type);
     const frameWait = takeFrame(data, Date.now(), this.limits.framesPerConnection);
-    if (frameWait > 0) return this.limited(ws, frame.ref, 'frames', frameWait, 'too many frames on this connection');
+    if (frameWait > 0) {
+      if (ignoresFrameLimit(data, this.limits.framesPerConnection)) {
+        closeSocket(ws, CloseCodes.RATE_LIMIT_IGNORED);
+        return;
+      }
+      return this.limited(ws, frame.ref, 'frames', frameWait, 'too many frames on this connection');
+    }
     if (frame.type === 'send') {
       const sendWait = this.rateLimits.sends.take(data.userId);
       if (sendWait > 0) return this.limited(ws, frame.ref, 'sends', sendWait, 'too many messages sent by this user');

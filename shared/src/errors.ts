@@ -53,6 +53,8 @@ export const CloseCodes = {
   SESSION_REPLACED: def(4402, 'session_evicted', true, 0, 'connection evicted by the server; reconnect and resume'),
   TOKEN_EXPIRED: def(4500, 'token_expired', false, 0, 'token expired; reconnect with a fresh token'),
   PROTOCOL_VIOLATION: def(4501, 'protocol_violation', false, 0, 'too many invalid frames'),
+  /** Twice RATE_FRAMES_PER_CONNECTION within one window: the client kept sending through its 4100 replies. */
+  RATE_LIMIT_IGNORED: def(4502, 'rate_limit_ignored', false, 0, 'kept sending far past the frame rate limit; honour retry_after_ms'),
 } as const satisfies Record<string, ErrorDef>;
 
 /** The JSON form of a ChatError in REST bodies and internal API replies. */

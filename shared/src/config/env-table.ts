@@ -82,7 +82,7 @@ export const ENV_TABLE = {
   // rate_limited with retry_after_ms (HTTP 429 + Retry-After). Defaults sit far above what a person
   // or device does and above the benchmarks' per-user and per-address rates (docs/OPERATIONS.md).
   RATE_UPGRADES_PER_ADDRESS: v(rate(), '5000/10s', 'WebSocket upgrades per source address (IPv6: per /64), all gateways together; over it the upgrade gets HTTP 429.'),
-  RATE_FRAMES_PER_CONNECTION: v(rate(), '600/10s', 'Client frames per connection, counted in the gateway\'s memory.'),
+  RATE_FRAMES_PER_CONNECTION: v(rate(), '600/10s', 'Client frames per connection, counted in the gateway\'s memory (refused ones too); at twice the limit in one window the connection is closed with 4502.'),
   RATE_SENDS_PER_USER: v(rate(), '500/10s', 'send frames per user, all gateways together (decided in memory, reported to Redis every second).'),
   RATE_PRESENCE_IDS_PER_USER: v(rate(), '5000/60s', 'User ids named in presence.sub frames per user, all gateways together.'),
   RATE_REST_PER_ADDRESS: v(rate(), '2000/10s', 'Public REST requests per source address (IPv6: per /64), all chat-service processes together.'),
