@@ -15,7 +15,8 @@ import {
 import { noteReply } from './conversation-activity.js';
 import { errorFrame, errorFrameFor } from './error-frames.js';
 import { FrameHandler } from './frame-handler.js';
-import { ignoresFrameLimit, takeFrame } from './frame-rate.js';
+import type { FloodPenalties } from './flood-penalties.js';
+import { frameWindowEnd, ignoresFrameLimit, takeFrame } from './frame-rate.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { GatewayRateLimits } from './gateway-rate-limits.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
@@ -57,6 +58,8 @@ export class ClientMessages {
     private readonly limits: Limits,
     private readonly policy: SendPolicy,
     private readonly rateLimits: GatewayRateLimits,
+    /** Where a connection closed with 4502 leaves its user, so reconnecting buys no fresh frame budget. */
+    private readonly penalties: FloodPenalties,
   ) {}
 
   onMessage(ws: GatewaySocket, message: ArrayBuffer, isBinary: boolean): void {
@@ -86,6 +89,7 @@ export class ClientMessages {
     const frameWait = takeFrame(data, Date.now(), this.limits.framesPerConnection);
     if (frameWait > 0) {
       if (ignoresFrameLimit(data, this.limits.framesPerConnection)) {
+        this.penalties.penalize(data.userId, frameWindowEnd(data, this.limits.framesPerConnection), Date.now());
         closeSocket(ws, CloseCodes.RATE_LIMIT_IGNORED);
         return;
       }

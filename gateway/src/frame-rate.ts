@@ -28,3 +28,8 @@ export function takeFrame(data: SocketData, now: number, limit: RateLimit): numb
 export function ignoresFrameLimit(data: SocketData, limit: RateLimit): boolean {
   return data.frames > limit.points * IGNORED_LIMIT_FACTOR;
 }
+
+/** When the connection's current frame window ends (ms since the Unix epoch). */
+export function frameWindowEnd(data: SocketData, limit: RateLimit): number {
+  return data.frameWindowStart + limit.durationSeconds * 1000;
+}

@@ -4,6 +4,7 @@ import type { ChatServiceClient } from './chat-service-client.js';
 import { ClientMessages } from './client-messages.js';
 import { subscribeDelivery, type DeliverySubscription } from './delivery-subscription.js';
 import { startDigest } from './digest.js';
+import { FloodPenalties } from './flood-penalties.js';
 import { FrameHandler } from './frame-handler.js';
 import { NoopGatewayMetrics, type GatewayMetrics, type MetricsRegistry } from './gateway-metrics.js';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.js';
@@ -103,7 +104,8 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   // A sync/history reply is paged to a quarter of the buffer (chat-service sets has_more).
   const frameHandler = new FrameHandler(deps.chat, presence, Math.floor(opts.maxBackpressureBytes / 4));
   const rateLimits = deps.redis ? redisGatewayRateLimits(deps.redis, opts, log) : localGatewayRateLimits(opts);
-  const messages = new ClientMessages(frameHandler, metrics, log, opts, policy, rateLimits);
+  const penalties = new FloodPenalties();
+  const messages = new ClientMessages(frameHandler, metrics, log, opts, policy, rateLimits, penalties);
 
   const scheduleExpiry = (ws: GatewaySocket): void => {
     const data = ws.getUserData();
@@ -132,6 +134,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
       metrics,
       log,
       upgradeLimiter: rateLimits.upgrades,
+      penalties,
       options: opts,
       nextConnectionId: () => `${opts.gatewayId}:${bootId}:${(++connectionCounter).toString(36)}`,
       isDraining: () => draining,

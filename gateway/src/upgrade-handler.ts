@@ -1,4 +1,5 @@
 import { Errors, TokenError, addressKey, type InstantRateLimiter, type Logger, type SessionRegistry, type VerifiedToken } from '@chat/shared';
+import type { FloodPenalties } from './flood-penalties.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
 import { replyError } from './http-replies.js';
@@ -19,6 +20,8 @@ export interface UpgradeDeps {
   log: Logger;
   /** Upgrades per source address (RATE_UPGRADES_PER_ADDRESS), checked before the token is verified. */
   upgradeLimiter: InstantRateLimiter;
+  /** Users recently closed with 4502: refused with 429 until their flooded frame window ends. */
+  penalties: FloodPenalties;
   options: Pick<ResolvedGatewayOptions, 'gatewayId' | 'allowedOrigins' | 'maxConnectionsPerUser'>;
   nextConnectionId(): string;
   isDraining(): boolean;
@@ -67,6 +70,11 @@ export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req
       if (!(err instanceof TokenError)) log.error({ err: (err as Error).message }, 'token verification failed unexpectedly');
       else log.debug({ reason: err.message, source: credentials.source }, 'token refused');
       return refuse(res, 'unauthorized', Errors.UNAUTHORIZED);
+    }
+    const penalty = deps.penalties.waitMs(identity.userId, Date.now());
+    if (penalty > 0) {
+      metrics.markRateLimited('upgrades');
+      return refuse(res, 'rate_limited', Errors.RATE_LIMITED, penalty);
     }
 
     let aborted = false;

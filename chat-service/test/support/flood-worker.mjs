@@ -132,10 +132,11 @@ await Promise.all(
         await flood(ws, `${slot}.${round}`, end);
         if (Date.now() >= end) break;
         // Wrote its maximum or was closed: wait for the close (the server's, or ours at the end).
+        const socket = ws;
         await new Promise((r) => {
-          if (ws.readyState === WebSocket.CLOSED) return r();
-          ws.once('close', r);
-          setTimeout(() => (closeOurs(ws), r()), Math.max(0, end - Date.now()));
+          if (socket.readyState === WebSocket.CLOSED) return r();
+          const timer = setTimeout(() => (closeOurs(socket), r()), Math.max(0, end - Date.now()));
+          socket.once('close', () => (clearTimeout(timer), r()));
         });
         if (Date.now() >= end) break;
       }
