@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloseCodes } from '../errors.js';
 import type { ChatMessage, ServerFrame } from '../protocol/frames.js';
 import { ChatClient, type ChatClientOptions, type CloseInfo, type ResyncInfo } from './chat-client.js';
-import { ChatClosedError, ChatRequestError } from './errors.js';
+import { ChatClosedError, ChatGapError, ChatRequestError } from './errors.js';
 import type { WebSocketCloseEventLike, WebSocketLike, WebSocketMessageEventLike } from './transport.js';
 
 /** In-memory WebSocket: the test plays the server through accept/push/drop. */
@@ -467,6 +467,32 @@ describe('ChatClient paging and lost real-time messages', () => {
     s.push({ type: 'digest', conversations: [{ conversation_id: CONV, last_seq: 2, epoch: 'e1' }] });
     await tick();
     expect(s.ofType('sync')).toHaveLength(2);
+    client.close();
+  });
+});
+
+describe('ChatClient gap filling under temporary errors', () => {
+  it('item 8: never skips a gap while history answers with temporary errors; fills it once history answers', async () => {
+    const { client, seqs, errors } = setup({ maxRequestAttempts: 1, maxGapFillAttempts: 2 });
+    void client.connect();
+    await tick();
+    const s = sock(0);
+    s.accept();
+    s.push(frame(msg(1)));
+    s.push(frame(msg(4))); // 2 and 3 missed
+    for (let i = 0; i < 6; i++) {
+      await tick(20_000);
+      const h = s.ofType('history').at(-1);
+      expect(h).toMatchObject({ conversation_id: CONV, after: 1 });
+      s.push({ type: 'error', ref: h?.ref, code: 4100, name: 'rate_limited', message: 'slow down', retry: true });
+    }
+    await tick(20_000);
+    expect(seqs()).toEqual([`${CONV}:1`]);
+    expect(errors.some((e) => e instanceof ChatGapError)).toBe(false);
+    const h = s.ofType('history').at(-1);
+    s.push({ type: 'history.result', ref: h?.ref, conversation_id: CONV, messages: [msg(2), msg(3)], has_more: false });
+    await tick();
+    expect(seqs()).toEqual([`${CONV}:1`, `${CONV}:2`, `${CONV}:3`, `${CONV}:4`]);
     client.close();
   });
 });

@@ -16,7 +16,7 @@ import type {
 } from '../protocol/frames.js';
 import { Backoff, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS, fullJitterDelay, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
-import { ChatClosedError, ChatConnectionError, ChatGapError, ChatRequestError, retryDelay } from './errors.js';
+import { ChatClosedError, ChatConnectionError, ChatGapError, ChatRequestError, ChatTimeoutError, retryDelay } from './errors.js';
 import { generateClientMsgId, isValidClientMsgId } from './ids.js';
 import { OrderedInbox, type InboxResult } from './ordered-inbox.js';
 import { Outbox } from './outbox.js';
@@ -57,7 +57,10 @@ export interface ChatClientOptions {
   retryCapMs?: number;
   /** Page size of history requests that fill a gap. @default 100 */
   gapFillPageSize?: number;
-  /** History rounds without progress before a gap is skipped (reported as a ChatGapError). @default 8 */
+  /**
+   * Answered history rounds without progress before a gap is skipped (reported as a ChatGapError). Timeouts and
+   * temporary errors do not count: they are retried with backoff, since the missing seqs are probably stored. @default 8
+   */
   maxGapFillAttempts?: number;
   /** Randomness in [0, 1) for jitter. @default Math.random */
   random?: () => number;
@@ -770,6 +773,7 @@ export class ChatClient {
   private async fillGap(conversationId: string, gen: number): Promise<void> {
     this.filling.add(conversationId);
     let stalled = 0;
+    let failures = 0;
     try {
       for (;;) {
         if (gen !== this.gen) return;
@@ -785,9 +789,17 @@ export class ChatClient {
           progressed = this.inbox.position(conversationId)?.seq !== before;
         } catch (err) {
           if (gen !== this.gen || err instanceof ChatConnectionError || err instanceof ChatClosedError) return;
-          if (err instanceof ChatRequestError && !err.retry) stalled = this.o.maxGapFillAttempts;
           this.emitError(err instanceof Error ? err : new Error(String(err)));
+          if (err instanceof ChatTimeoutError || (err instanceof ChatRequestError && err.retry)) {
+            // No answer (timeout, rate limit, backend down) says nothing about the seqs: they are
+            // probably stored. Back off and ask again; only answered pages count towards a skip.
+            failures++;
+            await this.sleep(retryDelay(err, fullJitterDelay(Math.min(failures - 1, 16), this.retryBackoff)));
+            continue;
+          }
+          if (err instanceof ChatRequestError) stalled = this.o.maxGapFillAttempts; // a permanent refusal
         }
+        failures = 0;
         if (progressed) {
           stalled = 0;
           continue;
