@@ -45,7 +45,7 @@ describe('cassandra.yaml', () => {
     expect(y).not.toMatch(/\b(9042|7000|7199)\b/);
   });
   it('has the keys Cassandra requires', () => {
-    for (const k of ['commitlog_sync: periodic', 'commitlog_sync_period:', 'partitioner: org.apache.cassandra.dht.Murmur3Partitioner', 'endpoint_snitch: SimpleSnitch']) {
+    for (const k of ['commitlog_sync: batch', 'partitioner: org.apache.cassandra.dht.Murmur3Partitioner', 'endpoint_snitch: SimpleSnitch']) {
       expect(y).toContain(k);
     }
   });
