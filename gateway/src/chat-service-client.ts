@@ -60,7 +60,9 @@ export class HttpChatServiceClient implements ChatServiceClient {
       timeoutMs: opts.timeoutMs ?? 10_000,
       connections: opts.connections ?? 64,
     };
-    this.reads = new InternalHttp(pool);
+    // Resumes arrive in storms and chat-service shares their storage reads (CoalescingMessageStore):
+    // more concurrent reads mean more sharing, so reads get more connections than sends.
+    this.reads = new InternalHttp({ ...pool, connections: pool.connections * 4 });
     this.writes = new InternalHttp(pool);
     const deadlineMs = opts.sendDeadlineMs ?? 5000;
     this.sends = new SendCoalescer(
