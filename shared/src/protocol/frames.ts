@@ -152,8 +152,8 @@ export interface ConversationLatest {
 }
 /**
  * Sent periodically (DELIVERY_DIGEST_INTERVAL_MS) for the conversations this connection used
- * recently: a client whose position is behind `last_seq` (or has another epoch) missed a real-time
- * message and should `sync` that conversation.
+ * recently: a client whose position is behind `last_seq` in the same epoch missed a real-time
+ * message and fills that gap from `history`; one holding another epoch should `sync` it.
  */
 export interface DigestFrame {
   type: 'digest';

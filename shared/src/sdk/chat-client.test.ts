@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CloseCodes } from '../errors.js';
-import type { ChatMessage, ServerFrame } from '../protocol/frames.js';
+import type { ChatMessage, ConversationSync, ServerFrame } from '../protocol/frames.js';
 import { ChatClient, type ChatClientOptions, type CloseInfo, type ResyncInfo } from './chat-client.js';
 import { ChatClosedError, ChatGapError, ChatRequestError } from './errors.js';
 import type { WebSocketCloseEventLike, WebSocketLike, WebSocketMessageEventLike } from './transport.js';
@@ -441,8 +441,8 @@ describe('ChatClient paging and lost real-time messages', () => {
     client.close();
   });
 
-  it('item 8: a digest showing a later seq makes the client sync that conversation; one it is level with costs nothing', async () => {
-    const { client, seqs } = setup({ positions: [{ conversation_id: CONV, seq: 1, epoch: 'e1' }, { conversation_id: '200', seq: 5, epoch: 'e1' }] });
+  it('item 8: a digest showing a later seq in the same epoch fills the gap from history; one it is level with costs nothing; another epoch is synced', async () => {
+    const { client, seqs, resyncs } = setup({ positions: [{ conversation_id: CONV, seq: 1, epoch: 'e1' }, { conversation_id: '200', seq: 5, epoch: 'e1' }] });
     void client.connect();
     await tick();
     const s = sock(0);
@@ -459,14 +459,48 @@ describe('ChatClient paging and lost real-time messages', () => {
     await tick();
     s.push({ type: 'digest', conversations: [{ conversation_id: CONV, last_seq: 2, epoch: 'e1' }, { conversation_id: '200', last_seq: 5, epoch: 'e1' }] });
     await tick();
-    const second = s.ofType('sync')[1];
-    expect(second?.positions).toEqual([{ conversation_id: CONV, seq: 1, epoch: 'e1' }]);
-    s.push({ type: 'sync.result', ref: second?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 2, messages: [msg(2)] }] });
+    expect(s.ofType('sync')).toHaveLength(1);
+    const [h] = s.ofType('history');
+    expect(h).toMatchObject({ conversation_id: CONV, after: 1, limit: 1 });
+    s.push({ type: 'history.result', ref: h?.ref, conversation_id: CONV, messages: [msg(2)], has_more: false });
     await tick();
     expect(seqs()).toEqual([`${CONV}:2`]);
     s.push({ type: 'digest', conversations: [{ conversation_id: CONV, last_seq: 2, epoch: 'e1' }] });
     await tick();
-    expect(s.ofType('sync')).toHaveLength(2);
+    expect(s.ofType('sync')).toHaveLength(1);
+    expect(s.ofType('history')).toHaveLength(1);
+
+    s.push({ type: 'digest', conversations: [{ conversation_id: '200', last_seq: 3, epoch: 'e2' }] });
+    await tick();
+    const second = s.ofType('sync')[1];
+    expect(second?.positions).toEqual([{ conversation_id: '200', seq: 5, epoch: 'e1' }]);
+    s.push({ type: 'sync.result', ref: second?.ref, conversations: [{ conversation_id: '200', epoch: 'e2', status: 'resync', reason: 'epoch_changed', last_seq: 3, messages: [] }] });
+    await tick();
+    expect(resyncs).toEqual([{ conversationId: '200', reason: 'epoch_changed', epoch: 'e2', lastSeq: 3 }]);
+    client.close();
+  });
+
+  it('item 8: a live connection that missed more than RESUME_MAX_MESSAGES and learns it from a digest shows every message, in order, without a resync', async () => {
+    // The frames of a client whose gateway was frozen (SIGSTOP) for 30 s: it had shown seq 112; after
+    // SIGCONT the digest (its timer overdue) comes before any real-time message, with 1,120 stored.
+    const stored = Array.from({ length: 1120 }, (_, i) => msg(i + 1));
+    const { client, seqs, resyncs } = setup({ positions: [{ conversation_id: CONV, seq: 0, epoch: 'e1' }] });
+    void client.connect();
+    await tick();
+    const s = sock(0);
+    s.accept();
+    const server = fakeReadServer(s, stored, { resumeMaxMessages: 1000 });
+    const [first] = s.ofType('sync');
+    s.push({ type: 'sync.result', ref: first?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 112, messages: stored.slice(0, 112) }] });
+    await tick();
+    server.answered.add(String(first?.ref));
+    expect(client.positions()).toEqual([{ conversation_id: CONV, seq: 112, epoch: 'e1' }]);
+
+    s.push({ type: 'digest', conversations: [{ conversation_id: CONV, last_seq: 1120, epoch: 'e1' }] });
+    await server.answerUntilQuiet();
+    expect(resyncs).toEqual([]);
+    expect(seqs()).toEqual(stored.map((m) => `${CONV}:${m.seq}`));
+    expect(client.positions()).toEqual([{ conversation_id: CONV, seq: 1120, epoch: 'e1' }]);
     client.close();
   });
 });
@@ -496,3 +530,43 @@ describe('ChatClient gap filling under temporary errors', () => {
     client.close();
   });
 });
+
+/**
+ * Plays chat-service's read side for `socket` over `stored` (one conversation, epoch e1): sync as the
+ * server answers it (resync / too_far_behind beyond `resumeMaxMessages`), history pages by `after`.
+ */
+function fakeReadServer(socket: FakeSocket, stored: readonly ChatMessage[], o: { resumeMaxMessages: number }) {
+  const answered = new Set<string>();
+  const lastSeq = stored.length;
+  const answerPending = (): number => {
+    let n = 0;
+    for (const f of [...socket.sent]) {
+      const ref = String(f.ref);
+      if (answered.has(ref) || (f.type !== 'sync' && f.type !== 'history')) continue;
+      answered.add(ref);
+      n++;
+      if (f.type === 'history') {
+        const after = Number(f.after ?? 0);
+        socket.push({ type: 'history.result', ref, conversation_id: CONV, messages: stored.slice(after, after + Number(f.limit ?? 50)), has_more: after + Number(f.limit ?? 50) < lastSeq });
+        continue;
+      }
+      const conversations = (f.positions as { conversation_id: string; seq: number }[]).map((p): ConversationSync =>
+        lastSeq - p.seq > o.resumeMaxMessages
+          ? { conversation_id: p.conversation_id, epoch: 'e1', status: 'resync', reason: 'too_far_behind', last_seq: lastSeq, messages: [] }
+          : { conversation_id: p.conversation_id, epoch: 'e1', status: 'ok', last_seq: lastSeq, messages: stored.slice(p.seq) },
+      );
+      socket.push({ type: 'sync.result', ref, conversations });
+    }
+    return n;
+  };
+  return {
+    answered,
+    async answerUntilQuiet(): Promise<void> {
+      for (let rounds = 0; rounds < 1000; rounds++) {
+        await tick();
+        if (answerPending() === 0) return;
+      }
+      throw new Error('the client kept asking');
+    },
+  };
+}

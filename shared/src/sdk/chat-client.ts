@@ -593,17 +593,30 @@ export class ChatClient {
     }, afterMs);
   }
 
-  /** Latest seqs of conversations this connection used: sync those the client is behind on (a lost real-time message). */
+  /**
+   * Latest seqs of conversations this connection used. Behind in the same epoch means a real-time
+   * message was lost on a live connection: that is a gap like one a later message reveals, filled
+   * from history and never skipped. (A `sync` could be answered `resync` / too_far_behind when more
+   * than RESUME_MAX_MESSAGES were missed, which would skip them.) Another epoch, or none known
+   * yet: `sync`, so the server says how to go on.
+   */
   private onDigest(frame: DigestFrame): void {
     if (!this.isReady() || !Array.isArray(frame.conversations)) return;
-    const behind: Position[] = [];
+    const toSync: Position[] = [];
     for (const c of frame.conversations) {
-      if (typeof c?.conversation_id !== 'string' || typeof c.last_seq !== 'number') continue;
+      if (typeof c?.conversation_id !== 'string' || !Number.isSafeInteger(c.last_seq)) continue;
       const pos = this.inbox.position(c.conversation_id);
       if (!pos) continue; // not tracked (any more)
-      if (c.last_seq > pos.seq || (pos.epoch !== undefined && typeof c.epoch === 'string' && c.epoch !== pos.epoch)) behind.push(pos);
+      const epoch = typeof c.epoch === 'string' ? c.epoch : undefined;
+      if (pos.epoch !== undefined && epoch === pos.epoch) {
+        if (c.last_seq <= pos.seq) continue;
+        this.inbox.noteExists(c.conversation_id, c.last_seq, epoch);
+        this.maybeFillGap(c.conversation_id);
+      } else if (c.last_seq > pos.seq || (pos.epoch !== undefined && epoch !== undefined)) {
+        toSync.push(pos);
+      }
     }
-    if (behind.length > 0) void this.syncPositions(behind, this.gen);
+    if (toSync.length > 0) void this.syncPositions(toSync, this.gen);
   }
 
   // ---------------------------------------------------------------- sends
