@@ -503,6 +503,47 @@ describe('ChatClient paging and lost real-time messages', () => {
     expect(client.positions()).toEqual([{ conversation_id: CONV, seq: 1120, epoch: 'e1' }]);
     client.close();
   });
+
+  it('item 8: a sync.hint on a live connection more than RESUME_MAX_MESSAGES behind shows every message without a resync; a resume that far behind still resyncs', async () => {
+    const stored: ChatMessage[] = Array.from({ length: 1120 }, (_, i) => msg(i + 1));
+    const { client, seqs, resyncs } = setup({ positions: [{ conversation_id: CONV, seq: 0, epoch: 'e1' }] });
+    void client.connect();
+    await tick();
+    const s = sock(0);
+    s.accept();
+    const server = fakeReadServer(s, stored, { resumeMaxMessages: 1000 });
+    await server.answerUntilQuiet(); // the resume after connecting: too far behind, the app reloads (G4)
+    expect(resyncs).toEqual([{ conversationId: CONV, reason: 'too_far_behind', epoch: 'e1', lastSeq: 1120 }]);
+    expect(seqs()).toEqual([]);
+
+    // Live from here. Its gateway was frozen (routing entries lapsed): 1,180 more are stored, none delivered.
+    stored.push(...Array.from({ length: 1180 }, (_, i) => msg(1121 + i)));
+    s.push({ type: 'sync.hint', reason: 'delivery_interrupted', after_ms: 0 });
+    await server.answerUntilQuiet();
+    expect(s.ofType('sync')).toHaveLength(2);
+    expect(resyncs).toHaveLength(1);
+    expect(seqs()).toEqual(stored.slice(1120).map((m) => `${CONV}:${m.seq}`));
+    client.close();
+  });
+
+  it('item 6: a has_more round answered too_far_behind (messages kept arriving during the resume) is filled from history, not skipped', async () => {
+    const stored: ChatMessage[] = Array.from({ length: 600 }, (_, i) => msg(i + 1));
+    const { client, seqs, resyncs } = setup({ positions: [{ conversation_id: CONV, seq: 0, epoch: 'e1' }] });
+    void client.connect();
+    await tick();
+    const s = sock(0);
+    s.accept();
+    const server = fakeReadServer(s, stored, { resumeMaxMessages: 1000 });
+    const [first] = s.ofType('sync');
+    server.answered.add(String(first?.ref));
+    s.push({ type: 'sync.result', ref: first?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 600, messages: stored.slice(0, 300), has_more: true }] });
+    stored.push(...Array.from({ length: 800 }, (_, i) => msg(601 + i))); // the next round is 1,100 behind
+    await server.answerUntilQuiet();
+    expect(s.ofType('sync')).toHaveLength(2);
+    expect(resyncs).toEqual([]);
+    expect(seqs()).toEqual(stored.map((m) => `${CONV}:${m.seq}`));
+    client.close();
+  });
 });
 
 describe('ChatClient gap filling under temporary errors', () => {
@@ -532,13 +573,14 @@ describe('ChatClient gap filling under temporary errors', () => {
 });
 
 /**
- * Plays chat-service's read side for `socket` over `stored` (one conversation, epoch e1): sync as the
- * server answers it (resync / too_far_behind beyond `resumeMaxMessages`), history pages by `after`.
+ * Plays chat-service's read side for `socket` over `stored` (one conversation, epoch e1; the test may
+ * append to it): sync as the server answers it (resync / too_far_behind beyond `resumeMaxMessages`),
+ * history pages by `after`.
  */
 function fakeReadServer(socket: FakeSocket, stored: readonly ChatMessage[], o: { resumeMaxMessages: number }) {
   const answered = new Set<string>();
-  const lastSeq = stored.length;
   const answerPending = (): number => {
+    const lastSeq = stored.length;
     let n = 0;
     for (const f of [...socket.sent]) {
       const ref = String(f.ref);

@@ -133,6 +133,14 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve, reject };
 }
 
+/**
+ * Why positions are synced. `resume`: after (re)connecting or `track()`; more than RESUME_MAX_MESSAGES
+ * behind is answered resync / too_far_behind and the client adopts the server's position (G4).
+ * `catch-up`: on a live connection (`sync.hint`, `digest`, has_more rounds); too_far_behind in the
+ * client's epoch is a gap, filled from history and never skipped (G2).
+ */
+type SyncKind = 'resume' | 'catch-up';
+
 /** Close code reported for failures without a server close frame (token fetch, connect timeout). */
 const ABNORMAL_CLOSURE = 1006;
 const NORMAL_CLOSURE = 1000;
@@ -589,7 +597,7 @@ export class ChatClient {
     const gen = this.gen;
     const afterMs = Math.min(MAX_HINT_DELAY_MS, Math.max(0, Number(frame.after_ms) || 0));
     this.schedule(() => {
-      if (gen === this.gen && this.isReady()) void this.syncPositions(this.inbox.positions(), gen);
+      if (gen === this.gen && this.isReady()) void this.syncPositions(this.inbox.positions(), gen, 'catch-up');
     }, afterMs);
   }
 
@@ -616,7 +624,7 @@ export class ChatClient {
         toSync.push(pos);
       }
     }
-    if (toSync.length > 0) void this.syncPositions(toSync, this.gen);
+    if (toSync.length > 0) void this.syncPositions(toSync, this.gen, 'catch-up');
   }
 
   // ---------------------------------------------------------------- sends
@@ -722,16 +730,17 @@ export class ChatClient {
   }
 
   /**
-   * Resumes `positions` with `sync`, 1000 per request. A conversation answered with `has_more`
-   * (its missed messages did not fit in one reply) is synced again from its new position until it
-   * is complete; a round in which nothing moved stops (gap filling takes over from there).
+   * Syncs `positions`, 1000 per request. A conversation answered with `has_more` (its missed
+   * messages did not fit in one reply) is synced again from its new position until it is complete;
+   * a round in which nothing moved stops (gap filling takes over from there). `kind`: see SyncKind;
+   * the rounds after the first are catch-up (the server already agreed to serve the resume).
    */
-  private async syncPositions(positions: Position[], gen: number): Promise<void> {
+  private async syncPositions(positions: Position[], gen: number, kind: SyncKind = 'resume'): Promise<void> {
     if (positions.length === 0) return;
     this.syncing++;
     try {
       let pending = positions;
-      while (pending.length > 0) {
+      for (let round = 0; pending.length > 0; round++) {
         const more: string[] = [];
         for (let i = 0; i < pending.length; i += MAX_SYNC_POSITIONS) {
           const chunk = pending.slice(i, i + MAX_SYNC_POSITIONS).map(wirePosition);
@@ -745,7 +754,7 @@ export class ChatClient {
           }
           if (gen !== this.gen) return;
           if (reply.type !== 'sync.result') continue;
-          this.applySync(reply);
+          this.applySync(reply, round === 0 ? kind : 'catch-up');
           for (const c of reply.conversations ?? []) if (c.status === 'ok' && c.has_more === true) more.push(c.conversation_id);
         }
         const before = new Map(pending.map((p) => [p.conversation_id, p.seq]));
@@ -760,10 +769,15 @@ export class ChatClient {
     }
   }
 
-  private applySync(reply: SyncResultFrame): void {
+  private applySync(reply: SyncResultFrame, kind: SyncKind): void {
     for (const c of reply.conversations ?? []) {
       if (c.status === 'resync') {
         const reason = c.reason ?? 'epoch_changed';
+        if (kind === 'catch-up' && reason === 'too_far_behind' && c.epoch && c.epoch === this.inbox.position(c.conversation_id)?.epoch) {
+          // More missed on a live connection than a resume serves: a gap, filled from history once the sync is done.
+          this.inbox.noteExists(c.conversation_id, c.last_seq, c.epoch);
+          continue;
+        }
         // Not a member any more (the server has no epoch to give): stop tracking the conversation.
         const gone = (reason as string) === 'not_member' || !c.epoch;
         const released = gone ? [] : this.inbox.resync(c.conversation_id, c.epoch, c.last_seq);
