@@ -39,6 +39,8 @@ export interface SendReply {
   acked: number;
   ackErrors: Record<string, number>;
   ackTimeouts: number;
+  /** Sends asked again (same client_msg_id) after a temporary refusal; acks and latency count from the first attempt. */
+  retries: number;
   ackHist: string;
   /** Worst lag of the scheduler behind the plan (ms): a large value means the generator was the bottleneck. */
   maxSchedulerLagMs: number;

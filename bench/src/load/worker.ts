@@ -51,6 +51,10 @@ interface Client {
 
 const clients: Client[] = [];
 const pendingAcks = new Map<string, number>(); // `${client}:${ref}` -> planned send time
+/** The frame of each pending send, sent again (same client_msg_id) after a temporary refusal, as the SDK's outbox does. */
+const pendingSendFrames = new Map<string, { ws: WebSocket; frame: string; attempts: number }>();
+const MAX_SEND_ATTEMPTS = 5;
+let sendRetries = 0;
 const pendingPings = new Map<string, number>();
 let ackHist = newHistogram();
 let ackCount = 0;
@@ -145,6 +149,7 @@ function onFrame(c: Client, index: number, raw: string): void {
       const planned = pendingAcks.get(key);
       if (planned !== undefined) {
         pendingAcks.delete(key);
+        pendingSendFrames.delete(key);
         ackCount++;
         recordMs(ackHist, at - planned);
       }
@@ -176,6 +181,14 @@ function onFrame(c: Client, index: number, raw: string): void {
     }
     case 'error': {
       const key = `${index}:${String(f.ref)}`;
+      const retry = f.retry === true ? pendingSendFrames.get(key) : undefined;
+      if (retry && pendingAcks.has(key) && retry.attempts < MAX_SEND_ATTEMPTS) {
+        sendRetries++;
+        const backoff = Math.min(100 * 2 ** retry.attempts++, 2000);
+        setTimeout(() => retry.ws.send(retry.frame), backoff / 2 + Math.random() * backoff);
+        return;
+      }
+      pendingSendFrames.delete(key);
       if (pendingAcks.delete(key)) bump(ackErrors, String(f.name));
       else bump(closeCodes, `error:${String(f.name)}`);
       if (String(f.ref).startsWith('s')) c.onSyncError?.(f.retry === true);
@@ -330,10 +343,10 @@ async function handleSend(req: Extract<WorkerRequest, { type: 'send' }>): Promis
         if (c.open && c.ws) {
           const ref = String(++c.refSeq);
           const body = JSON.stringify({ t: planned, g: req.tag, k: i, ...(pad ? { p: pad } : {}) });
+          const frame = JSON.stringify({ type: 'send', ref, conversation_id: sender.conversationId, client_msg_id: `${req.tag}-${WORKER_INDEX}-${i}`, body });
           pendingAcks.set(`${sender.client}:${ref}`, planned);
-          c.ws.send(
-            JSON.stringify({ type: 'send', ref, conversation_id: sender.conversationId, client_msg_id: `${req.tag}-${WORKER_INDEX}-${i}`, body }),
-          );
+          pendingSendFrames.set(`${sender.client}:${ref}`, { ws: c.ws, frame, attempts: 0 });
+          c.ws.send(frame);
           sent++;
         } else bump(ackErrors, 'sender_not_open');
         i++;
@@ -349,18 +362,21 @@ async function handleSend(req: Extract<WorkerRequest, { type: 'send' }>): Promis
   const acked = ackCount - ackedBefore;
   const timeouts = pendingAcks.size;
   pendingAcks.clear();
+  pendingSendFrames.clear();
   const reply: SendReply = {
     planned: total,
     sent,
     acked,
     ackErrors: { ...ackErrors },
     ackTimeouts: timeouts,
+    retries: sendRetries,
     ackHist: encodeHistogram(ackHist),
     maxSchedulerLagMs: maxLag,
     startedAt: t0,
     endedAt: endedSending,
   };
   ackHist = newHistogram();
+  sendRetries = 0;
   for (const k of Object.keys(ackErrors)) delete ackErrors[k];
   return reply;
 }

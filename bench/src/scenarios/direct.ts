@@ -11,6 +11,8 @@ interface Phase {
   planned: number;
   sent: number;
   acked: number;
+  /** Sends asked again after a temporary refusal (acked ones count once, timed from the first attempt). */
+  retries: number;
   ackErrors: Record<string, number>;
   delivered: number;
   latency: LatencySummary;
@@ -86,6 +88,7 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
         planned: sends.reduce((n, s) => n + s.planned, 0),
         sent,
         acked: sends.reduce((n, s) => n + s.acked, 0),
+        retries: sends.reduce((n, s) => n + s.retries, 0),
         ackErrors,
         delivered: stats.received,
         latency: summarize(mergeEncoded(stats.latencyHists)),
@@ -110,6 +113,7 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
     metrics[`warm-up (not measured): ${warmupMs / 1000} s @${warmup.rate}/s, sent/delivered`] = `${warmup.sent}/${warmup.delivered}`;
     for (const p of phases) {
       metrics[`${p.name} @${p.rate}/s: planned/sent/acked/delivered`] = `${p.planned}/${p.sent}/${p.acked}/${p.delivered}`;
+      metrics[`${p.name}: sends retried after a temporary refusal`] = p.retries;
       metrics[`${p.name}: send→deliver p50/p99/p99.9/max ms`] = `${p.latency.p50}/${p.latency.p99}/${p.latency.p999}/${p.latency.max}`;
       metrics[`${p.name}: send→ack p50/p99/max ms`] = `${p.ack.p50}/${p.ack.p99}/${p.ack.max}`;
       metrics[`${p.name}: achieved delivered rate msg/s`] = round(p.delivered / (phaseMs / 1000), 0);

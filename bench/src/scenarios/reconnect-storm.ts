@@ -98,6 +98,7 @@ export const reconnectStorm: Scenario = async (ctx) => {
       'syncs retried after a temporary refusal': storms.reduce((n, s) => n + s.syncRetries, 0),
       'resume latency p50/p99/max ms (drop → sync.result)': `${resumeLatency.p50}/${resumeLatency.p99}/${resumeLatency.max}`,
       'messages planned/sent/acked during run': `${send.planned}/${send.sent}/${send.acked}`,
+      'send refusals / retries / ack timeouts during run': `${JSON.stringify(send.ackErrors)} / ${send.retries} / ${send.ackTimeouts}`,
       'messages recovered through sync': stats.synced,
       'duplicates (at-least-once, expected around a resume)': stats.duplicates,
       'clients with a gap at the end / missing seqs': `${withGap}/${missing}`,
