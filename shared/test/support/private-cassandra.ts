@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cassandraArtifacts, cassandraJvmArgs, renderCassandraYaml, renderLogback } from '../../../deploy/src/local/cassandra.js';
@@ -8,7 +8,8 @@ import { ensureFirstAvailable, findJar } from '../../../deploy/src/local/maven.j
 import { applyMigrations } from '../../../deploy/src/local/migrations.js';
 import { resolvePaths } from '../../../deploy/src/local/paths.js';
 import { cassandraClient } from '../../../deploy/src/local/readiness.js';
-import { freePort, waitFor } from './wait.js';
+import { spawnUntilLogged } from './logged-process.js';
+import { freePort } from './wait.js';
 
 /**
  * A throwaway single-node Cassandra owned by one test file (own ports and data dir, the project's
@@ -60,25 +61,13 @@ export async function startPrivateCassandra(options: PrivateCassandraOptions = {
     }
   };
   const start = async () => {
-    const from = readFileSync(logFile, 'utf8').length;
-    const out = openSync(logFile, 'a');
-    const c = spawn(process.env.JAVA || 'java', args, { cwd: dir, stdio: ['ignore', out, out] });
-    closeSync(out);
-    child = c;
-    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    try {
-      await waitFor(
-        () => {
-          if (c.exitCode !== null) throw new Error(`private Cassandra exited with ${c.exitCode}; see ${logFile}`);
-          return readFileSync(logFile, 'utf8').slice(from).includes('Starting listening for CQL clients');
-        },
-        timeoutMs,
-        'the private Cassandra to start',
-      );
-    } catch (err) {
-      await kill();
-      throw err;
-    }
+    ({ child, exited } = await spawnUntilLogged(process.env.JAVA || 'java', args, {
+      cwd: dir,
+      logFile,
+      readyLine: 'Starting listening for CQL clients',
+      name: 'the private Cassandra',
+      timeoutMs,
+    }));
   };
   await start();
   const client = cassandraClient(contactPoints, 'datacenter1');

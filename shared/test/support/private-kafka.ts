@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KAFKA_VERSIONS } from '../../../deploy/src/local/config.js';
@@ -7,7 +7,8 @@ import { javaArgs, kafkaArtifacts, newClusterId, renderLog4j, renderServerProper
 import { ensureFirstAvailable } from '../../../deploy/src/local/maven.js';
 import { resolvePaths } from '../../../deploy/src/local/paths.js';
 import { runToCompletion } from '../../../deploy/src/local/process-control.js';
-import { freePort, waitFor } from './wait.js';
+import { spawnUntilLogged } from './logged-process.js';
+import { freePort } from './wait.js';
 
 /**
  * A throwaway single-node Kafka (KRaft) owned by one test file, on its own ports and data dir,
@@ -55,25 +56,13 @@ export async function startPrivateKafka(timeoutMs = 120_000): Promise<PrivateKaf
   };
   const kill = () => end('SIGKILL');
   const start = async () => {
-    const out = openSync(logFile, 'a');
-    const startedAt = readFileSync(logFile, 'utf8').length;
-    const c = spawn(java, [...base, 'kafka.Kafka', props], { cwd: dir, stdio: ['ignore', out, out] });
-    closeSync(out);
-    child = c;
-    exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
-    try {
-      await waitFor(
-        () => {
-          if (c.exitCode !== null) throw new Error(`private Kafka exited with ${c.exitCode}; see ${logFile}`);
-          return readFileSync(logFile, 'utf8').slice(startedAt).includes('Kafka Server started');
-        },
-        timeoutMs,
-        'the private Kafka to start',
-      );
-    } catch (err) {
-      await kill();
-      throw err;
-    }
+    ({ child, exited } = await spawnUntilLogged(java, [...base, 'kafka.Kafka', props], {
+      cwd: dir,
+      logFile,
+      readyLine: 'Kafka Server started',
+      name: 'the private Kafka',
+      timeoutMs,
+    }));
   };
   await start();
   return {
