@@ -65,6 +65,7 @@ export async function startPrivateCassandra(options: PrivateCassandraOptions = {
       cwd: dir,
       logFile,
       readyLine: 'Starting listening for CQL clients',
+      readyPort: nativePort,
       name: 'the private Cassandra',
       timeoutMs,
     }));
