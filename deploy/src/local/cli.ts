@@ -11,8 +11,9 @@ import { runServices } from './run-services.js';
 import { CONNECT_HINT, SERVICES } from './services.js';
 
 const USAGE = `usage: node deploy/dist/local/cli.js <command>
-  up                     start Redis, Kafka, Cassandra (unless REDIS_URL / KAFKA_BROKERS /
-                         CASSANDRA_CONTACT_POINTS point at existing ones), create topics, migrate
+  up                     start Redis, Kafka, Cassandra, S3Proxy (unless REDIS_URL / KAFKA_BROKERS /
+                         CASSANDRA_CONTACT_POINTS / S3_ENDPOINT point at existing ones), create
+                         topics and the attachments bucket, migrate
   down [--purge]         stop what \`up\` started; --purge also deletes the data dir
   status                 state of each component
   logs [component] [-n N]  log file paths, or the last N (default 100) lines of one
@@ -23,7 +24,8 @@ const USAGE = `usage: node deploy/dist/local/cli.js <command>
                          and data dir CHAT_REPLICATED_DATA_DIR, default <repo>/.replicated-data);
                          its \`test\` runs the fault tests of vitest.replicated.config.ts
 env: CHAT_DATA_DIR (default <repo>/.data), CHAT_CACHE_DIR (default ~/.cache/chat-backend),
-     CASSANDRA_KEYSPACE (chat), CASSANDRA_REPLICATION (1), CHAT_INFRA_TIMEOUT_SCALE (1)`;
+     CASSANDRA_KEYSPACE (chat), CASSANDRA_REPLICATION (1), CHAT_INFRA_TIMEOUT_SCALE (1),
+     S3_BUCKET (chat-attachments), S3_REGION (us-east-1), CHAT_S3_PORT (19000, the local S3Proxy)`;
 
 const log = (m: string) => process.stdout.write(`infra: ${m}\n`);
 

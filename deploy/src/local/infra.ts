@@ -11,9 +11,11 @@ import type { ComponentName, Paths } from './paths.js';
 import { isAlive, removePidFile, runningPid, spawnDetached, stopProcess, tailFile } from './process-control.js';
 import { cassandraClient, NotReadyError, portOpen, waitUntil } from './readiness.js';
 import { redis } from './redis.js';
+import { ensureBucket } from './s3-store.js';
+import { s3proxy } from './s3proxy.js';
 import { ensureTopics, warmUpCoordinators } from './topics.js';
 
-export const ALL: readonly Component[] = [redis, kafka, cassandraComponent];
+export const ALL: readonly Component[] = [redis, kafka, cassandraComponent, s3proxy];
 
 export function component(name: ComponentName): Component {
   const c = ALL.find((x) => x.name === name);
@@ -77,7 +79,7 @@ async function upOne(c: Component, paths: Paths, e: Endpoints, log: Log, onSpawn
 }
 
 export function envVarOf(name: ComponentName): string {
-  return { redis: 'REDIS_URL', kafka: 'KAFKA_BROKERS', cassandra: 'CASSANDRA_CONTACT_POINTS' }[name];
+  return { redis: 'REDIS_URL', kafka: 'KAFKA_BROKERS', cassandra: 'CASSANDRA_CONTACT_POINTS', s3: 'S3_ENDPOINT' }[name];
 }
 
 export type ProvisionTarget = Pick<Endpoints, 'kafkaBrokers' | 'cassandraContactPoints' | 'cassandraLocalDc' | 'cassandraKeyspace' | 'cassandraReplication'>;
@@ -116,6 +118,12 @@ export async function provision(e: ProvisionTarget, paths: Paths, log: Log, topi
   if (errors.length > 0) throw new Error(errors.map((x) => x.message).join('\n'));
 }
 
+/** The attachments bucket (S3_BUCKET) exists in the S3-compatible store. */
+async function provisionBucket(e: Endpoints, log: Log): Promise<void> {
+  const created = await waitUntil('s3 bucket', () => ensureBucket(e.s3), { timeoutMs: scaled(30_000), intervalMs: 500 });
+  log(`s3: bucket ${e.s3.bucket} ${created ? 'created' : 'exists'} at ${e.s3.endpoint}`);
+}
+
 /**
  * Start (in parallel) whatever is neither external nor running, wait for readiness, create topics,
  * migrate. `started` (optional, filled as processes are spawned) lets a caller that is interrupted
@@ -136,9 +144,9 @@ export async function up(paths: Paths, e: Endpoints, log: Log, started: Componen
   );
   const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
   if (errors.length > 0) throw new Error(errors.map((x) => x.message).join('\n\n'));
-  await provision(e, paths, log);
+  await Promise.all([provision(e, paths, log), provisionBucket(e, log)]);
   writeFileSync(join(paths.dataDir, 'infra.env'), Object.entries(endpointEnv(e)).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
-  log(`infra ready in ${secs(Date.now() - t0)}; logs: ${paths.logDir}/{redis,kafka,cassandra}.log`);
+  log(`infra ready in ${secs(Date.now() - t0)}; logs: ${paths.logDir}/{redis,kafka,cassandra,s3}.log`);
   return { started, endpoints: e };
 }
 

@@ -5,8 +5,8 @@ import { fileURLToPath } from 'node:url';
 /** Repository root: this file lives at <repo>/deploy/{src,dist}/local/paths.{ts,js}. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-export type ComponentName = 'redis' | 'kafka' | 'cassandra';
-export const COMPONENTS: readonly ComponentName[] = ['redis', 'kafka', 'cassandra'];
+export type ComponentName = 'redis' | 'kafka' | 'cassandra' | 's3';
+export const COMPONENTS: readonly ComponentName[] = ['redis', 'kafka', 'cassandra', 's3'];
 
 export interface Paths {
   /** Everything mutable (data, logs, pid files, generated configs). */

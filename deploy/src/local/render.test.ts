@@ -4,6 +4,7 @@ import { endpointEnv, PORTS, resolveEndpoints } from './config.js';
 import { kafkaArtifacts, newClusterId, renderServerProperties } from './kafka.js';
 import { renderPom } from './maven.js';
 import { renderRedisConf } from './redis.js';
+import { renderS3ProxyLogback, renderS3ProxyProperties, s3proxyArtifacts } from './s3proxy.js';
 
 function props(text: string): Map<string, string> {
   return new Map(
@@ -67,6 +68,22 @@ describe('redis.conf', () => {
   });
 });
 
+describe('s3proxy', () => {
+  const p = props(renderS3ProxyProperties({ host: '127.0.0.1', port: 19000, dataDir: '/d/s3/data', accessKeyId: 'id', secretAccessKey: 'secret' }));
+  it('checks V4 signatures against the configured identity and keeps objects on disk', () => {
+    expect(p.get('s3proxy.endpoint')).toBe('http://127.0.0.1:19000');
+    expect(p.get('s3proxy.authorization')).toBe('aws-v2-or-v4');
+    expect(p.get('s3proxy.identity')).toBe('id');
+    expect(p.get('s3proxy.credential')).toBe('secret');
+    expect(p.get('jclouds.provider')).toBe('filesystem-nio2');
+    expect(p.get('jclouds.filesystem.basedir')).toBe('/d/s3/data');
+  });
+  it('logs at INFO at most, and resolves from Maven Central', () => {
+    expect(renderS3ProxyLogback()).not.toMatch(/DEBUG|TRACE/);
+    expect(renderPom(s3proxyArtifacts('2.6.0'))).toContain('<groupId>org.gaul</groupId><artifactId>s3proxy</artifactId><version>2.6.0</version>');
+  });
+});
+
 describe('maven pom', () => {
   it('lists the pinned artifacts including the Kafka logging backend', () => {
     const pom = renderPom(kafkaArtifacts('3.9.1'));
@@ -80,21 +97,33 @@ describe('maven pom', () => {
 describe('endpoints', () => {
   it('defaults to our own loopback ports', () => {
     const e = resolveEndpoints({});
-    expect(e.external).toEqual({ redis: false, kafka: false, cassandra: false });
+    expect(e.external).toEqual({ redis: false, kafka: false, cassandra: false, s3: false });
     expect(endpointEnv(e)).toEqual({
       REDIS_URL: `redis://127.0.0.1:${PORTS.redis}`,
       KAFKA_BROKERS: '127.0.0.1:19092',
       CASSANDRA_CONTACT_POINTS: '127.0.0.1:19042',
       CASSANDRA_LOCAL_DC: 'datacenter1',
       CASSANDRA_KEYSPACE: 'chat',
+      S3_ENDPOINT: 'http://127.0.0.1:19000',
+      S3_REGION: 'us-east-1',
+      S3_BUCKET: 'chat-attachments',
+      S3_FORCE_PATH_STYLE: 'true',
     });
   });
   it('treats a set variable as an external component', () => {
     const e = resolveEndpoints({ KAFKA_BROKERS: 'k1:9092, k2:9092', CASSANDRA_KEYSPACE: 'chat_ci', CASSANDRA_REPLICATION: '3' });
-    expect(e.external).toEqual({ redis: false, kafka: true, cassandra: false });
+    expect(e.external).toEqual({ redis: false, kafka: true, cassandra: false, s3: false });
     expect(e.kafkaBrokers).toEqual(['k1:9092', 'k2:9092']);
     expect(e.cassandraReplication).toBe(3);
     expect(() => resolveEndpoints({ CASSANDRA_REPLICATION: '0' })).toThrow();
     expect(() => resolveEndpoints({ CASSANDRA_KEYSPACE: 'Bad-Name' })).toThrow();
+  });
+  it('takes an external S3-compatible store and its settings from S3_*; CHAT_S3_PORT moves the local one', () => {
+    const e = resolveEndpoints({ S3_ENDPOINT: 'https://s3.example.test', S3_BUCKET: 'media', S3_REGION: 'eu-west-1', S3_FORCE_PATH_STYLE: 'false' });
+    expect(e.external.s3).toBe(true);
+    expect(e.s3).toMatchObject({ endpoint: 'https://s3.example.test', bucket: 'media', region: 'eu-west-1', forcePathStyle: false });
+    expect(resolveEndpoints({ CHAT_S3_PORT: '19010' }).s3.endpoint).toBe('http://127.0.0.1:19010');
+    expect(() => resolveEndpoints({ CHAT_S3_PORT: '70000' })).toThrow(/CHAT_S3_PORT/);
+    expect(() => resolveEndpoints({ S3_BUCKET: 'No_Such' })).toThrow(/S3_BUCKET/);
   });
 });

@@ -41,6 +41,13 @@ export const ENV_TABLE = {
   CASSANDRA_LOCAL_DC: v(str(), 'datacenter1', 'Cassandra local datacenter name.'),
   CASSANDRA_KEYSPACE: v(str(), 'chat', 'Keyspace holding the chat schema.'),
   CASSANDRA_REPLICATION: v(int(1, 9), '1', 'Replication factor used when the migration runner creates the keyspace.'),
+  S3_ENDPOINT: v(optStr(), '', 'S3-compatible store holding attachments; empty uses AWS S3\'s endpoint for S3_REGION (the local S3Proxy when NODE_ENV is not production).', 'http://127.0.0.1:19000'),
+  S3_PUBLIC_ENDPOINT: v(optStr(), '', 'Endpoint written into the pre-signed URLs handed to clients, when they reach the store by another address than S3_ENDPOINT; empty: the same.'),
+  S3_REGION: v(str(), 'us-east-1', 'Region the store\'s requests are signed for.'),
+  S3_BUCKET: v(str(), 'chat-attachments', 'Bucket holding attachments (the local tooling creates it).'),
+  S3_ACCESS_KEY_ID: v(optStr(), '', 'Access key of the store; empty (with S3_SECRET_ACCESS_KEY) uses the AWS SDK\'s default credential chain (environment, profile, instance role). Development default: the local S3Proxy\'s.'),
+  S3_SECRET_ACCESS_KEY: v(optStr(), '', 'Secret key of the store, set together with S3_ACCESS_KEY_ID; production refuses the development value.'),
+  S3_FORCE_PATH_STYLE: v(bool(), 'false', 'Address buckets as <endpoint>/<bucket> instead of <bucket>.<endpoint> (most S3-compatible stores need it; true when NODE_ENV is not production).', 'true'),
 
   CHAT_SERVICE_ROLES: v(roles(), 'api,sequencer', 'What a chat-service process runs: the HTTP API, the sequencer consumer, or both.'),
   CHAT_HTTP_HOST: v(str(), '127.0.0.1', 'chat-service public listen address (REST API; api role only).'),

@@ -40,7 +40,11 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...base, JWT_HS256_SECRET: 'dev-secret-change-me' })).toEqual([expect.stringMatching(/^JWT_HS256_SECRET: is a known development value/)]);
     expect(problemsOf({ ...base, INTERNAL_API_TOKEN: 'x'.repeat(31) })).toEqual(['INTERNAL_API_TOKEN: must be at least 32 bytes in production']);
     expect(problemsOf({ ...base, JWT_HS256_SECRET: 'short' })).toEqual(['JWT_HS256_SECRET: must be at least 32 bytes in production']);
-    // Development keeps its defaults.
+    expect(problemsOf({ ...base, S3_ACCESS_KEY_ID: 'key', S3_SECRET_ACCESS_KEY: 'chat-local-secret-not-for-production' })).toEqual([expect.stringMatching(/^S3_SECRET_ACCESS_KEY: is a known development value/)]);
+    expect(problemsOf({ ...base, S3_ACCESS_KEY_ID: 'key' })).toEqual([expect.stringMatching(/^S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both/)]);
+    // Development keeps its defaults, the local S3Proxy's included.
     expect(loadConfig({}).INTERNAL_API_TOKEN).toBe('dev-internal-token');
+    expect(loadConfig({})).toMatchObject({ S3_ENDPOINT: 'http://127.0.0.1:19000', S3_ACCESS_KEY_ID: 'chat-local-access', S3_FORCE_PATH_STYLE: true });
+    expect(loadConfig(base)).toMatchObject({ S3_ENDPOINT: '', S3_ACCESS_KEY_ID: '', S3_FORCE_PATH_STYLE: false });
   });
 });

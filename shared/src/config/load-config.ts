@@ -11,6 +11,9 @@ export class ConfigError extends Error {
 const DEV_DEFAULTS: Partial<Record<EnvName, string>> = {
   INTERNAL_API_TOKEN: 'dev-internal-token',
   JWT_HS256_SECRET: 'dev-secret-change-me',
+  // The local S3Proxy's identity (deploy/src/local/config.ts).
+  S3_ACCESS_KEY_ID: 'chat-local-access',
+  S3_SECRET_ACCESS_KEY: 'chat-local-secret-not-for-production',
 };
 
 /** Shortest secret production accepts (bytes): 256 bits. */
@@ -29,6 +32,9 @@ function secretProblems(out: Record<string, unknown>): string[] {
     if (known.has(value)) problems.push(`${name}: is a known development value; production needs a secret of its own`);
     else if (Buffer.byteLength(value, 'utf8') < MIN_SECRET_BYTES) problems.push(`${name}: must be at least ${MIN_SECRET_BYTES} bytes in production`);
   }
+  // The store's own key is as long as its operator chose; only the development one is refused.
+  if (out.S3_SECRET_ACCESS_KEY === DEV_DEFAULTS.S3_SECRET_ACCESS_KEY) problems.push('S3_SECRET_ACCESS_KEY: is a known development value; production needs a key of its own');
+  if ((out.S3_ACCESS_KEY_ID === '') !== (out.S3_SECRET_ACCESS_KEY === '')) problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both, or neither (the default credential chain)');
   return problems;
 }
 
