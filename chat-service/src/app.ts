@@ -16,6 +16,11 @@ import {
   type Logger,
   type Redis,
 } from '@chat/shared';
+import { attachmentPolicyFromConfig } from './attachments/attachment-policy.js';
+import { AttachmentService } from './attachments/attachment-service.js';
+import { AttachmentSweeper } from './attachments/attachment-sweeper.js';
+import { CassandraAttachmentStore } from './attachments/cassandra-attachment-store.js';
+import type { ObjectStorage } from './attachments/object-storage.js';
 import { ConversationService } from './conversations/conversation-service.js';
 import { Deliverer } from './delivery/deliverer.js';
 import { registerInternalRoutes } from './http/internal-routes.js';
@@ -46,6 +51,8 @@ export interface ChatServiceClients {
   cassandra: CassandraClient;
   /** Makes the send path's idempotent producers; called again to replace one after a failed write. */
   createProducer: ProducerFactory;
+  /** The bucket holding attachment bytes (S3_*). */
+  objects: ObjectStorage;
 }
 
 export interface RunningChatService {
@@ -162,7 +169,15 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       perAddress: new BatchedRedisRateLimiter({ ...rl('rest-address'), limit: config.RATE_REST_PER_ADDRESS }),
       perUser: new BatchedRedisRateLimiter({ ...rl('rest-user'), limit: config.RATE_REST_PER_USER }),
     };
-    registerPublicRoutes(publicRouter, { verifier, conversations, reads, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
+    const attachmentPolicy = attachmentPolicyFromConfig(config);
+    const attachmentStore = guardedBy(new CassandraAttachmentStore(clients.cassandra), breakers.cassandra);
+    const attachments = new AttachmentService(attachmentStore, clients.objects, membership, ids, attachmentPolicy, new RedisRateLimiter({ ...rl('attachments'), limit: config.RATE_ATTACHMENTS_PER_USER }));
+    if (config.ATTACHMENT_SWEEP_INTERVAL_MS > 0) {
+      const sweeper = new AttachmentSweeper(attachmentStore, clients.objects, log.child({ component: 'attachment-sweeper' }), { abandonAfterMs: attachmentPolicy.abandonAfterMs });
+      sweeper.start(config.ATTACHMENT_SWEEP_INTERVAL_MS);
+      closers.push(() => sweeper.stop());
+    }
+    registerPublicRoutes(publicRouter, { verifier, conversations, reads, attachments, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
     closers.push(async () => {
       restLimits.perAddress.close();
       restLimits.perUser.close();

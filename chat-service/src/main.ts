@@ -1,5 +1,6 @@
 import { createCassandra, createIdempotentProducer, createKafka, createLogger, createRedis, createRedisSubscriber, loadConfigOrExit, redisTargetFromConfig } from '@chat/shared';
 import { startChatService } from './app.js';
+import { createS3ObjectStorage, s3SettingsFromConfig } from './attachments/s3-object-storage.js';
 
 const config = loadConfigOrExit();
 const log = createLogger('chat-service', config.LOG_LEVEL);
@@ -11,7 +12,9 @@ const cassandra = createCassandra(
   log,
 );
 
-const service = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka) });
+const s3 = createS3ObjectStorage(s3SettingsFromConfig(config));
+
+const service = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka), objects: s3.storage });
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
@@ -20,6 +23,7 @@ async function shutdown(signal: string): Promise<void> {
   log.info({ signal }, 'shutting down');
   await service.close();
   await cassandra.shutdown();
+  s3.close();
   redisSub.disconnect();
   await redis.quit();
   process.exit(0);

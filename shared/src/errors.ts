@@ -36,6 +36,11 @@ export const Errors = {
   TOO_MANY_CONNECTIONS: def(4010, 'too_many_connections', false, 429, 'connection limit per user reached'),
   ORIGIN_NOT_ALLOWED: def(4011, 'origin_not_allowed', false, 403, 'Origin is not in the allowlist'),
   CLIENT_MSG_ID_REUSED: def(4012, 'client_msg_id_reused', false, 409, 'client_msg_id was already used for a different message'),
+  ATTACHMENT_TYPE_NOT_ALLOWED: def(4013, 'attachment_type_not_allowed', false, 415, 'this content type may not be attached'),
+  ATTACHMENT_TOO_LARGE: def(4014, 'attachment_too_large', false, 413, 'attachment exceeds the size limit'),
+  ATTACHMENT_NOT_UPLOADED: def(4015, 'attachment_not_uploaded', false, 409, 'the attachment has not been uploaded and completed yet'),
+  ATTACHMENT_MISMATCH: def(4016, 'attachment_mismatch', false, 422, 'the uploaded object does not match the declared size and content type; it was discarded'),
+  ATTACHMENT_NOT_USABLE: def(4017, 'attachment_not_usable', false, 403, 'no such attachment of yours in this conversation'),
 
   RATE_LIMITED: def(4100, 'rate_limited', true, 429, 'too many requests, slow down'),
   UNAVAILABLE: def(4101, 'unavailable', true, 503, 'a backend is unavailable, retry later'),

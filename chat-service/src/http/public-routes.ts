@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ChatError, Errors, TokenError, addressKey, rateLimited, type InstantRateLimiter, type TokenVerifier } from '@chat/shared';
+import { registerAttachmentRoutes } from '../attachments/attachment-routes.js';
+import type { AttachmentService } from '../attachments/attachment-service.js';
 import type { ConversationService } from '../conversations/conversation-service.js';
 import type { ReadService } from '../read/read-service.js';
 import { readJson, sendJson } from './http-utils.js';
@@ -38,7 +40,7 @@ function admit(limiter: InstantRateLimiter, key: string, message: string): void 
  */
 export function registerPublicRoutes(
   router: Router,
-  deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; maxGroupMembers: number; limits: RestRateLimits },
+  deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; attachments: AttachmentService; maxGroupMembers: number; limits: RestRateLimits },
 ): void {
   const authed = (handler: (ctx: RouteContext, userId: string) => Promise<void>) => async (ctx: RouteContext) => {
     admit(deps.limits.perAddress, addressKey(ctx.req.socket.remoteAddress ?? ''), 'too many requests from this address');
@@ -104,4 +106,5 @@ export function registerPublicRoutes(
       sendJson(res, 200, page);
     }),
   );
+  registerAttachmentRoutes(router, authed, deps.attachments);
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { LocalRateLimiter, TokenVerifier, createLogger, parseRequestTarget } from '@chat/shared';
 import { describe, expect, it } from 'vitest';
+import type { AttachmentService } from '../attachments/attachment-service.js';
 import type { ConversationService } from '../conversations/conversation-service.js';
 import type { ReadService } from '../read/read-service.js';
 import type { SendService } from '../send/send-service.js';
@@ -29,6 +30,7 @@ registerPublicRoutes(publicRouter, {
   verifier: new TokenVerifier({ issuer: 'i', audience: 'a', hs256Secret: 's', publicKeys: [] }),
   conversations: {} as ConversationService,
   reads: {} as ReadService,
+  attachments: {} as AttachmentService,
   maxGroupMembers: 10,
   limits: { perAddress: new LocalRateLimiter({ points: 1, durationSeconds: 1 }), perUser: new LocalRateLimiter({ points: 1, durationSeconds: 1 }) },
 });

@@ -21,6 +21,7 @@ import {
   type Redis,
 } from '@chat/shared';
 import { startChatService, type RunningChatService } from '../../src/app.js';
+import { createS3ObjectStorage, s3SettingsFromConfig } from '../../src/attachments/s3-object-storage.js';
 import { spawnGateway, type GatewayProcess } from '../../../gateway/test/support/gateway-process.js';
 import { freePort, waitFor } from '../../../shared/test/support/wait.js';
 
@@ -94,7 +95,8 @@ export async function startSystem(gatewayCount = 2, options: SystemOptions = {})
   await admin.disconnect();
 
   const redisSub = createRedisSubscriber(redis, log);
-  const chat: RunningChatService = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka) });
+  const s3 = createS3ObjectStorage(s3SettingsFromConfig(config));
+  const chat: RunningChatService = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka), objects: s3.storage });
 
   const gateways: GatewayProcess[] = [];
   for (let i = 1; i <= gatewayCount; i++) gateways.push(await spawnGateway(env, `t${run}-gw${i}`));
@@ -124,6 +126,7 @@ export async function startSystem(gatewayCount = 2, options: SystemOptions = {})
       await Promise.all(gateways.map((g) => g.stop()));
       await chat.close();
       await cassandra.shutdown();
+      s3.close();
       redisSub.disconnect();
       redis.disconnect();
     },

@@ -48,6 +48,13 @@ export const ENV_TABLE = {
   S3_ACCESS_KEY_ID: v(optStr(), '', 'Access key of the store; empty (with S3_SECRET_ACCESS_KEY) uses the AWS SDK\'s default credential chain (environment, profile, instance role). Development default: the local S3Proxy\'s.'),
   S3_SECRET_ACCESS_KEY: v(optStr(), '', 'Secret key of the store, set together with S3_ACCESS_KEY_ID; production refuses the development value.'),
   S3_FORCE_PATH_STYLE: v(bool(), 'false', 'Address buckets as <endpoint>/<bucket> instead of <bucket>.<endpoint> (most S3-compatible stores need it; true when NODE_ENV is not production).', 'true'),
+  ATTACHMENT_MAX_BYTES: v(int(1, 5 * 1024 * 1024 * 1024), '26214400', 'Largest attachment (bytes) a client may declare; the pre-signed upload is signed for exactly the declared size.'),
+  ATTACHMENT_CONTENT_TYPES: v(list(), 'image/jpeg,image/png,image/gif,image/webp,video/mp4,audio/mpeg,audio/ogg,application/pdf,text/plain', 'Comma-separated allowlist of attachment content types (exact, lower case, no parameters).'),
+  ATTACHMENT_UPLOAD_URL_TTL_SECONDS: v(int(1, 3600), '300', 'How long a pre-signed upload URL is valid.'),
+  ATTACHMENT_DOWNLOAD_URL_TTL_SECONDS: v(int(1, 604_800), '300', 'How long a pre-signed download URL is valid.'),
+  ATTACHMENT_ABANDON_AFTER_SECONDS: v(int(1, 604_800), '3600', 'An attachment not completed this long after its upload was requested is deleted, object included. At least ATTACHMENT_UPLOAD_URL_TTL_SECONDS.'),
+  ATTACHMENT_SWEEP_INTERVAL_MS: v(int(0, 3_600_000), '60000', 'How often a chat-service API process deletes abandoned attachments; 0 disables (another process must sweep).'),
+  RATE_ATTACHMENTS_PER_USER: v(rate(), '500/3600s', 'Attachment uploads one user may request per window.'),
 
   CHAT_SERVICE_ROLES: v(roles(), 'api,sequencer', 'What a chat-service process runs: the HTTP API, the sequencer consumer, or both.'),
   CHAT_HTTP_HOST: v(str(), '127.0.0.1', 'chat-service public listen address (REST API; api role only).'),
