@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
-const packages = '{shared,gateway,chat-service,presence-service,notifier,deploy,bench}';
+/** Every workspace package, as the root package.json lists them. */
+const workspaces: string[] = JSON.parse(readFileSync(new URL('package.json', import.meta.url), 'utf8')).workspaces;
+const packages = `{${workspaces.join(',')}}`;
 
 export default defineConfig({
   test: {
@@ -17,7 +20,7 @@ export default defineConfig({
           name: 'integration',
           include: [`${packages}/test/**/*.test.ts`],
           // The replicated profile's fault tests run separately (vitest.replicated.config.ts).
-          exclude: ['**/node_modules/**', '**/dist/**', '*/test/replicated/**'],
+          exclude: ['**/node_modules/**', '**/dist/**', '**/test/replicated/**'],
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 180_000,

@@ -7,7 +7,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     name: 'replicated',
-    include: ['*/test/replicated/**/*.test.ts'],
+    include: ['**/test/replicated/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
     environment: 'node',
     testTimeout: 300_000,
     hookTimeout: 300_000,

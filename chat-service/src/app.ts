@@ -1,21 +1,14 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import {
-  BatchedRedisRateLimiter,
-  RedisRateLimiter,
-  RedisSessionRegistry,
-  SnowflakeIds,
-  dlqTopicOf,
-  TokenVerifier,
-  leaseWorkerId,
-  loadPublicKeys,
-  type CassandraClient,
-  type Config,
-  type Kafka,
-  type Logger,
-  type Redis,
-} from '@chat/shared';
+import { TokenVerifier, loadPublicKeys } from '@chat/server/auth';
+import type { CassandraClient, Kafka, Redis } from '@chat/server/clients';
+import type { Config } from '@chat/server/config';
+import { SnowflakeIds, leaseWorkerId } from '@chat/server/ids';
+import { dlqTopicOf } from '@chat/server/kafka-topics';
+import type { Logger } from '@chat/server/logger';
+import { BatchedRedisRateLimiter, RedisRateLimiter } from '@chat/server/rate-limit';
+import { RedisSessionRegistry } from '@chat/server/routing';
 import { attachmentPolicyFromConfig } from './attachments/attachment-policy.js';
 import { AttachmentService } from './attachments/attachment-service.js';
 import { AttachmentSweeper } from './attachments/attachment-sweeper.js';

@@ -1,4 +1,6 @@
-import { createCassandra, createIdempotentProducer, createKafka, createLogger, createRedis, createRedisSubscriber, loadConfigOrExit, redisTargetFromConfig } from '@chat/shared';
+import { createCassandra, createIdempotentProducer, createKafka, createRedis, createRedisSubscriber, redisTargetFromConfig } from '@chat/server/clients';
+import { loadConfigOrExit } from '@chat/server/config';
+import { createLogger } from '@chat/server/logger';
 import { startChatService } from './app.js';
 import { createS3ObjectStorage, s3SettingsFromConfig } from './attachments/s3-object-storage.js';
 

@@ -1,4 +1,4 @@
-import { counter, createMetricsRegistry } from '@chat/shared';
+import { counter, createMetricsRegistry } from '@chat/server/metrics';
 import type { Registry } from 'prom-client';
 import type { DeliveryMetrics } from './delivery/deliverer.js';
 import type { ConsumerMetrics } from './sequencer/message-consumer.js';

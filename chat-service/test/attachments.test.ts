@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Errors } from '@chat/shared';
+import { Errors } from '@chat/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { objectKeyOf } from '../src/attachments/attachment.js';
 import { createS3Client, s3SettingsFromConfig } from '../src/attachments/s3-object-storage.js';

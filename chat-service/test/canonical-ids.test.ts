@@ -1,6 +1,8 @@
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Errors, INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, dlqTopicOf, type AckFrame, type ErrorFrame, type SyncResultFrame } from '@chat/shared';
+import { Errors, type AckFrame, type ErrorFrame, type SyncResultFrame } from '@chat/protocol';
+import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER } from '@chat/protocol/internal';
+import { dlqTopicOf } from '@chat/server/kafka-topics';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Errors, type InternalSendRequest, type MessageRecord } from '@chat/shared';
+import { Errors } from '@chat/protocol';
+import type { InternalSendRequest, MessageRecord } from '@chat/protocol/internal';
 import { allCommitted, internalSend, storedRows } from './support/sequencer-probe.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 

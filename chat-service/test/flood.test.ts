@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCodes, Errors, type ServerFrame } from '@chat/shared';
+import { CloseCodes, Errors, type ServerFrame } from '@chat/protocol';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 

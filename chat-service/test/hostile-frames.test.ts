@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Errors, type AckFrame, type ErrorFrame, type HistoryResultFrame, type ServerFrame, type SyncResultFrame } from '@chat/shared';
-import { cassandraMessageReader } from '../../shared/test/support/stored-messages.js';
+import { Errors, type AckFrame, type ErrorFrame, type HistoryResultFrame, type ServerFrame, type SyncResultFrame } from '@chat/protocol';
+import { cassandraMessageReader } from '@chat/testing/stored-messages';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 

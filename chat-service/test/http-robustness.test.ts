@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { INTERNAL_PATHS, loadConfig, mintDevToken } from '@chat/shared';
+import { INTERNAL_PATHS } from '@chat/protocol/internal';
+import { mintDevToken } from '@chat/server/auth';
+import { loadConfig } from '@chat/server/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fuzzListener, problemWithReply, rawRequest, spawnService, type ServiceProcess } from '../../shared/test/support/http-fuzz.js';
-import { freePort } from '../../shared/test/support/wait.js';
+import { fuzzListener, problemWithReply, rawRequest, spawnService, type ServiceProcess } from '@chat/testing/http-fuzz';
+import { freePort } from '@chat/testing/wait';
 
 const CHAT_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 

@@ -1,16 +1,8 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  ChatClient,
-  CloseCodes,
-  deliveryChannel,
-  type AckFrame,
-  type ChatClientOptions,
-  type ChatMessage,
-  type CloseInfo,
-  type HistoryResultFrame,
-  type SyncResultFrame,
-} from '@chat/shared';
+import { CloseCodes, type AckFrame, type ChatMessage, type HistoryResultFrame, type SyncResultFrame } from '@chat/protocol';
+import { deliveryChannel } from '@chat/protocol/internal';
+import { ChatClient, type ChatClientOptions, type CloseInfo } from '@chat/sdk';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient, type AckFrame, type ChatClientOptions, type ChatMessage } from '@chat/shared';
+import type { AckFrame, ChatMessage } from '@chat/protocol';
+import { ChatClient, type ChatClientOptions } from '@chat/sdk';
 import { RawClient } from './support/raw-client.js';
 import { startGateway, startSystem, waitFor, type GatewayProcess, type TestSystem } from './support/system.js';
 

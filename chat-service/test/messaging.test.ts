@@ -1,6 +1,7 @@
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCodes, Errors, dlqTopicOf, type AckFrame, type ErrorFrame, type HistoryResultFrame, type SyncResultFrame } from '@chat/shared';
+import { CloseCodes, Errors, type AckFrame, type ErrorFrame, type HistoryResultFrame, type SyncResultFrame } from '@chat/protocol';
+import { dlqTopicOf } from '@chat/server/kafka-topics';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 

@@ -1,7 +1,13 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient, type ChatClientOptions, type ChatMessage } from '@chat/shared';
+import type { ChatMessage } from '@chat/protocol';
+import { ChatClient, type ChatClientOptions } from '@chat/sdk';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
+
+const SDK_EXAMPLE = fileURLToPath(new URL('../../shared/sdk/examples/hello.mjs', import.meta.url));
 
 // The client SDK against the real system: ordered exactly-once delivery and resume across a gateway drain.
 let sys: TestSystem;
@@ -49,5 +55,20 @@ describe('client SDK', () => {
     expect(shown.map((m) => m.seq)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
     expect(new Set(shown.map((m) => m.message_id)).size).toBe(10);
     expect(receiver.positions()).toEqual([expect.objectContaining({ conversation_id: conv, seq: 10 })]);
+  });
+
+  it('runs its published example (shared/sdk/examples/hello.mjs) as a user would', async () => {
+    const run = Date.now();
+    const { stdout } = await promisify(execFile)(process.execPath, [SDK_EXAMPLE], {
+      env: {
+        ...process.env,
+        ALICE_TOKEN: sys.token(`alice-ex-${run}`),
+        BOB_TOKEN: sys.token(`bob-ex-${run}`),
+        CHAT_WS_URL: sys.gateways[1]!.url,
+        CHAT_API_URL: sys.chatUrl,
+      },
+      timeout: 30_000,
+    });
+    expect(stdout).toMatch(new RegExp(`bob received seq 1 from alice-ex-${run}: hello, bob`));
   });
 });

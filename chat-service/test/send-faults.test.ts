@@ -1,29 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  createCassandra,
-  createIdempotentProducer,
-  createKafka,
-  createLogger,
-  createRedis,
-  createRedisSubscriber,
-  createTopicsWithLeaders,
-  Errors,
-  INTERNAL_PATHS,
-  INTERNAL_TOKEN_HEADER,
-  kafkaTopics,
-  loadConfig,
-  mintDevToken,
-  toTopicConfigs,
-  type AckFrame,
-  type Config,
-  type ErrorFrame,
-  type InternalSendBatchResponse,
-  type Kafka,
-} from '@chat/shared';
+import { Errors, type AckFrame, type ErrorFrame } from '@chat/protocol';
+import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, type InternalSendBatchResponse } from '@chat/protocol/internal';
+import { mintDevToken } from '@chat/server/auth';
+import { createCassandra, createIdempotentProducer, createKafka, createRedis, createRedisSubscriber, createTopicsWithLeaders, type Kafka } from '@chat/server/clients';
+import { loadConfig, type Config } from '@chat/server/config';
+import { kafkaTopics, toTopicConfigs } from '@chat/server/kafka-topics';
+import { createLogger } from '@chat/server/logger';
 import { Kafka as KafkaClient, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivateKafka, type PrivateKafka } from '../../shared/test/support/private-kafka.js';
+import { startPrivateKafka, type PrivateKafka } from '@chat/testing/private-kafka';
 import { startChatService, type RunningChatService } from '../src/app.js';
 import { createS3ObjectStorage, s3SettingsFromConfig } from '../src/attachments/s3-object-storage.js';
 import { CircuitBreaker } from '../src/resilience/circuit-breaker.js';

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createTopicsWithLeaders } from '@chat/shared/clients/kafka';
-import { kafkaTopics, type TopicSpec } from '@chat/shared/kafka-topics';
+import { createTopicsWithLeaders } from '@chat/server/clients';
+import { kafkaTopics, type TopicSpec } from '@chat/server/kafka-topics';
 import kafkajs, { type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kafkaClient } from '../src/local/readiness.js';

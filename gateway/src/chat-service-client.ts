@@ -1,16 +1,4 @@
-import {
-  INTERNAL_PATHS,
-  type HistoryPage,
-  type InternalHistoryRequest,
-  type InternalSendBatchRequest,
-  type InternalLatestRequest,
-  type InternalLatestResponse,
-  type InternalSendBatchResponse,
-  type InternalSendRequest,
-  type InternalSendResponse,
-  type InternalSyncRequest,
-  type InternalSyncResponse,
-} from '@chat/shared';
+import { INTERNAL_PATHS, type HistoryPage, type InternalHistoryRequest, type InternalSendBatchRequest, type InternalLatestRequest, type InternalLatestResponse, type InternalSendBatchResponse, type InternalSendRequest, type InternalSendResponse, type InternalSyncRequest, type InternalSyncResponse } from '@chat/protocol/internal';
 import { InternalHttp } from './internal-http.js';
 import { SendCoalescer } from './send-coalescer.js';
 

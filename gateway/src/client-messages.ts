@@ -1,17 +1,5 @@
-import {
-  ChatError,
-  CloseCodes,
-  Errors,
-  decodeFrame,
-  parseClientFrame,
-  rateLimited,
-  refOf,
-  type ClientFrame,
-  type HistoryFrame,
-  type Logger,
-  type ServerFrame,
-  type SyncFrame,
-} from '@chat/shared';
+import { ChatError, CloseCodes, Errors, decodeFrame, parseClientFrame, rateLimited, refOf, type ClientFrame, type HistoryFrame, type ServerFrame, type SyncFrame } from '@chat/protocol';
+import type { Logger } from '@chat/server/logger';
 import { noteReply } from './conversation-activity.js';
 import { errorFrame, errorFrameFor } from './error-frames.js';
 import { FrameHandler } from './frame-handler.js';

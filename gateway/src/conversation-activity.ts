@@ -1,4 +1,4 @@
-import type { ServerFrame } from '@chat/shared';
+import type { ServerFrame } from '@chat/protocol';
 import type { GatewaySocket } from './socket-data.js';
 
 /** Conversations remembered per socket for the digest; the least recently used is forgotten beyond this. */

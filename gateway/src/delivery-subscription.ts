@@ -1,4 +1,6 @@
-import { type GatewayEvent, type Logger, type Redis } from '@chat/shared';
+import type { GatewayEvent } from '@chat/protocol/internal';
+import type { Redis } from '@chat/server/clients';
+import type { Logger } from '@chat/server/logger';
 import { parseGatewayEvent } from './gateway-event.js';
 
 export interface DeliverySubscription {

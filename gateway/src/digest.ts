@@ -1,4 +1,6 @@
-import { MAX_LATEST_CONVERSATIONS, type ConversationLatest, type Logger } from '@chat/shared';
+import type { ConversationLatest } from '@chat/protocol';
+import { MAX_LATEST_CONVERSATIONS } from '@chat/protocol/internal';
+import type { Logger } from '@chat/server/logger';
 import type { ChatServiceClient } from './chat-service-client.js';
 import { activeSince } from './conversation-activity.js';
 import type { LocalSessions } from './local-sessions.js';

@@ -1,4 +1,4 @@
-import { ChatError, Errors, type ErrorDef, type ErrorFrame } from '@chat/shared';
+import { ChatError, Errors, type ErrorDef, type ErrorFrame } from '@chat/protocol';
 
 /** An `error` frame for a registry error, echoing `ref` when there is one. */
 export function errorFrame(def: ErrorDef, ref: string | undefined, message: string = def.message, retryAfterMs?: number): ErrorFrame {

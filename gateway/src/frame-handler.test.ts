@@ -1,16 +1,5 @@
-import {
-  ChatError,
-  Errors,
-  decodeFrame,
-  parseClientFrame,
-  type HistoryPage,
-  type InternalHistoryRequest,
-  type InternalLatestResponse,
-  type InternalSendRequest,
-  type InternalSendResponse,
-  type InternalSyncRequest,
-  type InternalSyncResponse,
-} from '@chat/shared';
+import { ChatError, Errors, decodeFrame, parseClientFrame } from '@chat/protocol';
+import type { HistoryPage, InternalHistoryRequest, InternalLatestResponse, InternalSendRequest, InternalSendResponse, InternalSyncRequest, InternalSyncResponse } from '@chat/protocol/internal';
 import { describe, expect, it } from 'vitest';
 import type { ChatServiceClient } from './chat-service-client.js';
 import { errorFrameFor } from './error-frames.js';

@@ -1,4 +1,4 @@
-import type { ClientFrame, ServerFrame } from '@chat/shared';
+import type { ClientFrame, ServerFrame } from '@chat/protocol';
 import type { ChatServiceClient } from './chat-service-client.js';
 import type { FrameCaller, PresenceAndTyping } from './presence-and-typing.js';
 

@@ -1,4 +1,4 @@
-import type { RateLimit } from '@chat/shared';
+import type { RateLimit } from '@chat/server/config';
 import type { SocketData } from './socket-data.js';
 
 /**

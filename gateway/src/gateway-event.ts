@@ -1,4 +1,5 @@
-import { isObject, type GatewayEvent } from '@chat/shared';
+import { isObject } from '@chat/protocol';
+import type { GatewayEvent } from '@chat/protocol/internal';
 
 export class GatewayEventError extends Error {
   constructor(reason: string) {

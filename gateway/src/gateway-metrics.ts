@@ -1,4 +1,5 @@
-import { counter, createMetricsRegistry, gauge, type ErrorDef } from '@chat/shared';
+import type { ErrorDef } from '@chat/protocol';
+import { counter, createMetricsRegistry, gauge } from '@chat/server/metrics';
 
 /** prom-client's Registry, named through shared so the gateway has no direct prom-client dependency. */
 export type MetricsRegistry = ReturnType<typeof createMetricsRegistry>;

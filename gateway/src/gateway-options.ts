@@ -1,4 +1,4 @@
-import type { Config, RateLimit } from '@chat/shared';
+import type { Config, RateLimit } from '@chat/server/config';
 import { hostname } from 'node:os';
 
 /** Everything the gateway reads from configuration, with documented defaults, merged once. */

@@ -1,4 +1,6 @@
-import { BatchedRedisRateLimiter, LocalRateLimiter, MemoryRateLimiter, RedisRateLimiter, type InstantRateLimiter, type Logger, type RateLimiter, type Redis } from '@chat/shared';
+import type { Redis } from '@chat/server/clients';
+import type { Logger } from '@chat/server/logger';
+import { BatchedRedisRateLimiter, LocalRateLimiter, MemoryRateLimiter, RedisRateLimiter, type InstantRateLimiter, type RateLimiter } from '@chat/server/rate-limit';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
 
 /** The limits a gateway shares with the other gateways (per-connection limits live on the socket). */

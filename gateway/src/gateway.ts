@@ -1,4 +1,8 @@
-import { CloseCodes, PROTOCOL_VERSION, deliveryChannel, type Logger, type Redis, type SessionRegistry } from '@chat/shared';
+import { CloseCodes, PROTOCOL_VERSION } from '@chat/protocol';
+import { deliveryChannel } from '@chat/protocol/internal';
+import type { Redis } from '@chat/server/clients';
+import type { Logger } from '@chat/server/logger';
+import type { SessionRegistry } from '@chat/server/routing';
 import { randomBytes } from 'node:crypto';
 import type { ChatServiceClient } from './chat-service-client.js';
 import { ClientMessages } from './client-messages.js';

@@ -1,4 +1,5 @@
-import { Errors, type Logger } from '@chat/shared';
+import { Errors } from '@chat/protocol';
+import type { Logger } from '@chat/server/logger';
 import { replyError } from './http-replies.js';
 import type { HttpResponse } from './uws.js';
 

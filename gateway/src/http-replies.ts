@@ -1,4 +1,4 @@
-import { ChatError, type ErrorDef } from '@chat/shared';
+import { ChatError, type ErrorDef } from '@chat/protocol';
 import { STATUS_CODES } from 'node:http';
 import type { HttpResponse } from './uws.js';
 

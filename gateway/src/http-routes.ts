@@ -1,4 +1,5 @@
-import { Errors, type Logger } from '@chat/shared';
+import { Errors } from '@chat/protocol';
+import type { Logger } from '@chat/server/logger';
 import type { MetricsRegistry } from './gateway-metrics.js';
 import { guardHttp } from './http-guard.js';
 import { replyError, replyText } from './http-replies.js';

@@ -1,4 +1,4 @@
-import { Errors } from '@chat/shared';
+import { Errors } from '@chat/protocol';
 import { describe, expect, it } from 'vitest';
 import { chatErrorFromBody } from './internal-http.js';
 

@@ -1,4 +1,5 @@
-import { ChatError, Errors, INTERNAL_TOKEN_HEADER, errorByName, type ErrorDef } from '@chat/shared';
+import { ChatError, Errors, errorByName, type ErrorDef } from '@chat/protocol';
+import { INTERNAL_TOKEN_HEADER } from '@chat/protocol/internal';
 import { Pool } from 'undici';
 
 export interface InternalHttpOptions {

@@ -1,4 +1,6 @@
-import { CloseCodes, type ErrorDef, type GatewayEvent, type Logger } from '@chat/shared';
+import { CloseCodes, type ErrorDef } from '@chat/protocol';
+import type { GatewayEvent } from '@chat/protocol/internal';
+import type { Logger } from '@chat/server/logger';
 import { noteActive } from './conversation-activity.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { LocalSessions } from './local-sessions.js';

@@ -1,14 +1,9 @@
-import {
-  RedisSessionRegistry,
-  TokenVerifier,
-  createLogger,
-  createMetricsRegistry,
-  createRedis,
-  createRedisSubscriber,
-  loadConfigOrExit,
-  loadPublicKeys,
-  redisTargetFromConfig,
-} from '@chat/shared';
+import { TokenVerifier, loadPublicKeys } from '@chat/server/auth';
+import { createRedis, createRedisSubscriber, redisTargetFromConfig } from '@chat/server/clients';
+import { loadConfigOrExit } from '@chat/server/config';
+import { createLogger } from '@chat/server/logger';
+import { createMetricsRegistry } from '@chat/server/metrics';
+import { RedisSessionRegistry } from '@chat/server/routing';
 import { HttpChatServiceClient } from './chat-service-client.js';
 import { startGateway } from './gateway.js';
 import { PromGatewayMetrics } from './gateway-metrics.js';

@@ -1,4 +1,4 @@
-import { ChatError, Errors, type PresenceSubFrame, type ReadFrame, type ServerFrame, type TypingFrame } from '@chat/shared';
+import { ChatError, Errors, type PresenceSubFrame, type ReadFrame, type ServerFrame, type TypingFrame } from '@chat/protocol';
 
 /** The authenticated caller of a frame. */
 export interface FrameCaller {

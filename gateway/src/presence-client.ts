@@ -1,4 +1,4 @@
-import { ChatError, Errors } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
 import { InternalHttp } from './internal-http.js';
 
 // Mirrors presence-service/src/internal-api.ts (the gateway has no build dependency on it).

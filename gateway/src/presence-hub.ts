@@ -1,4 +1,6 @@
-import { ChatError, Errors, type Logger, type PresenceEventFrame, type Redis } from '@chat/shared';
+import { ChatError, Errors, type PresenceEventFrame } from '@chat/protocol';
+import type { Redis } from '@chat/server/clients';
+import type { Logger } from '@chat/server/logger';
 import type { PresenceStateWire } from './presence-client.js';
 import { parsePresenceEvent, presenceChannel, type PresenceEvent } from './presence-wire.js';
 

@@ -1,4 +1,4 @@
-import { isObject } from '@chat/shared';
+import { isObject } from '@chat/protocol';
 
 // Mirrors presence-service/src/internal-api.ts: presenceChannel and PresenceEvent.
 

@@ -1,4 +1,5 @@
-import type { Logger, Redis } from '@chat/shared';
+import type { Redis } from '@chat/server/clients';
+import type { Logger } from '@chat/server/logger';
 import type { ResolvedGatewayOptions } from './gateway-options.js';
 import type { LocalSessions } from './local-sessions.js';
 import type { PresenceAndTyping } from './presence-and-typing.js';

@@ -1,4 +1,4 @@
-import type { ServerFrame } from '@chat/shared';
+import type { ServerFrame } from '@chat/protocol';
 import type { DeferredReply, GatewaySocket } from './socket-data.js';
 import { isShut, markSlow, writeText, type SendPolicy } from './socket-sender.js';
 

@@ -1,4 +1,5 @@
-import { ChatError, Errors, type InternalSendRequest, type InternalSendResult } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
+import type { InternalSendRequest, InternalSendResult } from '@chat/protocol/internal';
 import { describe, expect, it, vi } from 'vitest';
 import { SendCoalescer } from './send-coalescer.js';
 

@@ -1,4 +1,5 @@
-import { ChatError, Errors, MAX_SEND_BATCH, type InternalSendRequest, type InternalSendResponse, type InternalSendResult } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
+import { MAX_SEND_BATCH, type InternalSendRequest, type InternalSendResponse, type InternalSendResult } from '@chat/protocol/internal';
 import { chatErrorFromBody } from './internal-http.js';
 
 export interface SendCoalescerOptions {

@@ -1,4 +1,5 @@
-import type { Logger, SessionRegistry } from '@chat/shared';
+import type { Logger } from '@chat/server/logger';
+import type { SessionRegistry } from '@chat/server/routing';
 
 export interface SessionRefresherOptions {
   intervalMs: number;

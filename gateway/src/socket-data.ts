@@ -1,4 +1,4 @@
-import type { HistoryFrame, SyncFrame } from '@chat/shared';
+import type { HistoryFrame, SyncFrame } from '@chat/protocol';
 import type { WebSocket } from './uws.js';
 
 /** A reply waiting for room in its socket's send buffer (reply-writer.ts). */

@@ -1,4 +1,4 @@
-import { CloseCodes, type ErrorDef, type ServerFrame } from '@chat/shared';
+import { CloseCodes, type ErrorDef, type ServerFrame } from '@chat/protocol';
 import type { GatewaySocket } from './socket-data.js';
 
 /**

@@ -1,4 +1,8 @@
-import { Errors, TokenError, addressKey, type InstantRateLimiter, type Logger, type SessionRegistry, type VerifiedToken } from '@chat/shared';
+import { Errors } from '@chat/protocol';
+import { TokenError, type VerifiedToken } from '@chat/server/auth';
+import type { Logger } from '@chat/server/logger';
+import { addressKey, type InstantRateLimiter } from '@chat/server/rate-limit';
+import type { SessionRegistry } from '@chat/server/routing';
 import type { FloodPenalties } from './flood-penalties.js';
 import type { GatewayMetrics, RejectReason } from './gateway-metrics.js';
 import type { ResolvedGatewayOptions } from './gateway-options.js';

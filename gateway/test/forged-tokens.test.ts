@@ -2,11 +2,12 @@ import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Errors, loadConfig } from '@chat/shared';
+import { Errors } from '@chat/protocol';
+import { loadConfig } from '@chat/server/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { forgeToken, payloadOf, withPayload, type Signer } from './support/jwt-forge.js';
-import { spawnGateway, type GatewayProcess } from './support/gateway-process.js';
+import { spawnGateway, type GatewayProcess } from '@chat/testing/gateway-process';
 
 // Every forged token must be refused by a real gateway process with 401 and the JSON error body
 // before any WebSocket exists. Two gateways: one as in development (an RS256 key AND the HS256

@@ -1,15 +1,8 @@
-import {
-  CloseCodes,
-  Errors,
-  INTERNAL_PATHS,
-  INTERNAL_TOKEN_HEADER,
-  RedisSessionRegistry,
-  TokenVerifier,
-  createLogger,
-  deliveryChannel,
-  mintDevToken,
-  type GatewayEvent,
-} from '@chat/shared';
+import { CloseCodes, Errors } from '@chat/protocol';
+import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, deliveryChannel, type GatewayEvent } from '@chat/protocol/internal';
+import { TokenVerifier, mintDevToken } from '@chat/server/auth';
+import { createLogger } from '@chat/server/logger';
+import { RedisSessionRegistry } from '@chat/server/routing';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';

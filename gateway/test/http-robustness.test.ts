@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { loadConfig, mintDevToken } from '@chat/shared';
+import { mintDevToken } from '@chat/server/auth';
+import { loadConfig } from '@chat/server/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fuzzListener, problemWithReply, rawRequest, spawnService, uwsMayDrop, type ServiceProcess } from '../../shared/test/support/http-fuzz.js';
-import { freePort } from '../../shared/test/support/wait.js';
+import { fuzzListener, problemWithReply, rawRequest, spawnService, uwsMayDrop, type ServiceProcess } from '@chat/testing/http-fuzz';
+import { freePort } from '@chat/testing/wait';
 
 const GATEWAY_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 

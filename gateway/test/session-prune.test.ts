@@ -1,9 +1,10 @@
-import { loadConfig, mintDevToken, type Config } from '@chat/shared';
+import { mintDevToken } from '@chat/server/auth';
+import { loadConfig, type Config } from '@chat/server/config';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
-import { spawnGateway, tryConnect, waitFor, type GatewayProcess } from './support/gateway-process.js';
+import { spawnGateway, tryConnect, waitFor, type GatewayProcess } from '@chat/testing/gateway-process';
 
 // Connection entries of a crashed gateway must stop counting against the per-user limit.
 const run = randomBytes(4).toString('hex');

@@ -1,4 +1,6 @@
-import { RedisSessionRegistry, type Logger, type Redis } from '@chat/shared';
+import type { Redis } from '@chat/server/clients';
+import type { Logger } from '@chat/server/logger';
+import { RedisSessionRegistry } from '@chat/server/routing';
 import type { AddressInfo } from 'node:net';
 import { RedisGatewayPublisher } from './gateway-publisher.js';
 import { createInternalServer } from './http-server.js';

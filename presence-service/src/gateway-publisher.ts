@@ -1,4 +1,6 @@
-import { deliveryChannel, type GatewayEvent, type Redis, type SessionRegistry } from '@chat/shared';
+import { deliveryChannel, type GatewayEvent } from '@chat/protocol/internal';
+import type { Redis } from '@chat/server/clients';
+import type { SessionRegistry } from '@chat/server/routing';
 
 /**
  * Delivers a serialized server frame to users wherever they are connected: looks their gateways

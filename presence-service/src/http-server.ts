@@ -1,4 +1,8 @@
-import { ChatError, Errors, INTERNAL_TOKEN_HEADER, parseRequestTarget, replyJsonOnClientError, secretEquals, type Logger } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
+import { INTERNAL_TOKEN_HEADER } from '@chat/protocol/internal';
+import { secretEquals } from '@chat/server/auth';
+import { parseRequestTarget, replyJsonOnClientError } from '@chat/server/http';
+import type { Logger } from '@chat/server/logger';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** A JSON POST handler: resolves with the reply body or rejects (ChatError → its status and code). */

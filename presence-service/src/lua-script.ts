@@ -1,4 +1,4 @@
-import type { Redis } from '@chat/shared';
+import type { Redis } from '@chat/server/clients';
 import { createHash } from 'node:crypto';
 
 /**

@@ -1,4 +1,6 @@
-import { createCassandra, createLogger, createRedis, loadConfigOrExit, redisTargetFromConfig } from '@chat/shared';
+import { createCassandra, createRedis, redisTargetFromConfig } from '@chat/server/clients';
+import { loadConfigOrExit } from '@chat/server/config';
+import { createLogger } from '@chat/server/logger';
 import { startPresenceService } from './app.js';
 import { CassandraMembership } from './membership.js';
 import { presenceOptionsFromConfig } from './presence-options.js';

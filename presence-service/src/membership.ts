@@ -1,4 +1,4 @@
-import type { CassandraClient } from '@chat/shared';
+import type { CassandraClient } from '@chat/server/clients';
 import cassandra from 'cassandra-driver';
 import { TtlCache } from './ttl-cache.js';
 

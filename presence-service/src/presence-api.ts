@@ -1,4 +1,4 @@
-import { mapLimit } from '@chat/shared';
+import { mapLimit } from '@chat/server/collections';
 import { PRESENCE_PATHS, QUERY_CONCURRENCY, type PresenceQueryResponse, type TypingResponse } from './internal-api.js';
 import type { JsonHandler } from './http-server.js';
 import { sharesConversation, type Membership } from './membership.js';

@@ -1,4 +1,4 @@
-import type { Config } from '@chat/shared';
+import type { Config } from '@chat/server/config';
 
 /** Everything presence-service reads from configuration, with documented defaults, merged once. */
 export interface PresenceServiceOptions {

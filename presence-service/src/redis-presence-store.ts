@@ -1,4 +1,4 @@
-import type { Redis } from '@chat/shared';
+import type { Redis } from '@chat/server/clients';
 import type { PresenceState } from './internal-api.js';
 import { DISCONNECT, HEARTBEAT, SWEEP } from './presence-scripts.js';
 import type { PresenceStore, SweepResult } from './presence-store.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '@chat/shared';
+import type { Logger } from '@chat/server/logger';
 import type { PresenceStore } from './presence-store.js';
 
 /**

@@ -1,4 +1,5 @@
-import { ChatError, createLogger } from '@chat/shared';
+import { ChatError } from '@chat/protocol';
+import { createLogger } from '@chat/server/logger';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { GatewayPublisher } from './gateway-publisher.js';
 import type { Membership } from './membership.js';

@@ -1,4 +1,5 @@
-import { ChatError, Errors, type Logger, type TypingEventFrame } from '@chat/shared';
+import { ChatError, Errors, type TypingEventFrame } from '@chat/protocol';
+import type { Logger } from '@chat/server/logger';
 import type { GatewayPublisher } from './gateway-publisher.js';
 import type { Membership } from './membership.js';
 

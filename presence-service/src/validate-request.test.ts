@@ -1,4 +1,4 @@
-import { ChatError, Errors } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
 import { describe, expect, it } from 'vitest';
 import { parseTyping } from './validate-request.js';
 

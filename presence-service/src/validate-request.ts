@@ -1,4 +1,4 @@
-import { ChatError, Errors, parseCanonicalId } from '@chat/shared';
+import { ChatError, Errors, parseCanonicalId } from '@chat/protocol';
 import { MAX_QUERY_USERS, MAX_USERS_PER_REQUEST, type PresenceQueryRequest, type PresenceReportRequest, type TypingRequest } from './internal-api.js';
 
 function fail(detail: string): never {

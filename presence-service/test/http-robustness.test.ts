@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '@chat/shared';
+import { loadConfig } from '@chat/server/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRESENCE_PATHS } from '../src/internal-api.js';
-import { fuzzListener, problemWithReply, rawRequest, spawnService, type ServiceProcess } from '../../shared/test/support/http-fuzz.js';
-import { freePort } from '../../shared/test/support/wait.js';
+import { fuzzListener, problemWithReply, rawRequest, spawnService, type ServiceProcess } from '@chat/testing/http-fuzz';
+import { freePort } from '@chat/testing/wait';
 
 const PRESENCE_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 

@@ -1,4 +1,5 @@
-import { Errors, INTERNAL_TOKEN_HEADER, type ServerFrame } from '@chat/shared';
+import { Errors, type ServerFrame } from '@chat/protocol';
+import { INTERNAL_TOKEN_HEADER } from '@chat/protocol/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PresenceHarness, type GatewayProcess } from './support/harness.js';
 

@@ -1,4 +1,4 @@
-import { Errors } from '@chat/shared';
+import { Errors } from '@chat/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PresenceHarness, TEST_TIMINGS, waitFor, type GatewayProcess } from './support/harness.js';
 

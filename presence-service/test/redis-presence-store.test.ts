@@ -1,4 +1,5 @@
-import { createLogger, createRedis, createRedisSubscriber } from '@chat/shared';
+import { createRedis, createRedisSubscriber } from '@chat/server/clients';
+import { createLogger } from '@chat/server/logger';
 import { randomBytes } from 'node:crypto';
 import { afterAll } from 'vitest';
 import { RedisPresenceStore } from '../src/redis-presence-store.js';

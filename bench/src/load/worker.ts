@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { mintDevToken } from '@chat/shared/auth/token-verifier';
+import { mintDevToken } from '@chat/server/auth';
 import { encodeHistogram, newHistogram, recordMs, type Histogram } from '../report/histogram.js';
 import type {
   ClientSpec,

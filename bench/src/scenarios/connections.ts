@@ -1,4 +1,5 @@
-import { createLogger, createRedis } from '@chat/shared';
+import { createRedis } from '@chat/server/clients';
+import { createLogger } from '@chat/server/logger';
 import { ProcessGroup } from '../system/processes.js';
 import { LoadFleet, MAX_SOCKETS_PER_WORKER } from '../load/fleet.js';
 import type { ClientSpec, ConnectReply } from '../load/protocol.js';

@@ -1,4 +1,4 @@
-import { mintDevToken } from '@chat/shared/auth/token-verifier';
+import { mintDevToken } from '@chat/server/auth';
 
 /** Minimal REST client for setting up conversations (keep-alive via the global fetch agent). */
 export class Rest {

@@ -1,4 +1,7 @@
-import { createKafka, createLogger, createTopicsWithLeaders, dlqTopicOf, kafkaTopics, loadConfigVars, TOPIC_CONFIG_VARS, toTopicConfigs, topicSettingsFromConfig } from '@chat/shared';
+import { createKafka, createTopicsWithLeaders } from '@chat/server/clients';
+import { loadConfigVars } from '@chat/server/config';
+import { dlqTopicOf, kafkaTopics, TOPIC_CONFIG_VARS, toTopicConfigs, topicSettingsFromConfig } from '@chat/server/kafka-topics';
+import { createLogger } from '@chat/server/logger';
 
 /** The Kafka topics of one benchmark run (KAFKA_TOPIC_MESSAGES in `env`), created before chat-service starts. */
 function admin(env: Record<string, string>) {

@@ -1,4 +1,4 @@
-import { ShapeError, optString, reqInt, reqString, type Obj } from '@chat/shared';
+import { ShapeError, optString, reqInt, reqString, type Obj } from '@chat/protocol';
 import type { UploadDeclaration } from './attachment-service.js';
 
 /** `type/subtype`, lower case, no parameters (RFC 6838 name characters). */

@@ -1,4 +1,4 @@
-import type { Config } from '@chat/shared';
+import type { Config } from '@chat/server/config';
 import type { AttachmentPolicy } from './attachment.js';
 import { CONTENT_TYPE_PATTERN } from './attachment-parsers.js';
 

@@ -1,4 +1,4 @@
-import { ChatError, Errors, parseCanonicalId } from '@chat/shared';
+import { ChatError, Errors, parseCanonicalId } from '@chat/protocol';
 import { readJson, sendJson } from '../http/http-utils.js';
 import { conversationIdParam, parseWith } from '../http/request-parsers.js';
 import type { RouteContext, Router } from '../http/router.js';

@@ -1,4 +1,6 @@
-import { ChatError, Errors, rateLimited, type RateLimiter, type SnowflakeIds } from '@chat/shared';
+import { ChatError, Errors, rateLimited } from '@chat/protocol';
+import type { SnowflakeIds } from '@chat/server/ids';
+import type { RateLimiter } from '@chat/server/rate-limit';
 import type { MembershipCache } from '../store/membership-cache.js';
 import { objectKeyOf, viewOf, type AttachmentPolicy, type AttachmentRecord, type AttachmentView } from './attachment.js';
 import type { AttachmentStore } from './attachment-store.js';

@@ -1,4 +1,4 @@
-import type { Logger } from '@chat/shared';
+import type { Logger } from '@chat/server/logger';
 import { HOUR_MS, hourOf, type AttachmentStore, type PendingEntry } from './attachment-store.js';
 import type { ObjectStorage } from './object-storage.js';
 

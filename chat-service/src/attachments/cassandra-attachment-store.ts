@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import type { CassandraClient } from '@chat/shared';
+import type { CassandraClient } from '@chat/server/clients';
 import { fromLong, longToNumber, toLong } from '../store/long.js';
 import type { AttachmentRecord } from './attachment.js';
 import { hourOf, type AttachmentStore, type PendingEntry } from './attachment-store.js';

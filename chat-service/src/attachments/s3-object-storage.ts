@@ -1,6 +1,6 @@
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { ChatError, Errors } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
 import type { ObjectInfo, ObjectStorage, PresignedRequest } from './object-storage.js';
 
 /** Where the bucket is and how to reach it (S3_* configuration). */

@@ -1,4 +1,6 @@
-import { createLogger, type Logger, type Redis, type SessionRegistry } from '@chat/shared';
+import type { Redis } from '@chat/server/clients';
+import { createLogger, type Logger } from '@chat/server/logger';
+import type { SessionRegistry } from '@chat/server/routing';
 import { describe, expect, it } from 'vitest';
 import { Deliverer } from './deliverer.js';
 

@@ -1,4 +1,9 @@
-import { deliveryChannel, pushTo, type ChatMessage, type GatewayEvent, type Logger, type MessageFrame, type Redis, type SessionRegistry } from '@chat/shared';
+import type { ChatMessage, MessageFrame } from '@chat/protocol';
+import { deliveryChannel, type GatewayEvent } from '@chat/protocol/internal';
+import type { Redis } from '@chat/server/clients';
+import { pushTo } from '@chat/server/collections';
+import type { Logger } from '@chat/server/logger';
+import type { SessionRegistry } from '@chat/server/routing';
 
 /** What the deliverer reports. */
 export interface DeliveryMetrics {

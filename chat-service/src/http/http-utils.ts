@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ChatError, Errors } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
 import { toChatError } from '../resilience/infra-errors.js';
 
 /** Reads a JSON body of at most `maxBytes`; anything else is a ChatError with a registry code. */

@@ -1,18 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import {
-  ChatError,
-  Errors,
-  INTERNAL_PATHS,
-  INTERNAL_TOKEN_HEADER,
-  MAX_SEND_BATCH,
-  optInt,
-  reqArray,
-  secretEquals,
-  type InternalLatestResponse,
-  type InternalSendBatchResponse,
-  type InternalSendResult,
-  type Logger,
-} from '@chat/shared';
+import { ChatError, Errors, optInt, reqArray } from '@chat/protocol';
+import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, MAX_SEND_BATCH, type InternalLatestResponse, type InternalSendBatchResponse, type InternalSendResult } from '@chat/protocol/internal';
+import { secretEquals } from '@chat/server/auth';
+import type { Logger } from '@chat/server/logger';
 import type { ReadService } from '../read/read-service.js';
 import type { SendService } from '../send/send-service.js';
 import { answerBy } from '../resilience/deadline.js';

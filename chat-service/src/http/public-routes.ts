@@ -1,5 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import { ChatError, Errors, TokenError, addressKey, rateLimited, type InstantRateLimiter, type TokenVerifier } from '@chat/shared';
+import { ChatError, Errors, rateLimited } from '@chat/protocol';
+import { TokenError, type TokenVerifier } from '@chat/server/auth';
+import { addressKey, type InstantRateLimiter } from '@chat/server/rate-limit';
 import { registerAttachmentRoutes } from '../attachments/attachment-routes.js';
 import type { AttachmentService } from '../attachments/attachment-service.js';
 import type { ConversationService } from '../conversations/conversation-service.js';

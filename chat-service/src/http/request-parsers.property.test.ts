@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ChatError, Errors, ID_LIMIT, USER_ID_PATTERN, parseCanonicalId, type ErrorDef, type Obj } from '@chat/shared';
+import { ChatError, Errors, ID_LIMIT, USER_ID_PATTERN, parseCanonicalId, type ErrorDef, type Obj } from '@chat/protocol';
 import { describe, expect, it } from 'vitest';
 import {
   conversationIdParam,

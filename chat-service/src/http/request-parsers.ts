@@ -1,25 +1,5 @@
-import {
-  CLIENT_MSG_ID_PATTERN,
-  ChatError,
-  Errors,
-  ShapeError,
-  USER_ID_PATTERN,
-  isObject,
-  optInt,
-  optString,
-  parseCanonicalId,
-  parsePosition,
-  reqArray,
-  reqEnum,
-  reqId,
-  reqString,
-  MAX_LATEST_CONVERSATIONS,
-  type InternalHistoryRequest,
-  type InternalLatestRequest,
-  type InternalSendRequest,
-  type InternalSyncRequest,
-  type Obj,
-} from '@chat/shared';
+import { CLIENT_MSG_ID_PATTERN, ChatError, Errors, ShapeError, USER_ID_PATTERN, isObject, optInt, optString, parseCanonicalId, parsePosition, reqArray, reqEnum, reqId, reqString, type Obj } from '@chat/protocol';
+import { MAX_LATEST_CONVERSATIONS, type InternalHistoryRequest, type InternalLatestRequest, type InternalSendRequest, type InternalSyncRequest } from '@chat/protocol/internal';
 
 /** Runs a parser; shape problems become INVALID_SHAPE with the field named. */
 export function parseWith<T>(value: unknown, parse: (o: Obj) => T): T {

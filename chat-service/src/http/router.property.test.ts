@@ -1,5 +1,8 @@
 import fc from 'fast-check';
-import { LocalRateLimiter, TokenVerifier, createLogger, parseRequestTarget } from '@chat/shared';
+import { TokenVerifier } from '@chat/server/auth';
+import { parseRequestTarget } from '@chat/server/http';
+import { createLogger } from '@chat/server/logger';
+import { LocalRateLimiter } from '@chat/server/rate-limit';
 import { describe, expect, it } from 'vitest';
 import type { AttachmentService } from '../attachments/attachment-service.js';
 import type { ConversationService } from '../conversations/conversation-service.js';

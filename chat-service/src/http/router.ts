@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodePathSegment } from '@chat/shared';
+import { decodePathSegment } from '@chat/server/http';
 
 export interface RouteContext {
   req: IncomingMessage;

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { ChatError, Errors, parseRequestTarget, replyJsonOnClientError, type Logger } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
+import { parseRequestTarget, replyJsonOnClientError } from '@chat/server/http';
+import type { Logger } from '@chat/server/logger';
 import type { Registry } from 'prom-client';
 import { sendError, sendJson } from './http-utils.js';
 import type { Router } from './router.js';

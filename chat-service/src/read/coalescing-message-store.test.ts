@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@chat/shared';
+import type { ChatMessage } from '@chat/protocol';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
 import { CoalescingMessageStore } from './coalescing-message-store.js';

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@chat/shared';
+import type { ChatMessage } from '@chat/protocol';
 import type { MessageStore } from '../store/message-store.js';
 
 export interface CoalescingOptions {

@@ -1,4 +1,5 @@
-import { ChatError, Errors, type ConversationLatest, type ConversationSync, type HistoryPage, type InternalHistoryRequest, type Position } from '@chat/shared';
+import { ChatError, Errors, type ConversationLatest, type ConversationSync, type Position } from '@chat/protocol';
+import type { HistoryPage, InternalHistoryRequest } from '@chat/protocol/internal';
 import type { MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import { ENVELOPE_BYTES, ReplyBudget, readForwardWithin } from './reply-budget.js';

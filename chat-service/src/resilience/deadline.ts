@@ -1,4 +1,4 @@
-import { ChatError, Errors } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
 
 /** Lets the more precise answer of the work itself (e.g. "not written") win a tie with the deadline. */
 const TIE_BREAK_MS = 100;

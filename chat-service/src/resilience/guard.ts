@@ -1,4 +1,4 @@
-import { ChatError, Errors } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { isInfrastructureError } from './infra-errors.js';
 

@@ -1,9 +1,9 @@
-import { ChatError, Errors } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
 import cassandra from 'cassandra-driver';
 import { Redis } from 'ioredis';
 import { KafkaJSConnectionError, KafkaJSNumberOfRetriesExceeded } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../../shared/test/support/wait.js';
+import { freePort } from '@chat/testing/wait';
 import { toChatError } from './infra-errors.js';
 
 describe('toChatError', () => {

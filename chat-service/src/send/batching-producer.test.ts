@@ -1,4 +1,5 @@
-import { ChatError, createLogger, Errors } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
+import { createLogger } from '@chat/server/logger';
 import { KafkaJSProtocolError, KafkaJSRequestTimeoutError, type Producer, type ProducerBatch, type RecordMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../resilience/circuit-breaker.js';

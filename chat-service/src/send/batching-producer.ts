@@ -1,4 +1,6 @@
-import { ChatError, Errors, pushTo, type Logger } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
+import { pushTo } from '@chat/server/collections';
+import type { Logger } from '@chat/server/logger';
 import type { Message, Producer } from 'kafkajs';
 import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from '@chat/shared';
+import type { Redis } from '@chat/server/clients';
 
 export interface IdempotencyRecord {
   conversation_id: string;

@@ -1,4 +1,6 @@
-import { ChatError, Errors, type InternalSendRequest, type InternalSendResponse, type MessageRecord, type SnowflakeIds } from '@chat/shared';
+import { ChatError, Errors } from '@chat/protocol';
+import type { InternalSendRequest, InternalSendResponse, MessageRecord } from '@chat/protocol/internal';
+import type { SnowflakeIds } from '@chat/server/ids';
 import type { MembershipCache } from '../store/membership-cache.js';
 import type { SequencedSendStore } from '../store/sequenced-send-store.js';
 import type { BatchingProducer } from './batching-producer.js';

@@ -1,10 +1,10 @@
 import type { Consumer, Producer } from 'kafkajs';
-import { createLogger } from '@chat/shared';
+import { createLogger } from '@chat/server/logger';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
 import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
 import { CassandraSequencerLeases } from '../store/sequencer-lease.js';
-import type { CassandraClient } from '@chat/shared';
+import type { CassandraClient } from '@chat/server/clients';
 import { MessageConsumer } from './message-consumer.js';
 import { Sequencer } from './sequencer.js';
 

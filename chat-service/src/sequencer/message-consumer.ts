@@ -1,5 +1,7 @@
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
-import type { ChatMessage, Logger, MessageRecord } from '@chat/shared';
+import type { ChatMessage } from '@chat/protocol';
+import type { MessageRecord } from '@chat/protocol/internal';
+import type { Logger } from '@chat/server/logger';
 import type { SequencerLeases } from '../store/sequencer-lease.js';
 import { LeaseClock, type LeaseClockOptions } from './lease-clock.js';
 import { decodeMessageRecord } from './record-codec.js';

@@ -1,4 +1,5 @@
-import { CLIENT_MSG_ID_PATTERN, USER_ID_PATTERN, isObject, reqId, reqInt, reqString, type MessageRecord } from '@chat/shared';
+import { CLIENT_MSG_ID_PATTERN, USER_ID_PATTERN, isObject, reqId, reqInt, reqString } from '@chat/protocol';
+import type { MessageRecord } from '@chat/protocol/internal';
 
 /** Largest body a record may carry; the send path enforces the configured, smaller limit. */
 const MAX_RECORD_BODY = 1024 * 1024;

@@ -1,5 +1,7 @@
 import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
-import { createLogger, type ChatMessage, type MessageRecord } from '@chat/shared';
+import type { ChatMessage } from '@chat/protocol';
+import type { MessageRecord } from '@chat/protocol/internal';
+import { createLogger } from '@chat/server/logger';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
 import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';

@@ -1,4 +1,5 @@
-import type { ChatMessage, MessageRecord } from '@chat/shared';
+import type { ChatMessage } from '@chat/protocol';
+import type { MessageRecord } from '@chat/protocol/internal';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
 import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';

@@ -1,4 +1,6 @@
-import { pushTo, type ChatMessage, type MessageRecord } from '@chat/shared';
+import type { ChatMessage } from '@chat/protocol';
+import type { MessageRecord } from '@chat/protocol/internal';
+import { pushTo } from '@chat/server/collections';
 import { ByteLru, stringBytes } from '../cache/byte-lru.js';
 import { sha256 } from '../send/idempotency-store.js';
 import type { MessageStore } from '../store/message-store.js';

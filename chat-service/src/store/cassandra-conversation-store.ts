@@ -1,4 +1,4 @@
-import type { CassandraClient } from '@chat/shared';
+import type { CassandraClient } from '@chat/server/clients';
 import type { Conversation, ConversationStore, Member } from './conversation-store.js';
 import { fromLong, toLong } from './long.js';
 

@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
-import type { CassandraClient, ChatMessage } from '@chat/shared';
+import type { ChatMessage } from '@chat/protocol';
+import type { CassandraClient } from '@chat/server/clients';
 import { ByteLru, stringBytes } from '../cache/byte-lru.js';
 import { BUCKET_SIZE, bucketOf, byBucket, type MessageStore } from './message-store.js';
 import { fromLong, longToNumber, toLong } from './long.js';

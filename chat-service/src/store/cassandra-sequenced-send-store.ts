@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import type { CassandraClient } from '@chat/shared';
+import type { CassandraClient } from '@chat/server/clients';
 import { fromLong, longToNumber, toLong } from './long.js';
 import { clientKey, forEachLimited, type SequencedSend, type SequencedSendStore } from './sequenced-send-store.js';
 

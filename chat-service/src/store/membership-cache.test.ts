@@ -1,4 +1,4 @@
-import type { Redis } from '@chat/shared';
+import type { Redis } from '@chat/server/clients';
 import { describe, expect, it } from 'vitest';
 import type { ConversationStore } from './conversation-store.js';
 import { MembershipCache } from './membership-cache.js';

@@ -1,4 +1,4 @@
-import type { Redis } from '@chat/shared';
+import type { Redis } from '@chat/server/clients';
 import { ByteLru, stringBytes } from '../cache/byte-lru.js';
 import type { Conversation, ConversationStore } from './conversation-store.js';
 

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@chat/shared';
+import type { ChatMessage } from '@chat/protocol';
 import type { MessageStore } from './message-store.js';
 
 /** In-process MessageStore with the same contract as the Cassandra one (tests, tools). */

@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@chat/shared';
+import type { ChatMessage } from '@chat/protocol';
 
 /**
  * Durable messages, stored in partitions of BUCKET_SIZE consecutive seqs.

@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import type { CassandraClient } from '@chat/shared';
+import type { CassandraClient } from '@chat/server/clients';
 import { longToNumber, toLong } from './long.js';
 
 /**

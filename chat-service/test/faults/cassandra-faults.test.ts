@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivateCassandra, type PrivateCassandra } from '../../../shared/test/support/private-cassandra.js';
+import { startPrivateCassandra, type PrivateCassandra } from '@chat/testing/private-cassandra';
 import { startSystem, type TestSystem } from '../support/system.js';
 import { faultRun, sleep, type Device } from './support/traffic.js';
 

@@ -1,8 +1,8 @@
 import WebSocket from 'ws';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatClient, type ChatClientOptions } from '@chat/shared';
-import { cassandraMessageReader, checkHistory, History, recordingWebSocket, waitForZeroLag } from '../../../shared/test/support/history-checker.js';
+import { ChatClient, type ChatClientOptions } from '@chat/sdk';
+import { cassandraMessageReader, checkHistory, History, recordingWebSocket, waitForZeroLag } from '@chat/testing/history-checker';
 import { startSystem, type TestSystem } from '../support/system.js';
 
 // The history checker against the real stack: the SDK's shown and raw logs, storage read with CQL,

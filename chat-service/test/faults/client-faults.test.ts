@@ -1,7 +1,9 @@
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CloseCodes, dlqTopicOf, type ChatClientOptions, type CloseInfo } from '@chat/shared';
-import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '../../../shared/test/support/history-checker.js';
+import { CloseCodes } from '@chat/protocol';
+import { dlqTopicOf } from '@chat/server/kafka-topics';
+import type { ChatClientOptions, CloseInfo } from '@chat/sdk';
+import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '@chat/testing/history-checker';
 import { startGateway, startSystem, waitFor, type TestSystem } from '../support/system.js';
 import { createGroup, openDevice, reportRecovery, sleep, Traffic, uid, type Device } from './support/traffic.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '../../../shared/test/support/history-checker.js';
+import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '@chat/testing/history-checker';
 import { startGateway, startSystem, type GatewayProcess, type TestSystem } from '../support/system.js';
 import { createGroup, openDevice, reportRecovery, Traffic, uid, type Device } from './support/traffic.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivateKafka, type PrivateKafka } from '../../../shared/test/support/private-kafka.js';
+import { startPrivateKafka, type PrivateKafka } from '@chat/testing/private-kafka';
 import { startSystem, type TestSystem } from '../support/system.js';
 import { faultRun, sleep, type Device } from './support/traffic.js';
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startPrivateRedis, type PrivateRedis } from '../../../shared/test/support/private-redis.js';
+import { startPrivateRedis, type PrivateRedis } from '@chat/testing/private-redis';
 import { startSystem, type TestSystem } from '../support/system.js';
 import { faultRun, openDevice, type Device } from './support/traffic.js';
 

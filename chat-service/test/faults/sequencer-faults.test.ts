@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '../../../shared/test/support/history-checker.js';
+import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '@chat/testing/history-checker';
 import { committedTotal, internalSend, storedAtLeast } from '../support/sequencer-probe.js';
 import { startChatServiceProcess, startSystem, waitFor, type ChildProcessHandle, type TestSystem } from '../support/system.js';
 import { createGroup, openDevice, reportRecovery, uid, type Device } from './support/traffic.js';

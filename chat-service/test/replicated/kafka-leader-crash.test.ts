@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '../../../shared/test/support/history-checker.js';
+import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '@chat/testing/history-checker';
 import { conversationPartitionLeader, crash, firstAckAfter, healthy, longestAckGap, restart, secs, sendLoop, waitFor } from './support/faults.js';
 import { ReplicatedStack } from './support/stack.js';
 

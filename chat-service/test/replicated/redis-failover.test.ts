@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SendRecord } from '../../../shared/test/support/history-checker.js';
-import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '../../../shared/test/support/history-checker.js';
-import { SENTINEL_DOWN_AFTER_MS } from '../../../deploy/src/local/replicated/topology.js';
+import type { SendRecord } from '@chat/testing/history-checker';
+import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '@chat/testing/history-checker';
+import { SENTINEL_DOWN_AFTER_MS } from '@chat/deploy/local/replicated/topology';
 import { crash, healthy, redisMasterNode, restart, secs, waitFor } from './support/faults.js';
 import { ReplicatedStack } from './support/stack.js';
 

@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import type { ServerFrame } from '@chat/shared';
+import type { ServerFrame } from '@chat/protocol';
 import { waitFor } from './system.js';
 
 /** A bare WebSocket client for tests: records every frame and the close code. */

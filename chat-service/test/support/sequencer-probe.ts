@@ -1,5 +1,5 @@
 import cassandra from 'cassandra-driver';
-import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, type InternalSendBatchResponse, type InternalSendRequest } from '@chat/shared';
+import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, type InternalSendBatchResponse, type InternalSendRequest } from '@chat/protocol/internal';
 import type { TestSystem } from './system.js';
 
 const BUCKET_SIZE = 1024;

@@ -1,29 +1,15 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import {
-  createCassandra,
-  createIdempotentProducer,
-  createKafka,
-  createLogger,
-  createRedis,
-  createRedisSubscriber,
-  createTopicsWithLeaders,
-  kafkaTopics,
-  loadConfig,
-  topicSettingsFromConfig,
-  toTopicConfigs,
-  mintDevToken,
-  redisTargetFromConfig,
-  type CassandraClient,
-  type Config,
-  type Kafka,
-  type Redis,
-} from '@chat/shared';
+import { mintDevToken } from '@chat/server/auth';
+import { createCassandra, createIdempotentProducer, createKafka, createRedis, createRedisSubscriber, createTopicsWithLeaders, redisTargetFromConfig, type CassandraClient, type Kafka, type Redis } from '@chat/server/clients';
+import { loadConfig, type Config } from '@chat/server/config';
+import { kafkaTopics, topicSettingsFromConfig, toTopicConfigs } from '@chat/server/kafka-topics';
+import { createLogger } from '@chat/server/logger';
 import { startChatService, type RunningChatService } from '../../src/app.js';
 import { createS3ObjectStorage, s3SettingsFromConfig } from '../../src/attachments/s3-object-storage.js';
-import { spawnGateway, type GatewayProcess } from '../../../gateway/test/support/gateway-process.js';
-import { freePort, waitFor } from '../../../shared/test/support/wait.js';
+import { spawnGateway, type GatewayProcess } from '@chat/testing/gateway-process';
+import { freePort, waitFor } from '@chat/testing/wait';
 
 export { freePort, waitFor };
 export { spawnGateway as startGateway, type GatewayProcess };

@@ -1,4 +1,4 @@
-import { loadConfigVars } from '@chat/shared/config/index';
+import { loadConfigVars } from '@chat/server/config';
 import type { ComponentName } from './paths.js';
 
 /** Pinned versions. The first candidate that Maven Central serves wins; the choice is cached. */

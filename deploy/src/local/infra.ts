@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfigVars } from '@chat/shared/config/index';
-import { kafkaTopics, TOPIC_CONFIG_VARS, topicSettingsFromConfig } from '@chat/shared/kafka-topics';
+import { loadConfigVars } from '@chat/server/config';
+import { kafkaTopics, TOPIC_CONFIG_VARS, topicSettingsFromConfig } from '@chat/server/kafka-topics';
 import { cassandraComponent } from './cassandra.js';
 import type { Component } from './component.js';
 import { endpointEnv, HOST, type Endpoints } from './config.js';

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import cassandra from 'cassandra-driver';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
-import { sharedNativePort } from '@chat/shared/clients/cassandra';
+import { sharedNativePort } from '@chat/server/clients';
 
 /** host:port → [host, port]; IPv6 in brackets allowed. */
 export function parseHostPort(s: string, defaultPort: number): [string, number] {

@@ -1,4 +1,4 @@
-import { kafkaTopics } from '@chat/shared/kafka-topics';
+import { kafkaTopics } from '@chat/server/kafka-topics';
 import { describe, expect, it } from 'vitest';
 import { topicProblems } from './topics.js';
 

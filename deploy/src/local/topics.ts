@@ -1,5 +1,5 @@
-import { createTopicsWithLeaders } from '@chat/shared/clients/kafka';
-import { toTopicConfigs, type TopicSpec } from '@chat/shared/kafka-topics';
+import { createTopicsWithLeaders } from '@chat/server/clients';
+import { toTopicConfigs, type TopicSpec } from '@chat/server/kafka-topics';
 import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { kafkaClient, NotRetriableError } from './readiness.js';
 
@@ -11,7 +11,7 @@ export interface TopicResult {
 /** An existing topic differs from its declaration in a way the tooling must not "fix" by itself. */
 export class TopicMismatchError extends NotRetriableError {
   constructor(readonly problems: string[]) {
-    super(`Kafka topics differ from their declaration (shared/src/kafka-topics.ts, KAFKA_* variables); refusing to continue:\n  ${problems.join('\n  ')}`);
+    super(`Kafka topics differ from their declaration (shared/server/src/kafka-topics.ts, KAFKA_* variables); refusing to continue:\n  ${problems.join('\n  ')}`);
     this.name = 'TopicMismatchError';
   }
 }

@@ -1,4 +1,8 @@
-import { createCassandra, createLogger, createRedis, loadConfig, mintDevToken, redisTargetFromConfig, type CassandraClient, type Config, type ServerFrame } from '@chat/shared';
+import type { ServerFrame } from '@chat/protocol';
+import { mintDevToken } from '@chat/server/auth';
+import { createCassandra, createRedis, redisTargetFromConfig, type CassandraClient } from '@chat/server/clients';
+import { loadConfig, type Config } from '@chat/server/config';
+import { createLogger } from '@chat/server/logger';
 import cassandra from 'cassandra-driver';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -6,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { startPresenceService, type RunningPresenceService } from '../../src/app.js';
 import { CassandraMembership } from '../../src/membership.js';
-import { freePort, waitFor } from '../../../shared/test/support/wait.js';
+import { freePort, waitFor } from '@chat/testing/wait';
 
 export { freePort, waitFor };
 

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
-import { ChatClient, type ChatClientOptions } from '@chat/shared';
-import { cassandraMessageReader, checkHistory, History, recordingWebSocket, waitForZeroLag, type CheckResult, type DeviceLog } from '../../../../shared/test/support/history-checker.js';
+import { ChatClient, type ChatClientOptions } from '@chat/sdk';
+import { cassandraMessageReader, checkHistory, History, recordingWebSocket, waitForZeroLag, type CheckResult, type DeviceLog } from '@chat/testing/history-checker';
 import { waitFor, type TestSystem } from '../../support/system.js';
 
 /** What fault tests need of a running system: tokens and the REST API (TestSystem has both). */

@@ -1,9 +1,10 @@
-import type { ChatClient, Kafka } from '@chat/shared';
-import { clusterHealthy, currentRedisMaster, killNode, nodeAt, startNode } from '../../../../deploy/src/local/replicated/cluster.js';
-import { node } from '../../../../deploy/src/local/replicated/nodes.js';
-import { resolveReplicatedPaths } from '../../../../deploy/src/local/paths.js';
-import type { History, SendRecord } from '../../../../shared/test/support/history-checker.js';
-import { waitFor } from '../../../../shared/test/support/wait.js';
+import type { Kafka } from '@chat/server/clients';
+import type { ChatClient } from '@chat/sdk';
+import { clusterHealthy, currentRedisMaster, killNode, nodeAt, startNode } from '@chat/deploy/local/replicated/cluster';
+import { node } from '@chat/deploy/local/replicated/nodes';
+import { resolveReplicatedPaths } from '@chat/deploy/local/paths';
+import type { History, SendRecord } from '@chat/testing/history-checker';
+import { waitFor } from '@chat/testing/wait';
 
 /** Node operations on the running replicated profile (its pid files live under CHAT_REPLICATED_DATA_DIR). */
 const paths = resolveReplicatedPaths();

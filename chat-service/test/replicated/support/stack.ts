@@ -2,24 +2,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import {
-  ChatClient,
-  createCassandra,
-  createKafka,
-  createLogger,
-  createTopicsWithLeaders,
-  kafkaTopics,
-  loadConfig,
-  mintDevToken,
-  topicSettingsFromConfig,
-  toTopicConfigs,
-  type CassandraClient,
-  type ChatClientOptions,
-  type Config,
-  type Kafka,
-} from '@chat/shared';
-import { recordingWebSocket, type History } from '../../../../shared/test/support/history-checker.js';
-import { freePort, waitFor } from '../../../../shared/test/support/wait.js';
+import { mintDevToken } from '@chat/server/auth';
+import { createCassandra, createKafka, createTopicsWithLeaders, type CassandraClient, type Kafka } from '@chat/server/clients';
+import { loadConfig, type Config } from '@chat/server/config';
+import { kafkaTopics, topicSettingsFromConfig, toTopicConfigs } from '@chat/server/kafka-topics';
+import { createLogger } from '@chat/server/logger';
+import { ChatClient, type ChatClientOptions } from '@chat/sdk';
+import { recordingWebSocket, type History } from '@chat/testing/history-checker';
+import { freePort, waitFor } from '@chat/testing/wait';
 
 const main = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
 const CHAT_SERVICE_MAIN = main('../../../dist/main.js');

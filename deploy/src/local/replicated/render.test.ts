@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sharedNativePort } from '@chat/shared/clients/cassandra';
+import { sharedNativePort } from '@chat/server/clients';
 import { renderCassandraYaml } from '../cassandra.js';
 import { renderServerProperties } from '../kafka.js';
 import { renderRedisConf } from '../redis.js';

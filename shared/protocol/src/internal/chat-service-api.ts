@@ -1,0 +1,102 @@
+import type { ChatMessage, ConversationLatest, ConversationSync, Position } from '../frames.js';
+
+/**
+ * Internal HTTP API that gateways call on chat-service (JSON, keep-alive).
+ * Every request carries header `x-internal-token: <INTERNAL_API_TOKEN>`; the user id is the
+ * JWT subject the gateway verified. Errors are `{ error: { code, name, message, retry } }`
+ * with the registry's HTTP status.
+ */
+export const INTERNAL_PATHS = {
+  sendBatch: '/internal/v1/send-batch',
+  sync: '/internal/v1/sync',
+  history: '/internal/v1/history',
+  latest: '/internal/v1/latest',
+} as const;
+
+export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
+
+export interface InternalSendRequest {
+  user_id: string;
+  conversation_id: string;
+  client_msg_id: string;
+  body: string;
+}
+export interface InternalSendResponse {
+  conversation_id: string;
+  client_msg_id: string;
+  message_id: string;
+  duplicate: boolean;
+}
+
+/** Several sends in one request (a gateway coalesces concurrent sends); results are in order. */
+export interface InternalSendBatchRequest {
+  requests: InternalSendRequest[];
+  /**
+   * Milliseconds the caller still waits for these answers (the gateway's remaining send deadline).
+   * chat-service answers every item within min(this, SEND_DEADLINE_MS); absent: SEND_DEADLINE_MS.
+   */
+  budget_ms?: number;
+}
+export type InternalSendResult = { ok: InternalSendResponse } | { error: { code: number; name: string; message: string; retry: boolean } };
+export interface InternalSendBatchResponse {
+  results: InternalSendResult[];
+}
+export const MAX_SEND_BATCH = 256;
+
+export interface InternalSyncRequest {
+  user_id: string;
+  positions: Position[];
+  /** Byte budget of the reply's messages (the gateway derives it from the socket buffer); none: unbounded. */
+  max_bytes?: number;
+}
+export interface InternalSyncResponse {
+  conversations: ConversationSync[];
+}
+
+export interface InternalHistoryRequest {
+  user_id: string;
+  conversation_id: string;
+  before?: number;
+  after?: number;
+  limit?: number;
+  /** Byte budget of the page's messages; none: unbounded. */
+  max_bytes?: number;
+}
+export interface HistoryPage {
+  conversation_id: string;
+  messages: ChatMessage[];
+  has_more: boolean;
+}
+
+/** Latest seq and epoch of conversations (for the gateway's digest); unknown ids are left out. */
+export interface InternalLatestRequest {
+  conversation_ids: string[];
+}
+export interface InternalLatestResponse {
+  conversations: ConversationLatest[];
+}
+export const MAX_LATEST_CONVERSATIONS = 1000;
+
+/**
+ * Messages on a gateway's Redis delivery channel (`deliveryChannel(prefix, gatewayId)`).
+ * `frame` is the already-serialized server frame, so a gateway forwards bytes without re-encoding.
+ */
+export type GatewayEvent =
+  | { v: 1; type: 'deliver'; user_ids: string[]; frame: string; /** Set for chat messages: the gateway notes which conversations each socket uses. */ conversation_id?: string }
+  | { v: 1; type: 'disconnect'; connection_ids: string[]; code: number; reason: string };
+
+export function deliveryChannel(prefix: string, gatewayId: string): string {
+  return `${prefix}gw:${gatewayId}:events`;
+}
+
+/** The Kafka record on chat.messages (value JSON, key = conversation_id). */
+export interface MessageRecord {
+  v: 1;
+  type: 'message';
+  conversation_id: string;
+  message_id: string;
+  sender_id: string;
+  client_msg_id: string;
+  body: string;
+  created_at: number;
+}

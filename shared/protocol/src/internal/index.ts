@@ -1,0 +1,2 @@
+/** Wires between the services (never seen by clients): imported by servers only, never by the SDK. */
+export * from './chat-service-api.js';

@@ -1,0 +1,333 @@
+import type { AckFrame, ChatMessage, ClientFrame, HelloFrame, HistoryResultFrame, Position, ServerFrame } from '@chat/protocol';
+import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS, type BackoffOptions } from './backoff.js';
+import { Connection, NORMAL_CLOSURE, type CloseInfo, type ConnectionState } from './connection.js';
+import { deferred, type Deferred } from './deferred.js';
+import { TypedEmitter } from './emitter.js';
+import { ChatClosedError, ChatRequestError } from './errors.js';
+import { generateClientMsgId, isValidClientMsgId } from './ids.js';
+import { RequestTracker } from './request-tracker.js';
+import { Requests, type HistoryQuery, type RequestInput, type RequestOptions } from './requests.js';
+import { Resume, type ResyncInfo } from './resume.js';
+import { Scheduler } from './scheduler.js';
+import { SendQueue } from './send-queue.js';
+import { defaultTimers, type Timers } from './timers.js';
+import { globalWebSocket, type WebSocketConstructor } from './transport.js';
+
+export type { CloseInfo, ConnectionState } from './connection.js';
+export type { HistoryQuery, RequestInput, RequestOptions } from './requests.js';
+export type { ResyncInfo } from './resume.js';
+
+export interface ChatClientOptions {
+  /** Gateway URL(s), e.g. `ws://127.0.0.1:8081/ws`. With several, each reconnect moves to the next one. */
+  url: string | readonly string[];
+  /** Returns the JWT; called on every (re)connect. Sent as subprotocols `['bearer', token]`. */
+  getToken: () => string | Promise<string>;
+  /** WebSocket implementation (browser API compatible, e.g. the `ws` package). @default globalThis.WebSocket */
+  WebSocketImpl?: WebSocketConstructor;
+  /** Positions to resume from (e.g. persisted `positions()` of an earlier session). @default [] */
+  positions?: readonly Position[];
+  /** First reconnect backoff window. @default 250 */
+  reconnectBaseMs?: number;
+  /** Largest reconnect backoff window. @default 10_000 */
+  reconnectCapMs?: number;
+  /** A connection that stays up this long after `hello` resets the backoff. @default 5_000 */
+  stableAfterMs?: number;
+  /** Consecutive failed reconnects before giving up. @default Infinity */
+  maxReconnectAttempts?: number;
+  /** Time from opening the socket until `hello` before the attempt is abandoned. @default 10_000 */
+  connectTimeoutMs?: number;
+  /** Timeout of history/ping/sync requests. @default 10_000 */
+  requestTimeoutMs?: number;
+  /** Time to wait for a send's ack before retransmitting it (same client_msg_id). @default 10_000 */
+  ackTimeoutMs?: number;
+  /** Transmissions of one send (timeouts and temporary errors; disconnects do not count). @default 5 */
+  maxSendAttempts?: number;
+  /** Attempts of a history/sync request on temporary (`retry: true`) errors. @default 4 */
+  maxRequestAttempts?: number;
+  /** Backoff window base for request/send retries. @default 250 */
+  retryBaseMs?: number;
+  /** Backoff window cap for request/send retries. @default 10_000 */
+  retryCapMs?: number;
+  /** Page size of history requests that fill a gap. @default 100 */
+  gapFillPageSize?: number;
+  /**
+   * Answered history rounds without progress before a gap is skipped (reported as a ChatGapError). Timeouts and
+   * temporary errors do not count: they are retried with backoff, since the missing seqs are probably stored. @default 8
+   */
+  maxGapFillAttempts?: number;
+  /** Randomness in [0, 1) for jitter. @default Math.random */
+  random?: () => number;
+  /** Timer functions. @default the global setTimeout/clearTimeout/Date.now */
+  timers?: Timers;
+}
+
+export type ChatClientEvents = {
+  /** A connection is ready (after `hello`); fires again after every reconnect. */
+  open: (hello: HelloFrame) => void;
+  close: (info: CloseInfo) => void;
+  /** Each message exactly once per client instance, in seq order per conversation. */
+  message: (msg: ChatMessage) => void;
+  /** The client cannot resume a conversation gaplessly: reload it. */
+  resync: (info: ResyncInfo) => void;
+  error: (err: Error) => void;
+  /** Server frames the client does not handle itself (typing, presence, receipt, future types). */
+  frame: (frame: ServerFrame) => void;
+};
+
+export interface SendOptions {
+  /** Reuse an id to make a retried send idempotent across client instances (G5). @default generated */
+  clientMsgId?: string;
+}
+
+
+/**
+ * Protocol v1 client for browsers and Node: reconnects with full-jitter backoff, resumes with `sync`
+ * (G4), resends unacked sends with the same client_msg_id (G5), and emits each message exactly once in
+ * per-conversation seq order, filling gaps from history (G2, G3). A facade over its three parts: the
+ * connection (socket life), resume (positions, sync, gaps) and the send queue (outbox, acks).
+ */
+export class ChatClient {
+  private readonly emitter = new TypedEmitter<ChatClientEvents>((err, event) => {
+    if (event === 'error') queueMicrotask(() => { throw err; });
+    else this.emitError(err instanceof Error ? err : new Error(String(err)));
+  });
+  private readonly connection: Connection;
+  private readonly scheduler: Scheduler;
+  private readonly requests: Requests;
+  private readonly resume: Resume;
+  private readonly sends: SendQueue;
+  private readonly connectWaiters: Deferred<HelloFrame>[] = [];
+  private readonly timers: Timers;
+
+  constructor(options: ChatClientOptions) {
+    const urls = typeof options.url === 'string' ? [options.url] : [...options.url];
+    if (urls.length === 0) throw new TypeError('ChatClient: at least one url is required');
+    const WebSocketImpl = options.WebSocketImpl ?? globalWebSocket();
+    if (!WebSocketImpl) throw new TypeError('ChatClient: no WebSocket implementation; pass options.WebSocketImpl');
+    const timers = (this.timers = options.timers ?? defaultTimers);
+    const random = options.random ?? Math.random;
+    const retryBackoff: BackoffOptions = {
+      baseMs: options.retryBaseMs ?? DEFAULT_BACKOFF_BASE_MS,
+      capMs: options.retryCapMs ?? DEFAULT_BACKOFF_CAP_MS,
+      random,
+    };
+    this.connection = new Connection(
+      {
+        urls,
+        getToken: options.getToken,
+        WebSocketImpl,
+        timers,
+        backoff: { baseMs: options.reconnectBaseMs ?? DEFAULT_BACKOFF_BASE_MS, capMs: options.reconnectCapMs ?? DEFAULT_BACKOFF_CAP_MS, random },
+        stableAfterMs: options.stableAfterMs ?? 5_000,
+        maxReconnectAttempts: options.maxReconnectAttempts ?? Infinity,
+        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      },
+      {
+        ready: (hello) => this.onReady(hello),
+        frame: (frame) => this.onFrame(frame),
+        lost: (err) => this.onLost(err),
+        closed: (info) => this.onClosed(info),
+        error: (err) => this.emitError(err),
+      },
+    );
+    this.scheduler = new Scheduler(timers);
+    const tracker = new RequestTracker(timers);
+    this.requests = new Requests(tracker, this.connection, this.scheduler, {
+      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+      maxRequestAttempts: options.maxRequestAttempts ?? 4,
+      retryBackoff,
+    });
+    this.resume = new Resume(
+      this.connection,
+      this.requests,
+      this.scheduler,
+      {
+        message: (m) => this.emitter.emit('message', m),
+        resync: (info) => this.emitter.emit('resync', info),
+        error: (err) => this.emitError(err),
+      },
+      { gapFillPageSize: options.gapFillPageSize ?? 100, maxGapFillAttempts: options.maxGapFillAttempts ?? 8, retryBackoff },
+      options.positions ?? [],
+    );
+    this.sends = new SendQueue(this.connection, tracker, this.scheduler, {
+      ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
+      maxSendAttempts: options.maxSendAttempts ?? 5,
+      retryBackoff,
+    });
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  get state(): ConnectionState {
+    return this.connection.state;
+  }
+
+  /** The `hello` of the current connection, when ready. */
+  get hello(): HelloFrame | undefined {
+    return this.connection.hello;
+  }
+
+  on<K extends keyof ChatClientEvents>(event: K, listener: ChatClientEvents[K]): () => void {
+    return this.emitter.on(event, listener);
+  }
+  once<K extends keyof ChatClientEvents>(event: K, listener: ChatClientEvents[K]): () => void {
+    return this.emitter.once(event, listener);
+  }
+  off<K extends keyof ChatClientEvents>(event: K, listener: ChatClientEvents[K]): void {
+    this.emitter.off(event, listener);
+  }
+
+  /**
+   * Starts connecting (idempotent). Resolves with the first `hello`; rejects if the client closes for good
+   * first. Reconnects afterwards happen on their own.
+   */
+  connect(): Promise<HelloFrame> {
+    if (this.connection.state === 'closed') return Promise.reject(new ChatClosedError(NORMAL_CLOSURE, 'client closed'));
+    const hello = this.connection.hello;
+    if (this.connection.state === 'ready' && hello) return Promise.resolve(hello);
+    const d = deferred<HelloFrame>();
+    this.connectWaiters.push(d);
+    this.connection.start();
+    return d.promise;
+  }
+
+  /** Closes for good: no reconnect; pending requests and unacked sends reject with ChatClosedError. */
+  close(code = NORMAL_CLOSURE, reason = 'client closed'): void {
+    this.connection.close(code, reason);
+  }
+
+  /**
+   * Sends a message; resolves with its ack. The send is kept in an outbox until acked and retransmitted
+   * with the same client_msg_id after reconnects, ack timeouts and temporary errors (the server dedups).
+   * Rejects with ChatRequestError for permanent errors, after `maxSendAttempts`, or ChatClosedError.
+   */
+  send(conversationId: string, body: string, options: SendOptions = {}): Promise<AckFrame> {
+    if (this.connection.state === 'closed') return Promise.reject(new ChatClosedError(NORMAL_CLOSURE, 'client closed'));
+    const clientMsgId = options.clientMsgId ?? generateClientMsgId();
+    if (!isValidClientMsgId(clientMsgId)) {
+      return Promise.reject(new TypeError('clientMsgId must match /^[A-Za-z0-9._:-]{1,64}$/'));
+    }
+    return this.sends.add(conversationId, body, clientMsgId);
+  }
+
+  /** Unacked sends, oldest first (e.g. to show them as pending or persist them). */
+  pendingSends(): { clientMsgId: string; conversationId: string; body: string }[] {
+    return this.sends.pending();
+  }
+
+  /** Stops retrying a send; its promise rejects. It may still have reached the server. */
+  cancelSend(clientMsgId: string, reason = 'send cancelled'): boolean {
+    return this.sends.fail(clientMsgId, new Error(reason));
+  }
+
+  /** One page of history (ascending seq). Temporary errors are retried; waits for a connection. */
+  async history(conversationId: string, query: HistoryQuery = {}, options: RequestOptions = {}): Promise<HistoryResultFrame> {
+    return this.requests.withRetry(() => this.requests.historyOnce(conversationId, query, true, options.timeoutMs));
+  }
+
+  /** Round-trip time in ms. */
+  async ping(options: RequestOptions = {}): Promise<number> {
+    const started = this.timers.now();
+    await this.request({ type: 'ping' }, options);
+    return this.timers.now() - started;
+  }
+
+  /**
+   * Sends any request frame (typing with ref, read, presence.sub/unsub, …) and resolves with the reply
+   * carrying the same ref; an `error` reply rejects with ChatRequestError. Waits for a connection and is
+   * re-sent after a reconnect until the timeout.
+   */
+  request(frame: RequestInput, options: RequestOptions & { resendOnReconnect?: boolean } = {}): Promise<ServerFrame> {
+    return this.requests.request(frame, options);
+  }
+
+  /** Fire-and-forget frame (e.g. typing without ref). False when not connected. */
+  sendFrame(frame: ClientFrame): boolean {
+    return this.connection.isReady() && this.connection.transmit(frame);
+  }
+
+  /**
+   * Declares the position the app already has for a conversation (seq and epoch), so messages after it
+   * are delivered gaplessly (missing ones are fetched). Syncs it right away when connected.
+   */
+  track(conversationId: string, seq: number, epoch?: string): void {
+    this.resume.track(conversationId, seq, epoch);
+  }
+
+  /** Stops tracking a conversation (no more sync/gap filling for it until a message arrives again). */
+  untrack(conversationId: string): void {
+    this.resume.untrack(conversationId);
+  }
+
+  /** Current position of every known conversation; persist and pass back as `options.positions`. */
+  positions(): Position[] {
+    return this.resume.positions();
+  }
+
+  // ---------------------------------------------------------------- connection events
+
+  private onReady(hello: HelloFrame): void {
+    const gen = this.connection.generation;
+    this.emitter.emit('open', hello);
+    for (const d of this.connectWaiters.splice(0)) d.resolve(hello);
+    if (gen !== this.connection.generation) return; // a listener closed the client
+    this.resume.connected();
+    this.requests.transmitWaiting();
+    this.sends.flush();
+  }
+
+  private onFrame(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'ack':
+        this.sends.onAck(frame);
+        return;
+      case 'message':
+        this.resume.onMessage(frame);
+        return;
+      case 'sync.result':
+      case 'history.result':
+      case 'pong':
+        this.requests.tracker.resolve(frame.ref, frame);
+        return;
+      case 'error': {
+        const err = new ChatRequestError(frame);
+        if (frame.ref !== undefined && this.requests.tracker.reject(frame.ref, err)) return;
+        this.emitError(err);
+        return;
+      }
+      case 'sync.hint':
+        this.resume.onSyncHint(frame);
+        return;
+      case 'digest':
+        this.resume.onDigest(frame);
+        return;
+      default: {
+        const ref = (frame as { ref?: unknown }).ref;
+        if (typeof ref === 'string') this.requests.tracker.resolve(ref, frame);
+        this.emitter.emit('frame', frame);
+      }
+    }
+  }
+
+  private onLost(err: Error): void {
+    this.resume.connectionLost();
+    this.requests.tracker.connectionLost(err);
+    this.sends.connectionLost();
+  }
+
+  private onClosed(info: CloseInfo): void {
+    if (!info.willReconnect) {
+      // Closed for good: reject everything still pending.
+      this.scheduler.cancelAll();
+      const err = new ChatClosedError(info.code, info.reason);
+      this.requests.tracker.rejectAll(err);
+      this.sends.rejectAll(err);
+      for (const d of this.connectWaiters.splice(0)) d.reject(err);
+    }
+    this.emitter.emit('close', info);
+  }
+
+  private emitError(err: Error): void {
+    this.emitter.emit('error', err);
+  }
+}

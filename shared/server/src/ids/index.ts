@@ -1,0 +1,2 @@
+export * from './snowflake.js';
+export * from './worker-id.js';
