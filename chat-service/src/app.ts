@@ -26,7 +26,8 @@ import { ReadService } from './read/read-service.js';
 import { CircuitBreaker, type CircuitState } from './resilience/circuit-breaker.js';
 import { guardedBy } from './resilience/guard.js';
 import { BatchingProducer, type ProducerFactory } from './send/batching-producer.js';
-import { RedisIdempotencyStore } from './send/idempotency-store.js';
+import { IdempotencyCoverage } from './send/idempotency-coverage.js';
+import { RedisIdempotencyStore, redisKeepsRecords } from './send/idempotency-store.js';
 import { SendService } from './send/send-service.js';
 import { MessageConsumer } from './sequencer/message-consumer.js';
 import { Sequencer } from './sequencer/sequencer.js';
@@ -35,6 +36,7 @@ import { CassandraMessageStore } from './store/cassandra-message-store.js';
 import { CassandraSequencedSendStore } from './store/cassandra-sequenced-send-store.js';
 import { MembershipCache } from './store/membership-cache.js';
 import { CassandraSequencerLeases } from './store/sequencer-lease.js';
+import { CassandraUserSendDays } from './store/user-send-days.js';
 
 export interface ChatServiceClients {
   redis: Redis;
@@ -120,7 +122,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       (clock) =>
         new Sequencer(
           { messages: messageStore, sends: sequencedSends, epochOf, timestamp: () => clock.next() },
-          { maxStateBytes: config.SEQUENCER_STATE_MAX_BYTES, onForget: (cid) => messageStore.forgetConversation(cid) },
+          { maxStateBytes: config.SEQUENCER_STATE_MAX_BYTES, onForget: (cid) => messageStore.forgetConversation(cid), earlierOwnersStoppedBy: clock.usableAt },
         ),
       new CassandraSequencerLeases(clients.cassandra),
       async (messages) => metrics.markDelivered(await deliverer.deliver(messages)),
@@ -143,7 +145,11 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     });
     await producer.start();
     const idempotency = guardedBy(new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), breakers.redis);
-    const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, guardedBy(new CassandraSequencedSendStore(clients.cassandra), breakers.cassandra));
+    const keepsRecords = await redisKeepsRecords(clients.redis);
+    if (!keepsRecords) log.warn('Redis may evict keys (maxmemory set with a policy other than noeviction, or CONFIG refused): every send is checked against durable storage');
+    const coverage = new IdempotencyCoverage(idempotency, guardedBy(new CassandraUserSendDays(clients.cassandra), breakers.cassandra), keepsRecords);
+    const durableSends = guardedBy(new CassandraSequencedSendStore(clients.cassandra), breakers.cassandra);
+    const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, durableSends, coverage);
     const verifier = new TokenVerifier({
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,

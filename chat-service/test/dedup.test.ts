@@ -39,6 +39,23 @@ async function produceRaw(record: MessageRecord): Promise<void> {
   await producer.disconnect();
 }
 
+/** The chat.messages records of these message_ids, as the sequencer reads them. */
+async function recordsOf(messageIds: string[]): Promise<Map<string, MessageRecord>> {
+  const consumer = sys.kafka.consumer({ groupId: `first-send-probe-${uid('g')}` });
+  const found = new Map<string, MessageRecord>();
+  await consumer.connect();
+  await consumer.subscribe({ topic: sys.topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const r = JSON.parse(message.value?.toString() ?? '{}') as MessageRecord;
+      if (messageIds.includes(r.message_id)) found.set(r.message_id, r);
+    },
+  });
+  await waitFor(() => found.size === messageIds.length, 30_000, 'records in Kafka');
+  await consumer.disconnect();
+  return found;
+}
+
 const sequenced = () => waitFor(() => allCommitted(sys), 60_000, 'the sequencer to commit everything');
 
 describe('durable deduplication (G5)', () => {
@@ -99,5 +116,22 @@ describe('durable deduplication (G5)', () => {
       [1, 'one'],
       [2, 'two'],
     ]);
+  });
+
+  it('item 9: a send is marked first_send (no durable lookup) only while Redis vouches for all of its sender\'s records in the window', async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const conv = await group(alice, bob);
+    const idOf = (r: Awaited<ReturnType<typeof sendOne>>) => ('ok' in r ? r.ok.message_id : '');
+    const before = idOf(await sendOne({ user_id: alice, conversation_id: conv, client_msg_id: 'a1', body: 'one' }));
+    await loseIdempotencyRecords();
+    // alice sent today (a durable row says so): Redis's empty record set proves nothing for her.
+    const afterLoss = idOf(await sendOne({ user_id: alice, conversation_id: conv, client_msg_id: 'a2', body: 'two' }));
+    const stillUnsure = idOf(await sendOne({ user_id: alice, conversation_id: conv, client_msg_id: 'a3', body: 'three' }));
+    // bob never sent: nothing can be lost for him.
+    const newcomer = idOf(await sendOne({ user_id: bob, conversation_id: conv, client_msg_id: 'b1', body: 'hi' }));
+    const records = await recordsOf([before, afterLoss, stillUnsure, newcomer]);
+    expect([before, afterLoss, stillUnsure, newcomer].map((id) => records.get(id)?.first_send === true)).toEqual([true, false, false, true]);
+    await sequenced();
+    expect((await storedRows(sys, conv)).map((r) => r.client_msg_id)).toEqual(['a1', 'a2', 'a3', 'b1']);
   });
 });

@@ -9,13 +9,27 @@ export interface IdempotencyRecord {
 }
 
 /**
+ * What Redis vouches for about a user's records: every idempotency record of the user created at or
+ * after `since` (epoch ms) is present (until its 24 h TTL), and `day` (UTC days since the epoch) is
+ * the last day the user's sending was recorded durably (UserSendDays). The marker lives beside the
+ * records, so whatever loses the records loses it too.
+ */
+export interface CompletenessMarker {
+  since: number;
+  day: number;
+}
+
+/**
  * client_msg_id → message, per sender, for 24 h (G5). `reserve` is atomic across all chat-service
  * instances: exactly one caller gets `created: true` for a (user, client_msg_id).
  */
 export interface IdempotencyStore {
-  reserve(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<{ created: boolean; record: IdempotencyRecord }>;
+  /** Stores `record` unless the key holds one; returns the stored one and the user's completeness marker. */
+  reserve(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<{ created: boolean; record: IdempotencyRecord; marker: CompletenessMarker | null }>;
   /** Overwrites the record (restoring one Redis lost, from durable storage), with a fresh 24 h TTL. */
   replace(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<void>;
+  /** Sets the user's marker only if it still is `expected` (null: absent), so a marker never outlives records Redis lost meanwhile. */
+  replaceMarker(userId: string, expected: CompletenessMarker | null, next: CompletenessMarker): Promise<void>;
 }
 
 /** The body hash stored with idempotency records and the sequencer's durable rows (same function on both sides). */
@@ -24,24 +38,87 @@ export function sha256(text: string): string {
 }
 
 const TTL_SECONDS = 24 * 3600;
+/** A marker outlives the records it vouches for; an idle user's marker goes after a week (then UserSendDays decides again). */
+const MARKER_TTL_SECONDS = 7 * 24 * 3600;
+
+const RESERVE_COMMAND = 'chatIdempotencyReserve';
+// KEYS: record, marker. ARGV: record JSON, TTL s. One round trip: SET NX GET and the marker.
+const RESERVE = `
+local existing = redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX', 'GET')
+return { existing, redis.call('GET', KEYS[2]) }
+`;
+const REPLACE_MARKER_COMMAND = 'chatIdempotencyReplaceMarker';
+// KEYS: marker. ARGV: expected value ('' = absent), new value, TTL s. Compare-and-set.
+const REPLACE_MARKER = `
+local current = redis.call('GET', KEYS[1]) or ''
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+return 1
+`;
+
+type IdempotencyRedis = Redis & {
+  [RESERVE_COMMAND](recordKey: string, markerKey: string, record: string, ttl: string): Promise<[string | null, string | null]>;
+  [REPLACE_MARKER_COMMAND](markerKey: string, expected: string, next: string, ttl: string): Promise<number>;
+};
 
 export class RedisIdempotencyStore implements IdempotencyStore {
+  private readonly redis: IdempotencyRedis;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix = 'chat:',
-  ) {}
+  ) {
+    if (!(RESERVE_COMMAND in redis)) redis.defineCommand(RESERVE_COMMAND, { numberOfKeys: 2, lua: RESERVE });
+    if (!(REPLACE_MARKER_COMMAND in redis)) redis.defineCommand(REPLACE_MARKER_COMMAND, { numberOfKeys: 1, lua: REPLACE_MARKER });
+    this.redis = redis as IdempotencyRedis;
+  }
 
   private key(userId: string, clientMsgId: string): string {
     return `${this.prefix}idem:{${userId}}:${clientMsgId}`;
   }
 
-  async reserve(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<{ created: boolean; record: IdempotencyRecord }> {
-    // SET NX GET (Redis ≥ 7.0): one round trip that either stores ours or returns the existing one.
-    const existing = (await this.redis.call('SET', this.key(userId, clientMsgId), JSON.stringify(record), 'EX', String(TTL_SECONDS), 'NX', 'GET')) as string | null;
-    return existing === null ? { created: true, record } : { created: false, record: JSON.parse(existing) as IdempotencyRecord };
+  /** Same hash slot as the user's records; no client_msg_id is empty, so it never names a record. */
+  private markerKey(userId: string): string {
+    return `${this.prefix}idem:{${userId}}`;
+  }
+
+  async reserve(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<{ created: boolean; record: IdempotencyRecord; marker: CompletenessMarker | null }> {
+    const [existing, marker] = await this.redis[RESERVE_COMMAND](this.key(userId, clientMsgId), this.markerKey(userId), JSON.stringify(record), String(TTL_SECONDS));
+    return {
+      created: existing === null,
+      record: existing === null ? record : (JSON.parse(existing) as IdempotencyRecord),
+      marker: parseMarker(marker),
+    };
   }
 
   async replace(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<void> {
     await this.redis.set(this.key(userId, clientMsgId), JSON.stringify(record), 'EX', TTL_SECONDS);
+  }
+
+  async replaceMarker(userId: string, expected: CompletenessMarker | null, next: CompletenessMarker): Promise<void> {
+    await this.redis[REPLACE_MARKER_COMMAND](this.markerKey(userId), expected ? formatMarker(expected) : '', formatMarker(next), String(MARKER_TTL_SECONDS));
+  }
+}
+
+function formatMarker(m: CompletenessMarker): string {
+  return `${m.since}:${m.day}`;
+}
+
+function parseMarker(value: string | null): CompletenessMarker | null {
+  const m = value === null ? null : /^(\d+):(\d+)$/.exec(value);
+  return m ? { since: Number(m[1]), day: Number(m[2]) } : null;
+}
+
+/**
+ * Whether Redis keeps every record until its TTL: no eviction can remove one (no memory limit, or
+ * the noeviction policy). False when the server does not say (CONFIG refused): then no marker is trusted.
+ */
+export async function redisKeepsRecords(redis: Redis): Promise<boolean> {
+  try {
+    const [, maxmemory] = (await redis.config('GET', 'maxmemory')) as string[];
+    const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as string[];
+    return maxmemory === '0' || policy === 'noeviction';
+  } catch {
+    return false;
   }
 }

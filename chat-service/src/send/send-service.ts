@@ -4,7 +4,8 @@ import type { SnowflakeIds } from '@chat/server/ids';
 import type { MembershipCache } from '../store/membership-cache.js';
 import type { SequencedSendStore } from '../store/sequenced-send-store.js';
 import type { BatchingProducer } from './batching-producer.js';
-import { sha256, type IdempotencyRecord, type IdempotencyStore } from './idempotency-store.js';
+import type { IdempotencyCoverage } from './idempotency-coverage.js';
+import { sha256, type CompletenessMarker, type IdempotencyRecord, type IdempotencyStore } from './idempotency-store.js';
 
 /** G5's window: a client_msg_id names one message of its sender for this long. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -12,7 +13,9 @@ const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 /**
  * The send path (G1, G5): authorize, deduplicate by client_msg_id, produce to Kafka with acks=all,
  * and only then answer. The seq is assigned downstream by the sequencer, in Kafka order.
- * Deduplication: Redis is the fast path; a client_msg_id Redis does not know is looked up in the
+ * Deduplication: Redis is the fast path. A client_msg_id Redis does not know is a first send when
+ * Redis vouches for every record of the sender within the window (`coverage`); the record is then
+ * marked `first_send` and neither side reads durable storage. Otherwise it is looked up in the
  * sequencer's durable record (`durableSends`) of the conversation, so a resend after Redis lost
  * its data still gets the original message_id, and a reuse with another body still gets 4012.
  */
@@ -24,6 +27,7 @@ export class SendService {
     private readonly ids: SnowflakeIds,
     private readonly topic: string,
     private readonly durableSends: Pick<SequencedSendStore, 'find'> | null = null,
+    private readonly coverage: IdempotencyCoverage | null = null,
   ) {}
 
   /** `deadline` (epoch ms): a record not handed to Kafka by then is never produced (4101). */
@@ -35,8 +39,9 @@ export class SendService {
       created_at: Date.now(),
       body_sha256: sha256(req.body),
     };
-    let { created, record } = await this.idempotency.reserve(req.user_id, req.client_msg_id, fresh);
-    if (created) {
+    let { created, record, marker } = await this.idempotency.reserve(req.user_id, req.client_msg_id, fresh);
+    const firstSend = created && (await this.isCovered(req.user_id, marker, fresh.created_at));
+    if (created && !firstSend) {
       const stored = await this.storedEarlier(req, fresh);
       if (stored) {
         // Redis had lost it: the sequencer's durable record is the truth; put it back in Redis.
@@ -49,8 +54,17 @@ export class SendService {
     }
     // A duplicate is produced again (the first attempt may not have reached Kafka, and the ack must
     // mean "in Kafka"); the sequencer drops the second copy by message_id.
-    await this.produce(req, record, deadline);
+    await this.produce(req, record, firstSend, deadline);
     return { conversation_id: req.conversation_id, client_msg_id: req.client_msg_id, message_id: record.message_id, duplicate: !created };
+  }
+
+  private async isCovered(userId: string, marker: CompletenessMarker | null, now: number): Promise<boolean> {
+    if (!this.coverage) return false;
+    try {
+      return await this.coverage.covers(userId, marker, now);
+    } catch {
+      throw new ChatError(Errors.UNAVAILABLE, 'message store unavailable; retry with the same client_msg_id');
+    }
   }
 
   /** The message this (sender, client_msg_id) already names in the conversation within G5's window, from durable storage. */
@@ -67,7 +81,7 @@ export class SendService {
     return match ? { conversation_id: req.conversation_id, message_id: match.message_id, created_at: match.created_at, body_sha256: match.body_sha256 } : null;
   }
 
-  private async produce(req: InternalSendRequest, record: IdempotencyRecord, deadline: number): Promise<void> {
+  private async produce(req: InternalSendRequest, record: IdempotencyRecord, firstSend: boolean, deadline: number): Promise<void> {
     const value: MessageRecord = {
       v: 1,
       type: 'message',
@@ -77,6 +91,7 @@ export class SendService {
       client_msg_id: req.client_msg_id,
       body: req.body,
       created_at: record.created_at,
+      ...(firstSend ? { first_send: true as const } : {}),
     };
     try {
       await this.producer.send(this.topic, { key: req.conversation_id, value: JSON.stringify(value) }, deadline);

@@ -31,6 +31,8 @@ interface Ownership {
   generation: number;
   sequencer: Sequencer;
   clock: LeaseClock;
+  /** Highest offset this owner stored a chunk through: a chunk starting at or below it is a second look. */
+  processedThrough: bigint;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -108,7 +110,7 @@ export class MessageConsumer {
       const sent = Date.now();
       const generation = await this.leases.acquire(this.opts.topic, partition, this.opts.owner);
       const clock = new LeaseClock(sent, Date.now(), this.opts.leaseClock);
-      const ownership: Ownership = { generation, sequencer: this.newSequencer(clock), clock };
+      const ownership: Ownership = { generation, sequencer: this.newSequencer(clock), clock, processedThrough: -1n };
       this.log.info({ partition, generation }, 'partition lease acquired');
       const wait = clock.usableAt - Date.now();
       if (wait > 0) await sleep(wait);
@@ -176,6 +178,8 @@ export class MessageConsumer {
       try {
         const owner = await this.ownership(partition);
         if (!owner) return false;
+        // Records this owner may have stored already (an offset commit failed, the batch came again).
+        if (BigInt(chunk[0]!.offset) <= owner.processedThrough) owner.sequencer.distrustFirstSendsUntilNow();
         const result = await owner.sequencer.process(pending);
         this.metrics.markSequenced(result.messages.length);
         if (result.duplicates > 0) this.metrics.markDuplicates(result.duplicates);
@@ -184,7 +188,10 @@ export class MessageConsumer {
         }
         // What was stored is delivered now, whatever happened to the other conversations.
         await this.deliverSafely(result.messages);
-        if (result.failed.size === 0) return true;
+        if (result.failed.size === 0) {
+          owner.processedThrough = BigInt(chunk.at(-1)!.offset);
+          return true;
+        }
         pending = pending.filter((r) => result.failed.has(r.conversation_id));
         // Not confirmed recently enough to write (a slow chunk): confirm and go on, or stop if it is gone.
         if (attempt < 2 * this.maxRetries && [...result.failed.values()].every((e) => e instanceof OwnershipLostError)) {

@@ -21,5 +21,6 @@ export function decodeMessageRecord(value: Buffer | null): MessageRecord {
     client_msg_id: reqString(o, 'client_msg_id', 64, CLIENT_MSG_ID_PATTERN),
     body,
     created_at: reqInt(o, 'created_at', 0, Number.MAX_SAFE_INTEGER),
+    ...(o.first_send === true ? { first_send: true as const } : {}),
   };
 }

@@ -184,4 +184,82 @@ describe('Sequencer', () => {
     expect(result.poisoned).toHaveLength(1);
     expect(seqs(result.messages)).toEqual([1]);
   });
+
+  describe('first sends (the send path proved no earlier send shares the key)', () => {
+    const firstSend = (createdAt: number) => record({ first_send: true, created_at: createdAt });
+    /** Counts the durable lookups the sequencer makes. */
+    const counting = (s: Stores) => {
+      let lookups = 0;
+      const find = s.sends.find.bind(s.sends);
+      s.sends.find = async (cid, keys) => {
+        lookups += keys.length;
+        return find(cid, keys);
+      };
+      return () => lookups;
+    };
+
+    it('stores a first send created after earlier owners stopped without a durable lookup', async () => {
+      const s = stores();
+      const lookups = counting(s);
+      const now = Date.now();
+      const out = await sequencer(s, 1, { earlierOwnersStoppedBy: now - 10_000 }).process([firstSend(now), firstSend(now), record({ created_at: now })]);
+      expect(seqs(out.messages)).toEqual([1, 2, 3]);
+      expect(lookups()).toBe(1); // only the record not marked first_send
+    });
+
+    it('looks up first sends an earlier owner may have stored: a replay keeps its seqs', async () => {
+      const s = stores();
+      const t0 = Date.now() - 60_000;
+      const batch = [firstSend(t0), firstSend(t0 + 1), firstSend(t0 + 2)];
+      const first = await sequencer(s, 1, { earlierOwnersStoppedBy: t0 - 10_000 }).process(batch);
+      // The next owner could write only after t0 + 30 s: these records predate it.
+      const lookups = counting(s);
+      const replay = await sequencer(s, 2, { earlierOwnersStoppedBy: t0 + 30_000 }).process(batch);
+      expect(lookups()).toBe(3);
+      expect(replay.messages.map((m) => [m.message_id, m.seq])).toEqual(first.messages.map((m) => [m.message_id, m.seq]));
+      expect(await stored(s.messages)).toHaveLength(3);
+    });
+
+    it('looks first sends up again once told they may come again (a batch fetched twice), far beyond its memory', async () => {
+      const s = stores();
+      const now = Date.now();
+      const seq = sequencer(s, 1, { earlierOwnersStoppedBy: now - 10_000, recentPerConversation: 4 });
+      const batch = Array.from({ length: 50 }, (_, i) => firstSend(now - 1000 + i));
+      await seq.process(batch);
+      seq.distrustFirstSendsUntilNow();
+      const again = await seq.process(batch);
+      // The last 4 are still in memory (copies, dropped); the other 46 are found stored, with their seqs.
+      expect(again.duplicates).toBe(4);
+      expect(seqs(again.messages)).toEqual(Array.from({ length: 46 }, (_, i) => i + 1));
+      expect(await stored(s.messages)).toHaveLength(50);
+    });
+
+    it('a retry after a failed write looks first sends up (part of them may be stored)', async () => {
+      const s = stores();
+      const now = Date.now();
+      const seq = sequencer(s, 1, { earlierOwnersStoppedBy: now - 10_000 });
+      const batch = [firstSend(now - 5), firstSend(now - 4)];
+      const append = s.messages.append.bind(s.messages);
+      s.messages.append = async (cid, messages, ts) => {
+        await append(cid, messages, ts);
+        throw new Error('timeout after the write landed');
+      };
+      expect((await seq.process(batch)).failed.size).toBe(1);
+      s.messages.append = append;
+      const retry = await seq.process(batch);
+      expect(seqs(retry.messages)).toEqual([1, 2]);
+      expect(await stored(s.messages)).toEqual(batch.map((r, i) => [i + 1, r.message_id]));
+    });
+
+    it('a first send repeating a recent message (Redis forgot the record, e.g. a failover) is a duplicate', async () => {
+      const s = stores();
+      const now = Date.now();
+      const seq = sequencer(s, 1, { earlierOwnersStoppedBy: now - 10_000 });
+      const original = firstSend(now);
+      await seq.process([original]);
+      const resend = await seq.process([{ ...original, message_id: String(nextId++), created_at: now + 5 }]);
+      expect(resend.duplicates).toBe(1);
+      expect(await stored(s.messages)).toEqual([[1, original.message_id]]);
+    });
+  });
 });

@@ -33,7 +33,17 @@ export interface SequencerOptions {
   recentPerConversation?: number;
   /** Called when a conversation's state is dropped (evicted or after a failure), so per-conversation caches elsewhere go with it. */
   onForget?: (conversationId: string) => void;
+  /**
+   * Time (epoch ms) by which every earlier owner of the partition had stopped writing (the lease's
+   * `usableAt`). A record marked `first_send` and created after it (plus clock skew) cannot have
+   * been stored by anyone before this sequencer: no durable lookup is made for it.
+   * @default Infinity (always look up)
+   */
+  earlierOwnersStoppedBy?: number;
 }
+
+/** Clock offset tolerated between the send path's hosts and this one, for `first_send` records. */
+const CREATED_AT_SKEW_MS = 1000;
 
 export interface SequencerDeps {
   messages: MessageStore;
@@ -57,6 +67,7 @@ export interface SequencerResult {
 
 interface Recent {
   seq: number;
+  created_at: number;
   sender_id: string;
   client_msg_id: string;
   body_sha256: string;
@@ -66,6 +77,8 @@ interface ConversationState {
   lastSeq: number;
   /** message_id → what was stored under it, oldest first (a bounded fast path; storage is the truth). */
   recent: Map<string, Recent>;
+  /** clientKey → message_id of the same recent messages: catches a first send that Redis forgot anyway (a failover losing its last writes). */
+  recentByKey: Map<string, string>;
 }
 
 interface ConversationOutcome {
@@ -80,7 +93,7 @@ export const bodyHash = sha256;
 const RECENT_ENTRY_OVERHEAD = 160;
 function stateBytes(conversationId: string, state: ConversationState): number {
   let bytes = 200 + stringBytes(conversationId);
-  for (const [id, r] of state.recent) bytes += RECENT_ENTRY_OVERHEAD + stringBytes(id) + stringBytes(r.sender_id) + stringBytes(r.client_msg_id) + stringBytes(r.body_sha256);
+  for (const [id, r] of state.recent) bytes += 2 * RECENT_ENTRY_OVERHEAD + 2 * stringBytes(id) + 2 * stringBytes(r.sender_id) + 2 * stringBytes(r.client_msg_id) + stringBytes(r.body_sha256);
   return bytes;
 }
 
@@ -108,6 +121,7 @@ export class Sequencer {
   private readonly busy = new Map<string, Promise<unknown>>();
   private readonly recentPerConversation: number;
   private readonly forgetHook: (conversationId: string) => void;
+  private firstSendsTrustedAfter: number;
 
   constructor(
     private readonly deps: SequencerDeps,
@@ -117,6 +131,19 @@ export class Sequencer {
     this.states = new ByteLru(options.maxStateBytes ?? 64 * 1024 * 1024, stateBytes, (cid) => onForget(cid));
     this.recentPerConversation = options.recentPerConversation ?? 256;
     this.forgetHook = onForget;
+    this.firstSendsTrustedAfter = (options.earlierOwnersStoppedBy ?? Infinity) + CREATED_AT_SKEW_MS;
+  }
+
+  /**
+   * Records created until now may be seen again (a retry after a partial write, a batch fetched
+   * again): look each of them up in durable storage, first send or not.
+   */
+  distrustFirstSendsUntilNow(): void {
+    this.firstSendsTrustedAfter = Math.max(this.firstSendsTrustedAfter, Date.now() + CREATED_AT_SKEW_MS);
+  }
+
+  private trustedFirstSend(record: MessageRecord): boolean {
+    return record.first_send === true && record.created_at > this.firstSendsTrustedAfter;
   }
 
   /** Approximate heap bytes held by per-conversation state. */
@@ -175,8 +202,9 @@ export class Sequencer {
     try {
       return await this.sequence(conversationId, records, epoch);
     } catch (err) {
-      // Part may be stored: forget the state so the retry re-reads where storage ends.
+      // Part may be stored: forget the state so the retry re-reads where storage ends, and checks every record it sees again.
       this.forget(conversationId);
+      this.distrustFirstSendsUntilNow();
       if (err instanceof PoisonRecordError || err instanceof OwnershipLostError || err instanceof RetriableError) throw err;
       throw new RetriableError(`sequencing failed: ${(err as Error).message}`);
     }
@@ -202,8 +230,10 @@ export class Sequencer {
     }
     if (pending.length === 0) return out;
 
-    // 2. Decided by storage: rows of the same (sender, client_msg_id), trusted once confirmed.
-    const rows = await this.deps.sends.find(conversationId, pending.map((p) => p.record));
+    // 2. Decided by storage: rows of the same (sender, client_msg_id), trusted once confirmed. A
+    //    trusted first send has none: nobody can have stored it, and no earlier send shares its key.
+    const toLookUp = pending.filter((p) => !this.trustedFirstSend(p.record)).map((p) => p.record);
+    const rows = toLookUp.length > 0 ? await this.deps.sends.find(conversationId, toLookUp) : new Map<string, SequencedSend[]>();
     const idAtSeq = new Map<number, string | null>();
     const isStored = async (s: SequencedSend): Promise<boolean> => {
       if (s.seq > state.lastSeq) return false;
@@ -233,7 +263,7 @@ export class Sequencer {
         known.push(toMessage(record, own.seq, epoch));
         continue;
       }
-      if (await this.isResend(record, hash, freshByKey.get(key) ?? [], durable, isStored)) {
+      if (this.isRecentResend(state, record, hash) || (await this.isResend(record, hash, freshByKey.get(key) ?? [], durable, isStored))) {
         out.duplicates++;
         continue;
       }
@@ -278,16 +308,29 @@ export class Sequencer {
     return false;
   }
 
+  /** A recently stored message with the same sender, client_msg_id and body under another message_id, within the window. */
+  private isRecentResend(state: ConversationState, record: MessageRecord, hash: string): boolean {
+    const id = state.recentByKey.get(clientKey(record));
+    const recent = id === undefined ? undefined : state.recent.get(id);
+    return id !== record.message_id && recent !== undefined && sameContent(recent, record, hash) && Math.abs(recent.created_at - record.created_at) <= DEDUP_WINDOW_MS;
+  }
+
   private remember(state: ConversationState, m: ChatMessage, hash: string): void {
     state.recent.delete(m.message_id);
-    state.recent.set(m.message_id, { seq: m.seq, sender_id: m.sender_id, client_msg_id: m.client_msg_id, body_sha256: hash });
-    while (state.recent.size > this.recentPerConversation) state.recent.delete(state.recent.keys().next().value as string);
+    state.recent.set(m.message_id, { seq: m.seq, sender_id: m.sender_id, client_msg_id: m.client_msg_id, body_sha256: hash, created_at: m.created_at });
+    state.recentByKey.set(clientKey(m), m.message_id);
+    while (state.recent.size > this.recentPerConversation) {
+      const oldest = state.recent.keys().next().value as string;
+      const r = state.recent.get(oldest)!;
+      state.recent.delete(oldest);
+      if (state.recentByKey.get(clientKey(r)) === oldest) state.recentByKey.delete(clientKey(r));
+    }
   }
 
   private async state(conversationId: string): Promise<ConversationState> {
     const cached = this.states.get(conversationId);
     if (cached) return cached;
-    const state: ConversationState = { lastSeq: await this.deps.messages.lastSeq(conversationId), recent: new Map() };
+    const state: ConversationState = { lastSeq: await this.deps.messages.lastSeq(conversationId), recent: new Map(), recentByKey: new Map() };
     this.states.set(conversationId, state);
     return state;
   }

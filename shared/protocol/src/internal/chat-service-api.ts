@@ -99,4 +99,10 @@ export interface MessageRecord {
   client_msg_id: string;
   body: string;
   created_at: number;
+  /**
+   * Set by the send path when it proved this is the first send of its (sender, client_msg_id)
+   * within G5's window (Redis held every idempotency record of the sender for the whole window):
+   * the sequencer may then skip its durable dedup lookup. Absent: the sequencer checks.
+   */
+  first_send?: true;
 }
