@@ -202,9 +202,8 @@ export class Sequencer {
     try {
       return await this.sequence(conversationId, records, epoch);
     } catch (err) {
-      // Part may be stored: forget the state so the retry re-reads where storage ends, and checks every record it sees again.
+      // Part may be stored: forget the state so the retry re-reads where storage ends.
       this.forget(conversationId);
-      this.distrustFirstSendsUntilNow();
       if (err instanceof PoisonRecordError || err instanceof OwnershipLostError || err instanceof RetriableError) throw err;
       throw new RetriableError(`sequencing failed: ${(err as Error).message}`);
     }
@@ -284,8 +283,14 @@ export class Sequencer {
     const freshMessages = fresh.map((s) => toMessage(recordOf(s, seen), s.seq, epoch));
     if (fresh.length > 0) {
       const timestamp = this.deps.timestamp();
-      await this.deps.sends.record(fresh, timestamp);
-      await this.deps.messages.append(conversationId, freshMessages, timestamp);
+      try {
+        await this.deps.sends.record(fresh, timestamp);
+        await this.deps.messages.append(conversationId, freshMessages, timestamp);
+      } catch (err) {
+        // Part may be stored: the retry must check every record it sees again.
+        this.distrustFirstSendsUntilNow();
+        throw err;
+      }
       state.lastSeq = Math.max(state.lastSeq, ...fresh.map((s) => s.seq));
     }
     out.messages = [...known, ...freshMessages].sort((a, b) => a.seq - b.seq);

@@ -31,11 +31,26 @@ export interface SequencedSendStore {
   record(sends: SequencedSend[], timestamp: bigint): Promise<void>;
 }
 
-/** Runs `fn` over `items` with at most `limit` calls in flight; rejects with the first failure. */
-export async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+/**
+ * Bounds the queries a store keeps in flight across all of its calls: concurrent conversations
+ * each asking for many rows must queue here rather than overflow the driver's per-connection limit.
+ */
+export class InFlightLimit {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(private readonly max: number) {}
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.active < this.max) this.active++;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      // Hand the slot straight to the next waiter, or free it.
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
 }
