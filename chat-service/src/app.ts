@@ -31,6 +31,7 @@ import { RedisIdempotencyStore, redisKeepsRecords } from './send/idempotency-sto
 import { SendService } from './send/send-service.js';
 import { MessageConsumer } from './sequencer/message-consumer.js';
 import { Sequencer } from './sequencer/sequencer.js';
+import { CoalescingBatcher } from './store/coalescing-batcher.js';
 import { CassandraConversationStore } from './store/cassandra-conversation-store.js';
 import { CassandraMessageStore } from './store/cassandra-message-store.js';
 import { CassandraSequencedSendStore } from './store/cassandra-sequenced-send-store.js';
@@ -88,7 +89,9 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   });
   await membership.listen(clients.redisSub);
   const epochOf = async (cid: string) => (await membership.get(cid))?.conversation.epoch ?? null;
-  const messageStore = new CassandraMessageStore(clients.cassandra, async (cid) => (await epochOf(cid)) ?? '');
+  // One batcher per process: every conversation's rows written in the same turn share requests.
+  const batcher = new CoalescingBatcher(clients.cassandra);
+  const messageStore = new CassandraMessageStore(clients.cassandra, batcher, async (cid) => (await epochOf(cid)) ?? '');
   // Reads share storage work between concurrent readers (a reconnect storm resumes thousands at once).
   const reads = new ReadService(membership, new CoalescingMessageStore(messageStore), {
     historyMaxLimit: config.HISTORY_MAX_LIMIT,
@@ -112,7 +115,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       metrics,
       log.child({ component: 'deliverer' }),
     );
-    const sequencedSends = new CassandraSequencedSendStore(clients.cassandra);
+    const sequencedSends = new CassandraSequencedSendStore(clients.cassandra, batcher);
     const consumer = clients.kafka.consumer({ groupId: config.SEQUENCER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([consumer.connect(), dlqProducer.connect()]);
@@ -148,7 +151,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const keepsRecords = await redisKeepsRecords(clients.redis);
     if (!keepsRecords) log.warn('Redis may evict keys (maxmemory set with a policy other than noeviction, or CONFIG refused): every send is checked against durable storage');
     const coverage = new IdempotencyCoverage(idempotency, guardedBy(new CassandraUserSendDays(clients.cassandra), breakers.cassandra), keepsRecords);
-    const durableSends = guardedBy(new CassandraSequencedSendStore(clients.cassandra), breakers.cassandra);
+    const durableSends = guardedBy(new CassandraSequencedSendStore(clients.cassandra, batcher), breakers.cassandra);
     const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, durableSends, coverage);
     const verifier = new TokenVerifier({
       issuer: config.JWT_ISSUER,

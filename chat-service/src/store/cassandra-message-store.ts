@@ -2,6 +2,7 @@ import cassandra from 'cassandra-driver';
 import type { ChatMessage } from '@chat/protocol';
 import type { CassandraClient } from '@chat/server/clients';
 import { ByteLru, stringBytes } from '../cache/byte-lru.js';
+import type { CoalescingBatcher } from './coalescing-batcher.js';
 import { BUCKET_SIZE, bucketOf, byBucket, type MessageStore } from './message-store.js';
 import { fromLong, longToNumber, toLong } from './long.js';
 
@@ -9,7 +10,9 @@ const IDEMPOTENT = { prepare: true, isIdempotent: true } as const;
 /** Map entry + number, besides the key string. */
 const RECORDED_BUCKET_ENTRY_BYTES = 80;
 const INSERT =
-  'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)';
+  'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?';
+/** A row's values besides its strings. */
+const ROW_BYTES = 60;
 
 export class CassandraMessageStore implements MessageStore {
   /** Highest bucket known to be recorded per conversation (only ever grows); bounded in bytes, evicted with the sequencer's state. */
@@ -17,6 +20,7 @@ export class CassandraMessageStore implements MessageStore {
 
   constructor(
     private readonly db: CassandraClient,
+    private readonly batcher: CoalescingBatcher,
     private readonly epochOf: (conversationId: string) => Promise<string>,
     /** Approximate heap budget of the recorded-bucket cache. @default 4194304 (4 MiB, ≈ 40,000 conversations) */
     recordedBucketMaxBytes = 4 * 1024 * 1024,
@@ -42,13 +46,13 @@ export class CassandraMessageStore implements MessageStore {
         await this.db.execute('INSERT INTO conversation_buckets (conversation_id, bucket) VALUES (?, ?)', [id, bucket], { ...IDEMPOTENT, timestamp: ts });
         this.recordedBucket.set(conversationId, bucket);
       }
-      // One partition, one unlogged batch: applied atomically, so a crash never leaves a hole.
-      await this.db.batch(
+      // One partition, one group of an unlogged batch: applied atomically, so a crash never leaves a hole.
+      await this.batcher.write(
         run.map((m) => ({
           query: INSERT,
-          params: [id, bucket, toLong(String(m.seq)), toLong(m.message_id), m.sender_id, m.client_msg_id, m.body, new Date(m.created_at)],
+          params: [id, bucket, toLong(String(m.seq)), toLong(m.message_id), m.sender_id, m.client_msg_id, m.body, new Date(m.created_at), ts],
         })),
-        { ...IDEMPOTENT, logged: false, timestamp: ts },
+        run.reduce((n, m) => n + ROW_BYTES + Buffer.byteLength(m.body) + m.sender_id.length + m.client_msg_id.length, 0),
       );
     }
   }
