@@ -16,6 +16,8 @@ import { CassandraAttachmentStore } from './attachments/cassandra-attachment-sto
 import type { ObjectStorage } from './attachments/object-storage.js';
 import { ConversationService } from './conversations/conversation-service.js';
 import { Deliverer } from './delivery/deliverer.js';
+import { CassandraDeviceStore } from './devices/cassandra-device-store.js';
+import { DeviceService } from './devices/device-service.js';
 import { registerInternalRoutes } from './http/internal-routes.js';
 import { registerPublicRoutes } from './http/public-routes.js';
 import { Router } from './http/router.js';
@@ -179,7 +181,8 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       sweeper.start(config.ATTACHMENT_SWEEP_INTERVAL_MS);
       closers.push(() => sweeper.stop());
     }
-    registerPublicRoutes(publicRouter, { verifier, conversations, reads, attachments, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
+    const devices = new DeviceService(guardedBy(new CassandraDeviceStore(clients.cassandra), breakers.cassandra));
+    registerPublicRoutes(publicRouter, { verifier, conversations, reads, attachments, devices, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
     closers.push(async () => {
       restLimits.perAddress.close();
       restLimits.perUser.close();

@@ -5,6 +5,8 @@ import { addressKey, type InstantRateLimiter } from '@chat/server/rate-limit';
 import { registerAttachmentRoutes } from '../attachments/attachment-routes.js';
 import type { AttachmentService } from '../attachments/attachment-service.js';
 import type { ConversationService } from '../conversations/conversation-service.js';
+import { registerDeviceRoutes } from '../devices/device-routes.js';
+import type { DeviceService } from '../devices/device-service.js';
 import type { ReadService } from '../read/read-service.js';
 import { readJson, sendJson } from './http-utils.js';
 import { conversationIdParam, parseAddMembers, parseCreateConversation, parseWith, queryInt } from './request-parsers.js';
@@ -42,7 +44,7 @@ function admit(limiter: InstantRateLimiter, key: string, message: string): void 
  */
 export function registerPublicRoutes(
   router: Router,
-  deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; attachments: AttachmentService; maxGroupMembers: number; limits: RestRateLimits },
+  deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; attachments: AttachmentService; devices: DeviceService; maxGroupMembers: number; limits: RestRateLimits },
 ): void {
   const authed = (handler: (ctx: RouteContext, userId: string) => Promise<void>) => async (ctx: RouteContext) => {
     admit(deps.limits.perAddress, addressKey(ctx.req.socket.remoteAddress ?? ''), 'too many requests from this address');
@@ -109,4 +111,5 @@ export function registerPublicRoutes(
     }),
   );
   registerAttachmentRoutes(router, authed, deps.attachments);
+  registerDeviceRoutes(router, authed, deps.devices);
 }

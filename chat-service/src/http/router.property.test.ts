@@ -6,6 +6,7 @@ import { LocalRateLimiter } from '@chat/server/rate-limit';
 import { describe, expect, it } from 'vitest';
 import type { AttachmentService } from '../attachments/attachment-service.js';
 import type { ConversationService } from '../conversations/conversation-service.js';
+import type { DeviceService } from '../devices/device-service.js';
 import type { ReadService } from '../read/read-service.js';
 import type { SendService } from '../send/send-service.js';
 import { registerInternalRoutes } from './internal-routes.js';
@@ -34,6 +35,7 @@ registerPublicRoutes(publicRouter, {
   conversations: {} as ConversationService,
   reads: {} as ReadService,
   attachments: {} as AttachmentService,
+  devices: {} as DeviceService,
   maxGroupMembers: 10,
   limits: { perAddress: new LocalRateLimiter({ points: 1, durationSeconds: 1 }), perUser: new LocalRateLimiter({ points: 1, durationSeconds: 1 }) },
 });
