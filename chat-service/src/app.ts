@@ -5,7 +5,7 @@ import { TokenVerifier, loadPublicKeys } from '@chat/server/auth';
 import type { CassandraClient, Kafka, Redis } from '@chat/server/clients';
 import type { Config } from '@chat/server/config';
 import { SnowflakeIds, leaseWorkerId } from '@chat/server/ids';
-import { dlqTopicOf } from '@chat/server/kafka-topics';
+import { dlqTopicOf, sequencedTopicFromConfig } from '@chat/server/kafka-topics';
 import type { Logger } from '@chat/server/logger';
 import { BatchedRedisRateLimiter, RedisRateLimiter } from '@chat/server/rate-limit';
 import { RedisSessionRegistry } from '@chat/server/routing';
@@ -32,6 +32,7 @@ import { IdempotencyCoverage } from './send/idempotency-coverage.js';
 import { RedisIdempotencyStore, redisKeepsRecords } from './send/idempotency-store.js';
 import { SendService } from './send/send-service.js';
 import { MessageConsumer } from './sequencer/message-consumer.js';
+import { SequencedPublisher } from './sequencer/sequenced-publisher.js';
 import { Sequencer } from './sequencer/sequencer.js';
 import { CoalescingBatcher } from './store/coalescing-batcher.js';
 import { CassandraConversationStore } from './store/cassandra-conversation-store.js';
@@ -120,7 +121,9 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const sequencedSends = new CassandraSequencedSendStore(clients.cassandra, batcher);
     const consumer = clients.kafka.consumer({ groupId: config.SEQUENCER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await Promise.all([consumer.connect(), dlqProducer.connect()]);
+    const sequencedProducer = clients.createProducer();
+    await Promise.all([consumer.connect(), dlqProducer.connect(), sequencedProducer.connect()]);
+    const sequenced = new SequencedPublisher(sequencedProducer, sequencedTopicFromConfig(config));
     const messageConsumer = new MessageConsumer(
       consumer,
       dlqProducer,
@@ -130,7 +133,10 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
           { maxStateBytes: config.SEQUENCER_STATE_MAX_BYTES, onForget: (cid) => messageStore.forgetConversation(cid), earlierOwnersStoppedBy: clock.usableAt },
         ),
       new CassandraSequencerLeases(clients.cassandra),
-      async (messages) => metrics.markDelivered(await deliverer.deliver(messages)),
+      {
+        deliver: async (messages) => metrics.markDelivered(await deliverer.deliver(messages)),
+        publish: (messages) => sequenced.publish(messages),
+      },
       log.child({ component: 'sequencer' }),
       metrics,
       { topic: config.KAFKA_TOPIC_MESSAGES, dlqTopic: dlqTopicOf(config.KAFKA_TOPIC_MESSAGES), owner: `${hostname()}:${process.pid}`, maxRetries: config.CONSUMER_MAX_RETRIES },
@@ -139,6 +145,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     closers.push(async () => {
       await consumer.disconnect();
       await dlqProducer.disconnect();
+      await sequencedProducer.disconnect();
     });
   }
 

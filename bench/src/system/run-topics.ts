@@ -1,6 +1,6 @@
 import { createKafka, createTopicsWithLeaders } from '@chat/server/clients';
 import { loadConfigVars } from '@chat/server/config';
-import { dlqTopicOf, kafkaTopics, TOPIC_CONFIG_VARS, toTopicConfigs, topicSettingsFromConfig } from '@chat/server/kafka-topics';
+import { kafkaTopics, TOPIC_CONFIG_VARS, toTopicConfigs, topicSettingsFromConfig } from '@chat/server/kafka-topics';
 import { createLogger } from '@chat/server/logger';
 
 /** The Kafka topics of one benchmark run (KAFKA_TOPIC_MESSAGES in `env`), created before chat-service starts. */
@@ -23,7 +23,8 @@ export async function deleteTopics(env: Record<string, string>): Promise<void> {
   const a = admin(env);
   await a.connect();
   try {
-    await a.deleteTopics({ topics: [env.KAFKA_TOPIC_MESSAGES!, dlqTopicOf(env.KAFKA_TOPIC_MESSAGES!)], timeout: 5000 });
+    const settings = topicSettingsFromConfig(loadConfigVars(TOPIC_CONFIG_VARS, { ...process.env, ...env }));
+    await a.deleteTopics({ topics: kafkaTopics(settings).map((t) => t.name), timeout: 5000 });
     await a.deleteGroups([env.SEQUENCER_GROUP_ID!]);
   } finally {
     await a.disconnect();

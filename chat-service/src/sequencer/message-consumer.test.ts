@@ -25,7 +25,7 @@ describe('MessageConsumer leases', () => {
       {} as Producer,
       (clock) => new Sequencer({ messages: new MemoryMessageStore(), sends: new MemorySequencedSendStore(), epochOf: async () => 'e', timestamp: () => clock.next() }),
       { acquire: async (_t, p) => (acquired.push(p), 7), generation: async () => 7 },
-      async () => undefined,
+      { deliver: async () => undefined, publish: async () => undefined },
       createLogger('test', 'silent'),
       noMetrics,
       { topic: 'chat.messages', dlqTopic: 'dlq', owner: 'me', leaseClock: { validityMs: 100, maxClockSkewMs: 10 } },

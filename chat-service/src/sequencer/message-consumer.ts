@@ -27,6 +27,17 @@ export interface ConsumerMetrics {
   markRetry(): void;
 }
 
+/** What happens to messages once they are stored. */
+export interface StoredMessageSinks {
+  /** Real-time delivery to online devices: best effort (a failure is logged, clients fill gaps). */
+  deliver(messages: ChatMessage[]): Promise<unknown>;
+  /**
+   * The sequenced stream: must succeed before the chunk's offsets are committed. Given each
+   * conversation's messages in ascending seq; called again with the same messages after a failure.
+   */
+  publish(messages: ChatMessage[]): Promise<void>;
+}
+
 interface Ownership {
   generation: number;
   sequencer: Sequencer;
@@ -40,13 +51,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const backoffMs = (attempt: number, baseMs = 100, capMs = 5000) => Math.random() * Math.min(baseMs * 2 ** attempt, capMs);
 
 /**
- * Consumes chat.messages: sequence + persist, then deliver, then commit. The offset of each chunk
+ * Consumes chat.messages: sequence + persist, then deliver and publish to the sequenced stream,
+ * then commit. The offset of each chunk
  * (at most MAX_CHUNK records) is committed as soon as the chunk is durable, so a crash replays at
  * most one chunk per partition; whatever is replayed keeps its seq anyway (the sequencer decides
  * from durable state). Malformed or impossible records go to the dead-letter topic with the
  * reason in headers. Storage failures are retried with backoff and never skipped: skipping would
  * break per-conversation order, so the conversation waits instead; conversations of the chunk
- * that were stored are delivered at once.
+ * that were stored are delivered at once. A chunk is committed only once the sequenced stream has
+ * every message it stored: a failed publish forgets the sequencer's memory, so the retry finds the
+ * stored messages in Cassandra and publishes them again.
  */
 export class MessageConsumer {
   private readonly maxRetries: number;
@@ -61,7 +75,7 @@ export class MessageConsumer {
     private readonly dlqProducer: Producer,
     private readonly newSequencer: (clock: LeaseClock) => Sequencer,
     private readonly leases: SequencerLeases,
-    private readonly deliver: (messages: ChatMessage[]) => Promise<unknown>,
+    private readonly sinks: StoredMessageSinks,
     private readonly log: Logger,
     private readonly metrics: ConsumerMetrics,
     private readonly opts: MessageConsumerOptions,
@@ -186,8 +200,8 @@ export class MessageConsumer {
         for (const p of result.poisoned) {
           await this.deadLetter(Buffer.from(JSON.stringify(p.record)), Buffer.from(p.record.conversation_id), p.reason, partition, 'sequencer');
         }
-        // What was stored is delivered now, whatever happened to the other conversations.
-        await this.deliverSafely(result.messages);
+        // What was stored is delivered and published now, whatever happened to the other conversations.
+        await Promise.all([this.deliverSafely(result.messages), this.publish(owner, result.messages)]);
         if (result.failed.size === 0) {
           owner.processedThrough = BigInt(chunk.at(-1)!.offset);
           return true;
@@ -211,10 +225,23 @@ export class MessageConsumer {
     return true;
   }
 
+  /**
+   * A failed publish makes the sequencer forget what it stored: its memory would take the retried
+   * records for copies and leave them out, and they must be published again.
+   */
+  private async publish(owner: Ownership, messages: ChatMessage[]): Promise<void> {
+    try {
+      await this.sinks.publish(messages);
+    } catch (err) {
+      owner.sequencer.forgetStored();
+      throw err;
+    }
+  }
+
   private async deliverSafely(messages: ChatMessage[]): Promise<void> {
     if (messages.length === 0) return;
     try {
-      await this.deliver(messages);
+      await this.sinks.deliver(messages);
     } catch (err) {
       // Messages are durable already; clients recover missed deliveries through sync/gap fill.
       this.log.warn({ err: (err as Error).message, count: messages.length }, 'real-time delivery failed');

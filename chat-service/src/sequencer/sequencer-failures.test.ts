@@ -93,13 +93,16 @@ describe('MessageConsumer with a failing conversation', () => {
       { send: async (m: unknown) => void dlq.push(m) } as unknown as Producer,
       () => make(store),
       { acquire: async () => 1, generation: async () => 1 },
-      async (messages) => {
-        delivered.push(messages);
-        store.failing.delete(A); // storage comes back after the first attempt
+      {
+        deliver: async (messages) => {
+          delivered.push(messages);
+          store.failing.delete(A); // storage comes back after the first attempt
+        },
+        publish: async () => undefined,
       },
       createLogger('test', 'silent'),
       { markSequenced: () => undefined, markDuplicates: () => undefined, markDeadLettered: () => undefined, markRetry: () => undefined },
-      { topic: 't', dlqTopic: 't.dlq', owner: 'me', maxRetries: 3 },
+      { topic: 't', dlqTopic: 't.dlq', owner: 'me', maxRetries: 3, leaseClock: { validityMs: 1000, maxClockSkewMs: 10 } },
     );
     const records = [record(A), record(B), record(A), record(B)];
     const messages = records.map((r, i) => ({ offset: String(10 + i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage);
@@ -125,5 +128,70 @@ describe('MessageConsumer with a failing conversation', () => {
     expect(resolved).toEqual(['13']);
     expect(commits).toEqual([{ topics: [{ topic: 't', partitions: [{ partition: 0, offset: '14' }] }] }]);
     expect(dlq).toEqual([]);
+  });
+});
+
+describe('MessageConsumer publishing to the sequenced stream', () => {
+  const batchOf = (records: MessageRecord[], firstOffset: number) =>
+    records.map((r, i) => ({ offset: String(firstOffset + i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage);
+  const payload = (messages: KafkaMessage[], commits: unknown[]) =>
+    ({
+      batch: { topic: 't', partition: 0, messages },
+      resolveOffset: () => undefined,
+      commitOffsetsIfNecessary: async (offsets?: unknown) => void commits.push(offsets),
+      heartbeat: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+    }) as unknown as EachBatchPayload;
+
+  it('publishes every stored message in seq order before committing, and publishes them again after a failed publish', async () => {
+    const store = new FaultyStore();
+    const attempts: ChatMessage[][] = [];
+    const events: string[] = [];
+    let failNext = 1;
+    const consumer = new MessageConsumer(
+      {} as Consumer,
+      {} as Producer,
+      () => make(store),
+      { acquire: async () => 1, generation: async () => 1 },
+      {
+        deliver: async () => undefined,
+        publish: async (messages) => {
+          attempts.push(messages);
+          events.push('publish');
+          if (failNext-- > 0) throw new Error('broker unavailable');
+        },
+      },
+      createLogger('test', 'silent'),
+      { markSequenced: () => undefined, markDuplicates: () => undefined, markDeadLettered: () => undefined, markRetry: () => undefined },
+      { topic: 't', dlqTopic: 't.dlq', owner: 'me', maxRetries: 3, leaseClock: { validityMs: 1000, maxClockSkewMs: 10 } },
+    );
+    const commits: unknown[] = [];
+    await consumer.handleBatch(payload(batchOf([record(A), record(B), record(A), record(A)], 20), { push: (c: unknown) => (events.push('commit'), commits.push(c)) } as unknown as unknown[]));
+    const seqs = (ms: ChatMessage[]) => ms.map((m) => `${m.conversation_id}:${m.seq}`);
+    // The failed publish is repeated with the same messages, found again in storage.
+    expect(attempts).toHaveLength(2);
+    expect(seqs(attempts[1]!).sort()).toEqual(seqs(attempts[0]!).sort());
+    expect(seqs(attempts[1]!.filter((m) => m.conversation_id === A))).toEqual([`${A}:1`, `${A}:2`, `${A}:3`]);
+    expect(seqs(attempts[1]!.filter((m) => m.conversation_id === B))).toEqual([`${B}:1`]);
+    expect(events).toEqual(['publish', 'publish', 'commit']);
+    expect(await seqsOf(store, A)).toEqual([1, 2, 3]);
+  });
+
+  it('commits nothing while publishing keeps failing', async () => {
+    const store = new FaultyStore();
+    const consumer = new MessageConsumer(
+      {} as Consumer,
+      {} as Producer,
+      () => make(store),
+      { acquire: async () => 1, generation: async () => 1 },
+      { deliver: async () => undefined, publish: async () => Promise.reject(new Error('broker unavailable')) },
+      createLogger('test', 'silent'),
+      { markSequenced: () => undefined, markDuplicates: () => undefined, markDeadLettered: () => undefined, markRetry: () => undefined },
+      { topic: 't', dlqTopic: 't.dlq', owner: 'me', maxRetries: 2, leaseClock: { validityMs: 1000, maxClockSkewMs: 10 } },
+    );
+    const commits: unknown[] = [];
+    await expect(consumer.handleBatch(payload(batchOf([record(A)], 40), commits))).rejects.toThrow(/broker unavailable/);
+    expect(commits).toEqual([]);
   });
 });

@@ -151,6 +151,15 @@ export class Sequencer {
     return this.states.bytes;
   }
 
+  /**
+   * Forgets what this sequencer stored (a downstream step failed and the records will be seen
+   * again): they are then looked up in durable storage and reported in `messages` once more.
+   */
+  forgetStored(): void {
+    this.states.clear();
+    this.distrustFirstSendsUntilNow();
+  }
+
   /** Drops all state (the partition was lost). */
   close(): void {
     this.states.clear();

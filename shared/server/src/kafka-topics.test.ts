@@ -27,6 +27,14 @@ describe('kafkaTopics', () => {
     });
   });
 
+  it('declares the sequenced stream beside the messages topic: same partitions, keyed, with its own dead-letter topic', () => {
+    const [messages, , sequenced, sequencedDlq] = kafkaTopics(settings({ NODE_ENV: 'production' }));
+    expect(sequenced).toEqual({ ...messages, name: 'chat.messages.sequenced' });
+    expect(sequencedDlq).toMatchObject({ name: 'chat.messages.sequenced.dlq', partitions: 1, fixedPartitions: false });
+    expect(kafkaTopics(settings({ KAFKA_TOPIC_MESSAGES: 'm' }))[2]!.name).toBe('m.sequenced');
+    expect(kafkaTopics(settings({ KAFKA_TOPIC_MESSAGES: 'm', KAFKA_TOPIC_SEQUENCED: 's' }))[2]!.name).toBe('s');
+  });
+
   it('item 13: refuses a min.insync.replicas above the replication factor', () => {
     expect(() => kafkaTopics({ messagesTopic: 't', partitions: 1, replicationFactor: 1, minInsyncReplicas: 2 })).toThrow(/KAFKA_MIN_INSYNC_REPLICAS \(2\) exceeds KAFKA_REPLICATION_FACTOR \(1\)/);
   });

@@ -19,6 +19,8 @@ export interface TopicSpec {
 /** Durability and layout of the topics, from KAFKA_* variables (see topicSettingsFromConfig). */
 export interface TopicSettings {
   messagesTopic: string;
+  /** @default sequencedTopicOf(messagesTopic) (KAFKA_TOPIC_SEQUENCED) */
+  sequencedTopic?: string;
   /** @default 12 (KAFKA_MESSAGES_PARTITIONS) */
   partitions: number;
   /** @default 3 in production, 1 otherwise (KAFKA_REPLICATION_FACTOR) */
@@ -28,15 +30,26 @@ export interface TopicSettings {
 }
 
 /** The config variables topicSettingsFromConfig reads (load them with loadConfigVars in tools). */
-export const TOPIC_CONFIG_VARS = ['KAFKA_TOPIC_MESSAGES', 'KAFKA_MESSAGES_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS'] as const;
+export const TOPIC_CONFIG_VARS = ['KAFKA_TOPIC_MESSAGES', 'KAFKA_TOPIC_SEQUENCED', 'KAFKA_MESSAGES_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS'] as const;
 
 export function topicSettingsFromConfig(c: Pick<Config, (typeof TOPIC_CONFIG_VARS)[number]>): TopicSettings {
   return {
     messagesTopic: c.KAFKA_TOPIC_MESSAGES,
+    sequencedTopic: sequencedTopicFromConfig(c),
     partitions: c.KAFKA_MESSAGES_PARTITIONS,
     replicationFactor: c.KAFKA_REPLICATION_FACTOR,
     minInsyncReplicas: c.KAFKA_MIN_INSYNC_REPLICAS,
   };
+}
+
+/** The sequenced stream that belongs to a messages topic when KAFKA_TOPIC_SEQUENCED is empty. */
+export function sequencedTopicOf(messagesTopic: string): string {
+  return `${messagesTopic}.sequenced`;
+}
+
+/** The sequenced stream's name: KAFKA_TOPIC_SEQUENCED, or derived from the messages topic. */
+export function sequencedTopicFromConfig(c: Pick<Config, 'KAFKA_TOPIC_MESSAGES' | 'KAFKA_TOPIC_SEQUENCED'>): string {
+  return c.KAFKA_TOPIC_SEQUENCED === '' ? sequencedTopicOf(c.KAFKA_TOPIC_MESSAGES) : c.KAFKA_TOPIC_SEQUENCED;
 }
 
 /** Where records that can never be processed go, next to their source topic. */
@@ -45,7 +58,9 @@ export function dlqTopicOf(topic: string): string {
 }
 
 /**
- * The topics for one messages topic. Both are written with acks=all, so min.insync.replicas
+ * The topics for one messages topic: the messages, the sequenced stream (same partition count,
+ * also keyed by conversation, so a conversation's sequenced records stay in order) and a
+ * dead-letter topic beside each. All are written with acks=all, so min.insync.replicas
  * decides how many copies an acked record has; an out-of-sync replica may never become leader
  * (unclean leader election off), since that would drop acked records.
  */
@@ -55,10 +70,13 @@ export function kafkaTopics(s: TopicSettings): TopicSpec[] {
       `KAFKA_MIN_INSYNC_REPLICAS (${s.minInsyncReplicas}) exceeds KAFKA_REPLICATION_FACTOR (${s.replicationFactor}): no acks=all write could ever succeed`,
     );
   }
+  const sequenced = s.sequencedTopic ?? sequencedTopicOf(s.messagesTopic);
   const config = { 'min.insync.replicas': String(s.minInsyncReplicas), 'unclean.leader.election.enable': 'false' };
   return [
     { name: s.messagesTopic, partitions: s.partitions, replicationFactor: s.replicationFactor, fixedPartitions: true, config },
     { name: dlqTopicOf(s.messagesTopic), partitions: 1, replicationFactor: s.replicationFactor, fixedPartitions: false, config },
+    { name: sequenced, partitions: s.partitions, replicationFactor: s.replicationFactor, fixedPartitions: true, config },
+    { name: dlqTopicOf(sequenced), partitions: 1, replicationFactor: s.replicationFactor, fixedPartitions: false, config },
   ];
 }
 

@@ -106,3 +106,17 @@ export interface MessageRecord {
    */
   first_send?: true;
 }
+
+/**
+ * The Kafka record on the sequenced stream (KAFKA_TOPIC_SEQUENCED, default `chat.messages.sequenced`;
+ * value JSON, key = conversation_id). The sequencer publishes every stored message, in seq order
+ * per conversation, with acks=all, before it commits the offsets of the records it came from: a
+ * crash publishes some again, so consumers drop what they already handled by (conversation_id, seq).
+ * Validate with parseSequencedRecord (sequenced-record.ts).
+ */
+export interface SequencedRecord {
+  v: 1;
+  type: 'sequenced';
+  /** Exactly as clients get it in a `message` frame (without `type`). */
+  message: ChatMessage;
+}
