@@ -1,0 +1,122 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Collapse windows in Redis, one per (user, conversation): how many messages arrived since the
+ * last push and the highest seq among them, plus a due set ordered by when each window's push is
+ * due. All state lives here, not in the notifier's memory, so a restarted notifier resumes every
+ * open window and counts no message twice (a window ignores seqs at or below its highest).
+ */
+
+// KEYS: window hash, due set. ARGV: seq, epoch, due at (ms), due member, ttl seconds, preview ('' = none).
+const ADD = `
+local seq = tonumber(ARGV[1])
+if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[2] then
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'last_seq', 0)
+end
+if seq <= tonumber(redis.call('HGET', KEYS[1], 'last_seq') or '0') then return 0 end
+local n = redis.call('HINCRBY', KEYS[1], 'count', 1)
+redis.call('HSET', KEYS[1], 'last_seq', seq, 'preview', ARGV[6])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+if n == 1 then redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[4]) end
+return n`;
+
+// Claims due windows for a lease: their due time moves to the lease's end, so a notifier that dies
+// while pushing leaves them to be claimed again. KEYS: due set. ARGV: now, lease end, limit.
+const CLAIM = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], m) end
+return due`;
+
+// A window's push is done (sent or suppressed) for `count` messages: those leave the window; if
+// more arrived meanwhile the window stays, due at ARGV[3]. KEYS: window, due. ARGV: count, member, next due.
+const COMPLETE = `
+local n = redis.call('HINCRBY', KEYS[1], 'count', -tonumber(ARGV[1]))
+if n <= 0 then
+  redis.call('HSET', KEYS[1], 'count', 0)
+  redis.call('ZREM', KEYS[2], ARGV[2])
+else
+  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+end
+return n`;
+
+export interface WindowKey {
+  userId: string;
+  conversationId: string;
+}
+
+export interface WindowSnapshot extends WindowKey {
+  count: number;
+  lastSeq: number;
+  epoch: string;
+  preview: string;
+}
+
+type Script = (...args: (string | number)[]) => Promise<unknown>;
+
+export class WindowStore {
+  private readonly dueKey: string;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly ttlSeconds = 7 * 24 * 3600,
+  ) {
+    this.dueKey = `${prefix}notify:due`;
+    for (const [name, lua] of [
+      ['notifyWindowAdd', ADD],
+      ['notifyWindowClaim', CLAIM],
+      ['notifyWindowComplete', COMPLETE],
+    ] as const) {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: name === 'notifyWindowClaim' ? 1 : 2, lua });
+    }
+  }
+
+  private windowKey(k: WindowKey): string {
+    return `${this.prefix}notify:w:{${k.userId}}:${k.conversationId}`;
+  }
+
+  private member(k: WindowKey): string {
+    // User ids never contain '|' (USER_ID_PATTERN); conversation ids are digits.
+    return `${k.conversationId}|${k.userId}`;
+  }
+
+  private script(name: string): Script {
+    return ((this.redis as unknown as Record<string, Script>)[name] as Script).bind(this.redis);
+  }
+
+  /** Adds message `seq` to each recipient's window; a new window is due at `dueAt(recipient)`. */
+  async add(conversationId: string, seq: number, epoch: string, recipients: readonly { userId: string; dueAt: number }[], preview: string): Promise<void> {
+    for (let i = 0; i < recipients.length; i += 500) {
+      const pipeline = this.redis.pipeline();
+      for (const r of recipients.slice(i, i + 500)) {
+        const k = { userId: r.userId, conversationId };
+        (pipeline as unknown as Record<string, Script>).notifyWindowAdd!(this.windowKey(k), this.dueKey, seq, epoch, r.dueAt, this.member(k), this.ttlSeconds, preview);
+      }
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([err]) => err);
+      if (failed) throw failed[0] as Error;
+    }
+  }
+
+  /** Windows due by `now`, leased until `leaseUntil`, with their contents. */
+  async claimDue(now: number, leaseUntil: number, limit: number): Promise<WindowSnapshot[]> {
+    const members = (await this.script('notifyWindowClaim')(this.dueKey, now, leaseUntil, limit)) as string[];
+    if (members.length === 0) return [];
+    const keys = members.map((m) => {
+      const bar = m.indexOf('|');
+      return { conversationId: m.slice(0, bar), userId: m.slice(bar + 1) };
+    });
+    const pipeline = this.redis.pipeline();
+    for (const k of keys) pipeline.hmget(this.windowKey(k), 'count', 'last_seq', 'epoch', 'preview');
+    const rows = (await pipeline.exec()) ?? [];
+    return keys.map((k, i) => {
+      const [count, lastSeq, epoch, preview] = (rows[i]?.[1] as (string | null)[] | undefined) ?? [];
+      return { ...k, count: Number(count ?? 0), lastSeq: Number(lastSeq ?? 0), epoch: epoch ?? '', preview: preview ?? '' };
+    });
+  }
+
+  /** The push for `count` messages of the window is settled; later messages keep it open until `nextDueAt`. */
+  async complete(w: WindowKey, count: number, nextDueAt: number): Promise<void> {
+    await this.script('notifyWindowComplete')(this.windowKey(w), this.dueKey, count, this.member(w), nextDueAt);
+  }
+}
