@@ -34,6 +34,11 @@ import { SendService } from './send/send-service.js';
 import { MessageConsumer } from './sequencer/message-consumer.js';
 import { SequencedPublisher } from './sequencer/sequenced-publisher.js';
 import { Sequencer } from './sequencer/sequencer.js';
+import { CassandraConversationListStore } from './inbox/cassandra-conversation-list-store.js';
+import { CassandraInboxStore } from './inbox/cassandra-inbox-store.js';
+import { CassandraReadStateStore } from './inbox/cassandra-read-state-store.js';
+import { InboxService } from './inbox/inbox-service.js';
+import { InboxWriter } from './inbox/inbox-writer.js';
 import { CoalescingBatcher } from './store/coalescing-batcher.js';
 import { CassandraConversationStore } from './store/cassandra-conversation-store.js';
 import { CassandraMessageStore } from './store/cassandra-message-store.js';
@@ -149,6 +154,35 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     });
   }
 
+  const inboxStore = guardedBy(new CassandraInboxStore(clients.cassandra), breakers.cassandra);
+  const listStore = guardedBy(new CassandraConversationListStore(clients.cassandra), breakers.cassandra);
+  const readStates = guardedBy(new CassandraReadStateStore(clients.cassandra), breakers.cassandra);
+  if (config.CHAT_SERVICE_ROLES.includes('inbox')) {
+    const sequencedTopic = sequencedTopicFromConfig(config);
+    const consumer = clients.kafka.consumer({ groupId: config.INBOX_WRITER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
+    const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await Promise.all([consumer.connect(), dlqProducer.connect()]);
+    const writer = new InboxWriter(
+      consumer,
+      dlqProducer,
+      inboxStore,
+      listStore,
+      readStates,
+      async (cid) => {
+        const e = await membership.get(cid);
+        return e ? { kind: e.conversation.kind, members: e.members } : null;
+      },
+      metrics,
+      log.child({ component: 'inbox-writer' }),
+      { topic: sequencedTopic, dlqTopic: dlqTopicOf(sequencedTopic), fanoutWriteMaxMembers: config.FANOUT_WRITE_MAX_MEMBERS, maxRetries: config.CONSUMER_MAX_RETRIES },
+    );
+    await writer.start();
+    closers.push(async () => {
+      await consumer.disconnect();
+      await dlqProducer.disconnect();
+    });
+  }
+
   if (config.CHAT_SERVICE_ROLES.includes('api')) {
     const producer = new BatchingProducer(clients.createProducer, breakers.kafka, log.child({ component: 'send-producer' }), {
       maxQueuedMessages: config.SEND_QUEUE_MAX_MESSAGES,
@@ -189,7 +223,8 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       closers.push(() => sweeper.stop());
     }
     const devices = new DeviceService(guardedBy(new CassandraDeviceStore(clients.cassandra), breakers.cassandra));
-    registerPublicRoutes(publicRouter, { verifier, conversations, reads, attachments, devices, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
+    const inbox = new InboxService(inboxStore, listStore, readStates, conversationStore, membership, messageStore, config.FANOUT_WRITE_MAX_MEMBERS);
+    registerPublicRoutes(publicRouter, { verifier, conversations, reads, attachments, devices, inbox, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
     closers.push(async () => {
       restLimits.perAddress.close();
       restLimits.perUser.close();

@@ -1,10 +1,11 @@
 import { counter, createMetricsRegistry } from '@chat/server/metrics';
 import type { Registry } from 'prom-client';
 import type { DeliveryMetrics } from './delivery/deliverer.js';
+import type { InboxMetrics } from './inbox/inbox-writer.js';
 import type { ConsumerMetrics } from './sequencer/message-consumer.js';
 
 /** What chat-service counts, as domain verbs. */
-export interface ChatMetrics extends ConsumerMetrics, DeliveryMetrics {
+export interface ChatMetrics extends ConsumerMetrics, DeliveryMetrics, InboxMetrics {
   readonly registry: Registry;
   markDelivered(gatewayEvents: number): void;
 }
@@ -17,8 +18,12 @@ export function createChatMetrics(): ChatMetrics {
   const duplicates = counter(registry, 'chat_sequencer_duplicates_total', 'Records recognised as copies or resends of a stored message and not stored again');
   const delivered = counter(registry, 'chat_gateway_events_published_total', 'Delivery events published to gateways');
   const publishErrors = counter(registry, 'chat_delivery_publish_errors_total', 'Delivery events Redis refused (real-time delivery lost; clients recover by sync/digest)');
+  const inboxRows = counter(registry, 'chat_inbox_rows_written_total', 'Inbox rows written by fanout on write (one per member and message)');
+  const listRows = counter(registry, 'chat_conversation_list_rows_written_total', 'Conversation list rows updated by fanout on write');
   return {
     registry,
+    markInboxRows: (n) => inboxRows.inc(n),
+    markListRows: (n) => listRows.inc(n),
     markSequenced: (n) => sequenced.inc(n),
     markDeadLettered: (reason) => deadLettered.inc({ reason }),
     markRetry: () => retries.inc(),

@@ -64,6 +64,7 @@ export async function startSystem(gatewayCount = 2, options: SystemOptions = {})
     PRESENCE_SERVICE_URL: '', // presence has its own suite (presence-service/test)
     KAFKA_TOPIC_MESSAGES: topic,
     SEQUENCER_GROUP_ID: `test-${run}`,
+    INBOX_WRITER_GROUP_ID: `test-inbox-${run}`,
     CHAT_SERVICE_ROLES: options.roles ?? 'api,sequencer',
     ...options.env,
   };

@@ -1,6 +1,6 @@
 import { bool, hostPorts, int, list, oneOf, optHostPorts, optStr, port, rate, str, subsetOf, url, type Parser } from './parsers.js';
 
-const roles = () => subsetOf(['api', 'sequencer']);
+const roles = () => subsetOf(['api', 'sequencer', 'inbox']);
 
 interface EnvVar<T> {
   parse: Parser<T>;
@@ -57,7 +57,9 @@ export const ENV_TABLE = {
   ATTACHMENT_SWEEP_INTERVAL_MS: v(int(0, 3_600_000), '60000', 'How often a chat-service API process deletes abandoned attachments; 0 disables (another process must sweep).'),
   RATE_ATTACHMENTS_PER_USER: v(rate(), '500/3600s', 'Attachment uploads one user may request per window.'),
 
-  CHAT_SERVICE_ROLES: v(roles(), 'api,sequencer', 'What a chat-service process runs: the HTTP API, the sequencer consumer, or both.'),
+  CHAT_SERVICE_ROLES: v(roles(), 'api,sequencer,inbox', 'What a chat-service process runs: the HTTP API (api), the sequencer consumer (sequencer), the inbox writer on the sequenced stream (inbox); any combination.'),
+  FANOUT_WRITE_MAX_MEMBERS: v(int(1, 1_000_000), '50', 'Conversations with at most this many members (direct ones always) are fanned out on write: one inbox row per member and message, list rows kept per member. Larger ones are read from the conversation (fanout on read).'),
+  INBOX_WRITER_GROUP_ID: v(str(), 'chat-inbox-writer', 'Kafka consumer group of the inbox writers on the sequenced stream.'),
   CHAT_HTTP_HOST: v(str(), '127.0.0.1', 'chat-service public listen address (REST API; api role only).'),
   CHAT_HTTP_PORT: v(port(), '8080', 'chat-service public REST port (api role only); it serves nothing else.'),
   CHAT_INTERNAL_HOST: v(str(), '127.0.0.1', 'chat-service internal listen address: internal API for gateways, /healthz, /metrics. Never expose it publicly.'),

@@ -1,0 +1,52 @@
+import { ChatError, Errors, isObject, reqInt } from '@chat/protocol';
+import { readJson, sendJson } from '../http/http-utils.js';
+import { conversationIdParam, parseWith, queryInt } from '../http/request-parsers.js';
+import type { RouteContext, Router } from '../http/router.js';
+import type { InboxService } from './inbox-service.js';
+
+const MAX_BODY = 4096;
+const MAX_CURSOR = 512;
+
+function cursorParam(query: URLSearchParams): string | undefined {
+  const raw = query.get('cursor');
+  if (raw === null) return undefined;
+  if (raw.length === 0 || raw.length > MAX_CURSOR || !/^[A-Za-z0-9_-]+$/.test(raw)) throw new ChatError(Errors.INVALID_SHAPE, 'cursor: not a cursor this server issued');
+  return raw;
+}
+
+/** GET /v1/inbox, GET /v1/conversation-list, PUT /v1/conversations/:id/read and /mute (docs/PROTOCOL.md). */
+export function registerInboxRoutes(router: Router, authed: (h: (ctx: RouteContext, userId: string) => Promise<void>) => (ctx: RouteContext) => Promise<void>, inbox: InboxService): void {
+  router.on(
+    'GET',
+    '/v1/inbox',
+    authed(async ({ res, query }, userId) => sendJson(res, 200, await inbox.everythingNew(userId, cursorParam(query)))),
+  );
+  router.on(
+    'GET',
+    '/v1/conversation-list',
+    authed(async ({ res, query }, userId) => {
+      const limit = Math.min(queryInt(query, 'limit', 1) ?? 50, 200);
+      sendJson(res, 200, await inbox.conversationList(userId, cursorParam(query), limit));
+    }),
+  );
+  router.on(
+    'PUT',
+    '/v1/conversations/:id/read',
+    authed(async ({ req, res, params }, userId) => {
+      const seq = parseWith(await readJson(req, MAX_BODY), (o) => reqInt(o, 'seq', 0, Number.MAX_SAFE_INTEGER));
+      sendJson(res, 200, { read_seq: await inbox.markRead(userId, conversationIdParam(params.id), seq) });
+    }),
+  );
+  router.on(
+    'PUT',
+    '/v1/conversations/:id/mute',
+    authed(async ({ req, res, params }, userId) => {
+      const muted = parseWith(await readJson(req, MAX_BODY), (o) => {
+        if (!isObject(o) || typeof o.muted !== 'boolean') throw new ChatError(Errors.INVALID_SHAPE, 'muted: must be true or false');
+        return o.muted;
+      });
+      await inbox.setMuted(userId, conversationIdParam(params.id), muted);
+      sendJson(res, 200, { muted });
+    }),
+  );
+}

@@ -1,0 +1,201 @@
+import { ChatError, Errors, type ChatMessage } from '@chat/protocol';
+import type { ConversationStore } from '../store/conversation-store.js';
+import type { MembershipCache } from '../store/membership-cache.js';
+import type { MessageStore } from '../store/message-store.js';
+import type { ConversationListStore } from './conversation-list-store.js';
+import type { InboxStore } from './inbox-store.js';
+import { INBOX_VISIBILITY_MS } from './inbox-writer.js';
+import type { ReadStateStore } from './read-state-store.js';
+
+/** A conversation fanned out on read: the client syncs it from its own position. */
+export interface LargeConversationLatest {
+  conversation_id: string;
+  epoch: string;
+  last_seq: number;
+}
+
+export interface EverythingNew {
+  /** Messages of small conversations, in inbox order; may repeat ones already returned (drop seqs at or below your position). */
+  messages: ChatMessage[];
+  /** Latest seq of each large conversation of the user. */
+  large: LargeConversationLatest[];
+  /** Pass back as `cursor` next time. */
+  cursor: string;
+  /** More inbox entries wait: ask again with `cursor` at once. */
+  has_more: boolean;
+}
+
+export interface ConversationListItem {
+  conversation_id: string;
+  kind: 'direct' | 'group';
+  title: string | null;
+  epoch: string;
+  last_activity: number;
+  last_seq: number;
+  preview: { message_id: string; sender_id: string; body: string } | null;
+  read_seq: number;
+  unread: number;
+  muted: boolean;
+  /** How the conversation is fanned out: on write (inbox rows) or on read (the client syncs it). */
+  fanout: 'write' | 'read';
+}
+
+export interface ConversationListPage {
+  conversations: ConversationListItem[];
+  /** Absent on the last page. */
+  next_cursor?: string;
+}
+
+/** Oldest inbox position a cursor may name; an older (or no) cursor starts here. */
+export const INBOX_RETENTION_MS = 7 * 86_400_000;
+const PAGE_ENTRIES = 500;
+
+const encodeCursor = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+function decodeCursor(cursor: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new ChatError(Errors.INVALID_SHAPE, 'cursor: not a cursor this server issued');
+  }
+}
+
+/**
+ * "Everything new for me", the ordered conversation list, read positions and mute: the reads of
+ * the hybrid fanout. Small conversations are served from the user's inbox and list rows (one
+ * partition each); large ones are merged in from the conversation itself.
+ */
+export class InboxService {
+  constructor(
+    private readonly inbox: InboxStore,
+    private readonly lists: ConversationListStore,
+    private readonly reads: ReadStateStore,
+    private readonly conversations: ConversationStore,
+    private readonly membership: MembershipCache,
+    private readonly messages: MessageStore,
+    private readonly fanoutWriteMaxMembers: number,
+  ) {}
+
+  private async mine(userId: string) {
+    const ids = await this.conversations.listForUser(userId);
+    const entries = await Promise.all(ids.map((id) => this.membership.get(id)));
+    return entries.filter((e): e is NonNullable<typeof e> => e !== null && e.members.has(userId));
+  }
+
+  private isLarge(e: { conversation: { kind: string }; members: Set<string> }): boolean {
+    return e.conversation.kind !== 'direct' && e.members.size > this.fanoutWriteMaxMembers;
+  }
+
+  async everythingNew(userId: string, cursor: string | undefined, now = Date.now()): Promise<EverythingNew> {
+    let after = now - INBOX_RETENTION_MS;
+    if (cursor !== undefined) {
+      const c = decodeCursor(cursor);
+      const t = (c as { t?: unknown }).t;
+      if (typeof t !== 'number' || !Number.isSafeInteger(t)) throw new ChatError(Errors.INVALID_SHAPE, 'cursor: not a cursor this server issued');
+      // Entries become visible within INBOX_VISIBILITY_MS of their stamp: look back that far.
+      after = Math.max(after, t - INBOX_VISIBILITY_MS);
+    }
+    const entries = await this.inbox.readSince(userId, after, now, PAGE_ENTRIES + 1);
+    const hasMore = entries.length > PAGE_ENTRIES;
+    const page = entries.slice(0, PAGE_ENTRIES);
+    const until = hasMore ? page.at(-1)!.entry_ts : now;
+    const mine = await this.mine(userId);
+    const memberOf = new Map(mine.map((e) => [e.conversation.conversation_id, e]));
+    // Read each conversation's range once; a removed member gets nothing more of it.
+    const ranges = new Map<string, { min: number; max: number }>();
+    for (const e of page) {
+      if (!memberOf.has(e.conversation_id)) continue;
+      const r = ranges.get(e.conversation_id);
+      ranges.set(e.conversation_id, r ? { min: Math.min(r.min, e.seq), max: Math.max(r.max, e.seq) } : { min: e.seq, max: e.seq });
+    }
+    const bodies = new Map<string, ChatMessage>();
+    await Promise.all(
+      [...ranges].map(async ([cid, r]) => {
+        for (const m of await this.messages.readAfter(cid, r.min - 1, r.max, r.max - r.min + 1)) bodies.set(`${cid}:${m.seq}`, m);
+      }),
+    );
+    const messages = page.map((e) => bodies.get(`${e.conversation_id}:${e.seq}`)).filter((m): m is ChatMessage => m !== undefined);
+    const large = mine.filter((e) => this.isLarge(e));
+    const lastSeqs = await this.messages.lastSeqs(large.map((e) => e.conversation.conversation_id));
+    return {
+      messages,
+      large: large.map((e) => ({ conversation_id: e.conversation.conversation_id, epoch: e.conversation.epoch, last_seq: lastSeqs.get(e.conversation.conversation_id) ?? 0 })),
+      cursor: encodeCursor({ t: until }),
+      has_more: hasMore,
+    };
+  }
+
+  async conversationList(userId: string, cursor: string | undefined, limit: number): Promise<ConversationListPage> {
+    const [mine, rows, readSeqs] = await Promise.all([this.mine(userId), this.lists.rows(userId), this.reads.readSeqs(userId)]);
+    const rowOf = new Map(rows.map((r) => [r.conversation_id, r]));
+    const large = mine.filter((e) => this.isLarge(e)).map((e) => e.conversation.conversation_id);
+    const largeSeqs = await this.messages.lastSeqs(large);
+    const largeLast = await Promise.all(
+      large.map(async (cid) => {
+        const last = largeSeqs.get(cid) ?? 0;
+        return [cid, last > 0 ? (await this.messages.readAfter(cid, last - 1, last, 1))[0] : undefined] as const;
+      }),
+    );
+    const latestOfLarge = new Map(largeLast);
+    const items: ConversationListItem[] = mine.map((e) => {
+      const cid = e.conversation.conversation_id;
+      const row = rowOf.get(cid);
+      const latest = latestOfLarge.get(cid);
+      // A conversation that grew past the threshold has an older row: the newer source wins.
+      const fromLatest = latest && latest.seq > (row?.last_seq ?? 0);
+      const lastSeq = fromLatest ? latest.seq : (row?.last_seq ?? 0);
+      const readSeq = Math.min(readSeqs.get(cid) ?? 0, lastSeq);
+      return {
+        conversation_id: cid,
+        kind: e.conversation.kind,
+        title: e.conversation.title,
+        epoch: e.conversation.epoch,
+        last_activity: fromLatest ? latest.created_at : row?.last_activity || e.conversation.created_at,
+        last_seq: lastSeq,
+        preview: fromLatest
+          ? { message_id: latest.message_id, sender_id: latest.sender_id, body: latest.body.slice(0, 140) }
+          : row?.last_message_id
+            ? { message_id: row.last_message_id, sender_id: row.preview_sender ?? '', body: row.preview ?? '' }
+            : null,
+        read_seq: readSeq,
+        unread: Math.max(0, lastSeq - readSeq),
+        muted: row?.muted ?? false,
+        fanout: this.isLarge(e) ? 'read' : 'write',
+      };
+    });
+    // Newest activity first; ties by id so pages are stable.
+    items.sort((a, b) => b.last_activity - a.last_activity || (a.conversation_id < b.conversation_id ? -1 : 1));
+    let start = 0;
+    if (cursor !== undefined) {
+      const c = decodeCursor(cursor) as { a?: unknown; c?: unknown };
+      if (typeof c.a !== 'number' || typeof c.c !== 'string') throw new ChatError(Errors.INVALID_SHAPE, 'cursor: not a cursor this server issued');
+      const [a, id] = [c.a, c.c];
+      start = items.findIndex((i) => i.last_activity < a || (i.last_activity === a && i.conversation_id > id));
+      if (start < 0) start = items.length;
+    }
+    const page = items.slice(start, start + limit);
+    const last = page.at(-1);
+    return start + limit < items.length && last ? { conversations: page, next_cursor: encodeCursor({ a: last.last_activity, c: last.conversation_id }) } : { conversations: page };
+  }
+
+  /** The user's total unread count over every conversation (what the notifier badges). */
+  async totalUnread(userId: string): Promise<number> {
+    const [mine, readSeqs] = await Promise.all([this.mine(userId), this.reads.readSeqs(userId)]);
+    const lastSeqs = await this.messages.lastSeqs(mine.map((e) => e.conversation.conversation_id));
+    let total = 0;
+    for (const [cid, last] of lastSeqs) total += Math.max(0, last - (readSeqs.get(cid) ?? 0));
+    return total;
+  }
+
+  /** Moves the user's read position forward (never back); returns the position now stored. */
+  async markRead(userId: string, conversationId: string, seq: number): Promise<number> {
+    if (!(await this.membership.isMember(conversationId, userId))) throw new ChatError(Errors.NOT_MEMBER);
+    const last = await this.messages.lastSeq(conversationId);
+    await this.reads.markRead(userId, conversationId, Math.min(seq, last));
+    return this.reads.readSeq(userId, conversationId);
+  }
+
+  async setMuted(userId: string, conversationId: string, muted: boolean): Promise<void> {
+    if (!(await this.membership.isMember(conversationId, userId))) throw new ChatError(Errors.NOT_MEMBER);
+    await this.reads.setMuted(userId, conversationId, muted);
+  }
+}

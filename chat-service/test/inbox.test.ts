@@ -1,0 +1,113 @@
+import cassandra from 'cassandra-driver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AckFrame } from '@chat/protocol';
+import type { ConversationListPage, EverythingNew } from '../src/inbox/inbox-service.js';
+import { RawClient } from './support/raw-client.js';
+import { startSystem, waitFor, type TestSystem } from './support/system.js';
+
+let sys: TestSystem;
+const clients: RawClient[] = [];
+const run = Math.random().toString(36).slice(2, 8);
+const users = (name: string, n: number) => Array.from({ length: n }, (_, i) => `${name}${i}-${run}`);
+
+async function group(owner: string, members: string[]): Promise<string> {
+  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', { kind: 'group', title: 't', member_ids: members });
+  expect(res.status).toBe(201);
+  return res.body.conversation.conversation_id;
+}
+
+async function sendAll(userId: string, conv: string, count: number): Promise<AckFrame[]> {
+  const c = await RawClient.connect(sys.gateways[0]!.url, sys.token(userId));
+  clients.push(c);
+  const acks: AckFrame[] = [];
+  for (let i = 0; i < count; i++) acks.push(await c.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `m${i}`, body: `hello ${i}` }));
+  expect(acks.every((a) => a.type === 'ack')).toBe(true);
+  return acks;
+}
+
+/** Inbox rows of a conversation across its members' partitions (today's and yesterday's), counted with CQL. */
+async function inboxRows(conv: string, members: string[]): Promise<number> {
+  const today = Math.floor(Date.now() / 86_400_000);
+  let n = 0;
+  for (const u of members) {
+    for (const day of [today - 1, today]) {
+      const rs = await sys.cassandra.execute('SELECT count(*) AS n FROM inbox WHERE user_id = ? AND day = ? AND conversation_id = ? ALLOW FILTERING', [u, day, cassandra.types.Long.fromString(conv)], { prepare: true });
+      n += Number(rs.first()?.n ?? 0);
+    }
+  }
+  return n;
+}
+
+beforeAll(async () => {
+  sys = await startSystem(2, { roles: 'api,sequencer,inbox' });
+}, 180_000);
+
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await sys?.close();
+});
+
+describe('fanout on write for small conversations, on read for large ones', () => {
+  it('writes one inbox row per member and message at 3 and 50 members, none at 51, and serves everything new from the inbox', async () => {
+    const small = users('a', 3);
+    const at50 = users('b', 50);
+    const at51 = users('c', 51);
+    const [c3, c50, c51] = [await group(small[0]!, small.slice(1)), await group(at50[0]!, at50.slice(1)), await group(at51[0]!, at51.slice(1))];
+    const n = 4;
+    await sendAll(small[0]!, c3, n);
+    await sendAll(at50[0]!, c50, n);
+    await sendAll(at51[0]!, c51, n);
+    await waitFor(async () => (await inboxRows(c3, small)) >= 3 * n && (await inboxRows(c50, at50)) >= 50 * n, 60_000, 'inbox rows');
+    // Everything of c51 was sequenced (and passed the inbox writer) by the time the list shows it.
+    await waitFor(async () => (await sys.rest<ConversationListPage>(at51[1]!, 'GET', '/v1/conversation-list')).body.conversations[0]?.last_seq === n, 30_000, 'large conversation listed');
+    expect(await inboxRows(c3, small)).toBe(3 * n);
+    expect(await inboxRows(c50, at50)).toBe(50 * n);
+    expect(await inboxRows(c51, at51)).toBe(0);
+
+    // An offline member's app start: the small conversation's messages in order, the large one's latest seq.
+    const newForMe = await sys.rest<EverythingNew>(small[2]!, 'GET', '/v1/inbox');
+    expect(newForMe.status).toBe(200);
+    expect(newForMe.body.messages.map((m) => [m.conversation_id, m.seq, m.body])).toEqual(Array.from({ length: n }, (_, i) => [c3, i + 1, `hello ${i}`]));
+    expect(newForMe.body.large).toEqual([]);
+    const largeMember = await sys.rest<EverythingNew>(at51[5]!, 'GET', '/v1/inbox');
+    expect(largeMember.body.messages).toEqual([]);
+    expect(largeMember.body.large).toEqual([expect.objectContaining({ conversation_id: c51, last_seq: n })]);
+
+    // The cursor moves on: nothing new but the look-back, which the client drops by seq.
+    const again = await sys.rest<EverythingNew>(small[2]!, 'GET', `/v1/inbox?cursor=${newForMe.body.cursor}`);
+    expect(again.status).toBe(200);
+    expect(again.body.messages.every((m) => m.seq <= n)).toBe(true);
+  });
+
+  it('keeps the conversation list ordered by last activity with preview, read position, unread count and mute', async () => {
+    const [me, x, y] = users('l', 3);
+    const first = await group(x!, [me!]);
+    const second = await group(y!, [me!]);
+    await sendAll(x!, first, 3);
+    await sendAll(y!, second, 2);
+    await waitFor(async () => {
+      const list = (await sys.rest<ConversationListPage>(me!, 'GET', '/v1/conversation-list')).body.conversations;
+      return list.length === 2 && list[0]!.last_seq === 2 && list[1]!.last_seq === 3;
+    }, 30_000, 'list rows');
+    const list = (await sys.rest<ConversationListPage>(me!, 'GET', '/v1/conversation-list')).body.conversations;
+    expect(list.map((c) => [c.conversation_id, c.unread, c.read_seq, c.preview?.body, c.muted, c.fanout])).toEqual([
+      [second, 2, 0, 'hello 1', false, 'write'],
+      [first, 3, 0, 'hello 2', false, 'write'],
+    ]);
+    // The sender has read their own messages.
+    const senderView = (await sys.rest<ConversationListPage>(x!, 'GET', '/v1/conversation-list')).body.conversations;
+    expect(senderView[0]).toMatchObject({ conversation_id: first, read_seq: 3, unread: 0 });
+
+    // Read positions only move forward; mute is per user and conversation.
+    expect((await sys.rest<{ read_seq: number }>(me!, 'PUT', `/v1/conversations/${first}/read`, { seq: 2 })).body.read_seq).toBe(2);
+    expect((await sys.rest<{ read_seq: number }>(me!, 'PUT', `/v1/conversations/${first}/read`, { seq: 1 })).body.read_seq).toBe(2);
+    expect((await sys.rest(me!, 'PUT', `/v1/conversations/${second}/mute`, { muted: true })).status).toBe(200);
+    const page1 = (await sys.rest<ConversationListPage>(me!, 'GET', '/v1/conversation-list?limit=1')).body;
+    expect(page1.conversations.map((c) => [c.conversation_id, c.muted])).toEqual([[second, true]]);
+    const page2 = (await sys.rest<ConversationListPage>(me!, 'GET', `/v1/conversation-list?limit=1&cursor=${page1.next_cursor}`)).body;
+    expect(page2.conversations.map((c) => [c.conversation_id, c.read_seq, c.unread])).toEqual([[first, 2, 1]]);
+    expect(page2.next_cursor).toBeUndefined();
+    // A non-member can neither read nor mute.
+    expect((await sys.rest(y!, 'PUT', `/v1/conversations/${first}/read`, { seq: 1 })).status).toBe(403);
+  });
+});
