@@ -39,6 +39,7 @@ import { CassandraInboxStore } from './inbox/cassandra-inbox-store.js';
 import { CassandraReadStateStore } from './inbox/cassandra-read-state-store.js';
 import { InboxService } from './inbox/inbox-service.js';
 import { InboxWriter } from './inbox/inbox-writer.js';
+import { ReceiptPublisher } from './inbox/receipt-publisher.js';
 import { CoalescingBatcher } from './store/coalescing-batcher.js';
 import { CassandraConversationStore } from './store/cassandra-conversation-store.js';
 import { CassandraMessageStore } from './store/cassandra-message-store.js';
@@ -223,13 +224,14 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       closers.push(() => sweeper.stop());
     }
     const devices = new DeviceService(guardedBy(new CassandraDeviceStore(clients.cassandra), breakers.cassandra));
-    const inbox = new InboxService(inboxStore, listStore, readStates, conversationStore, membership, messageStore, config.FANOUT_WRITE_MAX_MEMBERS);
+    const receipts = new ReceiptPublisher(clients.redis, config.REDIS_KEY_PREFIX, new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS }));
+    const inbox = new InboxService(inboxStore, listStore, readStates, conversationStore, membership, messageStore, config.FANOUT_WRITE_MAX_MEMBERS, receipts);
     registerPublicRoutes(publicRouter, { verifier, conversations, reads, attachments, devices, inbox, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
     closers.push(async () => {
       restLimits.perAddress.close();
       restLimits.perUser.close();
     });
-    registerInternalRoutes(internalRouter, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, maxBodyBytes: config.MAX_BODY_BYTES, sendDeadlineMs: config.SEND_DEADLINE_MS, log: log.child({ component: 'internal-api' }) });
+    registerInternalRoutes(internalRouter, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, inbox, maxBodyBytes: config.MAX_BODY_BYTES, sendDeadlineMs: config.SEND_DEADLINE_MS, log: log.child({ component: 'internal-api' }) });
     closers.unshift(() => producer.close());
   }
 

@@ -1,6 +1,6 @@
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AckFrame } from '@chat/protocol';
+import type { AckFrame, ReceiptFrame } from '@chat/protocol';
 import type { ConversationListPage, EverythingNew } from '../src/inbox/inbox-service.js';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
@@ -109,5 +109,41 @@ describe('fanout on write for small conversations, on read for large ones', () =
     expect(page2.next_cursor).toBeUndefined();
     // A non-member can neither read nor mute.
     expect((await sys.rest(y!, 'PUT', `/v1/conversations/${first}/read`, { seq: 1 })).status).toBe(403);
+  });
+
+  it('stores read positions from the read frame; the reader\'s devices and small groups get receipts, large ones only the reader; unread agrees after a reconnect', async () => {
+    const small = users('r', 3);
+    const big = users('R', 51);
+    const [cs, cb] = [await group(small[1]!, [small[0]!, small[2]!]), await group(big[1]!, [...big.slice(2), small[0]!])];
+    await sendAll(small[1]!, cs, 5);
+    await sendAll(big[1]!, cb, 5);
+    const me = small[0]!;
+    const phone = await RawClient.connect(sys.gateways[0]!.url, sys.token(me));
+    const laptop = await RawClient.connect(sys.gateways[1]!.url, sys.token(me));
+    const other = await RawClient.connect(sys.gateways[1]!.url, sys.token(small[2]!));
+    const bigOther = await RawClient.connect(sys.gateways[0]!.url, sys.token(big[3]!));
+    clients.push(phone, laptop, other, bigOther);
+    const receipts = (c: RawClient, conv: string) => c.frames.filter((f): f is ReceiptFrame => f.type === 'receipt' && f.conversation_id === conv && f.ref === undefined);
+
+    const reply = await phone.request<ReceiptFrame>({ type: 'read', conversation_id: cs, seq: 3 });
+    expect(reply).toMatchObject({ type: 'receipt', conversation_id: cs, user_id: me, seq: 3 });
+    await waitFor(() => receipts(laptop, cs).length === 1 && receipts(other, cs).length === 1, 15_000, 'receipts in the small group');
+    expect(receipts(other, cs)[0]).toMatchObject({ user_id: me, seq: 3 });
+    // A lower position from the other device changes nothing and says so.
+    expect((await laptop.request<ReceiptFrame>({ type: 'read', conversation_id: cs, seq: 1 })).seq).toBe(3);
+
+    expect((await laptop.request<ReceiptFrame>({ type: 'read', conversation_id: cb, seq: 4 })).seq).toBe(4);
+    await waitFor(() => receipts(phone, cb).length === 1, 15_000, 'receipt on the reader\'s other device');
+    await new Promise((r) => setTimeout(r, 300)); // a receipt to the large group would have arrived by now
+    expect(receipts(bigOther, cb)).toEqual([]);
+
+    // Both devices see the same unread counts, also after reconnecting.
+    laptop.close();
+    const again = await RawClient.connect(sys.gateways[0]!.url, sys.token(me));
+    clients.push(again);
+    const list = (await sys.rest<ConversationListPage>(me, 'GET', '/v1/conversation-list')).body.conversations;
+    const byId = new Map(list.map((c) => [c.conversation_id, c]));
+    expect([byId.get(cs)?.read_seq, byId.get(cs)?.unread, byId.get(cb)?.read_seq, byId.get(cb)?.unread, byId.get(cb)?.fanout]).toEqual([3, 2, 4, 1, 'read']);
+    expect((await again.request<ReceiptFrame>({ type: 'read', conversation_id: cs, seq: 0 })).seq).toBe(3);
   });
 });

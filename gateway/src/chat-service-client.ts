@@ -1,4 +1,4 @@
-import { INTERNAL_PATHS, type HistoryPage, type InternalHistoryRequest, type InternalSendBatchRequest, type InternalLatestRequest, type InternalLatestResponse, type InternalSendBatchResponse, type InternalSendRequest, type InternalSendResponse, type InternalSyncRequest, type InternalSyncResponse } from '@chat/protocol/internal';
+import { INTERNAL_PATHS, type HistoryPage, type InternalHistoryRequest, type InternalSendBatchRequest, type InternalLatestRequest, type InternalLatestResponse, type InternalReadRequest, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendRequest, type InternalSendResponse, type InternalSyncRequest, type InternalSyncResponse } from '@chat/protocol/internal';
 import { InternalHttp } from './internal-http.js';
 import { SendCoalescer } from './send-coalescer.js';
 
@@ -15,6 +15,8 @@ export interface ChatServiceClient {
   history(req: InternalHistoryRequest): Promise<HistoryPage>;
   /** Latest seq and epoch of conversations (≤ MAX_LATEST_CONVERSATIONS); unknown ones are left out. */
   latest(req: InternalLatestRequest): Promise<InternalLatestResponse>;
+  /** Stores a read position (monotonic) and broadcasts the receipt. */
+  read(req: InternalReadRequest): Promise<InternalReadResponse>;
   close(): Promise<void>;
 }
 
@@ -79,6 +81,10 @@ export class HttpChatServiceClient implements ChatServiceClient {
 
   latest(req: InternalLatestRequest): Promise<InternalLatestResponse> {
     return this.reads.post<InternalLatestResponse>(INTERNAL_PATHS.latest, req);
+  }
+
+  read(req: InternalReadRequest): Promise<InternalReadResponse> {
+    return this.reads.post<InternalReadResponse>(INTERNAL_PATHS.read, req);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { ChatError, Errors, decodeFrame, parseClientFrame } from '@chat/protocol';
-import type { HistoryPage, InternalHistoryRequest, InternalLatestResponse, InternalSendRequest, InternalSendResponse, InternalSyncRequest, InternalSyncResponse } from '@chat/protocol/internal';
+import type { HistoryPage, InternalHistoryRequest, InternalLatestResponse, InternalReadRequest, InternalReadResponse, InternalSendRequest, InternalSendResponse, InternalSyncRequest, InternalSyncResponse } from '@chat/protocol/internal';
 import { describe, expect, it } from 'vitest';
 import type { ChatServiceClient } from './chat-service-client.js';
 import { errorFrameFor } from './error-frames.js';
@@ -27,6 +27,11 @@ class FakeChat implements ChatServiceClient {
   }
   async latest(): Promise<InternalLatestResponse> {
     return { conversations: [] };
+  }
+  reads: InternalReadRequest[] = [];
+  async read(req: InternalReadRequest): Promise<InternalReadResponse> {
+    this.reads.push(req);
+    return { conversation_id: req.conversation_id, read_seq: req.seq + 1 };
   }
   async close(): Promise<void> {}
 }
@@ -104,11 +109,22 @@ describe('FrameHandler', () => {
     });
   });
 
-  it('routes typing, read and presence to PresenceAndTyping (not supported yet → UNKNOWN_TYPE)', async () => {
+  it('sends read to chat-service as the token subject and answers with the stored position as a receipt', async () => {
+    const chat = new FakeChat();
+    expect(await reply(new FrameHandler(chat, new UnsupportedPresenceAndTyping()), { type: 'read', ref: 'r', conversation_id: '7', seq: 4 })).toEqual({
+      type: 'receipt',
+      ref: 'r',
+      conversation_id: '7',
+      user_id: 'alice',
+      seq: 5,
+    });
+    expect(chat.reads).toEqual([{ user_id: 'alice', conversation_id: '7', seq: 4 }]);
+  });
+
+  it('routes typing and presence to PresenceAndTyping (not supported yet → UNKNOWN_TYPE)', async () => {
     const handler = new FrameHandler(new FakeChat(), new UnsupportedPresenceAndTyping());
     for (const f of [
       { type: 'typing', ref: 't', conversation_id: '7', state: 'start' },
-      { type: 'read', ref: 't', conversation_id: '7', seq: 1 },
       { type: 'presence.sub', ref: 't', user_ids: ['bob'] },
     ]) {
       expect(await reply(handler, f)).toMatchObject({ type: 'error', ref: 't', code: Errors.UNKNOWN_TYPE.code, message: 'not supported by this server yet' });

@@ -47,8 +47,10 @@ export class FrameHandler {
       }
       case 'typing':
         return this.presence.typing(caller, frame);
-      case 'read':
-        return this.presence.read(caller, frame);
+      case 'read': {
+        const res = await this.chat.read({ user_id: caller.userId, conversation_id: frame.conversation_id, seq: frame.seq });
+        return { type: 'receipt', ref: frame.ref, conversation_id: res.conversation_id, user_id: caller.userId, seq: res.read_seq };
+      }
       case 'presence.sub':
       case 'presence.unsub':
         return this.presence.presence(caller, frame);

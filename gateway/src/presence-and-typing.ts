@@ -1,4 +1,4 @@
-import { ChatError, Errors, type PresenceSubFrame, type ReadFrame, type ServerFrame, type TypingFrame } from '@chat/protocol';
+import { ChatError, Errors, type PresenceSubFrame, type ServerFrame, type TypingFrame } from '@chat/protocol';
 
 /** The authenticated caller of a frame. */
 export interface FrameCaller {
@@ -13,7 +13,6 @@ export interface FrameCaller {
  */
 export interface PresenceAndTyping {
   typing(caller: FrameCaller, frame: TypingFrame): Promise<ServerFrame | undefined>;
-  read(caller: FrameCaller, frame: ReadFrame): Promise<ServerFrame | undefined>;
   presence(caller: FrameCaller, frame: PresenceSubFrame): Promise<ServerFrame | undefined>;
 }
 
@@ -22,10 +21,6 @@ const NOT_YET = 'not supported by this server yet';
 /** Placeholder until presence and typing exist: every call is refused with UNKNOWN_TYPE. */
 export class UnsupportedPresenceAndTyping implements PresenceAndTyping {
   typing(): Promise<ServerFrame | undefined> {
-    return Promise.reject(new ChatError(Errors.UNKNOWN_TYPE, NOT_YET));
-  }
-
-  read(): Promise<ServerFrame | undefined> {
     return Promise.reject(new ChatError(Errors.UNKNOWN_TYPE, NOT_YET));
   }
 

@@ -34,10 +34,6 @@ export class RemotePresenceAndTyping implements PresenceAndTyping {
     return undefined;
   }
 
-  read(): Promise<ServerFrame | undefined> {
-    return Promise.reject(new ChatError(Errors.UNKNOWN_TYPE, 'read receipts are not supported by this server yet'));
-  }
-
   async presence(caller: FrameCaller, frame: PresenceSubFrame): Promise<ServerFrame | undefined> {
     const ids = [...new Set(frame.user_ids)];
     if (frame.type === 'presence.unsub') {

@@ -1,14 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import { ChatError, Errors, optInt, reqArray } from '@chat/protocol';
-import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, MAX_SEND_BATCH, type InternalLatestResponse, type InternalSendBatchResponse, type InternalSendResult } from '@chat/protocol/internal';
+import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, MAX_SEND_BATCH, type InternalLatestResponse, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendResult } from '@chat/protocol/internal';
 import { secretEquals } from '@chat/server/auth';
 import type { Logger } from '@chat/server/logger';
+import type { InboxService } from '../inbox/inbox-service.js';
 import type { ReadService } from '../read/read-service.js';
 import type { SendService } from '../send/send-service.js';
 import { answerBy } from '../resilience/deadline.js';
 import { toChatError } from '../resilience/infra-errors.js';
 import { readJson, sendJson } from './http-utils.js';
-import { parseInternalHistory, parseInternalLatest, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
+import { parseInternalHistory, parseInternalLatest, parseInternalRead, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
 import type { Router } from './router.js';
 
 function checkInternalToken(req: IncomingMessage, expected: string): void {
@@ -18,7 +19,7 @@ function checkInternalToken(req: IncomingMessage, expected: string): void {
 /** The API gateways call; the user id in each body is the JWT subject the gateway verified. */
 export function registerInternalRoutes(
   router: Router,
-  deps: { internalToken: string; sends: SendService; reads: ReadService; maxBodyBytes: number; sendDeadlineMs: number; log: Logger },
+  deps: { internalToken: string; sends: SendService; reads: ReadService; inbox: InboxService; maxBodyBytes: number; sendDeadlineMs: number; log: Logger },
 ): void {
   const expected = deps.internalToken;
   const maxRequest = deps.maxBodyBytes * 2 + 4096;
@@ -55,6 +56,12 @@ export function registerInternalRoutes(
   router.on('POST', INTERNAL_PATHS.history, async ({ req, res }) => {
     checkInternalToken(req, expected);
     sendJson(res, 200, await deps.reads.history(parseWith(await readJson(req, 64 * 1024), parseInternalHistory)));
+  });
+  router.on('POST', INTERNAL_PATHS.read, async ({ req, res }) => {
+    checkInternalToken(req, expected);
+    const body = parseWith(await readJson(req, 4096), parseInternalRead);
+    const response: InternalReadResponse = { conversation_id: body.conversation_id, read_seq: await deps.inbox.markRead(body.user_id, body.conversation_id, body.seq) };
+    sendJson(res, 200, response);
   });
   router.on('POST', INTERNAL_PATHS.latest, async ({ req, res }) => {
     checkInternalToken(req, expected);

@@ -1,5 +1,5 @@
-import { CLIENT_MSG_ID_PATTERN, ChatError, Errors, ShapeError, USER_ID_PATTERN, isObject, optInt, optString, parseCanonicalId, parsePosition, reqArray, reqEnum, reqId, reqString, type Obj } from '@chat/protocol';
-import { MAX_LATEST_CONVERSATIONS, type InternalHistoryRequest, type InternalLatestRequest, type InternalSendRequest, type InternalSyncRequest } from '@chat/protocol/internal';
+import { CLIENT_MSG_ID_PATTERN, ChatError, Errors, ShapeError, USER_ID_PATTERN, isObject, optInt, optString, parseCanonicalId, parsePosition, reqArray, reqEnum, reqId, reqInt, reqString, type Obj } from '@chat/protocol';
+import { MAX_LATEST_CONVERSATIONS, type InternalHistoryRequest, type InternalLatestRequest, type InternalReadRequest, type InternalSendRequest, type InternalSyncRequest } from '@chat/protocol/internal';
 
 /** Runs a parser; shape problems become INVALID_SHAPE with the field named. */
 export function parseWith<T>(value: unknown, parse: (o: Obj) => T): T {
@@ -68,6 +68,10 @@ export function parseInternalSync(o: Obj): InternalSyncRequest {
     positions: reqArray(o, 'positions', 1000).map(parsePosition),
     ...(maxBytes !== undefined ? { max_bytes: maxBytes } : {}),
   };
+}
+
+export function parseInternalRead(o: Obj): InternalReadRequest {
+  return { user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN), conversation_id: reqId(o, 'conversation_id'), seq: reqInt(o, 'seq', 0, Number.MAX_SAFE_INTEGER) };
 }
 
 export function parseInternalHistory(o: Obj): InternalHistoryRequest {

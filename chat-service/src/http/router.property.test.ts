@@ -46,6 +46,7 @@ registerInternalRoutes(internalRouter, {
   internalToken: 't',
   sends: {} as SendService,
   reads: {} as ReadService,
+  inbox: {} as InboxService,
   maxBodyBytes: 100,
   sendDeadlineMs: 1000,
   log: createLogger('router-property-test', 'silent'),

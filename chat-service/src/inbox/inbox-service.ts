@@ -6,6 +6,7 @@ import type { ConversationListStore } from './conversation-list-store.js';
 import type { InboxStore } from './inbox-store.js';
 import { INBOX_VISIBILITY_MS } from './inbox-writer.js';
 import type { ReadStateStore } from './read-state-store.js';
+import type { ReceiptPublisher } from './receipt-publisher.js';
 
 /** A conversation fanned out on read: the client syncs it from its own position. */
 export interface LargeConversationLatest {
@@ -73,6 +74,8 @@ export class InboxService {
     private readonly membership: MembershipCache,
     private readonly messages: MessageStore,
     private readonly fanoutWriteMaxMembers: number,
+    /** Receipts to online devices; none: positions are stored only. */
+    private readonly receipts?: ReceiptPublisher,
   ) {}
 
   private async mine(userId: string) {
@@ -187,11 +190,23 @@ export class InboxService {
   }
 
   /** Moves the user's read position forward (never back); returns the position now stored. */
+  /**
+   * Moves the user's read position forward (never back) and returns the position now stored. The
+   * reader's devices get a `receipt`; so does every member of a conversation fanned out on write.
+   * Large conversations send no receipt to other members (one read would fan out to thousands).
+   */
   async markRead(userId: string, conversationId: string, seq: number): Promise<number> {
-    if (!(await this.membership.isMember(conversationId, userId))) throw new ChatError(Errors.NOT_MEMBER);
+    const entry = await this.membership.get(conversationId);
+    if (!entry || !entry.members.has(userId)) throw new ChatError(Errors.NOT_MEMBER);
     const last = await this.messages.lastSeq(conversationId);
     await this.reads.markRead(userId, conversationId, Math.min(seq, last));
-    return this.reads.readSeq(userId, conversationId);
+    const stored = await this.reads.readSeq(userId, conversationId);
+    if (this.receipts && stored > 0) {
+      const recipients = this.isLarge(entry) ? [userId] : entry.members;
+      // Best effort: the position is stored; a lost receipt shows up in the list and the next receipt.
+      await this.receipts.publish(recipients, { conversation_id: conversationId, user_id: userId, seq: stored }).catch(() => 0);
+    }
+    return stored;
   }
 
   async setMuted(userId: string, conversationId: string, muted: boolean): Promise<void> {

@@ -11,6 +11,7 @@ export const INTERNAL_PATHS = {
   sync: '/internal/v1/sync',
   history: '/internal/v1/history',
   latest: '/internal/v1/latest',
+  read: '/internal/v1/read',
 } as const;
 
 export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
@@ -66,6 +67,21 @@ export interface HistoryPage {
   conversation_id: string;
   messages: ChatMessage[];
   has_more: boolean;
+}
+
+/**
+ * A read position (the `read` frame): stored monotonic per (user, conversation), then sent as a
+ * `receipt` to the reader's devices and, in conversations fanned out on write, to every member.
+ */
+export interface InternalReadRequest {
+  user_id: string;
+  conversation_id: string;
+  seq: number;
+}
+export interface InternalReadResponse {
+  conversation_id: string;
+  /** The position now stored (higher than asked when another device read further). */
+  read_seq: number;
 }
 
 /** Latest seq and epoch of conversations (for the gateway's digest); unknown ids are left out. */
