@@ -210,7 +210,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const conversations = new ConversationService(conversationStore, membership, messageStore, ids, config.MAX_GROUP_MEMBERS, {
       creations: new RedisRateLimiter({ ...rl('conversations'), limit: config.RATE_CONVERSATIONS_PER_USER }),
       memberWrites: new RedisRateLimiter({ ...rl('member-writes'), limit: config.RATE_MEMBER_WRITES_PER_USER }),
-    });
+    }, readStates);
     const restLimits = {
       perAddress: new BatchedRedisRateLimiter({ ...rl('rest-address'), limit: config.RATE_REST_PER_ADDRESS }),
       perUser: new BatchedRedisRateLimiter({ ...rl('rest-user'), limit: config.RATE_REST_PER_USER }),

@@ -146,4 +146,53 @@ describe('fanout on write for small conversations, on read for large ones', () =
     expect([byId.get(cs)?.read_seq, byId.get(cs)?.unread, byId.get(cb)?.read_seq, byId.get(cb)?.unread, byId.get(cb)?.fanout]).toEqual([3, 2, 4, 1, 'read']);
     expect((await again.request<ReceiptFrame>({ type: 'read', conversation_id: cs, seq: 0 })).seq).toBe(3);
   });
+
+  it('grows 50 -> 51 while messages flow: everything new plus the large listing loses and repeats nothing; the added member starts at the join point; a removed one gets nothing more', async () => {
+    const members = users('g', 50);
+    const owner = members[0]!;
+    const conv = await group(owner, members.slice(1));
+    const c = await RawClient.connect(sys.gateways[1]!.url, sys.token(owner));
+    clients.push(c);
+    const total = 60;
+    let sent = 0;
+    const sending = (async () => {
+      for (; sent < total; sent++) expect((await c.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `g${sent}`, body: `m${sent}` })).type).toBe('ack');
+    })();
+    await waitFor(() => sent >= 20, 30_000, 'first messages');
+    const newcomer = `newcomer-${run}`;
+    expect((await sys.rest(owner, 'POST', `/v1/conversations/${conv}/members`, { user_ids: [newcomer] })).status).toBe(200);
+    const seqAtJoin = sent;
+    await sending;
+    await waitFor(async () => (await sys.rest<ConversationListPage>(newcomer, 'GET', '/v1/conversation-list')).body.conversations[0]?.last_seq === total, 30_000, 'all sequenced');
+
+    for (const u of [members[1]!, members[49]!]) {
+      const seen: number[] = [];
+      let cursor: string | undefined;
+      let large: EverythingNew['large'] = [];
+      for (;;) {
+        const r = (await sys.rest<EverythingNew>(u, 'GET', `/v1/inbox${cursor ? `?cursor=${cursor}` : ''}`)).body;
+        seen.push(...r.messages.filter((m) => m.conversation_id === conv).map((m) => m.seq));
+        large = r.large;
+        cursor = r.cursor;
+        if (!r.has_more) break;
+      }
+      // The inbox holds a gap-free prefix, each message once; the rest is announced as a large conversation to sync.
+      expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1));
+      expect(seen.length).toBeGreaterThanOrEqual(seqAtJoin - 1);
+      expect(large).toEqual([expect.objectContaining({ conversation_id: conv, last_seq: total })]);
+    }
+    expect(await inboxRows(conv, [newcomer])).toBe(0);
+    const newcomerView = (await sys.rest<ConversationListPage>(newcomer, 'GET', '/v1/conversation-list')).body.conversations[0]!;
+    expect(newcomerView.read_seq).toBeGreaterThanOrEqual(seqAtJoin - 1);
+    expect(newcomerView.unread).toBe(total - newcomerView.read_seq);
+
+    // Removal takes effect at once: nothing more in everything new or the list, no read position accepted.
+    const leaver = members[7]!;
+    expect((await sys.rest(owner, 'DELETE', `/v1/conversations/${conv}/members/${leaver}`)).status).toBe(200);
+    const after = (await sys.rest<EverythingNew>(leaver, 'GET', '/v1/inbox')).body;
+    expect(after.messages.filter((m) => m.conversation_id === conv)).toEqual([]);
+    expect(after.large).toEqual([]);
+    expect((await sys.rest<ConversationListPage>(leaver, 'GET', '/v1/conversation-list')).body.conversations).toEqual([]);
+    expect((await sys.rest(leaver, 'PUT', `/v1/conversations/${conv}/read`, { seq: total })).status).toBe(403);
+  });
 });

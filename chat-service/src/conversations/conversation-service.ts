@@ -1,4 +1,5 @@
 import { ChatError, Errors, rateLimited } from '@chat/protocol';
+import type { ReadStateStore } from '../inbox/read-state-store.js';
 import type { SnowflakeIds } from '@chat/server/ids';
 import type { RateLimiter } from '@chat/server/rate-limit';
 import type { Conversation, ConversationStore, Member } from '../store/conversation-store.js';
@@ -30,6 +31,8 @@ export class ConversationService {
     private readonly ids: SnowflakeIds,
     private readonly maxGroupMembers: number,
     private readonly limits: ConversationLimits,
+    /** Read positions: added members start at the conversation's last seq. None: not recorded. */
+    private readonly joined?: Pick<ReadStateStore, 'markReadMany'>,
   ) {}
 
   async createDirect(userId: string, otherId: string): Promise<{ conversation: Conversation; created: boolean }> {
@@ -75,6 +78,11 @@ export class ConversationService {
     if (added.length > 0) await this.charge(userId, added.length, false);
     await this.store.addMembers(conversation, added);
     await this.membership.invalidate(conversationId);
+    // The join point: what was sent before counts as read for the new members (unread starts at 0).
+    if (this.joined && added.length > 0) {
+      const seq = await this.messages.lastSeq(conversationId);
+      await this.joined.markReadMany(added.map((u) => ({ userId: u, conversationId, seq })));
+    }
   }
 
   /** The owner removes anyone; a member removes only themself (leave). */
