@@ -192,11 +192,20 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     });
     await producer.start();
     const idempotency = guardedBy(new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), breakers.redis);
+    const rl = (name: string) => ({ redis: clients.redis, keyPrefix: `${config.REDIS_KEY_PREFIX}rl:${name}`, log });
+    const attachmentPolicy = attachmentPolicyFromConfig(config);
+    const attachmentStore = guardedBy(new CassandraAttachmentStore(clients.cassandra), breakers.cassandra);
+    const attachments = new AttachmentService(attachmentStore, clients.objects, membership, ids, attachmentPolicy, new RedisRateLimiter({ ...rl('attachments'), limit: config.RATE_ATTACHMENTS_PER_USER }));
+    if (config.ATTACHMENT_SWEEP_INTERVAL_MS > 0) {
+      const sweeper = new AttachmentSweeper(attachmentStore, clients.objects, log.child({ component: 'attachment-sweeper' }), { abandonAfterMs: attachmentPolicy.abandonAfterMs });
+      sweeper.start(config.ATTACHMENT_SWEEP_INTERVAL_MS);
+      closers.push(() => sweeper.stop());
+    }
     const keepsRecords = await redisKeepsRecords(clients.redis);
     if (!keepsRecords) log.warn('Redis may evict keys (maxmemory set with a policy other than noeviction, or CONFIG refused): every send is checked against durable storage');
     const coverage = new IdempotencyCoverage(idempotency, guardedBy(new CassandraUserSendDays(clients.cassandra), breakers.cassandra), keepsRecords);
     const durableSends = guardedBy(new CassandraSequencedSendStore(clients.cassandra, batcher), breakers.cassandra);
-    const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, durableSends, coverage);
+    const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, durableSends, coverage, attachments);
     const verifier = new TokenVerifier({
       issuer: config.JWT_ISSUER,
       audience: config.JWT_AUDIENCE,
@@ -206,7 +215,6 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     if (config.RATE_MEMBER_WRITES_PER_USER.points < config.MAX_GROUP_MEMBERS) {
       throw new Error('RATE_MEMBER_WRITES_PER_USER must allow at least MAX_GROUP_MEMBERS member writes per window, or the largest group could never be created');
     }
-    const rl = (name: string) => ({ redis: clients.redis, keyPrefix: `${config.REDIS_KEY_PREFIX}rl:${name}`, log });
     const conversations = new ConversationService(conversationStore, membership, messageStore, ids, config.MAX_GROUP_MEMBERS, {
       creations: new RedisRateLimiter({ ...rl('conversations'), limit: config.RATE_CONVERSATIONS_PER_USER }),
       memberWrites: new RedisRateLimiter({ ...rl('member-writes'), limit: config.RATE_MEMBER_WRITES_PER_USER }),
@@ -215,14 +223,6 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       perAddress: new BatchedRedisRateLimiter({ ...rl('rest-address'), limit: config.RATE_REST_PER_ADDRESS }),
       perUser: new BatchedRedisRateLimiter({ ...rl('rest-user'), limit: config.RATE_REST_PER_USER }),
     };
-    const attachmentPolicy = attachmentPolicyFromConfig(config);
-    const attachmentStore = guardedBy(new CassandraAttachmentStore(clients.cassandra), breakers.cassandra);
-    const attachments = new AttachmentService(attachmentStore, clients.objects, membership, ids, attachmentPolicy, new RedisRateLimiter({ ...rl('attachments'), limit: config.RATE_ATTACHMENTS_PER_USER }));
-    if (config.ATTACHMENT_SWEEP_INTERVAL_MS > 0) {
-      const sweeper = new AttachmentSweeper(attachmentStore, clients.objects, log.child({ component: 'attachment-sweeper' }), { abandonAfterMs: attachmentPolicy.abandonAfterMs });
-      sweeper.start(config.ATTACHMENT_SWEEP_INTERVAL_MS);
-      closers.push(() => sweeper.stop());
-    }
     const devices = new DeviceService(guardedBy(new CassandraDeviceStore(clients.cassandra), breakers.cassandra));
     const receipts = new ReceiptPublisher(clients.redis, config.REDIS_KEY_PREFIX, new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS }));
     const inbox = new InboxService(inboxStore, listStore, readStates, conversationStore, membership, messageStore, config.FANOUT_WRITE_MAX_MEMBERS, receipts);

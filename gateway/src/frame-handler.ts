@@ -26,6 +26,7 @@ export class FrameHandler {
           conversation_id: frame.conversation_id,
           client_msg_id: frame.client_msg_id,
           body: frame.body,
+          ...(frame.attachment_ids ? { attachment_ids: frame.attachment_ids } : {}),
         });
         return {
           type: 'ack',

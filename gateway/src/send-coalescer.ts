@@ -33,7 +33,7 @@ function unavailable(why: string): ChatError {
 
 /** Memory a queued send holds, roughly: its strings plus object overhead. */
 function sizeOf(r: InternalSendRequest): number {
-  return Buffer.byteLength(r.body) + r.conversation_id.length + r.client_msg_id.length + r.user_id.length + 128;
+  return Buffer.byteLength(r.body) + r.conversation_id.length + r.client_msg_id.length + r.user_id.length + (r.attachment_ids?.length ?? 0) * 24 + 128;
 }
 
 /**

@@ -1,21 +1,12 @@
-import { ChatError, Errors, rateLimited } from '@chat/protocol';
+import { ChatError, Errors, rateLimited, type DownloadGrant, type MessageAttachment, type UploadGrant, type UploadRequest } from '@chat/protocol';
 import type { SnowflakeIds } from '@chat/server/ids';
 import type { RateLimiter } from '@chat/server/rate-limit';
 import type { MembershipCache } from '../store/membership-cache.js';
 import { objectKeyOf, viewOf, type AttachmentPolicy, type AttachmentRecord, type AttachmentView } from './attachment.js';
 import type { AttachmentStore } from './attachment-store.js';
-import type { ObjectStorage, PresignedRequest } from './object-storage.js';
+import type { ObjectStorage } from './object-storage.js';
 
-export interface UploadDeclaration {
-  content_type: string;
-  size: number;
-  filename?: string;
-}
-
-export interface UploadGrant {
-  attachment: AttachmentView;
-  upload: PresignedRequest;
-}
+export type UploadDeclaration = UploadRequest;
 
 /**
  * Attachments of conversations: members upload straight to the bucket through short-lived
@@ -84,13 +75,28 @@ export class AttachmentService {
   }
 
   /** A short-lived download URL for a member of the attachment's conversation. */
-  async download(userId: string, attachmentId: string): Promise<{ attachment: AttachmentView; url: string; expires_at: number }> {
+  async download(userId: string, attachmentId: string): Promise<DownloadGrant> {
     const a = await this.store.get(attachmentId);
     if (!a) throw new ChatError(Errors.NOT_FOUND, 'no such attachment');
     if (!(await this.membership.isMember(a.conversation_id, userId))) throw new ChatError(Errors.NOT_MEMBER);
     if (a.state !== 'uploaded') throw new ChatError(Errors.ATTACHMENT_NOT_UPLOADED);
     const signed = await this.objects.presignDownload(a.object_key, this.policy.downloadUrlTtlSeconds);
     return { attachment: viewOf(a), ...signed };
+  }
+
+  /**
+   * The metadata a message carries for `attachmentIds`, in that order: each must exist, belong to
+   * `conversationId` and to `userId` (else ATTACHMENT_NOT_USABLE, one answer for all three so ids
+   * of others reveal nothing), and be completed (else ATTACHMENT_NOT_UPLOADED).
+   */
+  async forMessage(userId: string, conversationId: string, attachmentIds: readonly string[]): Promise<MessageAttachment[]> {
+    const found = await this.store.getMany(attachmentIds);
+    return attachmentIds.map((id) => {
+      const a = found.get(id);
+      if (!a || a.owner_id !== userId || a.conversation_id !== conversationId) throw new ChatError(Errors.ATTACHMENT_NOT_USABLE, `attachment ${id}: no such attachment of yours in this conversation`);
+      if (a.state !== 'uploaded') throw new ChatError(Errors.ATTACHMENT_NOT_UPLOADED, `attachment ${id}: upload not completed`);
+      return { attachment_id: a.attachment_id, content_type: a.content_type, size: a.size, ...(a.filename !== null ? { filename: a.filename } : {}) };
+    });
   }
 
   /** Deletes a pending attachment: its record (unless completed meanwhile), its object, its index entry. */

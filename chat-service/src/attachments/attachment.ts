@@ -1,3 +1,5 @@
+import type { Attachment } from '@chat/protocol';
+
 /** An attachment as chat-service keeps it; the object's bytes live in the bucket under `object_key`. */
 export interface AttachmentRecord {
   attachment_id: string;
@@ -15,15 +17,8 @@ export interface AttachmentRecord {
   uploaded_at: number | null;
 }
 
-/** What clients see of an attachment (REST replies and messages). */
-export interface AttachmentView {
-  attachment_id: string;
-  conversation_id: string;
-  content_type: string;
-  size: number;
-  filename?: string;
-  state: AttachmentRecord['state'];
-}
+/** What clients see of an attachment in REST replies (the wire contract's Attachment). */
+export type AttachmentView = Attachment;
 
 export function viewOf(a: AttachmentRecord): AttachmentView {
   return {

@@ -1,12 +1,7 @@
-/** A pre-signed HTTP request a client performs itself against the object store. */
-export interface PresignedRequest {
-  method: 'PUT';
-  url: string;
-  /** Headers the request must carry exactly as given: they are covered by the signature. */
-  headers: Record<string, string>;
-  /** Epoch ms after which the store refuses the URL. */
-  expires_at: number;
-}
+import type { PresignedUpload } from '@chat/protocol';
+
+/** A pre-signed HTTP request a client performs itself against the object store (the wire contract's PresignedUpload). */
+export type PresignedRequest = PresignedUpload;
 
 export interface ObjectInfo {
   size: number;

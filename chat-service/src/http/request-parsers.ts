@@ -1,4 +1,4 @@
-import { CLIENT_MSG_ID_PATTERN, ChatError, Errors, ShapeError, USER_ID_PATTERN, isObject, optInt, optString, parseCanonicalId, parsePosition, reqArray, reqEnum, reqId, reqInt, reqString, type Obj } from '@chat/protocol';
+import { CLIENT_MSG_ID_PATTERN, ChatError, Errors, ShapeError, USER_ID_PATTERN, isObject, optInt, optString, parseAttachmentIds, parseBody, parseCanonicalId, parsePosition, reqArray, reqEnum, reqId, reqInt, reqString, type Obj } from '@chat/protocol';
 import { MAX_LATEST_CONVERSATIONS, type InternalHistoryRequest, type InternalLatestRequest, type InternalReadRequest, type InternalSendRequest, type InternalSyncRequest } from '@chat/protocol/internal';
 
 /** Runs a parser; shape problems become INVALID_SHAPE with the field named. */
@@ -46,15 +46,16 @@ export function conversationIdParam(raw: string | undefined): string {
   return id;
 }
 
+/** The same rules as the `send` frame (parseAttachmentIds, parseBody), plus the user the gateway verified. */
 export function parseInternalSend(o: Obj, maxBodyBytes: number): InternalSendRequest {
-  const body = o.body;
-  if (typeof body !== 'string' || body.trim() === '') throw new ShapeError('body', 'must be a non-blank string');
-  if (Buffer.byteLength(body, 'utf8') > maxBodyBytes) throw new ChatError(Errors.BODY_TOO_LARGE);
+  const attachmentIds = parseAttachmentIds(o);
+  const body = parseBody(o, maxBodyBytes, attachmentIds !== undefined);
   return {
     user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN),
     conversation_id: reqId(o, 'conversation_id'),
     client_msg_id: reqString(o, 'client_msg_id', 64, CLIENT_MSG_ID_PATTERN),
     body,
+    ...(attachmentIds ? { attachment_ids: attachmentIds } : {}),
   };
 }
 

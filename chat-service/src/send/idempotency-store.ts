@@ -37,6 +37,14 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('base64url');
 }
 
+/**
+ * What makes two sends with one client_msg_id the same message: the body and the attachment ids in
+ * order. Without attachments it is the body's hash alone, as stored before messages had any.
+ */
+export function contentHash(body: string, attachmentIds: readonly string[] = []): string {
+  return attachmentIds.length === 0 ? sha256(body) : sha256(`${body}\u0000${attachmentIds.join(',')}`);
+}
+
 const TTL_SECONDS = 24 * 3600;
 /** A marker outlives the records it vouches for; an idle user's marker goes after a week (then UserSendDays decides again). */
 const MARKER_TTL_SECONDS = 7 * 24 * 3600;

@@ -1,11 +1,12 @@
-import { ChatError, Errors } from '@chat/protocol';
+import { ChatError, Errors, type MessageAttachment } from '@chat/protocol';
 import type { InternalSendRequest, InternalSendResponse, MessageRecord } from '@chat/protocol/internal';
 import type { SnowflakeIds } from '@chat/server/ids';
+import type { AttachmentService } from '../attachments/attachment-service.js';
 import type { MembershipCache } from '../store/membership-cache.js';
 import type { SequencedSendStore } from '../store/sequenced-send-store.js';
 import type { BatchingProducer } from './batching-producer.js';
 import type { IdempotencyCoverage } from './idempotency-coverage.js';
-import { sha256, type CompletenessMarker, type IdempotencyRecord, type IdempotencyStore } from './idempotency-store.js';
+import { contentHash, type CompletenessMarker, type IdempotencyRecord, type IdempotencyStore } from './idempotency-store.js';
 
 /** G5's window: a client_msg_id names one message of its sender for this long. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
@@ -28,16 +29,19 @@ export class SendService {
     private readonly topic: string,
     private readonly durableSends: Pick<SequencedSendStore, 'find'> | null = null,
     private readonly coverage: IdempotencyCoverage | null = null,
+    /** Checks the attachments a send references; null: sends with attachments are refused. */
+    private readonly attachments: Pick<AttachmentService, 'forMessage'> | null = null,
   ) {}
 
   /** `deadline` (epoch ms): a record not handed to Kafka by then is never produced (4101). */
   async send(req: InternalSendRequest, deadline: number): Promise<InternalSendResponse> {
     if (!(await this.membership.isMember(req.conversation_id, req.user_id))) throw new ChatError(Errors.NOT_MEMBER);
+    const attachments = await this.checkedAttachments(req);
     const fresh: IdempotencyRecord = {
       conversation_id: req.conversation_id,
       message_id: this.ids.next(),
       created_at: Date.now(),
-      body_sha256: sha256(req.body),
+      body_sha256: contentHash(req.body, req.attachment_ids),
     };
     let { created, record, marker } = await this.idempotency.reserve(req.user_id, req.client_msg_id, fresh);
     const firstSend = created && (await this.isCovered(req.user_id, marker, fresh.created_at));
@@ -54,7 +58,7 @@ export class SendService {
     }
     // A duplicate is produced again (the first attempt may not have reached Kafka, and the ack must
     // mean "in Kafka"); the sequencer drops the second copy by message_id.
-    await this.produce(req, record, firstSend, deadline);
+    await this.produce(req, record, firstSend, attachments, deadline);
     return { conversation_id: req.conversation_id, client_msg_id: req.client_msg_id, message_id: record.message_id, duplicate: !created };
   }
 
@@ -81,7 +85,14 @@ export class SendService {
     return match ? { conversation_id: req.conversation_id, message_id: match.message_id, created_at: match.created_at, body_sha256: match.body_sha256 } : null;
   }
 
-  private async produce(req: InternalSendRequest, record: IdempotencyRecord, firstSend: boolean, deadline: number): Promise<void> {
+  /** The metadata of the referenced attachments, checked again on every (re)send. */
+  private async checkedAttachments(req: InternalSendRequest): Promise<MessageAttachment[] | undefined> {
+    if (!req.attachment_ids || req.attachment_ids.length === 0) return undefined;
+    if (!this.attachments) throw new ChatError(Errors.ATTACHMENT_NOT_USABLE, 'attachments are not enabled');
+    return this.attachments.forMessage(req.user_id, req.conversation_id, req.attachment_ids);
+  }
+
+  private async produce(req: InternalSendRequest, record: IdempotencyRecord, firstSend: boolean, attachments: MessageAttachment[] | undefined, deadline: number): Promise<void> {
     const value: MessageRecord = {
       v: 1,
       type: 'message',
@@ -92,6 +103,7 @@ export class SendService {
       body: req.body,
       created_at: record.created_at,
       ...(firstSend ? { first_send: true as const } : {}),
+      ...(attachments ? { attachments } : {}),
     };
     try {
       await this.producer.send(this.topic, { key: req.conversation_id, value: JSON.stringify(value) }, deadline);

@@ -2,7 +2,7 @@ import type { ChatMessage } from '@chat/protocol';
 import type { MessageRecord } from '@chat/protocol/internal';
 import { pushTo } from '@chat/server/collections';
 import { ByteLru, stringBytes } from '../cache/byte-lru.js';
-import { sha256 } from '../send/idempotency-store.js';
+import { contentHash, sha256 } from '../send/idempotency-store.js';
 import type { MessageStore } from '../store/message-store.js';
 import { clientKey, type SequencedSend, type SequencedSendStore } from '../store/sequenced-send-store.js';
 
@@ -230,7 +230,7 @@ export class Sequencer {
     // 1. Decided by memory: a second copy of a message this owner stored (and delivered).
     const pending: { record: MessageRecord; hash: string }[] = [];
     for (const record of records) {
-      const hash = bodyHash(record.body);
+      const hash = contentHash(record.body, record.attachments?.map((a) => a.attachment_id));
       const recent = state.recent.get(record.message_id);
       if (!recent) pending.push({ record, hash });
       else if (sameContent(recent, record, hash)) out.duplicates++;
@@ -368,5 +368,6 @@ function toMessage(r: MessageRecord, seq: number, epoch: string): ChatMessage {
     client_msg_id: r.client_msg_id,
     body: r.body,
     created_at: r.created_at,
+    ...(r.attachments ? { attachments: r.attachments } : {}),
   };
 }

@@ -4,13 +4,14 @@ import type { CassandraClient } from '@chat/server/clients';
 import { ByteLru, stringBytes } from '../cache/byte-lru.js';
 import type { CoalescingBatcher } from './coalescing-batcher.js';
 import { BUCKET_SIZE, bucketOf, byBucket, type MessageStore } from './message-store.js';
+import { attachmentsOf, encodeAttachments } from './message-attachments-column.js';
 import { fromLong, longToNumber, toLong } from './long.js';
 
 const IDEMPOTENT = { prepare: true, isIdempotent: true } as const;
 /** Map entry + number, besides the key string. */
 const RECORDED_BUCKET_ENTRY_BYTES = 80;
 const INSERT =
-  'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?';
+  'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, body, created_at, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?';
 /** A row's values besides its strings. */
 const ROW_BYTES = 60;
 
@@ -50,7 +51,7 @@ export class CassandraMessageStore implements MessageStore {
       await this.batcher.write(
         run.map((m) => ({
           query: INSERT,
-          params: [id, bucket, toLong(String(m.seq)), toLong(m.message_id), m.sender_id, m.client_msg_id, m.body, new Date(m.created_at), ts],
+          params: [id, bucket, toLong(String(m.seq)), toLong(m.message_id), m.sender_id, m.client_msg_id, m.body, new Date(m.created_at), encodeAttachments(m.attachments), ts],
         })),
         run.reduce((n, m) => n + ROW_BYTES + Buffer.byteLength(m.body) + m.sender_id.length + m.client_msg_id.length, 0),
       );
@@ -111,6 +112,7 @@ export class CassandraMessageStore implements MessageStore {
       client_msg_id: r.client_msg_id as string,
       body: r.body as string,
       created_at: (r.created_at as Date).getTime(),
+      ...attachmentsOf(r.attachments),
     }));
   }
 

@@ -12,13 +12,35 @@ export interface Position {
   epoch?: string;
 }
 
+/** Most attachments one message may reference. */
+export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
+
+/**
+ * An attachment as messages carry it: metadata only. The bytes are in object storage; a member
+ * gets a short-lived download URL on demand (REST, see attachments.ts).
+ */
+export interface MessageAttachment {
+  attachment_id: string;
+  content_type: string;
+  /** Bytes. */
+  size: number;
+  /** Display name given at upload, if any. */
+  filename?: string;
+}
+
 // ---- client → server ----
 export interface SendFrame {
   type: 'send';
   ref: string;
   conversation_id: string;
   client_msg_id: string;
+  /** May be blank only when the message has attachments. */
   body: string;
+  /**
+   * Completed attachments of the sender in this conversation (distinct, at most
+   * MAX_ATTACHMENTS_PER_MESSAGE), carried by the message in this order.
+   */
+  attachment_ids?: string[];
 }
 export interface SyncFrame {
   type: 'sync';
@@ -68,6 +90,8 @@ export interface ChatMessage {
   body: string;
   /** Milliseconds since the Unix epoch, assigned by the server. */
   created_at: number;
+  /** Present only when the message has attachments. */
+  attachments?: MessageAttachment[];
 }
 export interface HelloFrame {
   type: 'hello';

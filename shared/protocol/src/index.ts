@@ -5,3 +5,4 @@ export * from './validate.js';
 export * from './canonical-id.js';
 export * from './errors.js';
 export * from './utf8.js';
+export * from './attachments.js';

@@ -36,6 +36,16 @@ describe('parseClientFrame', () => {
     expect(codeOf(fn)).toBe(code);
   });
 
+  it('accepts distinct attachment ids on a send, then an empty body too; refuses repeated, malformed or too many', () => {
+    const send = (extra: Record<string, unknown>) => parseClientFrame({ type: 'send', ref: 'r', conversation_id: '1', client_msg_id: 'c', body: 'b', ...extra }, 'a', limits);
+    expect(send({ attachment_ids: ['5', '3'] })).toMatchObject({ attachment_ids: ['5', '3'] });
+    expect(send({ attachment_ids: ['5'], body: '' })).toMatchObject({ body: '', attachment_ids: ['5'] });
+    expect(send({ attachment_ids: [] })).not.toHaveProperty('attachment_ids');
+    for (const bad of [{ attachment_ids: [] as string[], body: ' ' }, { attachment_ids: ['5', '5'] }, { attachment_ids: ['05'] }, { attachment_ids: [5] }, { attachment_ids: '5' }, { attachment_ids: Array.from({ length: 11 }, (_, i) => String(i + 1)) }]) {
+      expect(codeOf(() => send(bad)), JSON.stringify(bad)).toBe(Errors.INVALID_SHAPE.code);
+    }
+  });
+
   it('accepts a sender field equal to the token subject', () => {
     expect(parseClientFrame({ type: 'ping', ref: 'r', sender: 'alice' }, 'alice', limits)).toEqual({ type: 'ping', ref: 'r' });
   });

@@ -1,6 +1,6 @@
 import { ChatError, Errors } from './errors.js';
 import { reqId } from './canonical-id.js';
-import type { ClientFrame, Position } from './frames.js';
+import { MAX_ATTACHMENTS_PER_MESSAGE, type ClientFrame, type Position } from './frames.js';
 import { exceedsUtf8Bytes } from './utf8.js';
 import {
   CLIENT_MSG_ID_PATTERN,
@@ -43,17 +43,36 @@ export function parsePosition(value: unknown): Position {
   };
 }
 
-function parseSend(o: Obj, ref: string, limits: FrameLimits): ClientFrame {
+/**
+ * The optional `attachment_ids` of a send: distinct canonical ids, at most
+ * MAX_ATTACHMENTS_PER_MESSAGE. An empty list is the same as none (undefined).
+ */
+export function parseAttachmentIds(o: Obj): string[] | undefined {
+  if (o.attachment_ids === undefined) return undefined;
+  const ids = reqArray(o, 'attachment_ids', MAX_ATTACHMENTS_PER_MESSAGE).map((v) => reqId({ 'attachment_ids[]': v }, 'attachment_ids[]'));
+  if (new Set(ids).size !== ids.length) throw new ShapeError('attachment_ids', 'must not repeat an id');
+  return ids.length > 0 ? ids : undefined;
+}
+
+/** A message body: at most `maxBodyBytes`; blank only when the message has attachments. */
+export function parseBody(o: Obj, maxBodyBytes: number, hasAttachments: boolean): string {
   const body = o.body;
   if (typeof body !== 'string') throw new ShapeError('body', 'must be a string');
-  if (exceedsUtf8Bytes(body, limits.maxBodyBytes)) throw new ChatError(Errors.BODY_TOO_LARGE);
-  if (body.trim().length === 0) throw new ShapeError('body', 'must not be blank');
+  if (exceedsUtf8Bytes(body, maxBodyBytes)) throw new ChatError(Errors.BODY_TOO_LARGE);
+  if (!hasAttachments && body.trim().length === 0) throw new ShapeError('body', 'must not be blank (without attachments)');
+  return body;
+}
+
+function parseSend(o: Obj, ref: string, limits: FrameLimits): ClientFrame {
+  const attachmentIds = parseAttachmentIds(o);
+  const body = parseBody(o, limits.maxBodyBytes, attachmentIds !== undefined);
   return {
     type: 'send',
     ref,
     conversation_id: reqId(o, 'conversation_id'),
     client_msg_id: reqString(o, 'client_msg_id', 64, CLIENT_MSG_ID_PATTERN),
     body,
+    ...(attachmentIds ? { attachment_ids: attachmentIds } : {}),
   };
 }
 

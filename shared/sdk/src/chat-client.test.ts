@@ -115,6 +115,29 @@ describe('ChatClient', () => {
     client.close();
   });
 
+  it('sends attachment ids with the message and keeps them on a resend; surfaces the attachments of received messages', async () => {
+    const { client, messages } = setup();
+    client.track(CONV, 0);
+    void client.connect();
+    await tick();
+    sock(0).accept();
+    await tick();
+    const p = client.send(CONV, '', { attachmentIds: ['41', '42'] });
+    expect(sock(0).ofType('send')[0]).toMatchObject({ body: '', attachment_ids: ['41', '42'] });
+    expect(client.pendingSends()).toEqual([expect.objectContaining({ attachmentIds: ['41', '42'] })]);
+    await expect(client.send(CONV, 'x', { attachmentIds: ['41', '41'] })).rejects.toThrow(TypeError);
+    const photo = { attachment_id: '41', content_type: 'image/png', size: 10, filename: 'a.png' };
+    sock(0).push(frame({ ...msg(1), attachments: [photo, { attachment_id: 42 } as unknown as typeof photo] }));
+    await tick();
+    expect(messages[0]?.attachments).toEqual([photo]);
+    sock(0).drop();
+    await tick(10_000);
+    sock(1).accept();
+    expect(sock(1).ofType('send')[0]).toMatchObject({ client_msg_id: sock(0).ofType('send')[0]?.client_msg_id, attachment_ids: ['41', '42'] });
+    client.close();
+    await expect(p).rejects.toThrow();
+  });
+
   it('after a drop: reconnects with backoff to the next URL, syncs positions, resends unacked sends, emits once in order', async () => {
     const { client, getToken, closes, seqs } = setup();
     void client.connect();

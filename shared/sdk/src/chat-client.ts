@@ -1,4 +1,4 @@
-import type { AckFrame, ChatMessage, ClientFrame, HelloFrame, HistoryResultFrame, Position, ServerFrame } from '@chat/protocol';
+import { MAX_ATTACHMENTS_PER_MESSAGE, type AckFrame, type ChatMessage, type ClientFrame, type HelloFrame, type HistoryResultFrame, type Position, type ServerFrame } from '@chat/protocol';
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS, type BackoffOptions } from './backoff.js';
 import { Connection, NORMAL_CLOSURE, type CloseInfo, type ConnectionState } from './connection.js';
 import { deferred, type Deferred } from './deferred.js';
@@ -77,6 +77,11 @@ export type ChatClientEvents = {
 export interface SendOptions {
   /** Reuse an id to make a retried send idempotent across client instances (G5). @default generated */
   clientMsgId?: string;
+  /**
+   * Ids of attachments uploaded and completed in this conversation by this user (AttachmentsClient.upload),
+   * at most MAX_ATTACHMENTS_PER_MESSAGE, distinct. With attachments the body may be empty. @default none
+   */
+  attachmentIds?: readonly string[];
 }
 
 
@@ -207,11 +212,15 @@ export class ChatClient {
     if (!isValidClientMsgId(clientMsgId)) {
       return Promise.reject(new TypeError('clientMsgId must match /^[A-Za-z0-9._:-]{1,64}$/'));
     }
-    return this.sends.add(conversationId, body, clientMsgId);
+    const attachmentIds = options.attachmentIds ?? [];
+    if (attachmentIds.length > MAX_ATTACHMENTS_PER_MESSAGE || new Set(attachmentIds).size !== attachmentIds.length) {
+      return Promise.reject(new TypeError(`attachmentIds must be distinct, at most ${MAX_ATTACHMENTS_PER_MESSAGE}`));
+    }
+    return this.sends.add(conversationId, body, clientMsgId, attachmentIds);
   }
 
   /** Unacked sends, oldest first (e.g. to show them as pending or persist them). */
-  pendingSends(): { clientMsgId: string; conversationId: string; body: string }[] {
+  pendingSends(): { clientMsgId: string; conversationId: string; body: string; attachmentIds: readonly string[] }[] {
     return this.sends.pending();
   }
 

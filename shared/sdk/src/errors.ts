@@ -21,6 +21,17 @@ export class ChatRequestError extends Error {
   }
 }
 
+/** The object store refused or failed an attachment upload or download (HTTP `status`; 403 for an expired or altered URL). */
+export class AttachmentTransferError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'AttachmentTransferError';
+  }
+}
+
 /** The delay before retrying after `err`: the backoff, or the server's retry-after hint when longer. */
 export function retryDelay(err: unknown, backoffMs: number): number {
   return err instanceof ChatRequestError && err.retryAfterMs !== undefined ? Math.max(backoffMs, err.retryAfterMs) : backoffMs;

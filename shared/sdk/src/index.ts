@@ -7,7 +7,9 @@ export type { ChatClientEvents, ChatClientOptions, SendOptions } from './chat-cl
 export type { CloseInfo, ConnectionState } from './connection.js';
 export type { HistoryQuery, RequestInput, RequestOptions } from './requests.js';
 export type { ResyncInfo } from './resume.js';
-export { ChatClosedError, ChatConnectionError, ChatGapError, ChatRequestError, ChatTimeoutError } from './errors.js';
+export { AttachmentsClient } from './attachments-client.js';
+export type { AttachmentData, AttachmentsClientOptions, UploadOptions } from './attachments-client.js';
+export { AttachmentTransferError, ChatClosedError, ChatConnectionError, ChatGapError, ChatRequestError, ChatTimeoutError } from './errors.js';
 export { Backoff, backoffCeiling, fullJitterDelay, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS } from './backoff.js';
 export type { BackoffOptions } from './backoff.js';
 export { TypedEmitter } from './emitter.js';

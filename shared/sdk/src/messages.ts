@@ -1,4 +1,4 @@
-import type { ChatMessage, Position } from '@chat/protocol';
+import type { ChatMessage, MessageAttachment, Position } from '@chat/protocol';
 
 /** Validates and copies a message (dropping the frame's `type`). */
 export function toChatMessage(v: unknown): ChatMessage | undefined {
@@ -23,7 +23,21 @@ export function toChatMessage(v: unknown): ChatMessage | undefined {
     client_msg_id: typeof m.client_msg_id === 'string' ? m.client_msg_id : '',
     body: typeof m.body === 'string' ? m.body : '',
     created_at: typeof m.created_at === 'number' ? m.created_at : 0,
+    ...attachmentsOf(m.attachments),
   };
+}
+
+/** A message's attachment metadata as the server sent it; malformed entries are left out. */
+function attachmentsOf(v: unknown): { attachments?: MessageAttachment[] } {
+  if (!Array.isArray(v)) return {};
+  const out: MessageAttachment[] = [];
+  for (const a of v as unknown[]) {
+    if (typeof a !== 'object' || a === null) continue;
+    const { attachment_id, content_type, size, filename } = a as Record<string, unknown>;
+    if (typeof attachment_id !== 'string' || typeof content_type !== 'string' || typeof size !== 'number') continue;
+    out.push({ attachment_id, content_type, size, ...(typeof filename === 'string' ? { filename } : {}) });
+  }
+  return out.length > 0 ? { attachments: out } : {};
 }
 
 /** The valid messages of a list from the server; anything else is dropped. */

@@ -7,6 +7,8 @@ export interface OutboxItem {
   readonly clientMsgId: string;
   readonly conversationId: string;
   readonly body: string;
+  /** Completed attachments the message references (sent as `attachment_ids`); empty for none. */
+  readonly attachmentIds: readonly string[];
   /** `ref` of the transmission awaiting an ack on the current connection, if any. */
   ref: string | undefined;
   /** Failed attempts so far (timeouts and temporary errors; disconnects do not count). */
@@ -23,10 +25,10 @@ export class Outbox {
   }
 
   /** Adds a send; if the client_msg_id is already pending, returns the existing item unchanged. */
-  add(conversationId: string, body: string, clientMsgId: string): OutboxItem {
+  add(conversationId: string, body: string, clientMsgId: string, attachmentIds: readonly string[] = []): OutboxItem {
     const existing = this.items.get(clientMsgId);
     if (existing) return existing;
-    const item: OutboxItem = { clientMsgId, conversationId, body, ref: undefined, attempts: 0, waiting: false };
+    const item: OutboxItem = { clientMsgId, conversationId, body, attachmentIds: [...attachmentIds], ref: undefined, attempts: 0, waiting: false };
     this.items.set(clientMsgId, item);
     return item;
   }

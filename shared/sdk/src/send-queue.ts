@@ -31,19 +31,19 @@ export class SendQueue {
   ) {}
 
   /** Queues a send (or joins the pending one with the same client_msg_id) and transmits when connected. */
-  add(conversationId: string, body: string, clientMsgId: string): Promise<AckFrame> {
+  add(conversationId: string, body: string, clientMsgId: string, attachmentIds: readonly string[] = []): Promise<AckFrame> {
     const existing = this.waiters.get(clientMsgId);
     if (existing) return existing.promise;
     const d = deferred<AckFrame>();
     this.waiters.set(clientMsgId, d);
-    this.outbox.add(conversationId, body, clientMsgId);
+    this.outbox.add(conversationId, body, clientMsgId, attachmentIds);
     this.flush();
     return d.promise;
   }
 
   /** Unacked sends, oldest first. */
-  pending(): { clientMsgId: string; conversationId: string; body: string }[] {
-    return this.outbox.list().map((i) => ({ clientMsgId: i.clientMsgId, conversationId: i.conversationId, body: i.body }));
+  pending(): { clientMsgId: string; conversationId: string; body: string; attachmentIds: readonly string[] }[] {
+    return this.outbox.list().map((i) => ({ clientMsgId: i.clientMsgId, conversationId: i.conversationId, body: i.body, attachmentIds: i.attachmentIds }));
   }
 
   /** Transmits every send waiting for a connection or a retry; a no-op while not connected. */
@@ -57,6 +57,7 @@ export class SendQueue {
         conversation_id: item.conversationId,
         client_msg_id: item.clientMsgId,
         body: item.body,
+        ...(item.attachmentIds.length > 0 ? { attachment_ids: [...item.attachmentIds] } : {}),
       };
       const clientMsgId = item.clientMsgId;
       this.tracker.track(frame, { timeoutMs: this.o.ackTimeoutMs, resendOnReconnect: false }).then(

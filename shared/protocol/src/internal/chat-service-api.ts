@@ -1,4 +1,4 @@
-import type { ChatMessage, ConversationLatest, ConversationSync, Position } from '../frames.js';
+import type { ChatMessage, ConversationLatest, ConversationSync, MessageAttachment, Position } from '../frames.js';
 
 /**
  * Internal HTTP API that gateways call on chat-service (JSON, keep-alive).
@@ -21,6 +21,8 @@ export interface InternalSendRequest {
   conversation_id: string;
   client_msg_id: string;
   body: string;
+  /** As in the `send` frame: checked by chat-service (exist, completed, this conversation, this sender). */
+  attachment_ids?: string[];
 }
 export interface InternalSendResponse {
   conversation_id: string;
@@ -121,6 +123,8 @@ export interface MessageRecord {
    * the sequencer may then skip its durable dedup lookup. Absent: the sequencer checks.
    */
   first_send?: true;
+  /** The attachments' metadata as checked at send time; absent when none. */
+  attachments?: MessageAttachment[];
 }
 
 /**

@@ -1,0 +1,13 @@
+import type { MessageAttachment } from '@chat/protocol';
+import { decodeAttachments } from '../sequencer/record-codec.js';
+
+/** The `messages.attachments` column: JSON of the checked metadata, null for none. */
+export function encodeAttachments(attachments: readonly MessageAttachment[] | undefined): string | null {
+  return attachments && attachments.length > 0 ? JSON.stringify(attachments) : null;
+}
+
+/** `{ attachments }` for a stored column value, `{}` for none. */
+export function attachmentsOf(column: unknown): { attachments?: MessageAttachment[] } {
+  if (typeof column !== 'string') return {};
+  return { attachments: decodeAttachments({ attachments: JSON.parse(column) as unknown }) };
+}
