@@ -1,17 +1,4 @@
-import {
-  CLIENT_MSG_ID_PATTERN,
-  MAX_ATTACHMENTS_PER_MESSAGE,
-  ShapeError,
-  USER_ID_PATTERN,
-  isObject,
-  optString,
-  reqArray,
-  reqId,
-  reqInt,
-  reqString,
-  type MessageAttachment,
-  type Obj,
-} from '@chat/protocol';
+import { CLIENT_MSG_ID_PATTERN, USER_ID_PATTERN, isObject, parseMessageAttachments, reqId, reqInt, reqString } from '@chat/protocol';
 import type { MessageRecord } from '@chat/protocol/internal';
 
 /** Largest body a record may carry; the send path enforces the configured, smaller limit. */
@@ -35,20 +22,6 @@ export function decodeMessageRecord(value: Buffer | null): MessageRecord {
     body,
     created_at: reqInt(o, 'created_at', 0, Number.MAX_SAFE_INTEGER),
     ...(o.first_send === true ? { first_send: true as const } : {}),
-    ...(o.attachments !== undefined ? { attachments: decodeAttachments(o) } : {}),
+    ...(o.attachments !== undefined ? { attachments: parseMessageAttachments(o.attachments) } : {}),
   };
-}
-
-/** The attachments' metadata the send path checked; canonical ids, at most MAX_ATTACHMENTS_PER_MESSAGE. */
-export function decodeAttachments(o: Obj): MessageAttachment[] {
-  return reqArray(o, 'attachments', MAX_ATTACHMENTS_PER_MESSAGE).map((a) => {
-    if (!isObject(a)) throw new ShapeError('attachments[]', 'must be an object');
-    const filename = optString(a, 'filename', 255);
-    return {
-      attachment_id: reqId(a, 'attachment_id'),
-      content_type: reqString(a, 'content_type', 129),
-      size: reqInt(a, 'size', 1, Number.MAX_SAFE_INTEGER),
-      ...(filename !== undefined ? { filename } : {}),
-    };
-  });
 }

@@ -1,5 +1,4 @@
-import type { MessageAttachment } from '@chat/protocol';
-import { decodeAttachments } from '../sequencer/record-codec.js';
+import { parseMessageAttachments, type MessageAttachment } from '@chat/protocol';
 
 /** The `messages.attachments` column: JSON of the checked metadata, null for none. */
 export function encodeAttachments(attachments: readonly MessageAttachment[] | undefined): string | null {
@@ -9,5 +8,5 @@ export function encodeAttachments(attachments: readonly MessageAttachment[] | un
 /** `{ attachments }` for a stored column value, `{}` for none. */
 export function attachmentsOf(column: unknown): { attachments?: MessageAttachment[] } {
   if (typeof column !== 'string') return {};
-  return { attachments: decodeAttachments({ attachments: JSON.parse(column) as unknown }) };
+  return { attachments: parseMessageAttachments(JSON.parse(column) as unknown) };
 }

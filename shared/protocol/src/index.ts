@@ -6,3 +6,4 @@ export * from './canonical-id.js';
 export * from './errors.js';
 export * from './utf8.js';
 export * from './attachments.js';
+export * from './message-attachments.js';

@@ -18,6 +18,13 @@ describe('sequenced record', () => {
     expect(parseSequencedRecord(encodeSequencedRecord(message))).toEqual({ v: 1, type: 'sequenced', message });
   });
 
+  it('round-trips a message with attachments and refuses malformed ones', () => {
+    const withFiles: ChatMessage = { ...message, body: '', attachments: [{ attachment_id: '9', content_type: 'image/png', size: 10, filename: 'a.png' }] };
+    expect(parseSequencedRecord(encodeSequencedRecord(withFiles)).message).toEqual(withFiles);
+    expect(() => parseSequencedRecord({ v: 1, type: 'sequenced', message: { ...message, attachments: [{ attachment_id: '09', content_type: 'x/y', size: 1 }] } })).toThrow();
+    expect(() => parseSequencedRecord({ v: 1, type: 'sequenced', message: { ...message, attachments: {} } })).toThrow();
+  });
+
   it.each([
     ['another version', { v: 2, type: 'sequenced', message }],
     ['another type', { v: 1, type: 'message', message }],

@@ -1,5 +1,6 @@
 import { reqId } from '../canonical-id.js';
 import type { ChatMessage } from '../frames.js';
+import { parseMessageAttachments } from '../message-attachments.js';
 import { CLIENT_MSG_ID_PATTERN, USER_ID_PATTERN, ShapeError, isObject, reqInt, reqString } from '../validate.js';
 import type { SequencedRecord } from './chat-service-api.js';
 
@@ -38,5 +39,6 @@ export function parseStoredMessage(value: unknown): ChatMessage {
     client_msg_id: reqString(value, 'client_msg_id', 64, CLIENT_MSG_ID_PATTERN),
     body,
     created_at: reqInt(value, 'created_at', 0, Number.MAX_SAFE_INTEGER),
+    ...(value.attachments !== undefined ? { attachments: parseMessageAttachments(value.attachments) } : {}),
   };
 }
