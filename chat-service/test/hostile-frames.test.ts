@@ -204,8 +204,7 @@ describe('hostile input: frames against a real gateway and chat-service', () => 
     for (const query of [{}, { after: 0 }, { before: 3 }, { after: 0, limit: 1000 }]) {
       expect(await eveClient.request({ type: 'history', conversation_id: conv, ...query })).toMatchObject({ type: 'error', code: Errors.NOT_MEMBER.code });
     }
-    // read receipts are not implemented: 4001 for everyone, so nothing about membership either
-    expect(await eveClient.request({ type: 'read', conversation_id: conv, seq: 1 })).toMatchObject({ type: 'error', code: Errors.UNKNOWN_TYPE.code });
+    expect(await eveClient.request({ type: 'read', conversation_id: conv, seq: 1 })).toMatchObject({ type: 'error', code: Errors.NOT_MEMBER.code, retry: false });
 
     for (const position of [{ seq: 0 }, { seq: 0, epoch }, { seq: 2 }, { seq: 2, epoch }]) {
       const sync = await eveClient.request<SyncResultFrame>({ type: 'sync', positions: [{ conversation_id: evesOwn, seq: 0 }, { conversation_id: conv, ...position }] });

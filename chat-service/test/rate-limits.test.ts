@@ -266,8 +266,12 @@ describe('rate limits and cost bounds', () => {
       expect(conversationReads).toBe(0);
       expect(messageReads).toBe(0);
 
-      // A member still gets its messages.
-      const own = (await sender.request({ type: 'sync', positions: [{ conversation_id: conv, seq: 0 }] })) as Extract<ServerFrame, { type: 'sync.result' }>;
+      // A member still gets its messages (once sequenced: the acks only said they are in Kafka).
+      let own!: Extract<ServerFrame, { type: 'sync.result' }>;
+      await waitFor(async () => {
+        own = (await sender.request({ type: 'sync', positions: [{ conversation_id: conv, seq: 0 }] })) as Extract<ServerFrame, { type: 'sync.result' }>;
+        return (own.conversations[0]?.messages.length ?? 0) >= 3;
+      }, 15_000, 'the member\'s messages in sync');
       expect(own.conversations[0]?.status).toBe('ok');
       expect(own.conversations[0]?.messages.map((m) => m.body)).toEqual(['secret', 'secret', 'secret']);
     } finally {

@@ -1,10 +1,11 @@
-import { MAX_ATTACHMENTS_PER_MESSAGE, type AckFrame, type ChatMessage, type ClientFrame, type HelloFrame, type HistoryResultFrame, type Position, type ServerFrame } from '@chat/protocol';
+import { MAX_ATTACHMENTS_PER_MESSAGE, type AckFrame, type ChatMessage, type ClientFrame, type HelloFrame, type HistoryResultFrame, type Position, type ReceiptFrame, type ServerFrame } from '@chat/protocol';
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS, type BackoffOptions } from './backoff.js';
 import { Connection, NORMAL_CLOSURE, type CloseInfo, type ConnectionState } from './connection.js';
 import { deferred, type Deferred } from './deferred.js';
 import { TypedEmitter } from './emitter.js';
 import { ChatClosedError, ChatRequestError } from './errors.js';
 import { generateClientMsgId, isValidClientMsgId } from './ids.js';
+import { ReadState, type ListedConversation } from './read-state.js';
 import { RequestTracker } from './request-tracker.js';
 import { Requests, type HistoryQuery, type RequestInput, type RequestOptions } from './requests.js';
 import { Resume, type ResyncInfo } from './resume.js';
@@ -72,6 +73,10 @@ export type ChatClientEvents = {
   error: (err: Error) => void;
   /** Server frames the client does not handle itself (typing, presence, receipt, future types). */
   frame: (frame: ServerFrame) => void;
+  /** A read position: the user's own (any device) or, in small conversations, another member's. */
+  receipt: (receipt: ReceiptFrame) => void;
+  /** A conversation's unread count changed (messages, or a read on any of the user's devices). */
+  unread: (conversationId: string, unread: number, totalUnread: number) => void;
 };
 
 export interface SendOptions {
@@ -103,6 +108,7 @@ export class ChatClient {
   private readonly sends: SendQueue;
   private readonly connectWaiters: Deferred<HelloFrame>[] = [];
   private readonly timers: Timers;
+  private readonly readState: ReadState = new ReadState((cid, n) => this.emitter.emit('unread', cid, n, this.readState.totalUnread()));
 
   constructor(options: ChatClientOptions) {
     const urls = typeof options.url === 'string' ? [options.url] : [...options.url];
@@ -147,7 +153,10 @@ export class ChatClient {
       this.requests,
       this.scheduler,
       {
-        message: (m) => this.emitter.emit('message', m),
+        message: (m) => {
+          this.readState.onMessage(m, this.connection.hello?.user_id);
+          this.emitter.emit('message', m);
+        },
         resync: (info) => this.emitter.emit('resync', info),
         error: (err) => this.emitError(err),
       },
@@ -234,6 +243,29 @@ export class ChatClient {
     return this.requests.withRetry(() => this.requests.historyOnce(conversationId, query, true, options.timeoutMs));
   }
 
+  /**
+   * Marks a conversation read up to `seq` on every device of the user; resolves with the position
+   * the server stored (never lower than before: another device may have read further).
+   */
+  async markRead(conversationId: string, seq: number, options: RequestOptions = {}): Promise<number> {
+    const reply = await this.request({ type: 'read', conversation_id: conversationId, seq }, options);
+    return reply.type === 'receipt' ? reply.seq : seq;
+  }
+
+  /** Seeds unread counts from `GET /v1/conversation-list` rows (app start); later frames keep them current. */
+  seedReadState(rows: ListedConversation[]): void {
+    this.readState.seed(rows);
+  }
+
+  /** Unread messages of a conversation, as far as this client has seen (kept across the user's devices by receipts). */
+  unreadCount(conversationId: string): number {
+    return this.readState.unread(conversationId);
+  }
+
+  totalUnread(): number {
+    return this.readState.totalUnread();
+  }
+
   /** Round-trip time in ms. */
   async ping(options: RequestOptions = {}): Promise<number> {
     const started = this.timers.now();
@@ -306,6 +338,12 @@ export class ChatClient {
       }
       case 'sync.hint':
         this.resume.onSyncHint(frame);
+        return;
+      case 'receipt':
+        if (frame.ref !== undefined) this.requests.tracker.resolve(frame.ref, frame);
+        this.readState.onReceipt(frame, this.connection.hello?.user_id);
+        this.emitter.emit('receipt', frame);
+        this.emitter.emit('frame', frame);
         return;
       case 'digest':
         this.resume.onDigest(frame);

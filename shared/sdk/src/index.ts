@@ -15,6 +15,8 @@ export type { BackoffOptions } from './backoff.js';
 export { TypedEmitter } from './emitter.js';
 export type { EventMap } from './emitter.js';
 export { OrderedInbox } from './ordered-inbox.js';
+export { ReadState } from './read-state.js';
+export type { ConversationReadState, ListedConversation } from './read-state.js';
 export type { EpochChange, Gap, InboxResult, OrderedInboxOptions } from './ordered-inbox.js';
 export { Outbox } from './outbox.js';
 export type { OutboxItem } from './outbox.js';
