@@ -88,9 +88,15 @@ export function renderLog4j(): string {
   ].join('\n');
 }
 
-/** A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (Kafka's Uuid format). */
+/**
+ * A KRaft cluster id: 16 random bytes, URL-safe base64 without padding (Kafka's Uuid format). Never
+ * starting with '-' (as Kafka's own Uuid.randomUuid): the storage tool would read it as an option.
+ */
 export function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** JVM arguments for the broker and its storage tool; `lib` holds the resolved jars. */
