@@ -224,6 +224,8 @@ describe('rate limits and cost bounds', () => {
     const conv = await direct(a, uid('b'));
     const sender = await connect(a, 0);
     for (let i = 0; i < 3; i++) expect((await sender.request({ type: 'send', conversation_id: conv, client_msg_id: `s${i}`, body: 'secret' })).type).toBe('ack');
+    // Acks only say the sends are in Kafka: let the sequencer store them first, so its own reads are not counted below.
+    await waitFor(() => sender.messages(conv).length >= 3, 15_000, 'the sends to be sequenced and delivered');
 
     // Count what chat-service asks Cassandra while an outsider syncs the real conversation and 999 unknown ids.
     const db = sys.cassandra as unknown as { execute: (query: string, ...rest: unknown[]) => Promise<unknown> };
