@@ -240,12 +240,17 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   const internalServer = createHttpServer(internalRouter, log.child({ component: 'internal-http' }), {
     healthz: true,
     metrics: config.METRICS_ENABLED ? metrics.registry : null,
+    cors: null,
   });
   const internalPort = await listen(internalServer, config.CHAT_INTERNAL_PORT, config.CHAT_INTERNAL_HOST);
   closers.unshift(() => closeServer(internalServer));
   let publicPort: number | undefined;
   if (config.CHAT_SERVICE_ROLES.includes('api')) {
-    const publicServer = createHttpServer(publicRouter, log.child({ component: 'http' }), { healthz: false, metrics: null });
+    const publicServer = createHttpServer(publicRouter, log.child({ component: 'http' }), {
+      healthz: false,
+      metrics: null,
+      cors: { allowedOrigins: config.ALLOWED_ORIGINS, maxAgeSeconds: config.CORS_MAX_AGE_SECONDS },
+    });
     publicPort = await listen(publicServer, config.CHAT_HTTP_PORT, config.CHAT_HTTP_HOST);
     closers.unshift(() => closeServer(publicServer));
   }

@@ -33,6 +33,11 @@ export class Router {
     return this;
   }
 
+  /** The methods some route serves at `pathname` (percent-encoded), for CORS preflights; empty when none. */
+  methodsFor(pathname: string): string[] {
+    return [...new Set(this.routes.filter((r) => r.pattern.test(pathname)).map((r) => r.method))];
+  }
+
   /** The handler for a request, or 'not_found' / 'method_not_allowed'. `pathname` is still percent-encoded. Never throws. */
   match(method: string, pathname: string): { handler: Handler; params: Record<string, string> } | 'not_found' | 'method_not_allowed' {
     let pathMatched = false;

@@ -3,6 +3,7 @@ import { ChatError, Errors } from '@chat/protocol';
 import { parseRequestTarget, replyJsonOnClientError } from '@chat/server/http';
 import type { Logger } from '@chat/server/logger';
 import type { Registry } from 'prom-client';
+import { handleCors, type CorsOptions } from './cors.js';
 import { sendError, sendJson } from './http-utils.js';
 import type { Router } from './router.js';
 
@@ -12,6 +13,8 @@ export interface ServerExtras {
   healthz: boolean;
   /** Serve GET /metrics from this registry; null: no /metrics. */
   metrics: Registry | null;
+  /** Answer browsers per this policy (the public listener); null: no CORS headers. */
+  cors: CorsOptions | null;
 }
 
 /**
@@ -25,6 +28,7 @@ export function createHttpServer(router: Router, log: Logger, extras: ServerExtr
     const target = parseRequestTarget(req.url);
     if (!target) throw new ChatError(Errors.INVALID_SHAPE, 'request target must be a path');
     const method = req.method ?? 'GET';
+    if (extras.cors && handleCors(req, res, extras.cors, (p) => router.methodsFor(p), target.pathname)) return;
     if (extras.healthz && method === 'GET' && target.pathname === '/healthz') return sendJson(res, 200, { ok: true });
     if (method === 'GET' && target.pathname === '/metrics' && metrics) {
       const text = await metrics.metrics();

@@ -1,2 +1,3 @@
 export * from './request-target.js';
 export * from './node-server.js';
+export * from './origin-policy.js';
