@@ -2,8 +2,8 @@ import cassandra from 'cassandra-driver';
 import WebSocket from 'ws';
 import { ChatClient, type ChatClientOptions } from '@chat/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AckFrame, ReceiptFrame } from '@chat/protocol';
-import type { ConversationListPage, EverythingNew } from '../src/inbox/inbox-service.js';
+import type { AckFrame, ChatMessage, EverythingNew, InboxResultFrame, ReceiptFrame } from '@chat/protocol';
+import type { ConversationListPage } from '../src/inbox/inbox-service.js';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 
@@ -81,6 +81,63 @@ describe('fanout on write for small conversations, on read for large ones', () =
     const again = await sys.rest<EverythingNew>(small[2]!, 'GET', `/v1/inbox?cursor=${newForMe.body.cursor}`);
     expect(again.status).toBe(200);
     expect(again.body.messages.every((m) => m.seq <= n)).toBe(true);
+  });
+
+  it('serves everything new over WebSocket as over REST: pages cut by bytes and by entries move on (has_more), each message once per round, in inbox order', async () => {
+    const [reader, s1, s2] = users('w', 3);
+    const conv = await group(s1!, [reader!, s2!]);
+    // More than one REST page (500 entries) and more than one reply budget (a quarter of the socket buffer) of bytes.
+    const big = 'x'.repeat(15_000);
+    const senders = await Promise.all([s1!, s2!].map((u) => RawClient.connect(sys.gateways[0]!.url, sys.token(u))));
+    clients.push(...senders);
+    const total = 540;
+    for (let i = 0; i < total; i++) {
+      const ack = await senders[i % 2]!.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `w${i}`, body: i % 18 === 0 ? big : `small ${i}` });
+      expect(ack.type).toBe('ack');
+    }
+    await waitFor(async () => (await inboxRows(conv, [reader!])) === total, 60_000, 'inbox rows');
+
+    const ws = await RawClient.connect(sys.gateways[1]!.url, sys.token(reader!));
+    clients.push(ws);
+    const round = async (fetchPage: (cursor: string | undefined) => Promise<EverythingNew>, first?: string) => {
+      const pages: EverythingNew[] = [];
+      let cursor = first;
+      do {
+        pages.push(await fetchPage(cursor));
+        cursor = pages.at(-1)!.cursor;
+      } while (pages.at(-1)!.has_more && pages.length < 50);
+      return { pages, messages: pages.flatMap((p) => p.messages), cursor: cursor! };
+    };
+    const overWs = await round(async (cursor) => {
+      const r = await ws.request<InboxResultFrame>({ type: 'inbox', ...(cursor ? { cursor } : {}) });
+      expect(r.type).toBe('inbox.result');
+      return r;
+    });
+    const overRest = await round(async (cursor) => (await sys.rest<EverythingNew>(reader!, 'GET', `/v1/inbox${cursor ? `?cursor=${cursor}` : ''}`)).body);
+    const seqs = (ms: ChatMessage[]) => ms.filter((m) => m.conversation_id === conv).map((m) => m.seq);
+    const all = Array.from({ length: total }, (_, i) => i + 1);
+    // Within a round of pages nothing repeats and nothing is skipped.
+    expect(seqs(overWs.messages)).toEqual(all);
+    expect(seqs(overRest.messages)).toEqual(all);
+    expect(overRest.pages.length).toBe(2); // 500 entries, then the rest
+    // Each WebSocket reply fits the gateway's reply budget (a quarter of WS_MAX_BACKPRESSURE_BYTES, 256 KiB) apart from its first message.
+    expect(overWs.pages.length).toBeGreaterThanOrEqual(3);
+    for (const p of overWs.pages) expect(JSON.stringify(p).length - JSON.stringify(p.messages[0] ?? '').length).toBeLessThanOrEqual(256 * 1024);
+    expect(overWs.pages.slice(0, -1).every((p) => p.has_more)).toBe(true);
+    expect(overWs.messages.find((m) => m.seq === 1)?.body).toBe(big);
+
+    // The next round (the app starting again) gets only the look-back, and one message sent since.
+    await senders[0]!.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'after', body: 'after' });
+    await waitFor(async () => (await inboxRows(conv, [reader!])) === total + 1, 30_000, 'inbox row of the new message');
+    const next = await round(async (cursor) => (await ws.request<InboxResultFrame>({ type: 'inbox', ...(cursor ? { cursor } : {}) })) as EverythingNew, overWs.cursor);
+    expect(seqs(next.messages)).toContain(total + 1);
+    expect(seqs(next.messages).filter((s) => s > total)).toEqual([total + 1]);
+
+    // Cursors the server did not issue: 4002 on both paths, nothing read.
+    const forged = Buffer.from(JSON.stringify({ t: 1, k: [1, '007', 1] })).toString('base64url');
+    expect(await ws.request({ type: 'inbox', cursor: forged })).toMatchObject({ type: 'error', code: 4002 });
+    expect(await ws.request({ type: 'inbox', cursor: 'a b' })).toMatchObject({ type: 'error', code: 4002 });
+    expect((await sys.rest(reader!, 'GET', `/v1/inbox?cursor=${forged}`)).status).toBe(400);
   });
 
   it('keeps the conversation list ordered by last activity with preview, read position, unread count and mute', async () => {

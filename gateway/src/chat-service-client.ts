@@ -1,4 +1,5 @@
-import { INTERNAL_PATHS, type HistoryPage, type InternalHistoryRequest, type InternalSendBatchRequest, type InternalLatestRequest, type InternalLatestResponse, type InternalReadRequest, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendRequest, type InternalSendResponse, type InternalSyncRequest, type InternalSyncResponse } from '@chat/protocol/internal';
+import type { EverythingNew } from '@chat/protocol';
+import { INTERNAL_PATHS, type HistoryPage, type InternalInboxRequest, type InternalHistoryRequest, type InternalSendBatchRequest, type InternalLatestRequest, type InternalLatestResponse, type InternalReadRequest, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendRequest, type InternalSendResponse, type InternalSyncRequest, type InternalSyncResponse } from '@chat/protocol/internal';
 import { InternalHttp } from './internal-http.js';
 import { SendCoalescer } from './send-coalescer.js';
 
@@ -17,6 +18,8 @@ export interface ChatServiceClient {
   latest(req: InternalLatestRequest): Promise<InternalLatestResponse>;
   /** Stores a read position (monotonic) and broadcasts the receipt. */
   read(req: InternalReadRequest): Promise<InternalReadResponse>;
+  /** "Everything new for me", one page (byte-budgeted with max_bytes). */
+  inbox(req: InternalInboxRequest): Promise<EverythingNew>;
   close(): Promise<void>;
 }
 
@@ -85,6 +88,10 @@ export class HttpChatServiceClient implements ChatServiceClient {
 
   read(req: InternalReadRequest): Promise<InternalReadResponse> {
     return this.reads.post<InternalReadResponse>(INTERNAL_PATHS.read, req);
+  }
+
+  inbox(req: InternalInboxRequest): Promise<EverythingNew> {
+    return this.reads.post<EverythingNew>(INTERNAL_PATHS.inbox, req);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { ChatError, CloseCodes, Errors, decodeFrame, parseClientFrame, rateLimited, refOf, type ClientFrame, type HistoryFrame, type ServerFrame, type SyncFrame } from '@chat/protocol';
+import { ChatError, CloseCodes, Errors, decodeFrame, parseClientFrame, rateLimited, refOf, type ClientFrame, type HistoryFrame, type InboxFrame, type ServerFrame, type SyncFrame } from '@chat/protocol';
 import type { Logger } from '@chat/server/logger';
 import { noteReply } from './conversation-activity.js';
 import { errorFrame, errorFrameFor } from './error-frames.js';
@@ -19,16 +19,17 @@ type Limits = Pick<
 >;
 
 /**
- * sync/history requests of one socket sent to chat-service at once. Their replies are the large
+ * sync/history/inbox requests of one socket sent to chat-service at once. Their replies are the large
  * ones (each up to the reply budget); the rest wait, still counted as in flight, so what one socket
  * can make the gateway hold is bounded by this times the budget.
  */
 export const MAX_READS_IN_FLIGHT = 2;
 
-type ReadFrame = SyncFrame | HistoryFrame;
+/** Requests with large, byte-budgeted replies. */
+type ReadFrame = SyncFrame | HistoryFrame | InboxFrame;
 
 function isRead(frame: ClientFrame): frame is ReadFrame {
-  return frame.type === 'sync' || frame.type === 'history';
+  return frame.type === 'sync' || frame.type === 'history' || frame.type === 'inbox';
 }
 
 /**

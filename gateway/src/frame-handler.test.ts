@@ -1,5 +1,6 @@
 import { ChatError, Errors, decodeFrame, parseClientFrame } from '@chat/protocol';
-import type { HistoryPage, InternalHistoryRequest, InternalLatestResponse, InternalReadRequest, InternalReadResponse, InternalSendRequest, InternalSendResponse, InternalSyncRequest, InternalSyncResponse } from '@chat/protocol/internal';
+import type { EverythingNew } from '@chat/protocol';
+import type { HistoryPage, InternalHistoryRequest, InternalInboxRequest, InternalLatestResponse, InternalReadRequest, InternalReadResponse, InternalSendRequest, InternalSendResponse, InternalSyncRequest, InternalSyncResponse } from '@chat/protocol/internal';
 import { describe, expect, it } from 'vitest';
 import type { ChatServiceClient } from './chat-service-client.js';
 import { errorFrameFor } from './error-frames.js';
@@ -32,6 +33,11 @@ class FakeChat implements ChatServiceClient {
   async read(req: InternalReadRequest): Promise<InternalReadResponse> {
     this.reads.push(req);
     return { conversation_id: req.conversation_id, read_seq: req.seq + 1 };
+  }
+  inboxes: InternalInboxRequest[] = [];
+  async inbox(req: InternalInboxRequest): Promise<EverythingNew> {
+    this.inboxes.push(req);
+    return { messages: [], large: [{ conversation_id: '9', epoch: 'e', last_seq: 4 }], cursor: 'next', has_more: true };
   }
   async close(): Promise<void> {}
 }
@@ -100,6 +106,26 @@ describe('FrameHandler', () => {
       has_more: false,
     });
     expect(chat.histories[0]).toEqual({ user_id: 'alice', conversation_id: '7', before: 10, limit: 5 });
+  });
+
+  it('routes inbox with the token subject, the cursor and the reply budget, and answers inbox.result', async () => {
+    const chat = new FakeChat();
+    const handler = new FrameHandler(chat, new UnsupportedPresenceAndTyping(), 65_536);
+    expect(await reply(handler, { type: 'inbox', ref: 'i', cursor: 'abc_-1', user_id: 'alice' })).toEqual({
+      type: 'inbox.result',
+      ref: 'i',
+      messages: [],
+      large: [{ conversation_id: '9', epoch: 'e', last_seq: 4 }],
+      cursor: 'next',
+      has_more: true,
+    });
+    expect(await reply(handler, { type: 'inbox', ref: 'j' })).toMatchObject({ type: 'inbox.result', ref: 'j' });
+    expect(chat.inboxes).toEqual([
+      { user_id: 'alice', cursor: 'abc_-1', max_bytes: 65_536 },
+      { user_id: 'alice', max_bytes: 65_536 },
+    ]);
+    // A cursor that is not one the server could have issued never reaches chat-service.
+    for (const cursor of ['', 'a b', 'x'.repeat(513), 7, '../']) expect(() => frame({ type: 'inbox', ref: 'k', cursor })).toThrow(ChatError);
   });
 
   it('answers ping with pong', async () => {

@@ -12,7 +12,7 @@ export class FrameHandler {
   constructor(
     private readonly chat: ChatServiceClient,
     private readonly presence: PresenceAndTyping,
-    /** Byte budget of sync/history replies (chat-service pages them with has_more). */
+    /** Byte budget of sync/history/inbox replies (chat-service pages them with has_more). */
     private readonly replyBudgetBytes?: number,
   ) {}
 
@@ -55,6 +55,10 @@ export class FrameHandler {
       case 'presence.sub':
       case 'presence.unsub':
         return this.presence.presence(caller, frame);
+      case 'inbox': {
+        const page = await this.chat.inbox({ user_id: caller.userId, ...(frame.cursor !== undefined ? { cursor: frame.cursor } : {}), ...this.budget() });
+        return { type: 'inbox.result', ref: frame.ref, messages: page.messages, large: page.large, cursor: page.cursor, has_more: page.has_more };
+      }
       default:
         return assertNever(frame);
     }

@@ -1,4 +1,4 @@
-import type { HistoryFrame, SyncFrame } from '@chat/protocol';
+import type { HistoryFrame, InboxFrame, SyncFrame } from '@chat/protocol';
 import type { WebSocket } from './uws.js';
 
 /** A reply waiting for room in its socket's send buffer (reply-writer.ts). */
@@ -33,7 +33,7 @@ export interface SocketData {
   /** sync/history requests sent to chat-service whose reply is not written yet. */
   readsInFlight: number;
   /** sync/history requests waiting for `readsInFlight` to fall (undefined when none). */
-  waitingReads: (SyncFrame | HistoryFrame)[] | undefined;
+  waitingReads: (SyncFrame | HistoryFrame | InboxFrame)[] | undefined;
   /** Conversations this socket used recently → when (ms), for the digest (conversation-activity.ts). */
   active: Map<string, number> | undefined;
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { ChatError, Errors, optInt, reqArray } from '@chat/protocol';
+import { ChatError, Errors, optInt, reqArray, type EverythingNew } from '@chat/protocol';
 import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, MAX_SEND_BATCH, type InternalLatestResponse, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendResult } from '@chat/protocol/internal';
 import { secretEquals } from '@chat/server/auth';
 import type { Logger } from '@chat/server/logger';
@@ -9,7 +9,7 @@ import type { SendService } from '../send/send-service.js';
 import { answerBy } from '../resilience/deadline.js';
 import { toChatError } from '../resilience/infra-errors.js';
 import { readJson, sendJson } from './http-utils.js';
-import { parseInternalHistory, parseInternalLatest, parseInternalRead, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
+import { parseInternalHistory, parseInternalInbox, parseInternalLatest, parseInternalRead, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
 import type { Router } from './router.js';
 
 function checkInternalToken(req: IncomingMessage, expected: string): void {
@@ -62,6 +62,12 @@ export function registerInternalRoutes(
     const body = parseWith(await readJson(req, 4096), parseInternalRead);
     const response: InternalReadResponse = { conversation_id: body.conversation_id, read_seq: await deps.inbox.markRead(body.user_id, body.conversation_id, body.seq) };
     sendJson(res, 200, response);
+  });
+  router.on('POST', INTERNAL_PATHS.inbox, async ({ req, res }) => {
+    checkInternalToken(req, expected);
+    const body = parseWith(await readJson(req, 4096), parseInternalInbox);
+    const page: EverythingNew = await deps.inbox.everythingNew(body.user_id, body.cursor, body.max_bytes);
+    sendJson(res, 200, page);
   });
   router.on('POST', INTERNAL_PATHS.latest, async ({ req, res }) => {
     checkInternalToken(req, expected);

@@ -1,5 +1,5 @@
-import { CLIENT_MSG_ID_PATTERN, ChatError, Errors, ShapeError, USER_ID_PATTERN, isObject, optInt, optString, parseAttachmentIds, parseBody, parseCanonicalId, parsePosition, reqArray, reqEnum, reqId, reqInt, reqString, type Obj } from '@chat/protocol';
-import { MAX_LATEST_CONVERSATIONS, type InternalHistoryRequest, type InternalLatestRequest, type InternalReadRequest, type InternalSendRequest, type InternalSyncRequest } from '@chat/protocol/internal';
+import { CLIENT_MSG_ID_PATTERN, ChatError, INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN, Errors, ShapeError, USER_ID_PATTERN, isObject, optInt, optString, parseAttachmentIds, parseBody, parseCanonicalId, parsePosition, reqArray, reqEnum, reqId, reqInt, reqString, type Obj } from '@chat/protocol';
+import { MAX_LATEST_CONVERSATIONS, type InternalHistoryRequest, type InternalInboxRequest, type InternalLatestRequest, type InternalReadRequest, type InternalSendRequest, type InternalSyncRequest } from '@chat/protocol/internal';
 
 /** Runs a parser; shape problems become INVALID_SHAPE with the field named. */
 export function parseWith<T>(value: unknown, parse: (o: Obj) => T): T {
@@ -89,6 +89,16 @@ export function parseInternalHistory(o: Obj): InternalHistoryRequest {
   const maxBytes = optInt(o, 'max_bytes', ...MAX_BYTES_RANGE);
   if (maxBytes !== undefined) out.max_bytes = maxBytes;
   return out;
+}
+
+export function parseInternalInbox(o: Obj): InternalInboxRequest {
+  const cursor = optString(o, 'cursor', INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN);
+  const maxBytes = optInt(o, 'max_bytes', ...MAX_BYTES_RANGE);
+  return {
+    user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN),
+    ...(cursor !== undefined ? { cursor } : {}),
+    ...(maxBytes !== undefined ? { max_bytes: maxBytes } : {}),
+  };
 }
 
 export function parseInternalLatest(o: Obj): InternalLatestRequest {

@@ -2,6 +2,7 @@ import cassandra from 'cassandra-driver';
 import type { ChatMessage } from '@chat/protocol';
 import type { CassandraClient } from '@chat/server/clients';
 import { fromLong, longToNumber, toLong } from '../store/long.js';
+import type { InboxKey } from './inbox-cursor.js';
 import { dayOf, type FanoutProgress, type InboxEntry, type InboxStore } from './inbox-store.js';
 
 const IDEMPOTENT = { prepare: true, isIdempotent: true } as const;
@@ -50,14 +51,23 @@ export class CassandraInboxStore implements InboxStore {
     await this.db.execute('UPDATE inbox_fanout SET fanned_seq = ? WHERE conversation_id = ?', [long(fannedSeq), toLong(conversationId)], IDEMPOTENT);
   }
 
-  async readSince(userId: string, afterTs: number, untilTs: number, limit: number): Promise<InboxEntry[]> {
+  async readSince(userId: string, after: number | InboxKey, untilTs: number, limit: number): Promise<InboxEntry[]> {
     const out: InboxEntry[] = [];
+    const afterTs = typeof after === 'number' ? after : after.entry_ts;
     for (let day = dayOf(afterTs); day <= dayOf(untilTs) && out.length < limit; day++) {
-      const rs = await this.db.execute(
-        'SELECT entry_ts, conversation_id, seq, message_id FROM inbox WHERE user_id = ? AND day = ? AND entry_ts > ? AND entry_ts <= ? LIMIT ?',
-        [userId, day, long(afterTs), long(untilTs), limit - out.length],
-        IDEMPOTENT,
-      );
+      // Only the first day can hold the key; later days start at their beginning.
+      const rs =
+        typeof after !== 'number' && day === dayOf(afterTs)
+          ? await this.db.execute(
+              'SELECT entry_ts, conversation_id, seq, message_id FROM inbox WHERE user_id = ? AND day = ? AND (entry_ts, conversation_id, seq) > (?, ?, ?) AND (entry_ts) <= (?) LIMIT ?',
+              [userId, day, long(after.entry_ts), toLong(after.conversation_id), long(after.seq), long(untilTs), limit - out.length],
+              IDEMPOTENT,
+            )
+          : await this.db.execute(
+              'SELECT entry_ts, conversation_id, seq, message_id FROM inbox WHERE user_id = ? AND day = ? AND entry_ts > ? AND entry_ts <= ? LIMIT ?',
+              [userId, day, long(afterTs), long(untilTs), limit - out.length],
+              IDEMPOTENT,
+            );
       for (const r of rs.rows) {
         out.push({ entry_ts: longToNumber(r.entry_ts), conversation_id: fromLong(r.conversation_id), seq: longToNumber(r.seq), message_id: fromLong(r.message_id) });
       }

@@ -1,16 +1,15 @@
-import { ChatError, Errors, isObject, reqInt } from '@chat/protocol';
+import { ChatError, Errors, INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN, isObject, reqInt } from '@chat/protocol';
 import { readJson, sendJson } from '../http/http-utils.js';
 import { conversationIdParam, parseWith, queryInt } from '../http/request-parsers.js';
 import type { RouteContext, Router } from '../http/router.js';
 import type { InboxService } from './inbox-service.js';
 
 const MAX_BODY = 4096;
-const MAX_CURSOR = 512;
 
 function cursorParam(query: URLSearchParams): string | undefined {
   const raw = query.get('cursor');
   if (raw === null) return undefined;
-  if (raw.length === 0 || raw.length > MAX_CURSOR || !/^[A-Za-z0-9_-]+$/.test(raw)) throw new ChatError(Errors.INVALID_SHAPE, 'cursor: not a cursor this server issued');
+  if (raw.length === 0 || raw.length > INBOX_CURSOR_MAX || !INBOX_CURSOR_PATTERN.test(raw)) throw new ChatError(Errors.INVALID_SHAPE, 'cursor: not a cursor this server issued');
   return raw;
 }
 

@@ -1,30 +1,14 @@
-import { ChatError, Errors, type ChatMessage } from '@chat/protocol';
+import { ChatError, Errors, type ChatMessage, type EverythingNew } from '@chat/protocol';
+import { ENVELOPE_BYTES, ReplyBudget } from '../read/reply-budget.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import type { MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { ConversationListStore } from './conversation-list-store.js';
-import type { InboxStore } from './inbox-store.js';
+import { decodeInboxCursor, encodeInboxCursor, type InboxKey } from './inbox-cursor.js';
+import type { InboxEntry, InboxStore } from './inbox-store.js';
 import { INBOX_VISIBILITY_MS } from './inbox-writer.js';
 import type { ReadStateStore } from './read-state-store.js';
 import type { ReceiptPublisher } from './receipt-publisher.js';
-
-/** A conversation fanned out on read: the client syncs it from its own position. */
-export interface LargeConversationLatest {
-  conversation_id: string;
-  epoch: string;
-  last_seq: number;
-}
-
-export interface EverythingNew {
-  /** Messages of small conversations, in inbox order; may repeat ones already returned (drop seqs at or below your position). */
-  messages: ChatMessage[];
-  /** Latest seq of each large conversation of the user. */
-  large: LargeConversationLatest[];
-  /** Pass back as `cursor` next time. */
-  cursor: string;
-  /** More inbox entries wait: ask again with `cursor` at once. */
-  has_more: boolean;
-}
 
 export interface ConversationListItem {
   conversation_id: string;
@@ -88,25 +72,50 @@ export class InboxService {
     return e.conversation.kind !== 'direct' && e.members.size > this.fanoutWriteMaxMembers;
   }
 
-  async everythingNew(userId: string, cursor: string | undefined, now = Date.now()): Promise<EverythingNew> {
-    let after = now - INBOX_RETENTION_MS;
-    if (cursor !== undefined) {
-      const c = decodeCursor(cursor);
-      const t = (c as { t?: unknown }).t;
-      if (typeof t !== 'number' || !Number.isSafeInteger(t)) throw new ChatError(Errors.INVALID_SHAPE, 'cursor: not a cursor this server issued');
-      // Entries become visible within INBOX_VISIBILITY_MS of their stamp: look back that far.
-      after = Math.max(after, t - INBOX_VISIBILITY_MS);
-    }
-    const entries = await this.inbox.readSince(userId, after, now, PAGE_ENTRIES + 1);
-    const hasMore = entries.length > PAGE_ENTRIES;
-    const page = entries.slice(0, PAGE_ENTRIES);
-    const until = hasMore ? page.at(-1)!.entry_ts : now;
-    const mine = await this.mine(userId);
+  /**
+   * "Everything new for me", one page: inbox entries after the cursor (see InboxCursor), at most
+   * PAGE_ENTRIES and, with `maxBytes`, as many messages as fit (at least one); `has_more` when
+   * entries were left for the next page. Entries of conversations the user is no longer in are
+   * dropped. Every page lists the latest seq of the user's large conversations.
+   */
+  async everythingNew(userId: string, cursor: string | undefined, maxBytes?: number, now = Date.now()): Promise<EverythingNew> {
+    const oldest = now - INBOX_RETENTION_MS;
+    const c = cursor !== undefined ? decodeInboxCursor(cursor) : undefined;
+    // Within a round of pages continue after the last entry; a new round looks back INBOX_VISIBILITY_MS
+    // (entries become visible within that long of their stamp).
+    const continues = c?.k !== undefined && c.k.entry_ts > oldest;
+    const roundStart = continues ? Math.min(c!.t, now) : now;
+    const after: number | InboxKey = continues ? c!.k! : Math.max(oldest, (c?.t ?? 0) - INBOX_VISIBILITY_MS);
+    const [entries, mine] = await Promise.all([this.inbox.readSince(userId, after, now, PAGE_ENTRIES + 1), this.mine(userId)]);
     const memberOf = new Map(mine.map((e) => [e.conversation.conversation_id, e]));
-    // Read each conversation's range once; a removed member gets nothing more of it.
-    const ranges = new Map<string, { min: number; max: number }>();
+    const large = await this.latestOfLarge(mine.filter((e) => this.isLarge(e)));
+    const budget = new ReplyBudget(maxBytes);
+    budget.charge(ENVELOPE_BYTES + Buffer.byteLength(JSON.stringify(large)));
+    const page = entries.slice(0, PAGE_ENTRIES);
+    const bodies = await this.bodiesOf(page.filter((e) => memberOf.has(e.conversation_id)));
+    const messages: ChatMessage[] = [];
+    let last: InboxEntry | undefined;
+    let cut = false;
     for (const e of page) {
-      if (!memberOf.has(e.conversation_id)) continue;
+      const m = memberOf.has(e.conversation_id) ? bodies.get(`${e.conversation_id}:${e.seq}`) : undefined;
+      if (m !== undefined) {
+        if (budget.takeFront([m]) === 0) {
+          cut = true;
+          break;
+        }
+        messages.push(m);
+      }
+      last = e;
+    }
+    const hasMore = cut || entries.length > PAGE_ENTRIES;
+    const next = hasMore && last ? encodeInboxCursor({ t: roundStart, k: last }) : encodeInboxCursor({ t: roundStart });
+    return { messages, large, cursor: next, has_more: hasMore };
+  }
+
+  /** The messages behind inbox entries, read once per conversation range, keyed `conversation:seq`. */
+  private async bodiesOf(entries: InboxEntry[]): Promise<Map<string, ChatMessage>> {
+    const ranges = new Map<string, { min: number; max: number }>();
+    for (const e of entries) {
       const r = ranges.get(e.conversation_id);
       ranges.set(e.conversation_id, r ? { min: Math.min(r.min, e.seq), max: Math.max(r.max, e.seq) } : { min: e.seq, max: e.seq });
     }
@@ -116,15 +125,12 @@ export class InboxService {
         for (const m of await this.messages.readAfter(cid, r.min - 1, r.max, r.max - r.min + 1)) bodies.set(`${cid}:${m.seq}`, m);
       }),
     );
-    const messages = page.map((e) => bodies.get(`${e.conversation_id}:${e.seq}`)).filter((m): m is ChatMessage => m !== undefined);
-    const large = mine.filter((e) => this.isLarge(e));
+    return bodies;
+  }
+
+  private async latestOfLarge(large: { conversation: { conversation_id: string; epoch: string } }[]): Promise<EverythingNew['large']> {
     const lastSeqs = await this.messages.lastSeqs(large.map((e) => e.conversation.conversation_id));
-    return {
-      messages,
-      large: large.map((e) => ({ conversation_id: e.conversation.conversation_id, epoch: e.conversation.epoch, last_seq: lastSeqs.get(e.conversation.conversation_id) ?? 0 })),
-      cursor: encodeCursor({ t: until }),
-      has_more: hasMore,
-    };
+    return large.map((e) => ({ conversation_id: e.conversation.conversation_id, epoch: e.conversation.epoch, last_seq: lastSeqs.get(e.conversation.conversation_id) ?? 0 }));
   }
 
   async conversationList(userId: string, cursor: string | undefined, limit: number): Promise<ConversationListPage> {

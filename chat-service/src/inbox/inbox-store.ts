@@ -1,4 +1,5 @@
 import type { ChatMessage } from '@chat/protocol';
+import type { InboxKey } from './inbox-cursor.js';
 
 /** One entry of a user's inbox: a message of a conversation fanned out on write. */
 export interface InboxEntry {
@@ -29,8 +30,11 @@ export interface InboxStore {
   /** One row per (user, message), all stamped `ts`. */
   append(userIds: Iterable<string>, messages: ChatMessage[], ts: number): Promise<number>;
   finish(conversationId: string, fannedSeq: number): Promise<void>;
-  /** Entries with afterTs < entry_ts <= untilTs in inbox order, at most `limit`. */
-  readSince(userId: string, afterTs: number, untilTs: number, limit: number): Promise<InboxEntry[]>;
+  /**
+   * Entries after `after` (a stamp: entry_ts > it; a key: strictly after it in inbox order) with
+   * entry_ts <= untilTs, in inbox order, at most `limit`.
+   */
+  readSince(userId: string, after: number | InboxKey, untilTs: number, limit: number): Promise<InboxEntry[]>;
 }
 
 /** Inbox partitions hold one user's entries of one UTC day. */

@@ -76,8 +76,22 @@ export interface PingFrame {
   type: 'ping';
   ref: string;
 }
-export type ClientFrame = SendFrame | SyncFrame | HistoryFrame | TypingFrame | ReadFrame | PresenceSubFrame | PingFrame;
-export const CLIENT_FRAME_TYPES = ['send', 'sync', 'history', 'typing', 'read', 'presence.sub', 'presence.unsub', 'ping'] as const;
+/**
+ * "Everything new for me" (app start, after a resync, a new device): the same request and cursor
+ * as REST `GET /v1/inbox`. Omit `cursor` the first time on a device.
+ */
+export interface InboxFrame {
+  type: 'inbox';
+  ref: string;
+  /** The `cursor` of the previous reply (WebSocket or REST), as given. */
+  cursor?: string;
+}
+export type ClientFrame = SendFrame | SyncFrame | HistoryFrame | TypingFrame | ReadFrame | PresenceSubFrame | PingFrame | InboxFrame;
+export const CLIENT_FRAME_TYPES = ['send', 'sync', 'history', 'typing', 'read', 'presence.sub', 'presence.unsub', 'ping', 'inbox'] as const;
+
+/** Longest inbox cursor a server issues; its characters are base64url. */
+export const INBOX_CURSOR_MAX = 512;
+export const INBOX_CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
 
 // ---- server → client ----
 export interface ChatMessage {
@@ -183,6 +197,24 @@ export interface DigestFrame {
   type: 'digest';
   conversations: ConversationLatest[];
 }
+/**
+ * "Everything new for me", one page (REST `GET /v1/inbox` and the `inbox.result` frame alike).
+ * `messages`: of the caller's conversations fanned out on write, in inbox order (oldest stamp first,
+ * then conversation and seq); a page may repeat messages an earlier one returned (drop by
+ * conversation and seq). `large`: the latest seq of every conversation fanned out on read, to `sync`
+ * from the client's own positions. `has_more`: ask again at once with `cursor`.
+ */
+export interface EverythingNew {
+  messages: ChatMessage[];
+  large: ConversationLatest[];
+  /** Pass back as `cursor` next time (keep it across app restarts). */
+  cursor: string;
+  has_more: boolean;
+}
+export interface InboxResultFrame extends EverythingNew {
+  type: 'inbox.result';
+  ref: string;
+}
 export interface TypingEventFrame {
   type: 'typing';
   conversation_id: string;
@@ -207,6 +239,7 @@ export type ServerFrame =
   | MessageFrame
   | SyncResultFrame
   | HistoryResultFrame
+  | InboxResultFrame
   | ErrorFrame
   | PongFrame
   | ReconnectFrame

@@ -1,10 +1,11 @@
-import { MAX_ATTACHMENTS_PER_MESSAGE, type AckFrame, type ChatMessage, type ClientFrame, type HelloFrame, type HistoryResultFrame, type Position, type ReceiptFrame, type ServerFrame } from '@chat/protocol';
+import { MAX_ATTACHMENTS_PER_MESSAGE, type AckFrame, type ChatMessage, type ClientFrame, type EverythingNew, type HelloFrame, type HistoryResultFrame, type Position, type ReceiptFrame, type ServerFrame } from '@chat/protocol';
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS, type BackoffOptions } from './backoff.js';
 import { Connection, NORMAL_CLOSURE, type CloseInfo, type ConnectionState } from './connection.js';
 import { deferred, type Deferred } from './deferred.js';
 import { TypedEmitter } from './emitter.js';
 import { ChatClosedError, ChatRequestError } from './errors.js';
 import { generateClientMsgId, isValidClientMsgId } from './ids.js';
+import { validLatest, validMessages } from './messages.js';
 import { ReadState, type ListedConversation } from './read-state.js';
 import { RequestTracker } from './request-tracker.js';
 import { Requests, type HistoryQuery, type RequestInput, type RequestOptions } from './requests.js';
@@ -244,6 +245,19 @@ export class ChatClient {
   }
 
   /**
+   * "Everything new for me" (app start, after a resync, on a new device), one page: messages of
+   * the user's conversations fanned out on write after `cursor`, and the latest seq of every
+   * large conversation (sync those from your positions). Keep the returned `cursor` (across
+   * restarts too) and ask again at once while `has_more`. Pages may repeat messages already
+   * returned: drop those at or below your position. Temporary errors are retried.
+   */
+  async everythingNew(cursor?: string, options: RequestOptions = {}): Promise<EverythingNew> {
+    const reply = await this.requests.withRetry(() => this.request({ type: 'inbox', ...(cursor !== undefined ? { cursor } : {}) }, options));
+    if (reply.type !== 'inbox.result') throw new Error(`unexpected reply ${reply.type} to inbox`);
+    return { messages: validMessages(reply.messages), large: validLatest(reply.large), cursor: reply.cursor, has_more: reply.has_more === true };
+  }
+
+  /**
    * Marks a conversation read up to `seq` on every device of the user; resolves with the position
    * the server stored (never lower than before: another device may have read further).
    */
@@ -327,6 +341,7 @@ export class ChatClient {
         return;
       case 'sync.result':
       case 'history.result':
+      case 'inbox.result':
       case 'pong':
         this.requests.tracker.resolve(frame.ref, frame);
         return;

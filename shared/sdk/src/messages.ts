@@ -1,4 +1,4 @@
-import type { ChatMessage, MessageAttachment, Position } from '@chat/protocol';
+import type { ChatMessage, ConversationLatest, MessageAttachment, Position } from '@chat/protocol';
 
 /** Validates and copies a message (dropping the frame's `type`). */
 export function toChatMessage(v: unknown): ChatMessage | undefined {
@@ -54,4 +54,15 @@ export function validMessages(list: unknown): ChatMessage[] {
 /** A position as the wire carries it (no `epoch` key when there is none). */
 export function wirePosition(p: Position): Position {
   return p.epoch ? { conversation_id: p.conversation_id, seq: p.seq, epoch: p.epoch } : { conversation_id: p.conversation_id, seq: p.seq };
+}
+
+/** The well-formed `{conversation_id, last_seq, epoch}` entries of a list from the server. */
+export function validLatest(list: unknown): ConversationLatest[] {
+  if (!Array.isArray(list)) return [];
+  return (list as unknown[]).flatMap((v) => {
+    const e = v as Partial<ConversationLatest> | null;
+    return typeof e === 'object' && e !== null && typeof e.conversation_id === 'string' && typeof e.epoch === 'string' && Number.isSafeInteger(e.last_seq)
+      ? [{ conversation_id: e.conversation_id, last_seq: e.last_seq!, epoch: e.epoch }]
+      : [];
+  });
 }

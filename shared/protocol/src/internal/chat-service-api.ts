@@ -12,6 +12,7 @@ export const INTERNAL_PATHS = {
   history: '/internal/v1/history',
   latest: '/internal/v1/latest',
   read: '/internal/v1/read',
+  inbox: '/internal/v1/inbox',
 } as const;
 
 export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
@@ -84,6 +85,14 @@ export interface InternalReadResponse {
   conversation_id: string;
   /** The position now stored (higher than asked when another device read further). */
   read_seq: number;
+}
+
+/** "Everything new for me" (the `inbox` frame); the reply is an EverythingNew page. */
+export interface InternalInboxRequest {
+  user_id: string;
+  cursor?: string;
+  /** Byte budget of the page's messages (has_more when cut); none: unbounded. */
+  max_bytes?: number;
 }
 
 /** Latest seq and epoch of conversations (for the gateway's digest); unknown ids are left out. */
