@@ -35,15 +35,6 @@ export function parseGatewayEvent(text: string): GatewayEvent {
         frame: value.frame,
         ...(typeof value.conversation_id === 'string' ? { conversation_id: value.conversation_id } : {}),
       };
-    case 'disconnect':
-      if (typeof value.code !== 'number' || !Number.isInteger(value.code)) throw new GatewayEventError('code must be an integer');
-      return {
-        v: 1,
-        type: 'disconnect',
-        connection_ids: stringArray(value.connection_ids, 'connection_ids'),
-        code: value.code,
-        reason: typeof value.reason === 'string' ? value.reason : '',
-      };
     default:
       throw new GatewayEventError('unknown type');
   }

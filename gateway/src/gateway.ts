@@ -190,7 +190,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     log,
   });
 
-  const delivery = new LocalDelivery(sessions, metrics, log, policy);
+  const delivery = new LocalDelivery(sessions, metrics, policy);
   const subscription: DeliverySubscription = await subscribeDelivery(
     deps.subscriber,
     deliveryChannel(opts.redisPrefix, opts.gatewayId),

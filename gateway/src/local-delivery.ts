@@ -1,12 +1,8 @@
-import { CloseCodes, type ErrorDef } from '@chat/protocol';
 import type { GatewayEvent } from '@chat/protocol/internal';
-import type { Logger } from '@chat/server/logger';
 import { noteActive } from './conversation-activity.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { LocalSessions } from './local-sessions.js';
-import { admitBytes, closeSocket, sendFrame, writeText, type SendPolicy } from './socket-sender.js';
-
-const CLOSE_CODES: readonly ErrorDef[] = Object.values(CloseCodes);
+import { admitBytes, sendFrame, writeText, type SendPolicy } from './socket-sender.js';
 
 /**
  * Applies delivery-channel events to this gateway's sockets. Delivery is at-most-once here
@@ -17,21 +13,11 @@ export class LocalDelivery {
   constructor(
     private readonly sessions: LocalSessions,
     private readonly metrics: GatewayMetrics,
-    private readonly log: Logger,
     private readonly policy: SendPolicy,
   ) {}
 
   apply(event: GatewayEvent): void {
-    switch (event.type) {
-      case 'deliver':
-        this.deliver(event.user_ids, event.frame, event.conversation_id);
-        return;
-      case 'disconnect':
-        this.disconnect(event.connection_ids, event.code, event.reason);
-        return;
-      default:
-        assertNever(event);
-    }
+    this.deliver(event.user_ids, event.frame, event.conversation_id);
   }
 
   private deliver(userIds: readonly string[], frame: string, conversationId: string | undefined): void {
@@ -60,17 +46,4 @@ export class LocalDelivery {
     const spread = Math.min(30_000, Math.max(1000, sockets.length));
     for (const ws of sockets) sendFrame(ws, { type: 'sync.hint', reason: 'delivery_interrupted', after_ms: Math.floor(Math.random() * spread) }, this.policy);
   }
-
-  private disconnect(connectionIds: readonly string[], code: number, reason: string): void {
-    const def = CLOSE_CODES.find((c) => c.code === code);
-    if (!def) this.log.warn({ code }, 'disconnect event with a code outside the registry; using session_evicted');
-    for (const id of connectionIds) {
-      const ws = this.sessions.connection(id);
-      if (ws) closeSocket(ws, def ?? CloseCodes.SESSION_REPLACED, reason || undefined);
-    }
-  }
-}
-
-function assertNever(value: never): never {
-  throw new Error(`unhandled event ${JSON.stringify(value)}`);
 }

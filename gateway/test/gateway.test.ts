@@ -344,14 +344,6 @@ describe('gateway delivery', () => {
     for (const c of [bob1, bob2, carol]) c.ws.close();
   });
 
-  it("closes the listed connections on a 'disconnect' event", async () => {
-    const c = await connect('evictee');
-    const conns = await redis.hkeys(userKey('evictee'));
-    expect(conns).toHaveLength(1);
-    await publish(gw, { v: 1, type: 'disconnect', connection_ids: conns, code: CloseCodes.SESSION_REPLACED.code, reason: 'evicted' });
-    expect(await c.closed).toBe(CloseCodes.SESSION_REPLACED.code);
-  });
-
   it('closes a client that does not read with SLOW_CONSUMER (4400), seen after its backlog', async () => {
     const slow = await connect('slow');
     const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;

@@ -7,8 +7,8 @@ import { createHmac, createSign, type KeyObject } from 'node:crypto';
  */
 export type Signer = { alg: 'none' } | { alg: 'HS256'; key: Buffer | string } | { alg: 'RS256'; key: KeyObject };
 
-export const b64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
-export const b64json = (value: unknown): string => b64url(JSON.stringify(value));
+const b64url = (data: Buffer | string): string => Buffer.from(data).toString('base64url');
+const b64json = (value: unknown): string => b64url(JSON.stringify(value));
 
 /** A token whose header is `{ alg, typ: 'JWT', ...header }` (header.alg overrides the signer's). */
 export function forgeToken(signer: Signer, payload: Record<string, unknown>, header: Record<string, unknown> = {}): string {

@@ -55,7 +55,6 @@ export const CloseCodes = {
   MESSAGE_TOO_BIG: def(1009, 'message_too_big', false, 0, 'frame exceeds the size limit'),
   SLOW_CONSUMER: def(4400, 'slow_consumer', true, 0, 'send buffer full; reconnect and resume'),
   SERVER_RESTART: def(4401, 'server_restart', true, 0, 'gateway is draining; reconnect (to another gateway) and resume'),
-  SESSION_REPLACED: def(4402, 'session_evicted', true, 0, 'connection evicted by the server; reconnect and resume'),
   TOKEN_EXPIRED: def(4500, 'token_expired', false, 0, 'token expired; reconnect with a fresh token'),
   PROTOCOL_VIOLATION: def(4501, 'protocol_violation', false, 0, 'too many invalid frames'),
   /** Twice RATE_FRAMES_PER_CONNECTION within one window: the client kept sending through its 4100 replies. */

@@ -39,7 +39,7 @@ export interface ConnectionHooks {
 }
 
 /** Close code reported for failures without a server close frame (token fetch, connect timeout). */
-export const ABNORMAL_CLOSURE = 1006;
+const ABNORMAL_CLOSURE = 1006;
 export const NORMAL_CLOSURE = 1000;
 
 /**

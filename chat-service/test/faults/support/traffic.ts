@@ -9,7 +9,7 @@ export type RestSystem = Pick<TestSystem, 'token' | 'rest'>;
 const WsImpl = WebSocket as unknown as NonNullable<ChatClientOptions['WebSocketImpl']>;
 
 /** Client settings for fault tests: quick reconnects and retries, and sends kept until acked. */
-export const FAULT_CLIENT_OPTIONS: Partial<ChatClientOptions> = {
+const FAULT_CLIENT_OPTIONS: Partial<ChatClientOptions> = {
   reconnectBaseMs: 50,
   reconnectCapMs: 1_000,
   retryBaseMs: 50,

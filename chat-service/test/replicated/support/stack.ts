@@ -20,7 +20,7 @@ const PRESENCE_MAIN = main('../../../../presence-service/dist/main.js');
  * The fault tests need the replicated profile (`npm run test:replicated` sets its variables): fail
  * loudly when pointed at anything smaller, rather than prove nothing.
  */
-export function requireReplicatedProfile(env: NodeJS.ProcessEnv = process.env): void {
+function requireReplicatedProfile(env: NodeJS.ProcessEnv = process.env): void {
   const brokers = (env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
   const contactPoints = (env.CASSANDRA_CONTACT_POINTS ?? '').split(',').filter(Boolean);
   if (env.CHAT_INFRA_PROFILE !== 'replicated' || brokers.length < 3 || contactPoints.length < 3 || !env.REDIS_SENTINELS) {

@@ -109,8 +109,7 @@ export const MAX_LATEST_CONVERSATIONS = 1000;
  * `frame` is the already-serialized server frame, so a gateway forwards bytes without re-encoding.
  */
 export type GatewayEvent =
-  | { v: 1; type: 'deliver'; user_ids: string[]; frame: string; /** Set for chat messages: the gateway notes which conversations each socket uses. */ conversation_id?: string }
-  | { v: 1; type: 'disconnect'; connection_ids: string[]; code: number; reason: string };
+  { v: 1; type: 'deliver'; user_ids: string[]; frame: string; /** Set for chat messages: the gateway notes which conversations each socket uses. */ conversation_id?: string };
 
 export function deliveryChannel(prefix: string, gatewayId: string): string {
   return `${prefix}gw:${gatewayId}:events`;

@@ -14,8 +14,8 @@ export interface CassandraOptions {
  * (1 s doubling to 10 min) left services unable to reach a Cassandra node for over a minute after it
  * came back from a few minutes' outage (measured in chat-service/test/faults/cassandra-faults.test.ts).
  */
-export const CASSANDRA_RECONNECT_BASE_MS = 250;
-export const CASSANDRA_RECONNECT_MAX_MS = 5_000;
+const CASSANDRA_RECONNECT_BASE_MS = 250;
+const CASSANDRA_RECONNECT_MAX_MS = 5_000;
 
 /**
  * The native port of the contact points when they all share one. The driver reaches the nodes it

@@ -35,7 +35,7 @@ export const ENV_TABLE = {
   KAFKA_TOPIC_MESSAGES: v(str(), 'chat.messages', 'Topic of sent messages; its dead-letter topic is the same name + ".dlq".'),
   KAFKA_MESSAGES_PARTITIONS: v(int(1, 10_000), '12', 'Partitions of KAFKA_TOPIC_MESSAGES. Fixed once the topic exists: the topic tooling refuses a topic with another count (a conversation\'s partition must never move).'),
   KAFKA_REPLICATION_FACTOR: v(int(1, 16), '3', 'Replication factor of the topics the tooling creates (1 when NODE_ENV is not production: the local single-node broker).', '1'),
-  KAFKA_MIN_INSYNC_REPLICAS: v(int(1, 16), '2', 'min.insync.replicas of the messages topic: an acks=all write is acked only when this many replicas have it (1 when NODE_ENV is not production). At most KAFKA_REPLICATION_FACTOR.', '1'),
+  KAFKA_MIN_INSYNC_REPLICAS: v(int(1, 16), '2', 'min.insync.replicas of the topics the tooling creates: an acks=all write is acked only when this many replicas have it (1 when NODE_ENV is not production). At most KAFKA_REPLICATION_FACTOR.', '1'),
   KAFKA_TOPIC_SEQUENCED: v(optStr(), '', 'Sequenced stream: every stored message, in seq order per conversation, keyed by conversation (consumed by the inbox writer and the notifier); its dead-letter topic is the same name + ".dlq". Empty: KAFKA_TOPIC_MESSAGES + ".sequenced".'),
   SEQUENCER_GROUP_ID: v(str(), 'chat-sequencer', 'Kafka consumer group of the sequencers.'),
   CASSANDRA_CONTACT_POINTS: v(hostPorts(), '127.0.0.1:19042', 'Comma-separated Cassandra host:port contact points.'),

@@ -17,7 +17,7 @@ const DEV_DEFAULTS: Partial<Record<EnvName, string>> = {
 };
 
 /** Shortest secret production accepts (bytes): 256 bits. */
-export const MIN_SECRET_BYTES = 32;
+const MIN_SECRET_BYTES = 32;
 
 /**
  * Production refuses, even when set explicitly, a secret that is a known development value or

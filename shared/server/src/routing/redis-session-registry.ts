@@ -15,11 +15,11 @@ export interface RedisSessionRegistryOptions {
  * connection whose unregister was lost, and is neither counted nor routed to. A value without a
  * deadline (written by an older gateway) counts until its key expires.
  */
-export function entryValue(gatewayId: string, deadlineMs: number): string {
+function entryValue(gatewayId: string, deadlineMs: number): string {
   return `${gatewayId}|${deadlineMs}`;
 }
 
-export function parseEntry(value: string): { gatewayId: string; deadlineMs: number } {
+function parseEntry(value: string): { gatewayId: string; deadlineMs: number } {
   const bar = value.lastIndexOf('|');
   const deadline = bar < 0 ? NaN : Number(value.slice(bar + 1));
   if (bar < 0 || !Number.isFinite(deadline)) return { gatewayId: value, deadlineMs: Infinity };
