@@ -2,7 +2,7 @@ import cassandra from 'cassandra-driver';
 import WebSocket from 'ws';
 import { ChatClient, type ChatClientOptions } from '@chat/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AckFrame, ChatMessage, EverythingNew, InboxResultFrame, ReceiptFrame } from '@chat/protocol';
+import type { AckFrame, ChatMessage, EverythingNew, InboxResultFrame, ReceiptFrame, ServerFrame } from '@chat/protocol';
 import type { ConversationListPage } from '../src/inbox/inbox-service.js';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
@@ -263,6 +263,81 @@ describe('fanout on write for small conversations, on read for large ones', () =
     expect(after.large).toEqual([]);
     expect((await sys.rest<ConversationListPage>(leaver, 'GET', '/v1/conversation-list')).body.conversations).toEqual([]);
     expect((await sys.rest(leaver, 'PUT', `/v1/conversations/${conv}/read`, { seq: total })).status).toBe(403);
+  });
+
+  it('membership: an added member reads from the join point in history, sync, everything new and the list, in small and large groups; a removed member reads nothing more; a member who comes back starts again at the new join point', async () => {
+    const [owner, stayer, leaver] = users('j', 3);
+    const smallConv = await group(owner!, [stayer!, leaver!]);
+    const bigMembers = users('J', 51);
+    const bigConv = await group(bigMembers[0]!, bigMembers.slice(1));
+    const [ownerWs, bigOwnerWs] = [await RawClient.connect(sys.gateways[0]!.url, sys.token(owner!)), await RawClient.connect(sys.gateways[0]!.url, sys.token(bigMembers[0]!))];
+    clients.push(ownerWs, bigOwnerWs);
+    const sendTo = async (ws: RawClient, conv: string, tag: string) =>
+      expect((await ws.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: tag, body: tag })).type).toBe('ack');
+    const lastSeqIs = async (userId: string, conv: string, seq: number) =>
+      waitFor(async () => (await sys.rest<ConversationListPage>(userId, 'GET', '/v1/conversation-list')).body.conversations.find((c) => c.conversation_id === conv)?.last_seq === seq, 30_000, `seq ${seq} stored`);
+    for (let i = 1; i <= 5; i++) {
+      await sendTo(ownerWs, smallConv, `s${i}`);
+      await sendTo(bigOwnerWs, bigConv, `b${i}`);
+    }
+    await lastSeqIs(owner!, smallConv, 5);
+    await lastSeqIs(bigMembers[0]!, bigConv, 5);
+    await waitFor(async () => (await inboxRows(smallConv, [leaver!])) === 5, 30_000, 'leaver fanned out to');
+
+    const newcomer = `joiner-${run}`;
+    for (const [o, conv] of [[owner!, smallConv], [bigMembers[0]!, bigConv]] as const) {
+      expect((await sys.rest(o, 'POST', `/v1/conversations/${conv}/members`, { user_ids: [newcomer] })).status).toBe(200);
+    }
+    const detail = await sys.rest<{ members: { user_id: string; joined_seq: number }[] }>(owner!, 'GET', `/v1/conversations/${smallConv}`);
+    expect(detail.body.members.find((m) => m.user_id === newcomer)?.joined_seq).toBe(5);
+    const ws = await RawClient.connect(sys.gateways[1]!.url, sys.token(newcomer));
+    clients.push(ws);
+    const seqsOf = (ms: ChatMessage[]) => ms.map((m) => m.seq);
+    const syncFrom0 = async (conv: string) => (await ws.request<Extract<ServerFrame, { type: 'sync.result' }>>({ type: 'sync', positions: [{ conversation_id: conv, seq: 0 }] })).conversations[0]!;
+    // Nothing before the join point, however it is asked for.
+    for (const conv of [smallConv, bigConv]) {
+      for (const q of [{}, { before: 4 }, { after: 0 }, { after: 2, before: 5 }]) {
+        const page = await ws.request<Extract<ServerFrame, { type: 'history.result' }>>({ type: 'history', conversation_id: conv, ...q });
+        expect([page.type, page.messages, page.has_more]).toEqual(['history.result', [], false]);
+      }
+      const rest = await sys.rest<{ messages: ChatMessage[]; has_more: boolean }>(newcomer, 'GET', `/v1/conversations/${conv}/messages`);
+      expect([rest.status, rest.body.messages, rest.body.has_more]).toEqual([200, [], false]);
+      expect(await syncFrom0(conv)).toMatchObject({ status: 'ok', last_seq: 5, messages: [] });
+    }
+    expect((await sys.rest<ConversationListPage>(newcomer, 'GET', '/v1/conversation-list')).body.conversations.map((c) => [c.preview, c.unread])).toEqual([
+      [null, 0],
+      [null, 0],
+    ]);
+
+    // The owner removes a member; messages 6 and 7 follow; the member comes back; message 8.
+    expect((await sys.rest(owner!, 'DELETE', `/v1/conversations/${smallConv}/members/${leaver}`)).status).toBe(200);
+    const leaverWs = await RawClient.connect(sys.gateways[0]!.url, sys.token(leaver!));
+    clients.push(leaverWs);
+    for (const tag of ['s6', 's7']) await sendTo(ownerWs, smallConv, tag);
+    for (const tag of ['b6', 'b7']) await sendTo(bigOwnerWs, bigConv, tag);
+    await lastSeqIs(owner!, smallConv, 7);
+    await lastSeqIs(bigMembers[0]!, bigConv, 7);
+    expect(await leaverWs.request({ type: 'history', conversation_id: smallConv, after: 5 })).toMatchObject({ type: 'error', code: 4003 });
+    expect((await leaverWs.request<Extract<ServerFrame, { type: 'sync.result' }>>({ type: 'sync', positions: [{ conversation_id: smallConv, seq: 5 }] })).conversations[0]).toMatchObject({ status: 'resync', reason: 'not_member', messages: [] });
+    expect((await sys.rest(leaver!, 'GET', `/v1/conversations/${smallConv}/messages?after=5`)).status).toBe(403);
+    expect((await sys.rest(owner!, 'POST', `/v1/conversations/${smallConv}/members`, { user_ids: [leaver] })).status).toBe(200);
+    await sendTo(ownerWs, smallConv, 's8');
+    await lastSeqIs(owner!, smallConv, 8);
+    await waitFor(async () => (await inboxRows(smallConv, [leaver!])) === 6, 30_000, 'the returning member fanned out to again');
+
+    // The newcomer: everything after the join point, in every path.
+    expect(seqsOf((await ws.request<Extract<ServerFrame, { type: 'history.result' }>>({ type: 'history', conversation_id: smallConv })).messages)).toEqual([6, 7, 8]);
+    expect(seqsOf((await syncFrom0(bigConv)).messages)).toEqual([6, 7]);
+    const newcomerInbox = await ws.request<InboxResultFrame>({ type: 'inbox' });
+    expect(seqsOf(newcomerInbox.messages.filter((m) => m.conversation_id === smallConv))).toEqual([6, 7, 8]);
+    expect(newcomerInbox.large).toEqual([expect.objectContaining({ conversation_id: bigConv, last_seq: 7 })]);
+    // The returning member: only what came after coming back (its inbox still holds 1..5 from before).
+    const back = await leaverWs.request<InboxResultFrame>({ type: 'inbox' });
+    expect(seqsOf(back.messages.filter((m) => m.conversation_id === smallConv))).toEqual([8]);
+    expect(seqsOf((await leaverWs.request<Extract<ServerFrame, { type: 'history.result' }>>({ type: 'history', conversation_id: smallConv, after: 0 })).messages)).toEqual([8]);
+    expect(seqsOf((await leaverWs.request<Extract<ServerFrame, { type: 'sync.result' }>>({ type: 'sync', positions: [{ conversation_id: smallConv, seq: 3 }] })).conversations[0]!.messages)).toEqual([8]);
+    // The stayer is unaffected: every message.
+    expect(seqsOf((await sys.rest<{ messages: ChatMessage[] }>(stayer!, 'GET', `/v1/conversations/${smallConv}/messages`)).body.messages)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('SDK: unread counts agree on two devices of one user and survive a reconnect', async () => {

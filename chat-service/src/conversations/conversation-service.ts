@@ -75,14 +75,15 @@ export class ConversationService {
     const current = new Set(members.map((m) => m.user_id));
     const added = [...new Set(userIds)].filter((u) => !current.has(u));
     if (current.size + added.length > this.maxGroupMembers) throw new ChatError(Errors.CONFLICT, `a group has at most ${this.maxGroupMembers} members`);
-    if (added.length > 0) await this.charge(userId, added.length, false);
-    await this.store.addMembers(conversation, added);
+    if (added.length === 0) return;
+    await this.charge(userId, added.length, false);
+    // The join point, read before the members exist: a message sequenced meanwhile is after it, so
+    // the new members can read it (nothing between the join point and their first real-time message is lost).
+    const joinedSeq = await this.messages.lastSeq(conversationId);
+    await this.store.addMembers(conversation, added, joinedSeq);
     await this.membership.invalidate(conversationId);
-    // The join point: what was sent before counts as read for the new members (unread starts at 0).
-    if (this.joined && added.length > 0) {
-      const seq = await this.messages.lastSeq(conversationId);
-      await this.joined.markReadMany(added.map((u) => ({ userId: u, conversationId, seq })));
-    }
+    // What was sent before counts as read for the new members (unread starts at 0).
+    if (this.joined) await this.joined.markReadMany(added.map((u) => ({ userId: u, conversationId, seq: joinedSeq })));
   }
 
   /** The owner removes anyone; a member removes only themself (leave). */

@@ -1,7 +1,7 @@
 import { ChatError, Errors, type ChatMessage, type EverythingNew } from '@chat/protocol';
 import { ENVELOPE_BYTES, ReplyBudget } from '../read/reply-budget.js';
 import type { ConversationStore } from '../store/conversation-store.js';
-import type { MembershipCache } from '../store/membership-cache.js';
+import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { ConversationListStore } from './conversation-list-store.js';
 import { decodeInboxCursor, encodeInboxCursor, type InboxKey } from './inbox-cursor.js';
@@ -91,13 +91,18 @@ export class InboxService {
     const large = await this.latestOfLarge(mine.filter((e) => this.isLarge(e)));
     const budget = new ReplyBudget(maxBytes);
     budget.charge(ENVELOPE_BYTES + Buffer.byteLength(JSON.stringify(large)));
+    // Entries of conversations the user left, and from before the user's join point, are not theirs.
+    const readable = (e: InboxEntry) => {
+      const entry = memberOf.get(e.conversation_id);
+      return entry !== undefined && e.seq > joinedSeqOf(entry, userId);
+    };
     const page = entries.slice(0, PAGE_ENTRIES);
-    const bodies = await this.bodiesOf(page.filter((e) => memberOf.has(e.conversation_id)));
+    const bodies = await this.bodiesOf(page.filter(readable));
     const messages: ChatMessage[] = [];
     let last: InboxEntry | undefined;
     let cut = false;
     for (const e of page) {
-      const m = memberOf.has(e.conversation_id) ? bodies.get(`${e.conversation_id}:${e.seq}`) : undefined;
+      const m = readable(e) ? bodies.get(`${e.conversation_id}:${e.seq}`) : undefined;
       if (m !== undefined) {
         if (budget.takeFront([m]) === 0) {
           cut = true;
@@ -153,6 +158,8 @@ export class InboxService {
       const fromLatest = latest && latest.seq > (row?.last_seq ?? 0);
       const lastSeq = fromLatest ? latest.seq : (row?.last_seq ?? 0);
       const readSeq = Math.min(readSeqs.get(cid) ?? 0, lastSeq);
+      // No preview of a message from before the user joined (a rejoined member's old row included).
+      const previewable = lastSeq > joinedSeqOf(e, userId);
       return {
         conversation_id: cid,
         kind: e.conversation.kind,
@@ -160,11 +167,13 @@ export class InboxService {
         epoch: e.conversation.epoch,
         last_activity: fromLatest ? latest.created_at : row?.last_activity || e.conversation.created_at,
         last_seq: lastSeq,
-        preview: fromLatest
-          ? { message_id: latest.message_id, sender_id: latest.sender_id, body: latest.body.slice(0, 140) }
-          : row?.last_message_id
-            ? { message_id: row.last_message_id, sender_id: row.preview_sender ?? '', body: row.preview ?? '' }
-            : null,
+        preview: !previewable
+          ? null
+          : fromLatest
+            ? { message_id: latest.message_id, sender_id: latest.sender_id, body: latest.body.slice(0, 140) }
+            : row?.last_message_id
+              ? { message_id: row.last_message_id, sender_id: row.preview_sender ?? '', body: row.preview ?? '' }
+              : null,
         read_seq: readSeq,
         unread: Math.max(0, lastSeq - readSeq),
         muted: row?.muted ?? false,

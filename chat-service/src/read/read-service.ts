@@ -1,6 +1,6 @@
 import { ChatError, Errors, type ConversationLatest, type ConversationSync, type Position } from '@chat/protocol';
 import type { HistoryPage, InternalHistoryRequest } from '@chat/protocol/internal';
-import type { MembershipCache } from '../store/membership-cache.js';
+import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import { ENVELOPE_BYTES, ReplyBudget, readForwardWithin } from './reply-budget.js';
 
@@ -19,33 +19,39 @@ export class ReadService {
     private readonly limits: ReadLimits,
   ) {}
 
-  private async authorize(conversationId: string, userId: string): Promise<void> {
-    if (!(await this.membership.isMember(conversationId, userId))) throw new ChatError(Errors.NOT_MEMBER);
+  /** Checks membership; returns the member's join point (only later messages are theirs to read). */
+  private async joinPoint(conversationId: string, userId: string): Promise<number> {
+    const entry = await this.membership.get(conversationId);
+    if (!entry || !entry.members.has(userId)) throw new ChatError(Errors.NOT_MEMBER);
+    return joinedSeqOf(entry, userId);
   }
 
   /**
-   * Newest page by default; `after` pages forward, `before` pages backward. Ascending seq order.
+   * Newest page by default; `after` pages forward, `before` pages backward. Ascending seq order;
+   * never a message at or below the member's join point.
    * `limit` is capped at historyMaxLimit; with `max_bytes` the page also stops where the next
    * message would exceed that many bytes (at least one message is returned), and `has_more` says so.
    */
   async history(req: InternalHistoryRequest): Promise<HistoryPage> {
-    await this.authorize(req.conversation_id, req.user_id);
+    const floor = await this.joinPoint(req.conversation_id, req.user_id);
     const limit = Math.min(req.limit ?? 50, this.limits.historyMaxLimit);
     const budget = new ReplyBudget(req.max_bytes);
     budget.charge(ENVELOPE_BYTES);
     const lastSeq = (await this.messages.lastSeqs([req.conversation_id])).get(req.conversation_id) ?? 0;
     if (req.after !== undefined) {
       const until = req.before !== undefined ? Math.min(lastSeq, req.before - 1) : lastSeq;
-      const page = await this.messages.readAfter(req.conversation_id, req.after, until, limit + 1);
+      const page = await this.messages.readAfter(req.conversation_id, Math.max(req.after, floor), until, limit + 1);
       const candidates = page.slice(0, limit);
       const n = budget.takeFront(candidates);
       return { conversation_id: req.conversation_id, messages: candidates.slice(0, n), has_more: page.length > limit || n < candidates.length };
     }
     const before = Math.min(req.before ?? lastSeq + 1, lastSeq + 1);
-    const page = await this.messages.readBefore(req.conversation_id, before, limit + 1);
-    const candidates = page.slice(-limit);
+    if (before <= floor + 1) return { conversation_id: req.conversation_id, messages: [], has_more: false };
+    // Nothing at or below the join point: a page that reaches it ends there (has_more false).
+    const visible = (await this.messages.readBefore(req.conversation_id, before, limit + 1)).filter((m) => m.seq > floor);
+    const candidates = visible.slice(-limit);
     const n = budget.takeBack(candidates);
-    return { conversation_id: req.conversation_id, messages: candidates.slice(candidates.length - n), has_more: page.length > limit || n < candidates.length };
+    return { conversation_id: req.conversation_id, messages: candidates.slice(candidates.length - n), has_more: visible.length > limit || n < candidates.length };
   }
 
   /**
@@ -98,8 +104,10 @@ export class ReadService {
         });
         if (p.epoch !== undefined && p.epoch !== epoch) return resync('epoch_changed');
         if (p.seq > lastSeq) return resync('epoch_changed'); // the client is ahead of the server: its history is not ours
-        if (lastSeq - p.seq > this.limits.resumeMaxMessages) return resync('too_far_behind');
-        const { messages, cut } = await readForwardWithin(this.messages, p.conversation_id, p.seq, lastSeq, this.limits.resumeMaxMessages, budget);
+        // A position before the member's join point resumes from the join point.
+        const from = Math.max(p.seq, joinedSeqOf(entry, userId));
+        if (lastSeq - from > this.limits.resumeMaxMessages) return resync('too_far_behind');
+        const { messages, cut } = await readForwardWithin(this.messages, p.conversation_id, from, lastSeq, this.limits.resumeMaxMessages, budget);
         return { conversation_id: p.conversation_id, epoch, status: 'ok', last_seq: lastSeq, messages, ...(cut ? { has_more: true } : {}) };
       },
     );

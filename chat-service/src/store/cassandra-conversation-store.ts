@@ -1,6 +1,7 @@
+import cassandra from 'cassandra-driver';
 import type { CassandraClient } from '@chat/server/clients';
 import type { Conversation, ConversationStore, Member } from './conversation-store.js';
-import { fromLong, toLong } from './long.js';
+import { fromLong, longToNumber, toLong } from './long.js';
 
 const IDEMPOTENT = { prepare: true, isIdempotent: true } as const;
 
@@ -33,8 +34,8 @@ export class CassandraConversationStore implements ConversationStore {
       await Promise.all(
         members.slice(i, i + 256).flatMap((m) => [
           this.db.execute(
-            'INSERT INTO conversation_members (conversation_id, user_id, role, joined_at) VALUES (?, ?, ?, ?)',
-            [id, m.user_id, m.role, new Date(m.joined_at)],
+            'INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, joined_seq) VALUES (?, ?, ?, ?, ?)',
+            [id, m.user_id, m.role, new Date(m.joined_at), cassandra.types.Long.fromNumber(m.joined_seq)],
             IDEMPOTENT,
           ),
           this.db.execute(
@@ -53,8 +54,8 @@ export class CassandraConversationStore implements ConversationStore {
     await this.insertConversation(c);
     const others = [...new Set(memberIds)].filter((u) => u !== ownerId);
     await this.insertMembers(c, [
-      { user_id: ownerId, role: 'owner', joined_at: now },
-      ...others.map((u) => ({ user_id: u, role: 'member' as const, joined_at: now })),
+      { user_id: ownerId, role: 'owner', joined_at: now, joined_seq: 0 },
+      ...others.map((u) => ({ user_id: u, role: 'member' as const, joined_at: now, joined_seq: 0 })),
     ]);
     return c;
   }
@@ -78,7 +79,7 @@ export class CassandraConversationStore implements ConversationStore {
     const now = Date.now();
     const c: Conversation = { conversation_id: conversationId, kind: 'direct', title: null, created_by: createdBy, created_at: now, epoch: now.toString(36) };
     await this.insertConversation(c);
-    await this.insertMembers(c, [lo, hi].map((u) => ({ user_id: u, role: 'member' as const, joined_at: now })));
+    await this.insertMembers(c, [lo, hi].map((u) => ({ user_id: u, role: 'member' as const, joined_at: now, joined_seq: 0 })));
     return c;
   }
 
@@ -91,19 +92,19 @@ export class CassandraConversationStore implements ConversationStore {
   async members(conversationId: string): Promise<Member[]> {
     const out: Member[] = [];
     // Iterating the result set pages through large groups transparently.
-    const rows = await this.db.execute('SELECT user_id, role, joined_at FROM conversation_members WHERE conversation_id = ?', [toLong(conversationId)], {
+    const rows = await this.db.execute('SELECT user_id, role, joined_at, joined_seq FROM conversation_members WHERE conversation_id = ?', [toLong(conversationId)], {
       ...IDEMPOTENT,
       fetchSize: 5000,
     });
     for await (const row of rows) {
-      out.push({ user_id: row.user_id as string, role: row.role as Member['role'], joined_at: (row.joined_at as Date).getTime() });
+      out.push({ user_id: row.user_id as string, role: row.role as Member['role'], joined_at: (row.joined_at as Date).getTime(), joined_seq: longToNumber(row.joined_seq) });
     }
     return out;
   }
 
-  async addMembers(conversation: Conversation, userIds: string[]): Promise<void> {
+  async addMembers(conversation: Conversation, userIds: string[], joinedSeq: number): Promise<void> {
     const now = Date.now();
-    await this.insertMembers(conversation, userIds.map((u) => ({ user_id: u, role: 'member' as const, joined_at: now })));
+    await this.insertMembers(conversation, userIds.map((u) => ({ user_id: u, role: 'member' as const, joined_at: now, joined_seq: joinedSeq })));
   }
 
   async removeMember(conversation: Conversation, userId: string): Promise<void> {

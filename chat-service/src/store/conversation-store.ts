@@ -13,6 +13,8 @@ export interface Member {
   user_id: string;
   role: 'owner' | 'member';
   joined_at: number;
+  /** The join point: the last seq when the member was added (0: a founding member). The member reads only later messages. */
+  joined_seq: number;
 }
 
 /**
@@ -26,7 +28,8 @@ export interface ConversationStore {
   getOrCreateDirect(newConversationId: string, userA: string, userB: string): Promise<{ conversation: Conversation; created: boolean }>;
   get(conversationId: string): Promise<Conversation | null>;
   members(conversationId: string): Promise<Member[]>;
-  addMembers(conversation: Conversation, userIds: string[]): Promise<void>;
+  /** Adds members whose join point is `joinedSeq` (the conversation's last seq as the caller read it before adding). */
+  addMembers(conversation: Conversation, userIds: string[], joinedSeq: number): Promise<void>;
   removeMember(conversation: Conversation, userId: string): Promise<void>;
   /** Conversation ids the user belongs to. */
   listForUser(userId: string): Promise<string[]>;

@@ -15,10 +15,18 @@ export interface MembershipCacheOptions {
   maxMisses?: number;
 }
 
-interface Entry {
+export interface MembershipEntry {
   conversation: Conversation;
   members: Set<string>;
+  /** Join points above 0 (members added after the start); see joinedSeqOf. */
+  joinedSeqs: Map<string, number>;
   loadedAt: number;
+}
+type Entry = MembershipEntry;
+
+/** The member's join point: messages at or below it are not theirs to read (0: every message is). */
+export function joinedSeqOf(entry: Pick<MembershipEntry, 'joinedSeqs'>, userId: string): number {
+  return entry.joinedSeqs.get(userId) ?? 0;
 }
 
 /**
@@ -79,8 +87,10 @@ export class MembershipCache {
       return null;
     }
     this.misses.delete(conversationId);
-    const members = new Set((await this.store.members(conversationId)).map((m) => m.user_id));
-    const entry = { conversation, members, loadedAt: Date.now() };
+    const list = await this.store.members(conversationId);
+    const members = new Set(list.map((m) => m.user_id));
+    const joinedSeqs = new Map(list.filter((m) => m.joined_seq > 0).map((m) => [m.user_id, m.joined_seq]));
+    const entry = { conversation, members, joinedSeqs, loadedAt: Date.now() };
     this.entries.set(conversationId, entry); // not kept when too large; served uncached then
     return entry;
   }
@@ -114,5 +124,6 @@ function entryBytes(conversationId: string, e: Entry): number {
   const c = e.conversation;
   let bytes = ENTRY_BYTES + stringBytes(conversationId) + stringBytes(c.title ?? '') + stringBytes(c.created_by) + stringBytes(c.epoch);
   for (const m of e.members) bytes += MEMBER_BYTES + stringBytes(m);
+  bytes += e.joinedSeqs.size * MEMBER_BYTES; // keys are shared with the member set
   return bytes;
 }
