@@ -1,18 +1,6 @@
 import { ChatError, Errors } from '@chat/protocol';
+import { PRESENCE_PATHS, type PresenceQueryRequest, type PresenceQueryResponse, type PresenceReportRequest, type PresenceState, type TypingRequest } from '@chat/protocol/internal';
 import { InternalHttp } from './internal-http.js';
-
-// Mirrors presence-service/src/internal-api.ts (the gateway has no build dependency on it).
-export const PRESENCE_PATHS = {
-  report: '/internal/v1/presence/report',
-  query: '/internal/v1/presence/query',
-  typing: '/internal/v1/typing',
-} as const;
-
-export interface PresenceStateWire {
-  user_id: string;
-  online: boolean;
-  last_seen?: number;
-}
 
 /**
  * presence-service's internal API as the gateway sees it. Every method resolves with the reply
@@ -23,7 +11,7 @@ export interface PresenceClient {
   /** One batched report for this gateway: users now present here, users whose last socket here closed. */
   report(gatewayId: string, online: readonly string[], offline: readonly string[]): Promise<void>;
   /** States of the users `userId` may see (others omitted). */
-  query(userId: string, userIds: readonly string[]): Promise<PresenceStateWire[]>;
+  query(userId: string, userIds: readonly string[]): Promise<PresenceState[]>;
   typing(userId: string, conversationId: string, state: 'start' | 'stop'): Promise<void>;
   close(): Promise<void>;
 }
@@ -51,17 +39,20 @@ export class HttpPresenceClient implements PresenceClient {
   }
 
   async report(gatewayId: string, online: readonly string[], offline: readonly string[]): Promise<void> {
-    await this.http.post(PRESENCE_PATHS.report, { gateway_id: gatewayId, online, offline });
+    const request: PresenceReportRequest = { gateway_id: gatewayId, online: [...online], offline: [...offline] };
+    await this.http.post(PRESENCE_PATHS.report, request);
   }
 
-  async query(userId: string, userIds: readonly string[]): Promise<PresenceStateWire[]> {
-    const res = await this.http.post<{ users?: PresenceStateWire[] }>(PRESENCE_PATHS.query, { user_id: userId, user_ids: userIds });
+  async query(userId: string, userIds: readonly string[]): Promise<PresenceState[]> {
+    const request: PresenceQueryRequest = { user_id: userId, user_ids: [...userIds] };
+    const res = await this.http.post<Partial<PresenceQueryResponse>>(PRESENCE_PATHS.query, request);
     if (!Array.isArray(res.users)) throw new ChatError(Errors.INTERNAL, 'presence-service sent an invalid reply');
     return res.users;
   }
 
   async typing(userId: string, conversationId: string, state: 'start' | 'stop'): Promise<void> {
-    await this.http.post(PRESENCE_PATHS.typing, { user_id: userId, conversation_id: conversationId, state });
+    const request: TypingRequest = { user_id: userId, conversation_id: conversationId, state };
+    await this.http.post(PRESENCE_PATHS.typing, request);
   }
 
   close(): Promise<void> {

@@ -1,8 +1,7 @@
 import { ChatError, Errors, type PresenceEventFrame } from '@chat/protocol';
+import { parsePresenceEvent, presenceChannel, type PresenceEvent, type PresenceState } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
 import type { Logger } from '@chat/server/logger';
-import type { PresenceStateWire } from './presence-client.js';
-import { parsePresenceEvent, presenceChannel, type PresenceEvent } from './presence-wire.js';
 
 /** Most users one connection may watch in total. */
 export const MAX_WATCHED_PER_CONNECTION = 1000;
@@ -81,7 +80,7 @@ export class PresenceHub {
   }
 
   /** Records what the subscriber was told in its reply; a transition seen meanwhile is flushed next. */
-  setKnown(connectionId: string, states: readonly PresenceStateWire[]): void {
+  setKnown(connectionId: string, states: readonly PresenceState[]): void {
     const mine = this.watching.get(connectionId)?.users;
     if (!mine) return;
     for (const s of states) {

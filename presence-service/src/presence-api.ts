@@ -1,10 +1,13 @@
+import { PRESENCE_PATHS, type PresenceQueryResponse, type TypingResponse } from '@chat/protocol/internal';
 import { mapLimit } from '@chat/server/collections';
-import { PRESENCE_PATHS, QUERY_CONCURRENCY, type PresenceQueryResponse, type TypingResponse } from './internal-api.js';
 import type { JsonHandler } from './http-server.js';
 import { sharesConversation, type Membership } from './membership.js';
 import type { PresenceStore } from './presence-store.js';
 import type { TypingRelay } from './typing-relay.js';
 import { parseQuery, parseReport, parseTyping } from './validate-request.js';
+
+/** Membership checks of one query in flight at once. */
+const QUERY_CONCURRENCY = 32;
 
 /** The internal API's routes over the store, membership and typing relay. */
 export function presenceRoutes(store: PresenceStore, membership: Membership, typing: TypingRelay): Record<string, JsonHandler> {

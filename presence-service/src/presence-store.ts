@@ -1,4 +1,4 @@
-import type { PresenceState } from './internal-api.js';
+import type { PresenceState } from '@chat/protocol/internal';
 
 /**
  * Where presence lives. A user is online while any gateway reports it within the TTL.

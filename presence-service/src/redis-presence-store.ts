@@ -1,5 +1,5 @@
 import type { Redis } from '@chat/server/clients';
-import type { PresenceState } from './internal-api.js';
+import type { PresenceState } from '@chat/protocol/internal';
 import { DISCONNECT, HEARTBEAT, SWEEP } from './presence-scripts.js';
 import type { PresenceStore, SweepResult } from './presence-store.js';
 

@@ -1,5 +1,5 @@
 import { ChatError, Errors, parseCanonicalId } from '@chat/protocol';
-import { MAX_QUERY_USERS, MAX_USERS_PER_REQUEST, type PresenceQueryRequest, type PresenceReportRequest, type TypingRequest } from './internal-api.js';
+import { MAX_QUERY_USERS, MAX_USERS_PER_REQUEST, type PresenceQueryRequest, type PresenceReportRequest, type TypingRequest } from '@chat/protocol/internal';
 
 function fail(detail: string): never {
   throw new ChatError(Errors.INVALID_SHAPE, detail);

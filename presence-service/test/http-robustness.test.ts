@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '@chat/server/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PRESENCE_PATHS } from '../src/internal-api.js';
+import { PRESENCE_PATHS } from '@chat/protocol/internal';
 import { fuzzListener, problemWithReply, rawRequest, spawnService, type ServiceProcess } from '@chat/testing/http-fuzz';
 import { freePort } from '@chat/testing/wait';
 

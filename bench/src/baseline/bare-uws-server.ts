@@ -5,6 +5,7 @@
  * burst to that topic, which gives the uWS publish rate to N subscribers on this machine.
  */
 import { performance } from 'node:perf_hooks';
+import type { MessageFrame } from '@chat/protocol';
 import uWS from 'uWebSockets.js';
 
 if (process.env.UWS_USE_FALLBACK !== undefined || !Function.prototype.toString.call(uWS.App).includes('[native code]')) {
@@ -70,7 +71,7 @@ process.on('message', (req: PublishRequest) => {
       client_msg_id: `${req.tag}-${k}`,
       body,
       created_at: Date.now(),
-    });
+    } satisfies MessageFrame);
     app.publish(TOPIC, frame, false);
     publishMs += performance.now() - started;
     k++;

@@ -4,6 +4,7 @@
  * Not the SDK: no outbox, no inbox beyond a seq tracker; the clock is performance.timeOrigin + now().
  */
 import { performance } from 'node:perf_hooks';
+import type { ChatMessage, Position, SendFrame, ServerFrame, SyncFrame } from '@chat/protocol';
 import WebSocket from 'ws';
 import { mintDevToken } from '@chat/server/auth';
 import { encodeHistogram, newHistogram, recordMs, type Histogram } from '../report/histogram.js';
@@ -95,14 +96,7 @@ function track(c: Client, conversationId: string, seq: number, epoch: string | u
   }
 }
 
-interface WireMessage {
-  conversation_id: string;
-  seq: number;
-  epoch?: string;
-  body: string;
-}
-
-function onLiveMessage(c: Client, m: WireMessage, at: number): void {
+function onLiveMessage(c: Client, m: ChatMessage, at: number): void {
   // Only conversations this client tracks count (a sender's own echo does not).
   if (!c.trackers.has(m.conversation_id)) return;
   received++;
@@ -130,9 +124,9 @@ function onLiveMessage(c: Client, m: WireMessage, at: number): void {
 
 function onFrame(c: Client, index: number, raw: string): void {
   const at = now();
-  let f: Record<string, unknown>;
+  let f: ServerFrame;
   try {
-    f = JSON.parse(raw) as Record<string, unknown>;
+    f = JSON.parse(raw) as ServerFrame;
   } catch {
     bump(closeCodes, 'bad_json');
     return;
@@ -142,7 +136,7 @@ function onFrame(c: Client, index: number, raw: string): void {
       c.onHello?.(true, '');
       return;
     case 'message':
-      onLiveMessage(c, f as unknown as WireMessage, at);
+      onLiveMessage(c, f, at);
       return;
     case 'ack': {
       const key = `${index}:${String(f.ref)}`;
@@ -168,7 +162,7 @@ function onFrame(c: Client, index: number, raw: string): void {
     case 'sync.result': {
       let resync = false;
       let more = false;
-      for (const conv of (f.conversations ?? []) as { conversation_id: string; status: string; epoch: string; messages: WireMessage[]; has_more?: boolean }[]) {
+      for (const conv of f.conversations ?? []) {
         if (conv.status !== 'ok') resync = true;
         if (conv.has_more === true) more = true;
         for (const m of conv.messages) {
@@ -343,7 +337,7 @@ async function handleSend(req: Extract<WorkerRequest, { type: 'send' }>): Promis
         if (c.open && c.ws) {
           const ref = String(++c.refSeq);
           const body = JSON.stringify({ t: planned, g: req.tag, k: i, ...(pad ? { p: pad } : {}) });
-          const frame = JSON.stringify({ type: 'send', ref, conversation_id: sender.conversationId, client_msg_id: `${req.tag}-${WORKER_INDEX}-${i}`, body });
+          const frame = JSON.stringify({ type: 'send', ref, conversation_id: sender.conversationId, client_msg_id: `${req.tag}-${WORKER_INDEX}-${i}`, body } satisfies SendFrame);
           pendingAcks.set(`${sender.client}:${ref}`, planned);
           pendingSendFrames.set(`${sender.client}:${ref}`, { ws: c.ws, frame, attempts: 0 });
           c.ws.send(frame);
@@ -467,8 +461,8 @@ async function handleStorm(req: Extract<WorkerRequest, { type: 'storm' }>): Prom
   const connect = await connectMany(req.clients, req.ratePerSec, req.maxInflight, req.timeoutMs, async (index) => {
     const c = clients[index]!;
     const sendSync = () => {
-      const positions = [...c.trackers].map(([cid, t]) => ({ conversation_id: cid, seq: t.contig, ...(t.epoch ? { epoch: t.epoch } : {}) }));
-      c.ws?.send(JSON.stringify({ type: 'sync', ref: `s${++c.refSeq}`, positions }));
+      const positions = [...c.trackers].map(([cid, t]): Position => ({ conversation_id: cid, seq: t.contig, ...(t.epoch ? { epoch: t.epoch } : {}) }));
+      c.ws?.send(JSON.stringify({ type: 'sync', ref: `s${++c.refSeq}`, positions } satisfies SyncFrame));
     };
     const p = new Promise<void>((resolve) => {
       const done = () => {

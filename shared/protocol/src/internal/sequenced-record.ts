@@ -2,7 +2,7 @@ import { reqId } from '../canonical-id.js';
 import type { ChatMessage } from '../frames.js';
 import { parseMessageAttachments } from '../message-attachments.js';
 import { CLIENT_MSG_ID_PATTERN, USER_ID_PATTERN, ShapeError, isObject, reqInt, reqString } from '../validate.js';
-import type { SequencedRecord } from './chat-service-api.js';
+import type { SequencedRecord } from './kafka-records.js';
 
 /** Largest body a sequenced record may carry (the send path enforces the configured, smaller limit). */
 const MAX_RECORD_BODY = 1024 * 1024;

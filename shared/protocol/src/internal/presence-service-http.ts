@@ -1,8 +1,7 @@
 /**
  * presence-service's internal HTTP API (JSON, keep-alive), called by gateways with header
  * `x-internal-token: <INTERNAL_API_TOKEN>`. Errors are `{ error: { code, name, message, retry } }`
- * with the registry's HTTP status. gateway/src/presence-client.ts mirrors these shapes (the
- * gateway has no build dependency on this package); change both together.
+ * with the registry's HTTP status.
  */
 export const PRESENCE_PATHS = {
   report: '/internal/v1/presence/report',
@@ -46,19 +45,6 @@ export interface TypingResponse {
   relayed: boolean;
 }
 
-/** Redis channel carrying one user's presence transitions (`PresenceEvent` JSON). */
-export function presenceChannel(prefix: string, userId: string): string {
-  return `${prefix}presence:u:${userId}`;
-}
-
-/** A transition published on `presenceChannel` — only on online↔offline changes. */
-export interface PresenceEvent {
-  v: 1;
-  user_id: string;
-  online: boolean;
-  last_seen?: number;
-}
-
 /** Largest user list in one report request. */
 export const MAX_USERS_PER_REQUEST = 5000;
 
@@ -67,6 +53,3 @@ export const MAX_USERS_PER_REQUEST = 5000;
  * 500 ids a client may name in one presence.sub frame (gateways query with at most that many).
  */
 export const MAX_QUERY_USERS = 500;
-
-/** Membership checks of one query in flight at once. */
-export const QUERY_CONCURRENCY = 32;

@@ -1,4 +1,4 @@
-import type { ChatMessage, ConversationLatest, ConversationSync, MessageAttachment, Position } from '../frames.js';
+import type { ChatMessage, ConversationLatest, ConversationSync, Position } from '../frames.js';
 
 /**
  * Internal HTTP API that gateways call on chat-service (JSON, keep-alive).
@@ -103,48 +103,3 @@ export interface InternalLatestResponse {
   conversations: ConversationLatest[];
 }
 export const MAX_LATEST_CONVERSATIONS = 1000;
-
-/**
- * Messages on a gateway's Redis delivery channel (`deliveryChannel(prefix, gatewayId)`).
- * `frame` is the already-serialized server frame, so a gateway forwards bytes without re-encoding.
- */
-export type GatewayEvent =
-  { v: 1; type: 'deliver'; user_ids: string[]; frame: string; /** Set for chat messages: the gateway notes which conversations each socket uses. */ conversation_id?: string };
-
-export function deliveryChannel(prefix: string, gatewayId: string): string {
-  return `${prefix}gw:${gatewayId}:events`;
-}
-
-/** The Kafka record on chat.messages (value JSON, key = conversation_id). */
-export interface MessageRecord {
-  v: 1;
-  type: 'message';
-  conversation_id: string;
-  message_id: string;
-  sender_id: string;
-  client_msg_id: string;
-  body: string;
-  created_at: number;
-  /**
-   * Set by the send path when it proved this is the first send of its (sender, client_msg_id)
-   * within G5's window (Redis held every idempotency record of the sender for the whole window):
-   * the sequencer may then skip its durable dedup lookup. Absent: the sequencer checks.
-   */
-  first_send?: true;
-  /** The attachments' metadata as checked at send time; absent when none. */
-  attachments?: MessageAttachment[];
-}
-
-/**
- * The Kafka record on the sequenced stream (KAFKA_TOPIC_SEQUENCED, default `chat.messages.sequenced`;
- * value JSON, key = conversation_id). The sequencer publishes every stored message, in seq order
- * per conversation, with acks=all, before it commits the offsets of the records it came from: a
- * crash publishes some again, so consumers drop what they already handled by (conversation_id, seq).
- * Validate with parseSequencedRecord (sequenced-record.ts).
- */
-export interface SequencedRecord {
-  v: 1;
-  type: 'sequenced';
-  /** Exactly as clients get it in a `message` frame (without `type`). */
-  message: ChatMessage;
-}

@@ -1,0 +1,37 @@
+import { isObject } from '../validate.js';
+
+/**
+ * Messages on a gateway's Redis delivery channel (`deliveryChannel(prefix, gatewayId)`).
+ * `frame` is the already-serialized server frame, so a gateway forwards bytes without re-encoding.
+ */
+export type GatewayEvent =
+  { v: 1; type: 'deliver'; user_ids: string[]; frame: string; /** Set for chat messages: the gateway notes which conversations each socket uses. */ conversation_id?: string };
+
+export function deliveryChannel(prefix: string, gatewayId: string): string {
+  return `${prefix}gw:${gatewayId}:events`;
+}
+
+/** Redis channel carrying one user's presence transitions (`PresenceEvent` JSON). */
+export function presenceChannel(prefix: string, userId: string): string {
+  return `${prefix}presence:u:${userId}`;
+}
+
+/** A transition published on `presenceChannel` — only on online↔offline changes. */
+export interface PresenceEvent {
+  v: 1;
+  user_id: string;
+  online: boolean;
+  last_seen?: number;
+}
+
+/** Parses a presence transition; undefined when it is not a valid v1 event. */
+export function parsePresenceEvent(text: string): PresenceEvent | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(v) || v.v !== 1 || typeof v.user_id !== 'string' || typeof v.online !== 'boolean') return undefined;
+  return { v: 1, user_id: v.user_id, online: v.online, ...(typeof v.last_seen === 'number' ? { last_seen: v.last_seen } : {}) };
+}
