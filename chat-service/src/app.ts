@@ -39,6 +39,7 @@ import { CassandraInboxStore } from './inbox/cassandra-inbox-store.js';
 import { CassandraReadStateStore } from './inbox/cassandra-read-state-store.js';
 import { InboxService } from './inbox/inbox-service.js';
 import { InboxWriter } from './inbox/inbox-writer.js';
+import { ReadCounts } from './inbox/read-counts.js';
 import { ReceiptPublisher } from './inbox/receipt-publisher.js';
 import { CoalescingBatcher } from './store/coalescing-batcher.js';
 import { CassandraConversationStore } from './store/cassandra-conversation-store.js';
@@ -226,7 +227,8 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const devices = new DeviceService(guardedBy(new CassandraDeviceStore(clients.cassandra), breakers.cassandra));
     const receipts = new ReceiptPublisher(clients.redis, config.REDIS_KEY_PREFIX, new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS }));
     const inbox = new InboxService(inboxStore, listStore, readStates, conversationStore, membership, messageStore, config.FANOUT_WRITE_MAX_MEMBERS, receipts);
-    registerPublicRoutes(publicRouter, { verifier, conversations, reads, attachments, devices, inbox, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
+    const readCounts = new ReadCounts(readStates, membership, messageStore, { cacheMs: config.READ_COUNT_CACHE_MS });
+    registerPublicRoutes(publicRouter, { verifier, conversations, reads, attachments, devices, inbox, readCounts, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
     closers.push(async () => {
       restLimits.perAddress.close();
       restLimits.perUser.close();

@@ -340,6 +340,41 @@ describe('fanout on write for small conversations, on read for large ones', () =
     expect(seqsOf((await sys.rest<{ messages: ChatMessage[] }>(stayer!, 'GET', `/v1/conversations/${smallConv}/messages`)).body.messages)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
+  it('read counts on request, in place of receipts in large groups: current members at or past a seq, members only, only seqs the caller can read', async () => {
+    const members = users('k', 51);
+    const [owner, a, b, c] = members;
+    const conv = await group(owner!, members.slice(1));
+    await sendAll(owner!, conv, 5);
+    const count = (userId: string, seq: number | string) => sys.rest<{ conversation_id: string; seq: number; read_count: number; members: number }>(userId, 'GET', `/v1/conversations/${conv}/messages/${seq}/read-count`);
+    // The sender's own position follows their messages (the inbox writer stores it).
+    await waitFor(async () => (await count(a!, 5)).body.read_count === 1, 30_000, 'the sender counted');
+    for (const [u, seq] of [[a!, 3], [b!, 5], [c!, 1]] as const) expect((await sys.rest(u, 'PUT', `/v1/conversations/${conv}/read`, { seq })).status).toBe(200);
+    const expected = [[1, 4], [2, 3], [3, 3], [4, 2], [5, 2]];
+    // Counts may lag by READ_COUNT_CACHE_MS: poll until they agree.
+    await waitFor(async () => {
+      const got = await Promise.all(expected.map(async ([seq]) => [seq, (await count(members[9]!, seq!)).body.read_count]));
+      return JSON.stringify(got) === JSON.stringify(expected);
+    }, 15_000, 'read counts');
+    expect((await count(members[9]!, 4)).body).toEqual({ conversation_id: conv, seq: 4, read_count: 2, members: 51 });
+
+    // A member who leaves stops counting.
+    expect((await sys.rest(owner!, 'DELETE', `/v1/conversations/${conv}/members/${b}`)).status).toBe(200);
+    await waitFor(async () => (await count(members[9]!, 5)).body.read_count === 1, 15_000, 'a removed member no longer counted');
+    expect((await count(members[9]!, 5)).body.members).toBe(50);
+
+    // Members only; seqs that name no message the caller can read are 404; malformed seqs too.
+    expect((await count(b!, 1)).status).toBe(403);
+    expect((await count(`stranger-${run}`, 1)).status).toBe(403);
+    for (const seq of [6, 0, '01', '-1', '1e3', '9007199254740993', 'x']) expect([seq, (await count(a!, seq)).status]).toEqual([seq, 404]);
+    const newcomer = `counter-${run}`;
+    expect((await sys.rest(owner!, 'POST', `/v1/conversations/${conv}/members`, { user_ids: [newcomer] })).status).toBe(200);
+    expect((await count(newcomer, 5)).status).toBe(404); // before its join point
+    const ownerWs = await RawClient.connect(sys.gateways[0]!.url, sys.token(owner!));
+    clients.push(ownerWs);
+    expect((await ownerWs.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'sixth', body: 'sixth' })).type).toBe('ack');
+    await waitFor(async () => (await count(newcomer, 6)).status === 200, 15_000, 'the first message after joining');
+  });
+
   it('SDK: unread counts agree on two devices of one user and survive a reconnect', async () => {
     const [me, friend] = users('sdk', 2);
     const created = await sys.rest<{ conversation: { conversation_id: string } }>(friend!, 'POST', '/v1/conversations', { kind: 'direct', user_id: me });

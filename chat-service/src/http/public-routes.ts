@@ -8,6 +8,7 @@ import type { ConversationService } from '../conversations/conversation-service.
 import { registerDeviceRoutes } from '../devices/device-routes.js';
 import type { DeviceService } from '../devices/device-service.js';
 import { registerInboxRoutes } from '../inbox/inbox-routes.js';
+import type { ReadCounts } from '../inbox/read-counts.js';
 import type { InboxService } from '../inbox/inbox-service.js';
 import type { ReadService } from '../read/read-service.js';
 import { readJson, sendJson } from './http-utils.js';
@@ -46,7 +47,7 @@ function admit(limiter: InstantRateLimiter, key: string, message: string): void 
  */
 export function registerPublicRoutes(
   router: Router,
-  deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; attachments: AttachmentService; devices: DeviceService; inbox: InboxService; maxGroupMembers: number; limits: RestRateLimits },
+  deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; attachments: AttachmentService; devices: DeviceService; inbox: InboxService; readCounts: ReadCounts; maxGroupMembers: number; limits: RestRateLimits },
 ): void {
   const authed = (handler: (ctx: RouteContext, userId: string) => Promise<void>) => async (ctx: RouteContext) => {
     admit(deps.limits.perAddress, addressKey(ctx.req.socket.remoteAddress ?? ''), 'too many requests from this address');
@@ -114,5 +115,5 @@ export function registerPublicRoutes(
   );
   registerAttachmentRoutes(router, authed, deps.attachments);
   registerDeviceRoutes(router, authed, deps.devices);
-  registerInboxRoutes(router, authed, deps.inbox);
+  registerInboxRoutes(router, authed, deps.inbox, deps.readCounts);
 }

@@ -10,6 +10,7 @@ import type { DeviceService } from '../devices/device-service.js';
 import type { ReadService } from '../read/read-service.js';
 import type { SendService } from '../send/send-service.js';
 import { registerInternalRoutes } from './internal-routes.js';
+import type { ReadCounts } from '../inbox/read-counts.js';
 import type { InboxService } from '../inbox/inbox-service.js';
 import { registerPublicRoutes } from './public-routes.js';
 import { Router } from './router.js';
@@ -38,6 +39,7 @@ registerPublicRoutes(publicRouter, {
   attachments: {} as AttachmentService,
   devices: {} as DeviceService,
   inbox: {} as InboxService,
+  readCounts: {} as ReadCounts,
   maxGroupMembers: 10,
   limits: { perAddress: new LocalRateLimiter({ points: 1, durationSeconds: 1 }), perUser: new LocalRateLimiter({ points: 1, durationSeconds: 1 }) },
 });

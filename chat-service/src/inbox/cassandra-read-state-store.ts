@@ -7,8 +7,10 @@ import type { ReadStateStore } from './read-state-store.js';
 const IDEMPOTENT = { prepare: true, isIdempotent: true } as const;
 /** Positions are written with their seq as write timestamp (µs units are irrelevant: only order counts). */
 const MARK = 'UPDATE read_positions USING TIMESTAMP ? SET read_seq = ? WHERE user_id = ? AND conversation_id = ?';
+/** The same position in the conversation's partition, for read counts. */
+const MARK_IN_CONVERSATION = 'UPDATE conversation_read_positions USING TIMESTAMP ? SET read_seq = ? WHERE conversation_id = ? AND user_id = ?';
 
-/** ReadStateStore on tables read_positions and user_conversation_state (migration 007). */
+/** ReadStateStore on tables read_positions and user_conversation_state (migration 007) and conversation_read_positions (010). */
 export class CassandraReadStateStore implements ReadStateStore {
   constructor(private readonly db: CassandraClient) {}
 
@@ -22,7 +24,11 @@ export class CassandraReadStateStore implements ReadStateStore {
         entries
           .slice(i, i + 256)
           .filter((e) => e.seq > 0)
-          .map((e) => this.db.execute(MARK, [cassandra.types.Long.fromNumber(e.seq), cassandra.types.Long.fromNumber(e.seq), e.userId, toLong(e.conversationId)], IDEMPOTENT)),
+          .flatMap((e) => {
+            const seq = cassandra.types.Long.fromNumber(e.seq);
+            const cid = toLong(e.conversationId);
+            return [this.db.execute(MARK, [seq, seq, e.userId, cid], IDEMPOTENT), this.db.execute(MARK_IN_CONVERSATION, [seq, seq, cid, e.userId], IDEMPOTENT)];
+          }),
       );
     }
   }
@@ -36,6 +42,14 @@ export class CassandraReadStateStore implements ReadStateStore {
     const out = new Map<string, number>();
     for (const r of await allRows(this.db, 'SELECT conversation_id, read_seq FROM read_positions WHERE user_id = ?', [userId])) {
       out.set(fromLong(r.conversation_id), longToNumber(r.read_seq));
+    }
+    return out;
+  }
+
+  async positionsIn(conversationId: string): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const r of await allRows(this.db, 'SELECT user_id, read_seq FROM conversation_read_positions WHERE conversation_id = ?', [toLong(conversationId)])) {
+      out.set(r.user_id as string, longToNumber(r.read_seq));
     }
     return out;
   }

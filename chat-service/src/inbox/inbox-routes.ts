@@ -3,6 +3,7 @@ import { readJson, sendJson } from '../http/http-utils.js';
 import { conversationIdParam, parseWith, queryInt } from '../http/request-parsers.js';
 import type { RouteContext, Router } from '../http/router.js';
 import type { InboxService } from './inbox-service.js';
+import type { ReadCounts } from './read-counts.js';
 
 const MAX_BODY = 4096;
 
@@ -13,8 +14,24 @@ function cursorParam(query: URLSearchParams): string | undefined {
   return raw;
 }
 
-/** GET /v1/inbox, GET /v1/conversation-list, PUT /v1/conversations/:id/read and /mute (docs/PROTOCOL.md). */
-export function registerInboxRoutes(router: Router, authed: (h: (ctx: RouteContext, userId: string) => Promise<void>) => (ctx: RouteContext) => Promise<void>, inbox: InboxService): void {
+/** A seq in a REST path: canonical decimal (no sign, no leading zeros), 1 ≤ seq < 2^53; anything else names no message (404). */
+function seqParam(raw: string | undefined): number {
+  if (raw === undefined || !/^[1-9][0-9]{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) throw new ChatError(Errors.NOT_FOUND, 'no such message');
+  return Number(raw);
+}
+
+/** GET /v1/inbox, GET /v1/conversation-list, PUT /v1/conversations/:id/read and /mute, GET …/messages/:seq/read-count (docs/PROTOCOL.md). */
+export function registerInboxRoutes(
+  router: Router,
+  authed: (h: (ctx: RouteContext, userId: string) => Promise<void>) => (ctx: RouteContext) => Promise<void>,
+  inbox: InboxService,
+  readCounts: ReadCounts,
+): void {
+  router.on(
+    'GET',
+    '/v1/conversations/:id/messages/:seq/read-count',
+    authed(async ({ res, params }, userId) => sendJson(res, 200, await readCounts.count(userId, conversationIdParam(params.id), seqParam(params.seq)))),
+  );
   router.on(
     'GET',
     '/v1/inbox',

@@ -12,6 +12,8 @@ export interface ReadStateStore {
   readSeq(userId: string, conversationId: string): Promise<number>;
   /** Every read position of the user (conversations never read are absent). */
   readSeqs(userId: string): Promise<Map<string, number>>;
+  /** Every user's read position in a conversation, members or not (users who never read are absent). */
+  positionsIn(conversationId: string): Promise<Map<string, number>>;
   setMuted(userId: string, conversationId: string, muted: boolean): Promise<void>;
   isMuted(userId: string, conversationId: string): Promise<boolean>;
   /** The conversations the user muted. */

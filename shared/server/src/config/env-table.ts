@@ -60,6 +60,7 @@ export const ENV_TABLE = {
   CHAT_SERVICE_ROLES: v(roles(), 'api,sequencer,inbox', 'What a chat-service process runs: the HTTP API (api), the sequencer consumer (sequencer), the inbox writer on the sequenced stream (inbox); any combination.'),
   FANOUT_WRITE_MAX_MEMBERS: v(int(1, 1_000_000), '50', 'Conversations with at most this many members (direct ones always) are fanned out on write: one inbox row per member and message, list rows kept per member. Larger ones are read from the conversation (fanout on read).'),
   INBOX_WRITER_GROUP_ID: v(str(), 'chat-inbox-writer', 'Kafka consumer group of the inbox writers on the sequenced stream.'),
+  READ_COUNT_CACHE_MS: v(int(0, 600_000), '2000', 'How long chat-service serves a conversation\'s read counts from one read of its members\' positions (counts may lag by this much; 0: read every time).'),
   CHAT_HTTP_HOST: v(str(), '127.0.0.1', 'chat-service public listen address (REST API; api role only).'),
   CHAT_HTTP_PORT: v(port(), '8080', 'chat-service public REST port (api role only); it serves nothing else.'),
   CHAT_INTERNAL_HOST: v(str(), '127.0.0.1', 'chat-service internal listen address: internal API for gateways, /healthz, /metrics. Never expose it publicly.'),
