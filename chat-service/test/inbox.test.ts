@@ -1,9 +1,9 @@
-import cassandra from 'cassandra-driver';
 import WebSocket from 'ws';
 import { ChatClient, type ChatClientOptions } from '@chat/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AckFrame, ChatMessage, EverythingNew, InboxResultFrame, ReceiptFrame, ServerFrame } from '@chat/protocol';
 import type { ConversationListPage } from '../src/inbox/inbox-service.js';
+import { countInboxRows } from './support/inbox-rows.js';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 
@@ -28,18 +28,8 @@ async function sendAll(userId: string, conv: string, count: number): Promise<Ack
   return acks;
 }
 
-/** Inbox rows of a conversation across its members' partitions (today's and yesterday's), counted with CQL. */
-async function inboxRows(conv: string, members: string[]): Promise<number> {
-  const today = Math.floor(Date.now() / 86_400_000);
-  let n = 0;
-  for (const u of members) {
-    for (const day of [today - 1, today]) {
-      const rs = await sys.cassandra.execute('SELECT count(*) AS n FROM inbox WHERE user_id = ? AND day = ? AND conversation_id = ? ALLOW FILTERING', [u, day, cassandra.types.Long.fromString(conv)], { prepare: true });
-      n += Number(rs.first()?.n ?? 0);
-    }
-  }
-  return n;
-}
+/** Inbox rows of a conversation across its members' partitions, counted with CQL. */
+const inboxRows = (conv: string, members: string[]) => countInboxRows(sys.cassandra, conv, members);
 
 beforeAll(async () => {
   sys = await startSystem(2, { roles: 'api,sequencer,inbox' });
