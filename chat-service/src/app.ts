@@ -5,6 +5,8 @@ import { TokenVerifier, loadPublicKeys } from '@chat/server/auth';
 import type { CassandraClient, Kafka, Redis } from '@chat/server/clients';
 import type { Config } from '@chat/server/config';
 import { SnowflakeIds, leaseWorkerId } from '@chat/server/ids';
+import { cassandraCheck, kafkaCheck, Readiness, redisCheck } from '@chat/server/health';
+import { instrumentCassandra, instrumentProducer, trackConsumerLag } from '@chat/server/instrumentation';
 import { dlqTopicOf, sequencedTopicFromConfig } from '@chat/server/kafka-topics';
 import type { Logger } from '@chat/server/logger';
 import { BatchedRedisRateLimiter, RedisRateLimiter } from '@chat/server/rate-limit';
@@ -72,6 +74,10 @@ export interface RunningChatService {
 /** Wires chat-service from ready clients; main.ts and integration tests both call this. */
 export async function startChatService(config: Config, log: Logger, clients: ChatServiceClients): Promise<RunningChatService> {
   const metrics = createChatMetrics();
+  instrumentCassandra(clients.cassandra, metrics.registry);
+  const createProducer = (role: string) => () => instrumentProducer(clients.createProducer(), metrics.registry, role);
+  const kafkaProbe = kafkaCheck(clients.kafka);
+  const readiness = new Readiness([kafkaProbe, redisCheck(clients.redis), cassandraCheck(clients.cassandra)]);
   const idLog = log.child({ component: 'worker-id' });
   const lease =
     config.WORKER_ID >= 0
@@ -127,8 +133,9 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     );
     const sequencedSends = new CassandraSequencedSendStore(clients.cassandra, batcher);
     const consumer = clients.kafka.consumer({ groupId: config.SEQUENCER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
-    const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    const sequencedProducer = clients.createProducer();
+    trackConsumerLag(consumer, metrics.registry, config.SEQUENCER_GROUP_ID);
+    const dlqProducer = instrumentProducer(clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), metrics.registry, 'dlq');
+    const sequencedProducer = createProducer('sequenced')();
     await Promise.all([consumer.connect(), dlqProducer.connect(), sequencedProducer.connect()]);
     const sequenced = new SequencedPublisher(sequencedProducer, sequencedTopicFromConfig(config));
     const messageConsumer = new MessageConsumer(
@@ -162,7 +169,8 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   if (config.CHAT_SERVICE_ROLES.includes('inbox')) {
     const sequencedTopic = sequencedTopicFromConfig(config);
     const consumer = clients.kafka.consumer({ groupId: config.INBOX_WRITER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
-    const dlqProducer = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    trackConsumerLag(consumer, metrics.registry, config.INBOX_WRITER_GROUP_ID);
+    const dlqProducer = instrumentProducer(clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), metrics.registry, 'dlq');
     await Promise.all([consumer.connect(), dlqProducer.connect()]);
     const writer = new InboxWriter(
       consumer,
@@ -186,7 +194,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   }
 
   if (config.CHAT_SERVICE_ROLES.includes('api')) {
-    const producer = new BatchingProducer(clients.createProducer, breakers.kafka, log.child({ component: 'send-producer' }), {
+    const producer = new BatchingProducer(createProducer('send'), breakers.kafka, log.child({ component: 'send-producer' }), {
       maxQueuedMessages: config.SEND_QUEUE_MAX_MESSAGES,
       maxQueuedBytes: config.SEND_QUEUE_MAX_BYTES,
       connectTimeoutMs: config.SEND_DEADLINE_MS,
@@ -240,16 +248,17 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   // A fresh worker id is usable only once any earlier holder's proof has lapsed (a few seconds).
   if (config.CHAT_SERVICE_ROLES.includes('api')) await lease?.ready();
   const internalServer = createHttpServer(internalRouter, log.child({ component: 'internal-http' }), {
-    healthz: true,
+    health: readiness,
     metrics: config.METRICS_ENABLED ? metrics.registry : null,
     cors: null,
   });
   const internalPort = await listen(internalServer, config.CHAT_INTERNAL_PORT, config.CHAT_INTERNAL_HOST);
-  closers.unshift(() => closeServer(internalServer));
+  // Closed last: /readyz answers 503 "draining" while the rest stops.
+  closers.push(() => closeServer(internalServer), () => kafkaProbe.close());
   let publicPort: number | undefined;
   if (config.CHAT_SERVICE_ROLES.includes('api')) {
     const publicServer = createHttpServer(publicRouter, log.child({ component: 'http' }), {
-      healthz: false,
+      health: null,
       metrics: null,
       cors: { allowedOrigins: config.ALLOWED_ORIGINS, maxAgeSeconds: config.CORS_MAX_AGE_SECONDS },
     });
@@ -265,6 +274,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     publicPort,
     internalPort,
     close: async () => {
+      readiness.startDraining();
       for (const close of closers) await close();
       await lease?.release();
     },

@@ -122,6 +122,7 @@ export class ClientMessages {
 
   private async dispatch(ws: GatewaySocket, frame: ClientFrame, remote: boolean): Promise<void> {
     const data = ws.getUserData();
+    const started = performance.now();
     const read = isRead(frame);
     const done = (): void => {
       if (remote) data.inflight--;
@@ -144,7 +145,7 @@ export class ClientMessages {
       if (err instanceof ChatError) {
         this.metrics.markChatServiceError(err.def);
       } else {
-        this.log.error({ err: (err as Error).message, type: frame.type }, 'frame handling failed');
+        this.log.error({ err, type: frame.type, ...correlationOf(frame) }, 'frame handling failed');
       }
       reply = errorFrameFor(err, frame.ref);
     }
@@ -154,6 +155,7 @@ export class ClientMessages {
       done();
       return;
     }
+    if (reply.type === 'ack') this.metrics.observeSendAck((performance.now() - started) / 1000);
     noteReply(ws, reply, Date.now());
     sendReply(ws, reply, this.policy, done);
   }
@@ -172,4 +174,9 @@ export class ClientMessages {
     }
     sendReply(ws, errorFrameFor(err, ref), this.policy);
   }
+}
+
+/** Ids that tie a log line to one request: the frame's ref and, for sends, the client's message id. */
+function correlationOf(frame: ClientFrame): Record<string, string> {
+  return { ...(frame.ref !== undefined ? { ref: frame.ref } : {}), ...(frame.type === 'send' ? { client_msg_id: frame.client_msg_id, conversation_id: frame.conversation_id } : {}) };
 }

@@ -27,13 +27,13 @@ export async function subscribeDelivery(
     try {
       event = parseGatewayEvent(message);
     } catch (err) {
-      log.warn({ err: (err as Error).message, bytes: message.length }, 'dropped an invalid gateway event');
+      log.warn({ err, bytes: message.length }, 'dropped an invalid gateway event');
       return;
     }
     try {
       onEvent(event);
     } catch (err) {
-      log.error({ err: (err as Error).message, type: event.type }, 'gateway event handling failed');
+      log.error({ err, type: event.type }, 'gateway event handling failed');
     }
   };
   let closed = false;
@@ -45,7 +45,7 @@ export async function subscribeDelivery(
       () => {
         if (!closed) onResubscribed();
       },
-      (err: Error) => log.warn({ err: err.message }, 'resubscribing the delivery channel failed'),
+      (err: Error) => log.warn({ err }, 'resubscribing the delivery channel failed'),
     );
   };
   subscriber.on('message', listener);

@@ -64,7 +64,7 @@ export function startDigest(
     if (running) return;
     running = true;
     round()
-      .catch((err: Error) => log.warn({ err: err.message }, 'digest round failed'))
+      .catch((err: Error) => log.warn({ err }, 'digest round failed'))
       .finally(() => {
         running = false;
       });

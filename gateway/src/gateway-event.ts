@@ -34,6 +34,7 @@ export function parseGatewayEvent(text: string): GatewayEvent {
         user_ids: stringArray(value.user_ids, 'user_ids'),
         frame: value.frame,
         ...(typeof value.conversation_id === 'string' ? { conversation_id: value.conversation_id } : {}),
+        ...(typeof value.sequenced_at_ms === 'number' && Number.isFinite(value.sequenced_at_ms) ? { sequenced_at_ms: value.sequenced_at_ms } : {}),
       };
     default:
       throw new GatewayEventError('unknown type');

@@ -1,5 +1,5 @@
 import type { ErrorDef } from '@chat/protocol';
-import { counter, createMetricsRegistry, gauge } from '@chat/server/metrics';
+import { COUNT_BUCKETS, counter, createMetricsRegistry, gauge, histogram, latency } from '@chat/server/metrics';
 
 /** prom-client's Registry, named through shared so the gateway has no direct prom-client dependency. */
 export type MetricsRegistry = ReturnType<typeof createMetricsRegistry>;
@@ -19,6 +19,13 @@ export interface GatewayMetrics {
   markRejectedUpgrade(reason: RejectReason): void;
   /** Frames handed to local sockets from the delivery channel. */
   markDelivered(sockets: number): void;
+  /**
+   * One delivery event written to its local sockets: how many, how long the writes took, and when
+   * the sequencer published it (epoch ms; undefined for events that carry no time).
+   */
+  observeFanout(sockets: number, seconds: number, sequencedAtMs: number | undefined): void;
+  /** A send answered with an ack, `seconds` after the frame arrived. */
+  observeSendAck(seconds: number): void;
   markChatServiceError(def: ErrorDef): void;
   /** A request or upgrade refused with RATE_LIMITED by `limit`. */
   markRateLimited(limit: LimitName): void;
@@ -34,6 +41,8 @@ export class NoopGatewayMetrics implements GatewayMetrics {
   markFrame(): void {}
   markRejectedUpgrade(): void {}
   markDelivered(): void {}
+  observeFanout(): void {}
+  observeSendAck(): void {}
   markChatServiceError(): void {}
   markRateLimited(): void {}
   markSlowConsumer(): void {}
@@ -51,18 +60,26 @@ export class PromGatewayMetrics implements GatewayMetrics {
   private readonly limited;
   private readonly slow;
   private readonly resubscribed;
+  private readonly sendAck;
+  private readonly fanoutSockets;
+  private readonly fanoutSeconds;
+  private readonly sequencedToDelivered;
 
   constructor(registry: MetricsRegistry) {
-    this.connections = gauge(registry, 'gateway_connections', 'Open WebSocket connections on this gateway.');
-    this.opened = counter(registry, 'gateway_connections_opened_total', 'WebSocket connections opened.');
-    this.closed = counter(registry, 'gateway_connections_closed_total', 'WebSocket connections closed, by close code.', ['code']);
-    this.frames = counter(registry, 'gateway_client_frames_total', 'Client frames received, by type.', ['type']);
-    this.rejected = counter(registry, 'gateway_upgrades_rejected_total', 'Upgrade requests refused, by reason.', ['reason']);
-    this.delivered = counter(registry, 'gateway_delivered_frames_total', 'Frames delivered to local sockets from the delivery channel.');
-    this.chatErrors = counter(registry, 'gateway_chat_service_errors_total', 'Errors replied by or reaching chat-service.', ['name']);
-    this.resubscribed = counter(registry, 'gateway_delivery_resubscribed_total', 'Reconnects of the delivery subscription (clients told to sync).');
-    this.limited = counter(registry, 'gateway_rate_limited_total', 'Requests and upgrades refused with rate_limited, by limit.', ['limit']);
-    this.slow = counter(registry, 'gateway_slow_consumers_total', 'Sockets that became slow consumers (send buffer full; closed with 4400).');
+    this.connections = gauge(registry, 'chat_gateway_connections', 'Open WebSocket connections on this gateway.');
+    this.opened = counter(registry, 'chat_gateway_connections_opened_total', 'WebSocket connections opened.');
+    this.closed = counter(registry, 'chat_gateway_connections_closed_total', 'WebSocket connections closed, by close code.', ['code']);
+    this.frames = counter(registry, 'chat_gateway_client_frames_total', 'Client frames received, by type.', ['type']);
+    this.rejected = counter(registry, 'chat_gateway_upgrades_rejected_total', 'Upgrade requests refused, by reason.', ['reason']);
+    this.delivered = counter(registry, 'chat_gateway_delivered_frames_total', 'Frames delivered to local sockets from the delivery channel.');
+    this.chatErrors = counter(registry, 'chat_gateway_chat_service_errors_total', 'Errors replied by or reaching chat-service.', ['name']);
+    this.resubscribed = counter(registry, 'chat_gateway_delivery_resubscribed_total', 'Reconnects of the delivery subscription (clients told to sync).');
+    this.limited = counter(registry, 'chat_gateway_rate_limited_total', 'Requests and upgrades refused with rate_limited, by limit.', ['limit']);
+    this.slow = counter(registry, 'chat_gateway_slow_consumers_total', 'Sockets that became slow consumers (send buffer full; closed with 4400).');
+    this.sendAck = latency(registry, 'chat_gateway_send_ack_seconds', 'From a send frame\'s arrival to its ack (chat-service and Kafka acks=all included).');
+    this.fanoutSockets = histogram(registry, 'chat_gateway_fanout_sockets', 'Local sockets one delivery event (one message) was written to.', COUNT_BUCKETS);
+    this.fanoutSeconds = latency(registry, 'chat_gateway_fanout_seconds', 'Time to write one delivery event (one message) to its local sockets.');
+    this.sequencedToDelivered = latency(registry, 'chat_sequenced_to_delivered_seconds', 'From the sequencer publishing a stored message to a gateway writing it to sockets (hosts\' clocks included).');
   }
 
   markConnection(): void {
@@ -85,6 +102,16 @@ export class PromGatewayMetrics implements GatewayMetrics {
 
   markDelivered(sockets: number): void {
     this.delivered.inc(sockets);
+  }
+
+  observeFanout(sockets: number, seconds: number, sequencedAtMs: number | undefined): void {
+    this.fanoutSockets.observe(sockets);
+    this.fanoutSeconds.observe(seconds);
+    if (sequencedAtMs !== undefined) this.sequencedToDelivered.observe(Math.max(0, Date.now() - sequencedAtMs) / 1000);
+  }
+
+  observeSendAck(seconds: number): void {
+    this.sendAck.observe(seconds);
   }
 
   markChatServiceError(def: ErrorDef): void {

@@ -1,3 +1,4 @@
+import { Readiness, redisCheck } from '@chat/server/health';
 import { CloseCodes, PROTOCOL_VERSION } from '@chat/protocol';
 import { deliveryChannel } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
@@ -85,7 +86,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   const unregister = (data: SocketData): void => {
     const p = registry
       .unregister(data.userId, data.connectionId)
-      .catch((err: Error) => log.warn({ err: err.message }, 'unregister failed; the entry expires with its TTL'));
+      .catch((err: Error) => log.warn({ err }, 'unregister failed; the entry expires with its TTL'));
     pendingUnregisters.add(p);
     void p.finally(() => pendingUnregisters.delete(p));
   };
@@ -183,10 +184,13 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   // The public port serves /ws upgrades only; health and metrics live on the internal listener.
   registerNotFound(app, log);
   const internalApp = uWS.App();
+  // Routing and delivery need Redis; chat-service answers for itself (its own /readyz).
+  const readiness = new Readiness([redisCheck(deps.redis ?? deps.subscriber)]);
   registerInternalRoutes(internalApp, {
     metricsRegistry: opts.metricsEnabled ? deps.metricsRegistry : undefined,
     connections: () => sessions.size,
     isDraining: () => draining,
+    readiness,
     log,
   });
 
@@ -235,6 +239,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   let drained: Promise<void> | undefined;
   const drain = async (): Promise<void> => {
     draining = true;
+    readiness.startDraining();
     if (listenSocket) {
       uWS.us_listen_socket_close(listenSocket);
       listenSocket = undefined;
@@ -262,7 +267,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     await Promise.allSettled([...pendingUnregisters]);
     await presenceWiring?.close();
     await subscription.close();
-    await registry.retireGateway(opts.gatewayId).catch((err: Error) => log.warn({ err: err.message }, 'retiring the gateway failed'));
+    await registry.retireGateway(opts.gatewayId).catch((err: Error) => log.warn({ err }, 'retiring the gateway failed'));
     rateLimits.close();
     // Health answered 503 "draining" until here; now the internal listener goes too.
     if (internalSocket) {

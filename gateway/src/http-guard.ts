@@ -13,7 +13,7 @@ export function guardHttp<A extends unknown[]>(log: Logger, handler: (res: HttpR
     try {
       handler(res, ...rest);
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'HTTP handler failed');
+      log.error({ err }, 'HTTP handler failed');
       try {
         replyError(res, Errors.INTERNAL);
       } catch {

@@ -1,4 +1,5 @@
 import { Errors } from '@chat/protocol';
+import type { Readiness } from '@chat/server/health';
 import type { Logger } from '@chat/server/logger';
 import type { MetricsRegistry } from './gateway-metrics.js';
 import { guardHttp } from './http-guard.js';
@@ -10,12 +11,15 @@ export interface InternalRouteDeps {
   metricsRegistry: MetricsRegistry | undefined;
   connections(): number;
   isDraining(): boolean;
+  /** /readyz: the gateway's dependencies answer and it is not draining. */
+  readiness: Readiness;
   log: Logger;
 }
 
 /**
  * The internal listener (GATEWAY_INTERNAL_HOST:GATEWAY_INTERNAL_PORT): GET /healthz (503 while
- * draining), GET /metrics, and a JSON 404 for everything else. Never on the public port.
+ * draining), GET /livez, GET /readyz (503 while a dependency fails or draining), GET /metrics, and
+ * a JSON 404 for everything else. Never on the public port.
  */
 export function registerInternalRoutes(app: TemplatedApp, deps: InternalRouteDeps): void {
   app.get(
@@ -23,6 +27,24 @@ export function registerInternalRoutes(app: TemplatedApp, deps: InternalRouteDep
     guardHttp(deps.log, (res) => {
       const draining = deps.isDraining();
       replyText(res, draining ? 503 : 200, 'application/json', JSON.stringify({ status: draining ? 'draining' : 'ok', connections: deps.connections() }));
+    }),
+  );
+
+  app.get(
+    '/livez',
+    guardHttp(deps.log, (res) => replyText(res, 200, 'application/json', '{"status":"live"}')),
+  );
+  app.get(
+    '/readyz',
+    guardHttp(deps.log, (res) => {
+      let aborted = false;
+      res.onAborted(() => {
+        aborted = true;
+      });
+      // report() never rejects.
+      void deps.readiness.report().then((r) => {
+        if (!aborted) res.cork(() => replyText(res, r.httpStatus, 'application/json', JSON.stringify(r.body)));
+      });
     }),
   );
 
@@ -40,7 +62,7 @@ export function registerInternalRoutes(app: TemplatedApp, deps: InternalRouteDep
             if (!aborted) res.cork(() => replyText(res, 200, registry.contentType, text));
           },
           (err: Error) => {
-            deps.log.error({ err: err.message }, 'metrics collection failed');
+            deps.log.error({ err }, 'metrics collection failed');
             if (!aborted) res.cork(() => replyError(res, Errors.INTERNAL));
           },
         );

@@ -17,10 +17,11 @@ export class LocalDelivery {
   ) {}
 
   apply(event: GatewayEvent): void {
-    this.deliver(event.user_ids, event.frame, event.conversation_id);
+    this.deliver(event.user_ids, event.frame, event.conversation_id, event.sequenced_at_ms);
   }
 
-  private deliver(userIds: readonly string[], frame: string, conversationId: string | undefined): void {
+  private deliver(userIds: readonly string[], frame: string, conversationId: string | undefined, sequencedAtMs: number | undefined): void {
+    const started = performance.now();
     const bytes = Buffer.byteLength(frame, 'utf8');
     const now = Date.now();
     let delivered = 0;
@@ -34,7 +35,10 @@ export class LocalDelivery {
         if (conversationId !== undefined) noteActive(ws, conversationId, now);
       }
     }
-    if (delivered > 0) this.metrics.markDelivered(delivered);
+    if (delivered > 0) {
+      this.metrics.markDelivered(delivered);
+      this.metrics.observeFanout(delivered, (performance.now() - started) / 1000, sequencedAtMs);
+    }
   }
 
   /**

@@ -46,7 +46,7 @@ const gateway = await startGateway(
   { log, subscriber, redis, registry, verifier, chat, presenceClient, metrics: new PromGatewayMetrics(metricsRegistry), metricsRegistry },
   options,
 ).catch((err: Error) => {
-  log.fatal({ err: err.message }, 'gateway failed to start');
+  log.fatal({ err }, 'gateway failed to start');
   process.exit(1);
 });
 log.info({ address: `ws://${gateway.host}:${gateway.port}/ws`, internalPort: gateway.internalPort, gatewayId: gateway.gatewayId }, 'gateway ready');
@@ -66,7 +66,7 @@ const shutdown = (signal: string): void => {
       process.exit(0);
     })
     .catch((err: Error) => {
-      log.error({ err: err.message }, 'drain failed');
+      log.error({ err }, 'drain failed');
       process.exit(1);
     });
 };

@@ -108,7 +108,7 @@ export class PresenceHub {
     }
     if (mine.size === 0) this.watching.delete(connectionId);
     if (channels.length > 0) {
-      this.subscriber.unsubscribe(...channels).catch((err: Error) => this.log.warn({ err: err.message }, 'presence unsubscribe failed'));
+      this.subscriber.unsubscribe(...channels).catch((err: Error) => this.log.warn({ err }, 'presence unsubscribe failed'));
     }
   }
 
@@ -147,7 +147,7 @@ export class PresenceHub {
       }
       this.flushing = true;
       this.flush()
-        .catch((err: Error) => this.log.warn({ err: err.message }, 'presence flush failed'))
+        .catch((err: Error) => this.log.warn({ err }, 'presence flush failed'))
         .finally(() => {
           this.flushing = false;
         });
@@ -184,7 +184,7 @@ export class PresenceHub {
     try {
       allowed = await this.authorizeAll(byWatcher);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'presence re-authorization failed; retrying at the next flush');
+      this.log.warn({ err }, 'presence re-authorization failed; retrying at the next flush');
       for (const u of dirty) if (this.watchers.has(u)) this.dirty.add(u);
       this.scheduleFlush();
       return;
@@ -214,7 +214,7 @@ export class PresenceHub {
       try {
         this.send(connectionId, { type: 'presence', users });
       } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'presence delivery failed');
+        this.log.warn({ err }, 'presence delivery failed');
       }
     }
   }

@@ -94,7 +94,7 @@ export class PresenceReporter {
       try {
         await this.client.report(this.o.gatewayId, on, off);
       } catch (err) {
-        this.log.warn({ err: (err as Error).message, online: on.length, offline: off.length }, 'presence report failed; retrying');
+        this.log.warn({ err, online: on.length, offline: off.length }, 'presence report failed; retrying');
         for (const u of online.slice(i)) if (!this.offline.has(u)) this.online.add(u);
         for (const u of offline.slice(i)) if (!this.online.has(u)) this.offline.add(u);
         clearTimeout(this.batchTimer);

@@ -39,7 +39,7 @@ export function startSessionRefresher(
           options.onLapse();
         }
       })
-      .catch((err: Error) => log.warn({ err: err.message }, 'session refresh failed'))
+      .catch((err: Error) => log.warn({ err }, 'session refresh failed'))
       .finally(() => {
         running = false;
       });

@@ -71,7 +71,7 @@ export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req
     try {
       identity = verifier.verify(credentials.token);
     } catch (err) {
-      if (!(err instanceof TokenError)) log.error({ err: (err as Error).message }, 'token verification failed unexpectedly');
+      if (!(err instanceof TokenError)) log.error({ err }, 'token verification failed unexpectedly');
       else log.debug({ reason: err.message, source: credentials.source }, 'token refused');
       return refuse(res, 'unauthorized', Errors.UNAUTHORIZED);
     }
@@ -93,12 +93,12 @@ export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req
       try {
         admitted = await registry.register(userId, connectionId, options.gatewayId, options.maxConnectionsPerUser);
       } catch (err) {
-        log.warn({ err: (err as Error).message }, 'session registry unavailable; refusing upgrade');
+        log.warn({ err }, 'session registry unavailable; refusing upgrade');
         if (!aborted) res.cork(() => refuse(res, 'unavailable', Errors.UNAVAILABLE));
         return;
       }
       if (aborted || (admitted && deps.isDraining())) {
-        if (admitted) await registry.unregister(userId, connectionId).catch((err: Error) => log.warn({ err: err.message }, 'unregister failed'));
+        if (admitted) await registry.unregister(userId, connectionId).catch((err: Error) => log.warn({ err }, 'unregister failed'));
         if (aborted) metrics.markRejectedUpgrade('aborted');
         else res.cork(() => refuse(res, 'draining', Errors.UNAVAILABLE));
         return;

@@ -150,7 +150,7 @@ describe('hostile input: forged tokens are refused before the WebSocket upgrade 
 
   it('every forged token, in every accepted position, gets 401 with the JSON unauthorized body and never a WebSocket', async () => {
     const [openedBefore, refusedBefore] = await Promise.all(
-      [development, production].map(async (gw) => [await metric(gw, 'gateway_connections_opened_total'), await metric(gw, 'gateway_upgrades_rejected_total', 'reason="unauthorized"')]),
+      [development, production].map(async (gw) => [await metric(gw, 'chat_gateway_connections_opened_total'), await metric(gw, 'chat_gateway_upgrades_rejected_total', 'reason="unauthorized"')]),
     ).then((pairs) => [pairs.map((p) => p[0]!), pairs.map((p) => p[1]!)]);
     let attempts = 0;
     for (const [name, make] of FORGERIES) {
@@ -169,8 +169,8 @@ describe('hostile input: forged tokens are refused before the WebSocket upgrade 
     }
     // Server side: no connection was ever opened, every attempt was counted as an unauthorized refusal.
     for (const [i, gw] of [development, production].entries()) {
-      expect(await metric(gw, 'gateway_connections_opened_total'), gw.id).toBe(openedBefore![i]);
-      expect(await metric(gw, 'gateway_upgrades_rejected_total', 'reason="unauthorized"'), gw.id).toBe(refusedBefore![i]! + attempts / 2);
+      expect(await metric(gw, 'chat_gateway_connections_opened_total'), gw.id).toBe(openedBefore![i]);
+      expect(await metric(gw, 'chat_gateway_upgrades_rejected_total', 'reason="unauthorized"'), gw.id).toBe(refusedBefore![i]! + attempts / 2);
     }
     expect(development.child.exitCode).toBeNull();
     expect(production.child.exitCode).toBeNull();

@@ -1,3 +1,5 @@
+import { cassandraCheck, kafkaCheck, Readiness, redisCheck } from '@chat/server/health';
+import { instrumentCassandra, instrumentProducer, trackConsumerLag } from '@chat/server/instrumentation';
 import type { CassandraClient, Kafka, Redis } from '@chat/server/clients';
 import { createTopicsWithLeaders } from '@chat/server/clients';
 import type { Config } from '@chat/server/config';
@@ -35,6 +37,9 @@ const MEMBERSHIP_CACHE_MS = 5000;
 /** Wires the notifier from ready clients; main.ts and integration tests both call this. */
 export async function startNotifier(config: Config, log: Logger, clients: NotifierClients): Promise<RunningNotifier> {
   const metrics = createNotifierMetrics();
+  instrumentCassandra(clients.cassandra, metrics.registry);
+  const kafkaProbe = kafkaCheck(clients.kafka);
+  const readiness = new Readiness([kafkaProbe, redisCheck(clients.redis), cassandraCheck(clients.cassandra)]);
   const admin = clients.kafka.admin();
   await admin.connect();
   await createTopicsWithLeaders(admin, [{ topic: config.NOTIFIER_DLQ_TOPIC, numPartitions: 1, replicationFactor: config.KAFKA_REPLICATION_FACTOR }]);
@@ -44,7 +49,7 @@ export async function startNotifier(config: Config, log: Logger, clients: Notifi
   const windows = new WindowStore(clients.redis, config.REDIS_KEY_PREFIX);
   const retries = new RetryQueue(clients.redis, config.REDIS_KEY_PREFIX);
   const conversations = new ConversationDirectory(clients.cassandra, MEMBERSHIP_CACHE_MS);
-  const dlq = clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const dlq = instrumentProducer(clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), metrics.registry, 'dlq');
   await dlq.connect();
 
   const dispatcher = new Dispatcher(
@@ -65,6 +70,7 @@ export async function startNotifier(config: Config, log: Logger, clients: Notifi
   );
 
   const consumer = clients.kafka.consumer({ groupId: config.NOTIFIER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 100 });
+  trackConsumerLag(consumer, metrics.registry, config.NOTIFIER_GROUP_ID);
   await consumer.connect();
   const sequenced = new SequencedConsumer(consumer, { windows, conversations, registry, metrics, log: log.child({ component: 'sequenced-consumer' }) }, sequencedTopicFromConfig(config), {
     windowMs: config.NOTIFY_COLLAPSE_WINDOW_MS,
@@ -75,17 +81,19 @@ export async function startNotifier(config: Config, log: Logger, clients: Notifi
   });
   await sequenced.start();
   dispatcher.start();
-  const http = await startInternalHttp(config.NOTIFIER_INTERNAL_HOST, config.NOTIFIER_INTERNAL_PORT, config.METRICS_ENABLED ? metrics.registry : null);
+  const http = await startInternalHttp(config.NOTIFIER_INTERNAL_HOST, config.NOTIFIER_INTERNAL_PORT, config.METRICS_ENABLED ? metrics.registry : null, readiness);
   log.info({ topic: sequencedTopicFromConfig(config), group: config.NOTIFIER_GROUP_ID, internalPort: http.port }, 'notifier running');
 
   return {
     internalPort: http.port,
     metrics,
     close: async () => {
-      await http.close();
+      readiness.startDraining();
       await consumer.disconnect();
       await dispatcher.stop();
       await dlq.disconnect();
+      await http.close();
+      await kafkaProbe.close();
     },
   };
 }

@@ -70,7 +70,7 @@ export class Dispatcher {
       try {
         await this.round();
       } catch (err) {
-        this.deps.log.warn({ err: (err as Error).message }, 'dispatch round failed; retrying');
+        this.deps.log.warn({ err }, 'dispatch round failed; retrying');
       }
       if (this.timer !== null) this.timer = setTimeout(() => (this.running = loop()), this.options.tickMs);
     };

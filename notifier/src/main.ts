@@ -34,7 +34,7 @@ const cassandra = createCassandra({ contactPoints: config.CASSANDRA_CONTACT_POIN
 const { target, fake } = await fcmTarget();
 const fcm = createFcmClient(target, 'notifier');
 const notifier = await startNotifier(config, log, { redis, kafka, cassandra, fcm }).catch((err: Error) => {
-  log.fatal({ err: err.message }, 'notifier failed to start');
+  log.fatal({ err }, 'notifier failed to start');
   process.exit(1);
 });
 

@@ -58,7 +58,6 @@ export class SequencedConsumer {
       resolveOffset(record.offset);
       await heartbeat();
     }
-    this.deps.metrics.consumerLag.set({ partition: String(batch.partition) }, Number(batch.offsetLag()));
   }
 
   private async onMessage(conversationId: string, seq: number, epoch: string, senderId: string, body: string): Promise<void> {

@@ -207,7 +207,7 @@ describe('notifier', () => {
 
   it('reports sent, collapsed, suppressed, failed and pruned in /metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${notifier.internalPort}/metrics`)).text();
-    for (const name of ['notifier_pushes_sent_total', 'notifier_messages_collapsed_total', 'notifier_suppressed_total{reason="online"', 'notifier_push_failures_total{outcome="retry"', 'notifier_tokens_pruned_total', 'notifier_retry_queue_depth', 'notifier_consumer_lag']) {
+    for (const name of ['chat_notifier_pushes_sent_total', 'chat_notifier_messages_collapsed_total', 'chat_notifier_suppressed_total{reason="online"', 'chat_notifier_push_failures_total{outcome="retry"', 'chat_notifier_tokens_pruned_total', 'chat_notifier_retry_queue_depth', 'chat_kafka_consumer_lag{']) {
       expect(text).toContain(name);
     }
   });

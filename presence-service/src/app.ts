@@ -1,3 +1,5 @@
+import { Readiness, redisCheck, type DependencyCheck } from '@chat/server/health';
+import type { MetricsRegistry } from '@chat/server/metrics';
 import type { Redis } from '@chat/server/clients';
 import type { Logger } from '@chat/server/logger';
 import { RedisSessionRegistry } from '@chat/server/routing';
@@ -16,6 +18,10 @@ export interface PresenceServiceDeps {
   log: Logger;
   redis: Redis;
   membership: Membership;
+  /** What /readyz probes: the Redis and Cassandra this process uses. @default Redis only */
+  checks?: DependencyCheck[];
+  /** Served at GET /metrics; null: none. */
+  metrics?: MetricsRegistry | null;
 }
 
 export interface RunningPresenceService {
@@ -35,7 +41,8 @@ export async function startPresenceService(deps: PresenceServiceDeps, options: P
     throttleMs: o.typingThrottleMs,
     maxTypists: o.typingMaxTypists,
   });
-  const server = createInternalServer(presenceRoutes(store, deps.membership, typing), o.internalToken, log);
+  const readiness = new Readiness(deps.checks ?? [redisCheck(deps.redis)]);
+  const server = createInternalServer(presenceRoutes(store, deps.membership, typing), o.internalToken, log, readiness, deps.metrics ?? null);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -47,6 +54,7 @@ export async function startPresenceService(deps: PresenceServiceDeps, options: P
   return {
     port,
     close: async () => {
+      readiness.startDraining();
       typing.close();
       await stopSweeper();
       await new Promise<void>((resolve) => {

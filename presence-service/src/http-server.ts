@@ -2,7 +2,9 @@ import { ChatError, Errors } from '@chat/protocol';
 import { INTERNAL_TOKEN_HEADER } from '@chat/protocol/internal';
 import { secretEquals } from '@chat/server/auth';
 import { parseRequestTarget, replyJsonOnClientError } from '@chat/server/http';
+import { serveHealth, type Readiness } from '@chat/server/health';
 import type { Logger } from '@chat/server/logger';
+import type { MetricsRegistry } from '@chat/server/metrics';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 /** A JSON POST handler: resolves with the reply body or rejects (ChatError → its status and code). */
@@ -33,15 +35,22 @@ function reply(res: ServerResponse, status: number, body: unknown): void {
 
 /**
  * The internal HTTP server: POST routes with JSON bodies behind the internal token, plus
- * GET /healthz. Every request runs inside one guard: nothing a request carries can throw past it.
+ * GET /healthz, /livez, /readyz and /metrics. Every request runs inside one guard: nothing a request carries can throw past it.
  * Never logs bodies.
  */
-export function createInternalServer(routes: Record<string, JsonHandler>, internalToken: string, log: Logger): Server {
+export function createInternalServer(routes: Record<string, JsonHandler>, internalToken: string, log: Logger, readiness: Readiness, metrics: MetricsRegistry | null): Server {
   const table = new Map(Object.entries(routes));
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const target = parseRequestTarget(req.url);
     if (!target) throw new ChatError(Errors.INVALID_SHAPE, 'request target must be a path');
     if (req.method === 'GET' && target.pathname === '/healthz') return reply(res, 200, { ok: true });
+    if (serveHealth(req, res, target.pathname, readiness)) return;
+    if (req.method === 'GET' && target.pathname === '/metrics' && metrics) {
+      const text = await metrics.metrics();
+      res.writeHead(200, { 'content-type': metrics.contentType });
+      res.end(text);
+      return;
+    }
     const handler = req.method === 'POST' ? table.get(target.pathname) : undefined;
     if (!handler) throw new ChatError(Errors.NOT_FOUND);
     if (!secretEquals(req.headers[INTERNAL_TOKEN_HEADER], internalToken)) throw new ChatError(Errors.UNAUTHORIZED);
@@ -52,11 +61,11 @@ export function createInternalServer(routes: Record<string, JsonHandler>, intern
       .then(() => handle(req, res))
       .catch((err: unknown) => {
         if (err instanceof ChatError) return replyError(res, err);
-        log.error({ err: (err as Error).message }, 'request failed');
+        log.error({ err }, 'request failed');
         replyError(res, new ChatError(Errors.UNAVAILABLE, 'presence backend unavailable'));
       })
       .catch((err: unknown) => {
-        log.error({ err: (err as Error).message }, 'error reply failed');
+        log.error({ err }, 'error reply failed');
         res.destroy();
       });
   });

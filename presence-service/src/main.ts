@@ -1,6 +1,9 @@
 import { createCassandra, createRedis, redisTargetFromConfig } from '@chat/server/clients';
 import { loadConfigOrExit } from '@chat/server/config';
+import { cassandraCheck, redisCheck } from '@chat/server/health';
+import { instrumentCassandra } from '@chat/server/instrumentation';
 import { createLogger } from '@chat/server/logger';
+import { createMetricsRegistry } from '@chat/server/metrics';
 import { startPresenceService } from './app.js';
 import { CassandraMembership } from './membership.js';
 import { presenceOptionsFromConfig } from './presence-options.js';
@@ -19,8 +22,11 @@ const cassandra = createCassandra(
 );
 const membership = new CassandraMembership(cassandra, config.PRESENCE_MEMBERSHIP_CACHE_MS);
 
-const service = await startPresenceService({ log, redis, membership }, presenceOptionsFromConfig(config)).catch((err: Error) => {
-  log.fatal({ err: err.message }, 'presence-service failed to start');
+const metrics = config.METRICS_ENABLED ? createMetricsRegistry('presence-service') : null;
+if (metrics) instrumentCassandra(cassandra, metrics);
+const checks = [redisCheck(redis), cassandraCheck(cassandra)];
+const service = await startPresenceService({ log, redis, membership, checks, metrics }, presenceOptionsFromConfig(config)).catch((err: Error) => {
+  log.fatal({ err }, 'presence-service failed to start');
   process.exit(1);
 });
 
@@ -36,7 +42,7 @@ const shutdown = (signal: string): void => {
       process.exit(0);
     })
     .catch((err: Error) => {
-      log.error({ err: err.message }, 'shutdown failed');
+      log.error({ err }, 'shutdown failed');
       process.exit(1);
     });
 };

@@ -19,7 +19,7 @@ export function startSweeper(store: PresenceStore, intervalMs: number, log: Logg
           if (examined < batch) break;
         }
       } catch (err) {
-        log.warn({ err: (err as Error).message }, 'presence sweep failed; retrying next interval');
+        log.warn({ err }, 'presence sweep failed; retrying next interval');
       } finally {
         running = undefined;
       }

@@ -101,6 +101,6 @@ export class TypingRelay {
     void this.membership
       .membersOf(conversationId)
       .then((members) => this.publisher.deliver(`conv:${conversationId}`, members, JSON.stringify(frame), userId))
-      .catch((err: Error) => this.log.warn({ err: err.message, conversationId }, 'typing relay failed (best effort)'));
+      .catch((err: Error) => this.log.warn({ err, conversationId }, 'typing relay failed (best effort)'));
   }
 }

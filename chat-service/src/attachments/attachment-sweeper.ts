@@ -39,7 +39,7 @@ export class AttachmentSweeper {
     const tick = () => {
       this.timer = setTimeout(() => {
         void this.sweep()
-          .catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'attachment sweep failed; retrying next interval'))
+          .catch((err: unknown) => this.log.warn({ err }, 'attachment sweep failed; retrying next interval'))
           .finally(() => {
             if (this.timer) tick();
           });

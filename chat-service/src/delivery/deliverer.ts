@@ -37,6 +37,7 @@ export class Deliverer {
     const userGateways = invert(await this.registry.gatewaysFor([...everyone]));
 
     const pipeline = this.redis.pipeline();
+    const sequencedAt = Date.now();
     let published = 0;
     for (const m of messages) {
       const byGateway = new Map<string, string[]>();
@@ -47,7 +48,7 @@ export class Deliverer {
       const frame: MessageFrame = { type: 'message', ...m };
       const serialized = JSON.stringify(frame);
       for (const [gatewayId, userIds] of byGateway) {
-        const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: userIds, frame: serialized, conversation_id: m.conversation_id };
+        const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: userIds, frame: serialized, conversation_id: m.conversation_id, sequenced_at_ms: sequencedAt };
         pipeline.publish(deliveryChannel(this.redisPrefix, gatewayId), JSON.stringify(event));
         published++;
       }

@@ -40,7 +40,7 @@ export function registerInternalRoutes(
           return { ok: await answerBy(deadline, deps.sends.send(send, deadline)) };
         } catch (err) {
           const chatError = toChatError(err);
-          if (chatError.def === Errors.INTERNAL) deps.log.error({ err: (err as Error).message }, 'send failed');
+          if (chatError.def === Errors.INTERNAL) deps.log.error({ err }, 'send failed');
           return { error: chatError.toJSON() };
         }
       }),

@@ -84,7 +84,7 @@ export class InboxWriter {
         break;
       } catch (err) {
         this.fanned.clear();
-        this.log.warn({ err: (err as Error).message, attempt, partition: batch.partition }, 'inbox fanout failed, retrying');
+        this.log.warn({ err, attempt, partition: batch.partition }, 'inbox fanout failed, retrying');
         if (attempt >= this.maxRetries) throw err;
         await sleep(Math.random() * Math.min(100 * 2 ** attempt, 5000));
         await heartbeat();

@@ -166,7 +166,7 @@ export class BatchingProducer {
           producer = await this.connected();
         } catch (err) {
           this.breaker.failure();
-          this.log.warn({ err: (err as Error).message }, 'kafka producer could not connect');
+          this.log.warn({ err }, 'kafka producer could not connect');
           continue; // queued sends keep their deadlines; the breaker bounds the retries
         }
         await this.writeBatch(producer);

@@ -106,7 +106,7 @@ export class MessageConsumer {
     this.owned.clear();
     this.acquiring.clear();
     for (const partition of partitions) {
-      this.take(partition).catch((err: Error) => this.log.warn({ partition, err: err.message }, 'taking the partition lease failed; retried on the first batch'));
+      this.take(partition).catch((err: Error) => this.log.warn({ partition, err }, 'taking the partition lease failed; retried on the first batch'));
     }
   }
 
@@ -244,7 +244,7 @@ export class MessageConsumer {
       await this.sinks.deliver(messages);
     } catch (err) {
       // Messages are durable already; clients recover missed deliveries through sync/gap fill.
-      this.log.warn({ err: (err as Error).message, count: messages.length }, 'real-time delivery failed');
+      this.log.warn({ err, count: messages.length }, 'real-time delivery failed');
     }
   }
 

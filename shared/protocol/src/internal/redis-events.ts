@@ -4,8 +4,16 @@ import { isObject } from '../validate.js';
  * Messages on a gateway's Redis delivery channel (`deliveryChannel(prefix, gatewayId)`).
  * `frame` is the already-serialized server frame, so a gateway forwards bytes without re-encoding.
  */
-export type GatewayEvent =
-  { v: 1; type: 'deliver'; user_ids: string[]; frame: string; /** Set for chat messages: the gateway notes which conversations each socket uses. */ conversation_id?: string };
+export type GatewayEvent = {
+  v: 1;
+  type: 'deliver';
+  user_ids: string[];
+  frame: string;
+  /** Set for chat messages: the gateway notes which conversations each socket uses. */
+  conversation_id?: string;
+  /** Set for chat messages: when the sequencer published it (epoch ms), for the sequenced→delivered histogram. */
+  sequenced_at_ms?: number;
+};
 
 export function deliveryChannel(prefix: string, gatewayId: string): string {
   return `${prefix}gw:${gatewayId}:events`;

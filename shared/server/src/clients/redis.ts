@@ -46,7 +46,7 @@ export function createRedis(target: string | RedisTarget, log: Logger, name = 'r
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 2000),
     ...sentinelOptions(t),
   });
-  client.on('error', (err: Error) => log.warn({ err: err.message, name }, 'redis error'));
+  client.on('error', (err: Error) => log.warn({ err, name }, 'redis error'));
   client.on('ready', () => log.debug({ name }, 'redis ready'));
   return client;
 }
@@ -58,6 +58,6 @@ export function createRedis(target: string | RedisTarget, log: Logger, name = 'r
  */
 export function createRedisSubscriber(client: Redis, log: Logger, name = 'redis-sub'): Redis {
   const sub = client.duplicate({ connectionName: name, enableReadyCheck: false });
-  sub.on('error', (err: Error) => log.warn({ err: err.message, name }, 'redis error'));
+  sub.on('error', (err: Error) => log.warn({ err, name }, 'redis error'));
   return sub;
 }

@@ -1,0 +1,3 @@
+export * from './readiness.js';
+export * from './dependency-checks.js';
+export * from './node-health.js';
