@@ -28,14 +28,14 @@ describe('/readyz follows Kafka (private broker)', () => {
 
     await kafka.stop();
     let last = await readyz();
-    await waitFor(async () => (last = await readyz()).status === 503, 30_000, '/readyz to turn 503');
+    await waitFor(async () => (last = await readyz()).status === 503, 60_000, '/readyz to turn 503');
     expect(last.body.status).toBe('unready');
     expect(last.body.checks.kafka).not.toBe('ok');
     expect(last.body.checks).toMatchObject({ redis: 'ok', cassandra: 'ok' });
     expect((await fetch(`${sys.chatInternalUrl}/livez`)).status).toBe(200);
 
     await kafka.restart();
-    await waitFor(async () => (last = await readyz()).status === 200, 60_000, '/readyz to turn 200 again');
+    await waitFor(async () => (last = await readyz()).status === 200, 90_000, '/readyz to turn 200 again');
     expect(last.body).toMatchObject({ status: 'ready', checks: { kafka: 'ok' } });
   }, 180_000);
 });
