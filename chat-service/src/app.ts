@@ -42,6 +42,7 @@ import { CassandraReadStateStore } from './inbox/cassandra-read-state-store.js';
 import { InboxService } from './inbox/inbox-service.js';
 import { InboxWriter } from './inbox/inbox-writer.js';
 import { ReadCounts } from './inbox/read-counts.js';
+import { PushStateService } from './inbox/push-state.js';
 import { ReceiptPublisher } from './inbox/receipt-publisher.js';
 import { CoalescingBatcher } from './store/coalescing-batcher.js';
 import { CassandraConversationStore } from './store/cassandra-conversation-store.js';
@@ -241,7 +242,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       restLimits.perAddress.close();
       restLimits.perUser.close();
     });
-    registerInternalRoutes(internalRouter, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, inbox, maxBodyBytes: config.MAX_BODY_BYTES, sendDeadlineMs: config.SEND_DEADLINE_MS, log: log.child({ component: 'internal-api' }) });
+    registerInternalRoutes(internalRouter, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, inbox, pushStates: new PushStateService(readStates, membership, inbox), maxBodyBytes: config.MAX_BODY_BYTES, sendDeadlineMs: config.SEND_DEADLINE_MS, log: log.child({ component: 'internal-api' }) });
     closers.unshift(() => producer.close());
   }
 

@@ -12,7 +12,7 @@ import { startInternalHttp } from './internal-http.js';
 import { createNotifierMetrics, type NotifierMetrics } from './metrics.js';
 import { DeviceDirectory } from './recipients/devices.js';
 import { ConversationDirectory } from './recipients/members.js';
-import { NoReadState, type RecipientStateLookup } from './recipients/recipient-state.js';
+import type { RecipientStateLookup } from './recipients/recipient-state.js';
 import { SequencedConsumer } from './sequenced-consumer.js';
 import { RetryQueue } from './state/retry-queue.js';
 import { WindowStore } from './state/window-store.js';
@@ -22,8 +22,8 @@ export interface NotifierClients {
   kafka: Kafka;
   cassandra: CassandraClient;
   fcm: FcmClient;
-  /** Read state and mute per (user, conversation); default: none stored. */
-  state?: RecipientStateLookup;
+  /** Read state, mute, membership and badge of recipients (ChatServiceRecipientState in production). */
+  state: RecipientStateLookup;
 }
 
 export interface RunningNotifier {
@@ -58,7 +58,7 @@ export async function startNotifier(config: Config, log: Logger, clients: Notifi
       retries,
       conversations,
       devices: new DeviceDirectory(clients.cassandra),
-      state: clients.state ?? new NoReadState(),
+      state: clients.state,
       registry,
       messaging: clients.fcm.messaging,
       retryAfterMs: () => clients.fcm.retryAfter.remainingMs(),
@@ -66,7 +66,18 @@ export async function startNotifier(config: Config, log: Logger, clients: Notifi
       metrics,
       log: log.child({ component: 'dispatcher' }),
     },
-    { dlqTopic: config.NOTIFIER_DLQ_TOPIC, maxAttempts: config.FCM_MAX_ATTEMPTS, retryBaseMs: config.FCM_RETRY_BASE_MS, retryMaxMs: config.FCM_RETRY_MAX_MS, leaseMs: 30_000, batch: 500, tickMs: 100 },
+    {
+      dlqTopic: config.NOTIFIER_DLQ_TOPIC,
+      maxAttempts: config.FCM_MAX_ATTEMPTS,
+      retryBaseMs: config.FCM_RETRY_BASE_MS,
+      retryMaxMs: config.FCM_RETRY_MAX_MS,
+      leaseMs: config.NOTIFIER_CLAIM_LEASE_MS,
+      batch: 500,
+      tickMs: 100,
+      concurrency: 32,
+      onlineGraceMs: config.NOTIFY_ONLINE_GRACE_MS,
+      stateRetryMs: 1000,
+    },
   );
 
   const consumer = clients.kafka.consumer({ groupId: config.NOTIFIER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 100 });

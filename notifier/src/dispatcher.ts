@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Messaging, TokenMessage } from 'firebase-admin/messaging';
+import type { ChainableCommander } from 'ioredis';
 import type { Producer } from 'kafkajs';
+import { mapLimit } from '@chat/server/collections';
 import type { Logger } from '@chat/server/logger';
 import type { SessionRegistry } from '@chat/server/routing';
 import { classifyFailure, retryDelayMs } from './fcm/outcome.js';
@@ -9,20 +11,30 @@ import type { NotifierMetrics, SuppressReason } from './metrics.js';
 import { pushFor } from './push-content.js';
 import type { DeviceDirectory, PushDevice } from './recipients/devices.js';
 import type { ConversationDirectory } from './recipients/members.js';
-import type { RecipientStateLookup } from './recipients/recipient-state.js';
+import type { RecipientState, RecipientStateLookup } from './recipients/recipient-state.js';
 import type { RetryJob, RetryQueue } from './state/retry-queue.js';
-import type { WindowSnapshot, WindowStore } from './state/window-store.js';
+import { execAll, type WindowSnapshot, type WindowStore } from './state/window-store.js';
 
 export interface DispatcherOptions {
   dlqTopic: string;
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** A claimed window or retry not settled within this long is claimed again (its notifier died). */
+  /**
+   * A claimed window or retry not settled within this long is claimed again (its notifier died).
+   * Must exceed the longest a push can take: firebase-admin waits 15 s per request and repeats a
+   * timed-out, reset or 503 request up to 4 times, about 85 s in all.
+   */
   leaseMs: number;
   /** Windows or retries claimed per round. */
   batch: number;
   tickMs: number;
+  /** Windows (and retries) whose pushes are in flight at once. */
+  concurrency: number;
+  /** How long a device that is online gets to read a window's messages before they are pushed. */
+  onlineGraceMs: number;
+  /** Windows whose recipients' state could not be read are decided again after this long. */
+  stateRetryMs: number;
 }
 
 export interface DispatcherDeps {
@@ -45,16 +57,16 @@ interface Outgoing {
   device: PushDevice;
   message: TokenMessage;
   attempts: number;
-  /** The claimed retry job this attempt settles, if it is a retry. */
-  claimed?: string;
   jobId?: string;
 }
 
+type Decision = { kind: 'suppress'; reason: SuppressReason } | { kind: 'defer'; until: number } | { kind: 'push'; outgoing: Outgoing[] };
+
 /**
- * Sends the pushes of due collapse windows and due retries. Each window is decided when it is due:
- * no push when the user has a device online (it received the messages in real time), has read past
- * the window's last seq, muted the conversation, or has no device. Runs on its own timer and never
- * touches the chat path.
+ * Sends the pushes of due collapse windows and due retries, on its own timer: the chat path never
+ * waits for it. A window is decided when it is due (see `decide`); each window is sent with its
+ * own sendEach call (the user's devices) and settled in Redis as soon as FCM answered, so a
+ * notifier that dies sends again only the pushes that were in flight.
  */
 export class Dispatcher {
   private timer: NodeJS.Timeout | null = null;
@@ -88,67 +100,97 @@ export class Dispatcher {
     const now = Date.now();
     const windows = await this.deps.windows.claimDue(now, now + this.options.leaseMs, this.options.batch);
     const retries = await this.deps.retries.claimDue(now, now + this.options.leaseMs, this.options.batch);
-    const outgoing: Outgoing[] = [];
-    const settled: WindowSnapshot[] = [];
-    for (const w of windows) {
-      if (w.count > 0) outgoing.push(...(await this.decide(w)));
-      settled.push(w);
-    }
-    for (const { raw, job } of retries) {
-      outgoing.push({ userId: job.userId, conversationId: job.conversationId, device: { deviceId: job.deviceId, token: job.message.token, platform: 'android' }, message: job.message, attempts: job.attempts, claimed: raw, jobId: job.id });
-    }
-    const results = outgoing.length > 0 ? await sendAll(this.deps.messaging, outgoing.map((o) => o.message)) : [];
-    await Promise.all(outgoing.map((o, i) => this.settle(o, results[i] ?? { ok: false })));
-    // Windows are settled after their pushes went out (or were queued for retry): a notifier that
-    // dies in between leaves them claimed, and they are pushed again after the lease. The device
-    // shows one notification anyway: the push replaces the previous one of the conversation.
-    for (const w of settled) await this.deps.windows.complete(w, w.count, Date.now());
+    await Promise.all([this.dispatchWindows(windows), mapLimit(retries, this.options.concurrency, (r) => this.retry(r.raw, r.job))]);
     this.deps.metrics.retryQueueDepth.set(await this.deps.retries.depth());
   }
 
-  private suppress(reason: SuppressReason): Outgoing[] {
-    this.deps.metrics.suppressed.inc({ reason });
-    return [];
-  }
-
-  private async decide(w: WindowSnapshot): Promise<Outgoing[]> {
-    const state = await this.deps.state.get(w.userId, w.conversationId, w.epoch);
-    if (state.muted) return this.suppress('muted');
-    if (state.readSeq >= w.lastSeq) return this.suppress('read');
-    if ((await this.deps.registry.gatewaysFor([w.userId])).size > 0) return this.suppress('online');
-    const devices = await this.deps.devices.of(w.userId);
-    if (devices.length === 0) return this.suppress('no_device');
-    const { title } = await this.deps.conversations.get(w.conversationId);
-    this.deps.metrics.collapsed.inc(w.count - 1);
-    const badge = state.totalUnread ?? w.count;
-    return devices.map((device) => ({ userId: w.userId, conversationId: w.conversationId, device, message: pushFor(device, { window: w, title, badge }), attempts: 0 }));
-  }
-
-  private async settle(o: Outgoing, r: SendResult): Promise<void> {
-    const attempts = o.attempts + 1;
-    if (r.ok) {
-      this.deps.metrics.sent.inc();
-      if (o.claimed) await this.deps.retries.done(o.claimed);
+  private async dispatchWindows(windows: WindowSnapshot[]): Promise<void> {
+    const open = windows.filter((w) => w.count > 0);
+    for (const w of windows) if (w.count === 0) await this.deps.windows.complete(w, 0, Date.now());
+    if (open.length === 0) return;
+    let states: RecipientState[];
+    try {
+      states = await this.deps.state.states(open);
+    } catch (err) {
+      // Never push blind (the user may have read or muted): decide these windows a little later.
+      this.deps.log.warn({ err: (err as Error).message, windows: open.length }, 'recipient state unavailable; windows deferred');
+      await this.deps.windows.defer(open, Date.now() + this.options.stateRetryMs);
       return;
     }
+    await mapLimit(open, this.options.concurrency, (w, i) => this.dispatchWindow(w, states[i]!));
+  }
+
+  private async dispatchWindow(w: WindowSnapshot, state: RecipientState): Promise<void> {
+    const decision = await this.decide(w, state);
+    if (decision.kind === 'defer') {
+      this.deps.metrics.deferred.inc();
+      await this.deps.windows.defer([w], decision.until);
+      return;
+    }
+    const tx = this.deps.windows.transaction();
+    let sent = 0;
+    if (decision.kind === 'push') {
+      const results = await sendAll(this.deps.messaging, decision.outgoing.map((o) => o.message));
+      for (const [i, o] of decision.outgoing.entries()) if (await this.settle(o, results[i] ?? { ok: false }, tx)) sent++;
+      this.deps.metrics.collapsed.inc(w.count - 1);
+    }
+    this.deps.windows.completeIn(tx, w, w.count, Date.now());
+    await execAll(tx);
+    // Counted once settled: `sent` never runs ahead of what a restarted notifier knows was sent.
+    if (decision.kind === 'suppress') this.deps.metrics.suppressed.inc({ reason: decision.reason });
+    this.deps.metrics.sent.inc(sent);
+  }
+
+  /**
+   * No push when the user left the conversation, muted it, has read past the window's last seq on
+   * any device, or has no push device. A device that is online got the messages in real time: it
+   * gets `onlineGraceMs` from the window's first message to read them; after that the push goes
+   * out (unread messages on an idle tab or a phone in a pocket still notify).
+   */
+  private async decide(w: WindowSnapshot, state: RecipientState): Promise<Decision> {
+    if (!state.member) return { kind: 'suppress', reason: 'not_member' };
+    if (state.muted) return { kind: 'suppress', reason: 'muted' };
+    if (state.readSeq >= w.lastSeq) return { kind: 'suppress', reason: 'read' };
+    const graceEnds = w.firstAt + this.options.onlineGraceMs;
+    if (Date.now() < graceEnds && (await this.deps.registry.gatewaysFor([w.userId])).size > 0) return { kind: 'defer', until: graceEnds };
+    const devices = await this.deps.devices.of(w.userId);
+    if (devices.length === 0) return { kind: 'suppress', reason: 'no_device' };
+    const { title } = await this.deps.conversations.get(w.conversationId);
+    // The total is read after the window's messages were stored, so it counts them; a lagging read
+    // never shows fewer than this push announces.
+    const badge = Math.max(state.totalUnread, Math.min(w.count, w.lastSeq - state.readSeq));
+    return { kind: 'push', outgoing: devices.map((device) => ({ userId: w.userId, conversationId: w.conversationId, device, message: pushFor(device, { window: w, title, badge }), attempts: 0 })) };
+  }
+
+  private async retry(claimed: string, job: RetryJob): Promise<void> {
+    const o: Outgoing = { userId: job.userId, conversationId: job.conversationId, device: { deviceId: job.deviceId, token: job.message.token, platform: 'android' }, message: job.message, attempts: job.attempts, jobId: job.id };
+    const [result] = await sendAll(this.deps.messaging, [o.message]);
+    const tx = this.deps.windows.transaction();
+    this.deps.retries.doneIn(tx, claimed);
+    const sent = await this.settle(o, result ?? { ok: false }, tx);
+    await execAll(tx);
+    if (sent) this.deps.metrics.sent.inc();
+  }
+
+  /** Records one push's outcome; a retry is queued in `tx`. True when FCM accepted it. */
+  private async settle(o: Outgoing, r: SendResult, tx: ChainableCommander): Promise<boolean> {
+    const attempts = o.attempts + 1;
+    if (r.ok) return true;
     const kind = classifyFailure(r.code);
     this.deps.metrics.failed.inc({ outcome: kind });
     if (kind === 'prune') {
       await this.deps.devices.prune(o.userId, o.device);
       this.deps.metrics.pruned.inc();
       this.deps.log.info({ user: o.userId, device: o.device.deviceId, code: r.code }, 'device token pruned');
-      if (o.claimed) await this.deps.retries.done(o.claimed);
-      return;
+      return false;
     }
     if (kind === 'retry' && attempts < this.options.maxAttempts) {
       const job: RetryJob = { id: o.jobId ?? randomUUID(), userId: o.userId, conversationId: o.conversationId, deviceId: o.device.deviceId, message: o.message, attempts, lastError: r.code ?? 'unreachable' };
-      const dueAt = Date.now() + retryDelayMs(attempts, this.options.retryBaseMs, this.options.retryMaxMs, this.deps.retryAfterMs());
-      if (o.claimed) await this.deps.retries.reschedule(o.claimed, job, dueAt);
-      else await this.deps.retries.schedule(job, dueAt);
-      return;
+      this.deps.retries.scheduleIn(tx, job, Date.now() + retryDelayMs(attempts, this.options.retryBaseMs, this.options.retryMaxMs, this.deps.retryAfterMs()));
+      return false;
     }
     await this.deadLetter(o, attempts, r.code ?? 'unreachable');
-    if (o.claimed) await this.deps.retries.done(o.claimed);
+    return false;
   }
 
   /** The push as it would have gone out, without the token (the device id finds it). */

@@ -4,6 +4,7 @@ import { createLogger } from '@chat/server/logger';
 import { startNotifier } from './app.js';
 import { FakeFcm } from './dev/fake-fcm.js';
 import { createFcmClient, type FcmTarget } from './fcm/fcm-app.js';
+import { ChatServiceRecipientState } from './recipients/chat-service-recipient-state.js';
 
 const config = loadConfigOrExit();
 const log = createLogger('notifier', config.LOG_LEVEL);
@@ -33,7 +34,8 @@ const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-notif
 const cassandra = createCassandra({ contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE }, log);
 const { target, fake } = await fcmTarget();
 const fcm = createFcmClient(target, 'notifier');
-const notifier = await startNotifier(config, log, { redis, kafka, cassandra, fcm }).catch((err: Error) => {
+const state = new ChatServiceRecipientState({ url: config.CHAT_SERVICE_URL, internalToken: config.INTERNAL_API_TOKEN });
+const notifier = await startNotifier(config, log, { redis, kafka, cassandra, fcm, state }).catch((err: Error) => {
   log.fatal({ err }, 'notifier failed to start');
   process.exit(1);
 });

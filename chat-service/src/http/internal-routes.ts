@@ -1,15 +1,16 @@
 import type { IncomingMessage } from 'node:http';
 import { ChatError, Errors, optInt, reqArray, type EverythingNew } from '@chat/protocol';
-import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, MAX_SEND_BATCH, type InternalLatestResponse, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendResult } from '@chat/protocol/internal';
+import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, MAX_SEND_BATCH, type InternalLatestResponse, type InternalPushStateResponse, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendResult } from '@chat/protocol/internal';
 import { secretEquals } from '@chat/server/auth';
 import type { Logger } from '@chat/server/logger';
 import type { InboxService } from '../inbox/inbox-service.js';
+import type { PushStateService } from '../inbox/push-state.js';
 import type { ReadService } from '../read/read-service.js';
 import type { SendService } from '../send/send-service.js';
 import { answerBy } from '../resilience/deadline.js';
 import { toChatError } from '../resilience/infra-errors.js';
 import { readJson, sendJson } from './http-utils.js';
-import { parseInternalHistory, parseInternalInbox, parseInternalLatest, parseInternalRead, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
+import { parseInternalHistory, parseInternalInbox, parseInternalLatest, parseInternalPushState, parseInternalRead, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
 import type { Router } from './router.js';
 
 function checkInternalToken(req: IncomingMessage, expected: string): void {
@@ -19,7 +20,7 @@ function checkInternalToken(req: IncomingMessage, expected: string): void {
 /** The API gateways call; the user id in each body is the JWT subject the gateway verified. */
 export function registerInternalRoutes(
   router: Router,
-  deps: { internalToken: string; sends: SendService; reads: ReadService; inbox: InboxService; maxBodyBytes: number; sendDeadlineMs: number; log: Logger },
+  deps: { internalToken: string; sends: SendService; reads: ReadService; inbox: InboxService; pushStates: PushStateService; maxBodyBytes: number; sendDeadlineMs: number; log: Logger },
 ): void {
   const expected = deps.internalToken;
   const maxRequest = deps.maxBodyBytes * 2 + 4096;
@@ -73,6 +74,13 @@ export function registerInternalRoutes(
     checkInternalToken(req, expected);
     const body = parseWith(await readJson(req, 64 * 1024), parseInternalLatest);
     const response: InternalLatestResponse = { conversations: await deps.reads.latest(body.conversation_ids) };
+    sendJson(res, 200, response);
+  });
+  // The notifier's read of recipients' state before it pushes (read position, mute, membership, badge).
+  router.on('POST', INTERNAL_PATHS.pushState, async ({ req, res }) => {
+    checkInternalToken(req, expected);
+    const body = parseWith(await readJson(req, 128 * 1024), parseInternalPushState);
+    const response: InternalPushStateResponse = { states: await deps.pushStates.states(body) };
     sendJson(res, 200, response);
   });
 }

@@ -1,5 +1,5 @@
 import { CLIENT_MSG_ID_PATTERN, ChatError, INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN, Errors, ShapeError, USER_ID_PATTERN, isObject, optInt, optString, parseAttachmentIds, parseBody, parseCanonicalId, parsePosition, reqArray, reqEnum, reqId, reqInt, reqString, type Obj } from '@chat/protocol';
-import { MAX_LATEST_CONVERSATIONS, type InternalHistoryRequest, type InternalInboxRequest, type InternalLatestRequest, type InternalReadRequest, type InternalSendRequest, type InternalSyncRequest } from '@chat/protocol/internal';
+import { MAX_LATEST_CONVERSATIONS, MAX_PUSH_STATE_ENTRIES, type InternalHistoryRequest, type InternalPushStateRequest, type InternalInboxRequest, type InternalLatestRequest, type InternalReadRequest, type InternalSendRequest, type InternalSyncRequest } from '@chat/protocol/internal';
 
 /** Runs a parser; shape problems become INVALID_SHAPE with the field named. */
 export function parseWith<T>(value: unknown, parse: (o: Obj) => T): T {
@@ -108,4 +108,12 @@ export function parseInternalLatest(o: Obj): InternalLatestRequest {
     return id;
   });
   return { conversation_ids: ids };
+}
+
+export function parseInternalPushState(o: Obj): InternalPushStateRequest {
+  const entries = reqArray(o, 'entries', MAX_PUSH_STATE_ENTRIES).map((e) => {
+    if (!isObject(e)) throw new ShapeError('entries[]', 'must be objects');
+    return { user_id: reqString(e, 'user_id', 128, USER_ID_PATTERN), conversation_id: reqId(e, 'conversation_id') };
+  });
+  return { entries };
 }

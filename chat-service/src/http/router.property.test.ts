@@ -11,6 +11,7 @@ import type { ReadService } from '../read/read-service.js';
 import type { SendService } from '../send/send-service.js';
 import { registerInternalRoutes } from './internal-routes.js';
 import type { ReadCounts } from '../inbox/read-counts.js';
+import type { PushStateService } from '../inbox/push-state.js';
 import type { InboxService } from '../inbox/inbox-service.js';
 import { registerPublicRoutes } from './public-routes.js';
 import { Router } from './router.js';
@@ -49,6 +50,7 @@ registerInternalRoutes(internalRouter, {
   sends: {} as SendService,
   reads: {} as ReadService,
   inbox: {} as InboxService,
+  pushStates: {} as PushStateService,
   maxBodyBytes: 100,
   sendDeadlineMs: 1000,
   log: createLogger('router-property-test', 'silent'),

@@ -1,22 +1,24 @@
-/** What the notifier needs of a user's read state in one conversation. */
+/** What the notifier needs of a user's state in one conversation before it pushes. */
 export interface RecipientState {
-  /** Highest seq the user has read in the conversation (0: nothing). */
+  /** Highest seq the user has read in the conversation on any device (0: nothing). */
   readSeq: number;
   muted: boolean;
-  /** The user's unread messages over all conversations, for the badge; null when not known. */
-  totalUnread: number | null;
+  /** False once the user left the conversation or was removed from it. */
+  member: boolean;
+  /** The user's unread messages over all conversations (the badge). */
+  totalUnread: number;
 }
 
-export interface RecipientStateLookup {
-  get(userId: string, conversationId: string, epoch: string): Promise<RecipientState>;
+export interface RecipientKey {
+  userId: string;
+  conversationId: string;
 }
 
 /**
- * Used until read state and mute are stored: nobody has read anything, nothing is muted, the
- * badge is the push's own count.
+ * Read state, mute, membership and badge of recipients. Contract: one state per key, in the
+ * keys' order, at least as fresh as every read position and mute stored before the call began;
+ * rejects when any state cannot be read (the caller then decides later, never pushes blind).
  */
-export class NoReadState implements RecipientStateLookup {
-  async get(): Promise<RecipientState> {
-    return { readSeq: 0, muted: false, totalUnread: null };
-  }
+export interface RecipientStateLookup {
+  states(keys: readonly RecipientKey[]): Promise<RecipientState[]>;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { TokenMessage } from 'firebase-admin/messaging';
 
 /** One push to one device waiting for another attempt. */
@@ -35,17 +35,14 @@ export class RetryQueue {
     if (!('notifyRetryClaim' in redis)) redis.defineCommand('notifyRetryClaim', { numberOfKeys: 1, lua: CLAIM });
   }
 
-  async schedule(job: RetryJob, dueAt: number): Promise<void> {
-    await this.redis.zadd(this.key, dueAt, JSON.stringify(job));
+  /** Queues `job` in `tx` (the transaction that settles its window, WindowStore.transaction). */
+  scheduleIn(tx: ChainableCommander, job: RetryJob, dueAt: number): void {
+    tx.zadd(this.key, dueAt, JSON.stringify(job));
   }
 
-  /** Replaces a claimed job by its next attempt (same job id, one more attempt). */
-  async reschedule(claimed: string, next: RetryJob, dueAt: number): Promise<void> {
-    await this.redis.multi().zrem(this.key, claimed).zadd(this.key, dueAt, JSON.stringify(next)).exec();
-  }
-
-  async done(claimed: string): Promise<void> {
-    await this.redis.zrem(this.key, claimed);
+  /** Removes a claimed job in `tx` (the transaction that queues its next attempt, if any). */
+  doneIn(tx: ChainableCommander, claimed: string): void {
+    tx.zrem(this.key, claimed);
   }
 
   async claimDue(now: number, leaseUntil: number, limit: number): Promise<{ raw: string; job: RetryJob }[]> {

@@ -13,6 +13,7 @@ export const INTERNAL_PATHS = {
   latest: '/internal/v1/latest',
   read: '/internal/v1/read',
   inbox: '/internal/v1/inbox',
+  pushState: '/internal/v1/push-state',
 } as const;
 
 export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
@@ -103,3 +104,27 @@ export interface InternalLatestResponse {
   conversations: ConversationLatest[];
 }
 export const MAX_LATEST_CONVERSATIONS = 1000;
+
+/**
+ * What the notifier needs to decide a push (read state, mute, membership, badge), for several
+ * (user, conversation) pairs at once; the notifier calls it once per dispatch round.
+ */
+export interface InternalPushStateRequest {
+  entries: { user_id: string; conversation_id: string }[];
+}
+export interface PushRecipientState {
+  user_id: string;
+  conversation_id: string;
+  /** Highest seq the user has read in the conversation on any device (0: nothing). */
+  read_seq: number;
+  muted: boolean;
+  /** False once the user left or was removed (or the conversation does not exist): no push. */
+  member: boolean;
+  /** The user's unread messages over all their conversations (the badge). */
+  total_unread: number;
+}
+/** One state per entry, in the request's order. */
+export interface InternalPushStateResponse {
+  states: PushRecipientState[];
+}
+export const MAX_PUSH_STATE_ENTRIES = 500;
