@@ -113,7 +113,7 @@ export class Dispatcher {
       states = await this.deps.state.states(open);
     } catch (err) {
       // Never push blind (the user may have read or muted): decide these windows a little later.
-      this.deps.log.warn({ err: (err as Error).message, windows: open.length }, 'recipient state unavailable; windows deferred');
+      this.deps.log.warn({ err, windows: open.length }, 'recipient state unavailable; windows deferred');
       await this.deps.windows.defer(open, Date.now() + this.options.stateRetryMs);
       return;
     }
