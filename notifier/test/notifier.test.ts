@@ -1,9 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sequencedTopicFromConfig } from '@chat/server/kafka-topics';
 import type { Producer } from '@chat/server/clients';
 import { fcmError } from '../src/dev/fake-fcm.js';
-import { startInProcessNotifier, startNotifierSystem, waitFor, type NotifierSystem } from './support/notifier-system.js';
+import { publishSequenced, startInProcessNotifier, startNotifierSystem, waitFor, type NotifierSystem } from './support/notifier-system.js';
 import type { RunningNotifier } from '../src/app.js';
 
 // The notifier against real Kafka, Cassandra and Redis and chat-service's API (recipients' state),
@@ -41,20 +40,7 @@ afterAll(async () => {
   await ns?.close();
 });
 
-async function publish(conversationId: string, sender: string, seqs: number[]): Promise<void> {
-  await producer.send({
-    topic: sequencedTopicFromConfig(ns.config),
-    acks: -1,
-    messages: seqs.map((seq) => ({
-      key: conversationId,
-      value: JSON.stringify({
-        v: 1,
-        type: 'sequenced',
-        message: { conversation_id: conversationId, message_id: `${seq}${Date.now()}`, seq, epoch: 'e1', sender_id: sender, client_msg_id: `c-${seq}`, body: `secret text ${seq}`, created_at: Date.now() },
-      }),
-    })),
-  });
-}
+const publish = (conversationId: string, sender: string, seqs: number[]) => publishSequenced(ns, producer, conversationId, sender, seqs);
 
 const prefix = () => ns.config.REDIS_KEY_PREFIX;
 const settled = async () => {

@@ -6,7 +6,7 @@ export interface RecordedPush {
   at: number;
   token: string;
   message: Record<string, unknown>;
-  /** The status the fake answered with. */
+  /** The status the fake answered with; 0 while it holds the request unanswered (`hang`). */
   status: number;
 }
 
@@ -14,7 +14,12 @@ export interface FakeAnswer {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /** Never answer: the request stays open until the client gives up or the fake closes (FCM hanging). */
+  hang?: true;
 }
+
+/** An answer that never comes. */
+export const HANG: FakeAnswer = { status: 0, hang: true };
 
 /** FCM's v1 error body for an FcmError code (UNREGISTERED, INVALID_ARGUMENT, QUOTA_EXCEEDED, UNAVAILABLE, INTERNAL). */
 export function fcmError(status: number, errorCode: string): FakeAnswer {
@@ -43,6 +48,7 @@ export class FakeFcm {
     const server = createServer((req, res) => {
       void this.handle(req).then(
         (a) => {
+          if (a.hang) return;
           const body = JSON.stringify(a.body ?? {});
           res.writeHead(a.status, { 'content-type': 'application/json', ...a.headers });
           res.end(body);
@@ -73,7 +79,12 @@ export class FakeFcm {
     return a;
   }
 
-  /** Pushes FCM accepted for `token`. */
+  /** Requests held unanswered (`hang`) so far. */
+  hung(): RecordedPush[] {
+    return this.pushes.filter((p) => p.status === 0);
+  }
+
+  /** Pushes FCM accepted for `token`: answered 200 (a request held unanswered was not accepted). */
   delivered(token: string): RecordedPush[] {
     return this.pushes.filter((p) => p.token === token && p.status === 200);
   }

@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import type { Kafka } from '@chat/server/clients';
+import type { Kafka, Producer } from '@chat/server/clients';
+import { sequencedTopicFromConfig } from '@chat/server/kafka-topics';
 import { loadConfig, type Config } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
 import { startSystem, type SystemOptions, type TestSystem } from '../../../chat-service/test/support/system.js';
@@ -147,4 +148,23 @@ export function metricValue(text: string, name: string): number {
     if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
+}
+
+/**
+ * Produces sequenced records (the stream's contract) for `seqs` of a conversation, as the sequencer
+ * does, without storing messages: for tests of the notifier's own behaviour. Bodies say "secret".
+ */
+export async function publishSequenced(ns: NotifierSystem, producer: Producer, conversationId: string, sender: string, seqs: number[]): Promise<void> {
+  await producer.send({
+    topic: sequencedTopicFromConfig(ns.config),
+    acks: -1,
+    messages: seqs.map((seq) => ({
+      key: conversationId,
+      value: JSON.stringify({
+        v: 1,
+        type: 'sequenced',
+        message: { conversation_id: conversationId, message_id: `${seq}${Date.now()}`, seq, epoch: 'e1', sender_id: sender, client_msg_id: `c-${seq}`, body: `secret text ${seq}`, created_at: Date.now() },
+      }),
+    })),
+  });
 }
