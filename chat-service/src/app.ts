@@ -10,6 +10,7 @@ import { instrumentCassandra, instrumentProducer, trackConsumerLag } from '@chat
 import { dlqTopicOf, sequencedTopicFromConfig } from '@chat/server/kafka-topics';
 import type { Logger } from '@chat/server/logger';
 import { BatchedRedisRateLimiter, RedisRateLimiter } from '@chat/server/rate-limit';
+import { RedisKeys } from '@chat/server/redis';
 import { RedisSessionRegistry } from '@chat/server/routing';
 import { attachmentPolicyFromConfig } from './attachments/attachment-policy.js';
 import { AttachmentService } from './attachments/attachment-service.js';
@@ -100,7 +101,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   };
   const conversationStore = guardedBy(new CassandraConversationStore(clients.cassandra), breakers.cassandra);
   const membership = new MembershipCache(conversationStore, clients.redis, {
-    channel: `${config.REDIS_KEY_PREFIX}members-changed`,
+    channel: new RedisKeys(config.REDIS_KEY_PREFIX).membersChanged(),
     maxBytes: config.MEMBERSHIP_CACHE_MAX_BYTES,
     missTtlMs: config.CONVERSATION_MISS_CACHE_MS,
   });
@@ -202,7 +203,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     });
     await producer.start();
     const idempotency = guardedBy(new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), breakers.redis);
-    const rl = (name: string) => ({ redis: clients.redis, keyPrefix: `${config.REDIS_KEY_PREFIX}rl:${name}`, log });
+    const rl = (name: string) => ({ redis: clients.redis, keyPrefix: new RedisKeys(config.REDIS_KEY_PREFIX).rateLimit(name), log });
     const attachmentPolicy = attachmentPolicyFromConfig(config);
     const attachmentStore = guardedBy(new CassandraAttachmentStore(clients.cassandra), breakers.cassandra);
     const attachments = new AttachmentService(attachmentStore, clients.objects, membership, ids, attachmentPolicy, new RedisRateLimiter({ ...rl('attachments'), limit: config.RATE_ATTACHMENTS_PER_USER }));

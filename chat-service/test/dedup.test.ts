@@ -3,6 +3,7 @@ import { Errors } from '@chat/protocol';
 import type { InternalSendRequest, MessageRecord } from '@chat/protocol/internal';
 import { allCommitted, internalSend, storedRows } from './support/sequencer-probe.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
+import { RedisKeys } from '@chat/server/redis';
 
 let sys: TestSystem;
 const uid = (name: string) => `${name}-${Math.random().toString(36).slice(2, 8)}`;
@@ -92,7 +93,7 @@ describe('durable deduplication (G5)', () => {
     const resend = await sendOne({ user_id: alice, conversation_id: conv, client_msg_id: 'r1', body: 'hi' });
     expect(resend).toEqual({ ok: { conversation_id: conv, client_msg_id: 'r1', message_id: messageId, duplicate: true } });
     // Redis has the record again: the next resend is answered from it.
-    expect(await sys.redis.keys(`${sys.env.REDIS_KEY_PREFIX}idem:{${alice}}:r1`)).toHaveLength(1);
+    expect(await sys.redis.keys(new RedisKeys(sys.env.REDIS_KEY_PREFIX!).idempotencyRecord(alice, 'r1'))).toHaveLength(1);
     await sequenced();
     expect((await storedRows(sys, conv)).map((r) => r.message_id)).toEqual([messageId]);
   });

@@ -1,10 +1,10 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloseCodes, type AckFrame, type ChatMessage, type HistoryResultFrame, type SyncResultFrame } from '@chat/protocol';
-import { deliveryChannel } from '@chat/protocol/internal';
 import { ChatClient, type ChatClientOptions, type CloseInfo } from '@chat/sdk';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
+import { RedisKeys } from '@chat/server/redis';
 
 // Replies larger than a socket's send buffer (WS_MAX_BACKPRESSURE_BYTES, 1 MiB here): they come in
 // pages that fit, and a client that asks for them is never closed as a slow consumer.
@@ -142,10 +142,10 @@ describe('replies larger than the socket buffer', () => {
     const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     socket.pause();
     const gateway = sys.gateways[0]!;
-    const channel = deliveryChannel(sys.config.REDIS_KEY_PREFIX, gateway.id);
+    const channel = new RedisKeys(sys.config.REDIS_KEY_PREFIX).gatewayEvents(gateway.id);
     const frame = JSON.stringify({ type: 'typing', conversation_id: '1', user_id: 'x', state: 'start', pad: 'y'.repeat(60 * 1024) });
     const event = JSON.stringify({ v: 1, type: 'deliver', user_ids: [slowId], frame });
-    const key = `${sys.config.REDIS_KEY_PREFIX}user:{${slowId}}:conns`;
+    const key = new RedisKeys(sys.config.REDIS_KEY_PREFIX).userConnections(slowId);
     // Bursts in one pipeline land in one gateway tick: the limit must hold within a tick too.
     for (let n = 0; n < 1000 && (await sys.redis.hlen(key)) > 0; n += 25) {
       const p = sys.redis.pipeline();

@@ -4,6 +4,7 @@ import type { AckFrame, ChatMessage } from '@chat/protocol';
 import { ChatClient, type ChatClientOptions } from '@chat/sdk';
 import { RawClient } from './support/raw-client.js';
 import { startGateway, startSystem, waitFor, type GatewayProcess, type TestSystem } from './support/system.js';
+import { RedisKeys } from '@chat/server/redis';
 
 // A real-time message lost on Redis pub/sub must not go unnoticed while the conversation is quiet.
 // Routing is refreshed only every 20 s here, so a routing entry deleted by the test stays deleted
@@ -57,7 +58,7 @@ describe('lost real-time messages', () => {
     await waitFor(() => shown.length === 1, 15_000, 'the first message in real time');
 
     // Publish nothing for bob: his routing entry is gone until the next refresh (20 s).
-    await sys.redis.del(`${sys.config.REDIS_KEY_PREFIX}user:{${bob}}:conns`);
+    await sys.redis.del(new RedisKeys(sys.config.REDIS_KEY_PREFIX).userConnections(bob));
     expect((await sender.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'two', body: 'second, lost in real time' })).type).toBe('ack');
     await waitFor(() => sender.messages(conv).length === 2, 15_000, 'the second message stored and delivered to the sender');
     const storedAt = Date.now();

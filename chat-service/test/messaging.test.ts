@@ -4,6 +4,7 @@ import { CloseCodes, Errors, type AckFrame, type ErrorFrame, type HistoryResultF
 import { dlqTopicOf } from '@chat/server/kafka-topics';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
+import { RedisKeys } from '@chat/server/redis';
 
 let sys: TestSystem;
 const clients: RawClient[] = [];
@@ -146,7 +147,7 @@ describe('core messaging across two gateway processes', () => {
     const lost = await sys.redis.keys(`${sys.env.REDIS_KEY_PREFIX}*`);
     await sys.redis.del(...lost); // what a Redis restart without persistence leaves behind
     const prefix = sys.env.REDIS_KEY_PREFIX!;
-    const rebuilt = async () => (await sys.redis.exists(`${prefix}user:{${bob}}:conns`, `${prefix}gw:${sys.gateways[1]!.id}:alive`)) === 2;
+    const rebuilt = async () => (await sys.redis.exists(new RedisKeys(prefix).userConnections(bob), new RedisKeys(prefix).gatewayAlive(sys.gateways[1]!.id))) === 2;
     await waitFor(rebuilt, 10_000, 'the gateways to re-assert their connections');
     // The lost data included chat-service's worker-id lease: sends get 4101 (retry) until a new id
     // is proven, as a client's retries with the same client_msg_id would find.

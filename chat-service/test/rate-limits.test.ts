@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { Errors, type ServerFrame } from '@chat/protocol';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
+import { RedisKeys } from '@chat/server/redis';
 
 // Small limits so a test can cross them quickly; everything else as in production.
 const SENDS_PER_USER = 20;
@@ -123,7 +124,7 @@ describe('rate limits and cost bounds', () => {
     // The other gateway learns the user's count from Redis within one report interval (1 s):
     // once the first gateway has reported, sends there are refused well before that gateway's
     // own count reaches the limit.
-    await waitFor(async () => Number(await sys.redis.get(`${sys.config.REDIS_KEY_PREFIX}rl:sends:${flooder}`)) >= SENDS_PER_USER, 5000, 'the flood to be reported');
+    await waitFor(async () => Number(await sys.redis.get(`${new RedisKeys(sys.config.REDIS_KEY_PREFIX).rateLimit('sends')}:${flooder}`)) >= SENDS_PER_USER, 5000, 'the flood to be reported');
     let acceptedOnSecond = 0;
     let refusal: ErrorReply | undefined;
     for (let i = 0; i < SENDS_PER_USER && !refusal; i++) {
@@ -161,7 +162,7 @@ describe('rate limits and cost bounds', () => {
     expect((await upgrade(sys.gateways[0]!.url, '127.11.0.12', sys.token(uid('v')))).status).toBe(101);
 
     // The second gateway refuses the address after its first report to Redis, long before its own count would.
-    await waitFor(async () => Number(await sys.redis.get(`${sys.config.REDIS_KEY_PREFIX}rl:upgrades:${flooding}`)) >= UPGRADES_PER_ADDRESS, 5000, 'the flood to be reported');
+    await waitFor(async () => Number(await sys.redis.get(`${new RedisKeys(sys.config.REDIS_KEY_PREFIX).rateLimit('upgrades')}:${flooding}`)) >= UPGRADES_PER_ADDRESS, 5000, 'the flood to be reported');
     let attempts = 0;
     await waitFor(
       async () => {

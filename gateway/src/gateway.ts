@@ -1,8 +1,8 @@
 import { Readiness, redisCheck } from '@chat/server/health';
 import { CloseCodes, PROTOCOL_VERSION } from '@chat/protocol';
-import { deliveryChannel } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
 import type { Logger } from '@chat/server/logger';
+import { RedisKeys } from '@chat/server/redis';
 import type { SessionRegistry } from '@chat/server/routing';
 import { randomBytes } from 'node:crypto';
 import type { ChatServiceClient } from './chat-service-client.js';
@@ -197,7 +197,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   const delivery = new LocalDelivery(sessions, metrics, policy);
   const subscription: DeliverySubscription = await subscribeDelivery(
     deps.subscriber,
-    deliveryChannel(opts.redisPrefix, opts.gatewayId),
+    new RedisKeys(opts.redisPrefix).gatewayEvents(opts.gatewayId),
     (e) => delivery.apply(e),
     log,
     () => {

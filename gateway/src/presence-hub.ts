@@ -1,7 +1,8 @@
 import { ChatError, Errors, type PresenceEventFrame } from '@chat/protocol';
-import { parsePresenceEvent, presenceChannel, type PresenceEvent, type PresenceState } from '@chat/protocol/internal';
+import { parsePresenceEvent, type PresenceEvent, type PresenceState } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
 import type { Logger } from '@chat/server/logger';
+import { RedisKeys } from '@chat/server/redis';
 
 /** Most users one connection may watch in total. */
 export const MAX_WATCHED_PER_CONNECTION = 1000;
@@ -41,18 +42,20 @@ export class PresenceHub {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing = false;
   private readonly listener = (channel: string, message: string): void => this.onMessage(channel, message);
+  private readonly keys: RedisKeys;
   private readonly channelPrefix: string;
 
   constructor(
     private readonly subscriber: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly send: (connectionId: string, frame: PresenceEventFrame) => void,
     private readonly flushMs: number,
     private readonly log: Logger,
     private readonly isOpen: (connectionId: string) => boolean,
     private readonly authorize: PresenceAuthorizer,
   ) {
-    this.channelPrefix = presenceChannel(prefix, '');
+    this.keys = new RedisKeys(prefix);
+    this.channelPrefix = this.keys.presenceEvents('');
     subscriber.on('message', this.listener);
   }
 
@@ -71,7 +74,7 @@ export class PresenceHub {
       let set = this.watchers.get(u);
       if (!set) {
         this.watchers.set(u, (set = new Set()));
-        channels.push(presenceChannel(this.prefix, u));
+        channels.push(this.keys.presenceEvents(u));
       }
       set.add(connectionId);
     }
@@ -103,7 +106,7 @@ export class PresenceHub {
         this.watchers.delete(u);
         this.current.delete(u);
         this.dirty.delete(u);
-        channels.push(presenceChannel(this.prefix, u));
+        channels.push(this.keys.presenceEvents(u));
       }
     }
     if (mine.size === 0) this.watching.delete(connectionId);

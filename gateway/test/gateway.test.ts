@@ -1,5 +1,5 @@
 import { CloseCodes, Errors } from '@chat/protocol';
-import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, deliveryChannel, type GatewayEvent } from '@chat/protocol/internal';
+import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, type GatewayEvent } from '@chat/protocol/internal';
 import { TokenVerifier, mintDevToken } from '@chat/server/auth';
 import { createLogger } from '@chat/server/logger';
 import { RedisSessionRegistry } from '@chat/server/routing';
@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import { HttpChatServiceClient } from '../src/chat-service-client.js';
 import { startGateway, type RunningGateway } from '../src/gateway.js';
 import type { GatewayOptions } from '../src/gateway-options.js';
+import { RedisKeys } from '@chat/server/redis';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECRET = 'gateway-test-secret';
@@ -192,7 +193,7 @@ async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): 
   }
 }
 
-const userKey = (userId: string): string => `${prefix}user:{${userId}}:conns`;
+const userKey = (userId: string): string => new RedisKeys(prefix).userConnections(userId);
 
 beforeAll(async () => {
   redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
@@ -330,7 +331,7 @@ describe('gateway frames', () => {
 
 describe('gateway delivery', () => {
   const publish = (g: RunningGateway, event: GatewayEvent | string): Promise<number> =>
-    redis.publish(deliveryChannel(prefix, g.gatewayId), typeof event === 'string' ? event : JSON.stringify(event));
+    redis.publish(new RedisKeys(prefix).gatewayEvents(g.gatewayId), typeof event === 'string' ? event : JSON.stringify(event));
 
   it("delivers a 'deliver' event to every socket of the user and to no one else", async () => {
     const [bob1, bob2, carol] = await Promise.all([connect('bob'), connect('bob'), connect('carol')]);
@@ -383,7 +384,7 @@ describe('gateway drain', () => {
     const g = await startTestGateway(`gw-drain-${run}`);
     const [a, b] = await Promise.all([connect('drainee', g), connect('drainee', g)]);
     expect(await redis.hlen(userKey('drainee'))).toBe(2);
-    expect(await redis.exists(`${prefix}gw:${g.gatewayId}:alive`)).toBe(1);
+    expect(await redis.exists(new RedisKeys(prefix).gatewayAlive(g.gatewayId))).toBe(1);
     const drained = g.drain();
     for (const c of [a, b]) {
       const f = await c.next();
@@ -394,7 +395,7 @@ describe('gateway drain', () => {
     expect(await b.closed).toBe(CloseCodes.SERVER_RESTART.code);
     await drained;
     expect(await redis.hlen(userKey('drainee'))).toBe(0);
-    expect(await redis.exists(`${prefix}gw:${g.gatewayId}:alive`)).toBe(0);
+    expect(await redis.exists(new RedisKeys(prefix).gatewayAlive(g.gatewayId))).toBe(0);
     // no longer accepting
     await expect(
       new Promise((resolve, reject) => {

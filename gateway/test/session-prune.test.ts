@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { spawnGateway, tryConnect, waitFor, type GatewayProcess } from '@chat/testing/gateway-process';
+import { RedisKeys } from '@chat/server/redis';
 
 // Connection entries of a crashed gateway must stop counting against the per-user limit.
 const run = randomBytes(4).toString('hex');
@@ -74,6 +75,6 @@ describe('session registry pruning', () => {
     );
     expect(Date.now() - killedAt).toBeLessThanOrEqual((TTL_SECONDS + 2) * 1000);
     expect(await connectOk(survivor.url, user)).toBe(false); // and the limit still holds
-    expect(await redis.exists(`tsp${run}:user:{${user}}:conns`)).toBe(1);
+    expect(await redis.exists(new RedisKeys(`tsp${run}:`).userConnections(user))).toBe(1);
   });
 });

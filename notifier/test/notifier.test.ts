@@ -4,6 +4,7 @@ import type { Producer } from '@chat/server/clients';
 import { fcmError } from '../src/dev/fake-fcm.js';
 import { publishSequenced, startInProcessNotifier, startNotifierSystem, waitFor, type NotifierSystem } from './support/notifier-system.js';
 import type { RunningNotifier } from '../src/app.js';
+import { RedisKeys } from '@chat/server/redis';
 
 // The notifier against real Kafka, Cassandra and Redis and chat-service's API (recipients' state),
 // sending with the real firebase-admin library to a local fake FCM endpoint that records every
@@ -45,7 +46,7 @@ const publish = (conversationId: string, sender: string, seqs: number[]) => publ
 const prefix = () => ns.config.REDIS_KEY_PREFIX;
 const settled = async () => {
   // Every due window has been decided once nothing is due or leased any more.
-  await waitFor(async () => (await ns.sys.redis.zcard(`${prefix()}notify:due`)) === 0, 20_000, 'every collapse window to be settled');
+  await waitFor(async () => (await ns.sys.redis.zcard(new RedisKeys(prefix()).notifyDue())) === 0, 20_000, 'every collapse window to be settled');
 };
 
 describe('notifier', () => {
@@ -80,7 +81,7 @@ describe('notifier', () => {
     await publish(conv, alice, [1]);
     await waitFor(async () => ns.fake.delivered(t).length === 1, 20_000, 'the retried push');
     await settled();
-    await waitFor(async () => (await ns.sys.redis.zcard(`${prefix()}notify:retry`)) === 0, 10_000, 'an empty retry queue');
+    await waitFor(async () => (await ns.sys.redis.zcard(new RedisKeys(prefix()).notifyRetry())) === 0, 10_000, 'an empty retry queue');
     expect(ns.fake.pushes.filter((p) => p.token === t).map((p) => p.status)).toEqual([503, 200]);
   });
 

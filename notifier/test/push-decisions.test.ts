@@ -6,6 +6,7 @@ import type { RunningNotifier } from '../src/app.js';
 import type { RecordedPush } from '../src/dev/fake-fcm.js';
 import type { SuppressReason } from '../src/metrics.js';
 import { startInProcessNotifier, startNotifierSystem, waitFor, type NotifierSystem } from './support/notifier-system.js';
+import { RedisKeys } from '@chat/server/redis';
 
 // Who gets a push, with real messages: sent through chat-service, sequenced, stored and streamed;
 // read positions and mute stored through the REST API and the `read` frame; online devices on a
@@ -58,7 +59,7 @@ describe('push decisions', () => {
     await send(other, dave, 2);
     await send(conv, alice, 3);
     await waitFor(() => pushes(bobPhone, conv).length > 0 && pushes(bobTablet, conv).length > 0, 30_000, "the push to both of bob's devices");
-    await waitFor(async () => (await ns.sys.redis.zcard(`${ns.config.REDIS_KEY_PREFIX}notify:due`)) === 0, 30_000, 'every window settled');
+    await waitFor(async () => (await ns.sys.redis.zcard(new RedisKeys(ns.config.REDIS_KEY_PREFIX).notifyDue())) === 0, 30_000, 'every window settled');
     for (const t of [bobPhone, bobTablet]) {
       const [push, ...more] = pushes(t, conv);
       expect(more).toEqual([]);

@@ -1,5 +1,6 @@
-import { deliveryChannel, type GatewayEvent } from '@chat/protocol/internal';
+import type { GatewayEvent } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
+import { RedisKeys } from '@chat/server/redis';
 import type { SessionRegistry } from '@chat/server/routing';
 
 /**
@@ -14,14 +15,17 @@ export interface GatewayPublisher {
 
 export class RedisGatewayPublisher implements GatewayPublisher {
   private readonly routes = new Map<string, { at: number; byGateway: Map<string, string[]> }>();
+  private readonly keys: RedisKeys;
 
   /** @param routeCacheMs how long a recipient set's gateway lookup is reused (@default 1000). */
   constructor(
     private readonly redis: Redis,
     private readonly registry: SessionRegistry,
-    private readonly prefix: string,
+    prefix: string,
     private readonly routeCacheMs = 1000,
-  ) {}
+  ) {
+    this.keys = new RedisKeys(prefix);
+  }
 
   async deliver(routeKey: string, userIds: readonly string[], frame: string, exclude?: string): Promise<number> {
     const now = Date.now();
@@ -37,7 +41,7 @@ export class RedisGatewayPublisher implements GatewayPublisher {
       const recipients = exclude === undefined ? users : users.filter((u) => u !== exclude);
       if (recipients.length === 0) continue;
       const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: recipients, frame };
-      pipeline.publish(deliveryChannel(this.prefix, gatewayId), JSON.stringify(event));
+      pipeline.publish(this.keys.gatewayEvents(gatewayId), JSON.stringify(event));
       published++;
     }
     if (published > 0) await pipeline.exec();

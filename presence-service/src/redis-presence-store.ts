@@ -1,11 +1,12 @@
 import type { Redis } from '@chat/server/clients';
 import type { PresenceState } from '@chat/protocol/internal';
+import { RedisKeys } from '@chat/server/redis';
 import { DISCONNECT, HEARTBEAT, SWEEP } from './presence-scripts.js';
 import type { PresenceStore, SweepResult } from './presence-store.js';
 
 export interface RedisPresenceStoreOptions {
-  /** Prefix of every key and channel (REDIS_KEY_PREFIX). @default 'chat:' */
-  prefix?: string;
+  /** Prefix of every key and channel (REDIS_KEY_PREFIX). */
+  prefix: string;
   /** A claim lives this long after the heartbeat that made it (PRESENCE_TTL_SECONDS). @default 60000 */
   ttlMs?: number;
   /** Offline grace after the last disconnect (PRESENCE_OFFLINE_GRACE_MS). @default 3000 */
@@ -25,40 +26,46 @@ export interface RedisPresenceStoreOptions {
  */
 export class RedisPresenceStore implements PresenceStore {
   private readonly o: Required<Omit<RedisPresenceStoreOptions, 'now'>> & { now: () => number };
+  private readonly keys: RedisKeys;
   private readonly online: string;
+  /** ARGV[1..6] of every script: the per-user names around the user id. */
+  private readonly names: string[];
 
   constructor(
     private readonly redis: Redis,
-    options: RedisPresenceStoreOptions = {},
+    options: RedisPresenceStoreOptions,
   ) {
     this.o = {
-      prefix: options.prefix ?? 'chat:',
+      prefix: options.prefix,
       ttlMs: options.ttlMs ?? 60_000,
       offlineGraceMs: options.offlineGraceMs ?? 3000,
       lastSeenTtlMs: options.lastSeenTtlMs ?? 30 * 24 * 3600 * 1000,
       batchSize: options.batchSize ?? 500,
       now: options.now ?? Date.now,
     };
-    this.online = `${this.o.prefix}presence:online`;
+    this.keys = new RedisKeys(this.o.prefix);
+    this.online = this.keys.presenceOnline();
+    const k = this.keys;
+    this.names = [...k.aroundUser(k.presenceDevices), ...k.aroundUser(k.presenceSeen), ...k.aroundUser(k.presenceEvents)];
   }
 
   async heartbeat(gatewayId: string, userIds: readonly string[]): Promise<void> {
     const deadline = this.o.now() + this.o.ttlMs;
     const hashTtl = this.o.ttlMs + this.o.offlineGraceMs + 60_000;
     for (const chunk of chunks(userIds, this.o.batchSize)) {
-      await HEARTBEAT.run(this.redis, [this.online], [this.o.prefix, gatewayId, deadline, hashTtl, ...chunk]);
+      await HEARTBEAT.run(this.redis, [this.online], [...this.names, gatewayId, deadline, hashTtl, ...chunk]);
     }
   }
 
   async disconnect(gatewayId: string, userIds: readonly string[]): Promise<void> {
     const now = this.o.now();
     for (const chunk of chunks(userIds, this.o.batchSize)) {
-      await DISCONNECT.run(this.redis, [this.online], [this.o.prefix, gatewayId, now, now + this.o.offlineGraceMs, this.o.lastSeenTtlMs, ...chunk]);
+      await DISCONNECT.run(this.redis, [this.online], [...this.names, gatewayId, now, now + this.o.offlineGraceMs, this.o.lastSeenTtlMs, ...chunk]);
     }
   }
 
   async sweep(limit = 1000): Promise<SweepResult> {
-    const [examined, offline] = (await SWEEP.run(this.redis, [this.online], [this.o.prefix, this.o.now(), limit, this.o.ttlMs, this.o.lastSeenTtlMs])) as [number, number];
+    const [examined, offline] = await SWEEP.run(this.redis, [this.online], [...this.names, this.o.now(), limit, this.o.ttlMs, this.o.lastSeenTtlMs]);
     return { examined, offline };
   }
 
@@ -68,7 +75,7 @@ export class RedisPresenceStore implements PresenceStore {
       const pipeline = this.redis.pipeline();
       for (const u of chunk) {
         pipeline.zscore(this.online, u);
-        pipeline.get(`${this.o.prefix}presence:seen:{${u}}`);
+        pipeline.get(this.keys.presenceSeen(u));
       }
       const results = (await pipeline.exec()) ?? [];
       chunk.forEach((u, i) => {

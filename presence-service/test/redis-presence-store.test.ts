@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll } from 'vitest';
 import { RedisPresenceStore } from '../src/redis-presence-store.js';
 import { describePresenceStore } from './presence-store.contract.js';
+import { RedisKeys } from '@chat/server/redis';
 
 const log = createLogger('presence-store-test', 'silent');
 const redis = createRedis(process.env.REDIS_URL ?? 'redis://127.0.0.1:16379', log);
@@ -20,7 +21,7 @@ describePresenceStore('RedisPresenceStore', async () => {
   const sub = createRedisSubscriber(redis, log);
   subs.push(sub);
   sub.on('pmessage', (_p: string, _c: string, m: string) => events.push(JSON.parse(m) as (typeof events)[number]));
-  await sub.psubscribe(`${prefix}presence:u:*`);
+  await sub.psubscribe(new RedisKeys(prefix).presenceEvents('*'));
   const ttlMs = 5000;
   const graceMs = 1000;
   return {

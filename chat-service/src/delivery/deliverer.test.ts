@@ -3,6 +3,7 @@ import { createLogger, type Logger } from '@chat/server/logger';
 import type { SessionRegistry } from '@chat/server/routing';
 import { describe, expect, it } from 'vitest';
 import { Deliverer } from './deliverer.js';
+import { RedisKeys } from '@chat/server/redis';
 
 /** A Redis whose publish pipeline answers each command with `result` (as ioredis does: [err, value] pairs). */
 function fakeRedis(result: [Error | null, unknown]): { redis: Redis; published: string[] } {
@@ -44,7 +45,7 @@ describe('Deliverer', () => {
     const errors: number[] = [];
     const deliverer = new Deliverer(redis, 'p:', registry, async () => new Set(['bob']), { markPublishErrors: (n) => errors.push(n) }, createLogger('t', 'silent'));
     expect(await deliverer.deliver([message])).toBe(1);
-    expect(published).toEqual(['p:gw:gw-1:events']);
+    expect(published).toEqual([new RedisKeys('p:').gatewayEvents('gw-1')]);
     expect(errors).toEqual([]);
   });
 });

@@ -1,8 +1,9 @@
 import type { ChatMessage, MessageFrame } from '@chat/protocol';
-import { deliveryChannel, type GatewayEvent } from '@chat/protocol/internal';
+import type { GatewayEvent } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
 import { pushTo } from '@chat/server/collections';
 import type { Logger } from '@chat/server/logger';
+import { RedisKeys } from '@chat/server/redis';
 import type { SessionRegistry } from '@chat/server/routing';
 
 /** What the deliverer reports. */
@@ -19,14 +20,18 @@ export interface DeliveryMetrics {
  * refuses are counted and logged (never their content), then the call rejects.
  */
 export class Deliverer {
+  private readonly keys: RedisKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly redisPrefix: string,
+    redisPrefix: string,
     private readonly registry: SessionRegistry,
     private readonly membersOf: (conversationId: string) => Promise<Set<string> | null>,
     private readonly metrics: DeliveryMetrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.keys = new RedisKeys(redisPrefix);
+  }
 
   /** Returns how many gateway events were published. */
   async deliver(messages: ChatMessage[]): Promise<number> {
@@ -49,7 +54,7 @@ export class Deliverer {
       const serialized = JSON.stringify(frame);
       for (const [gatewayId, userIds] of byGateway) {
         const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: userIds, frame: serialized, conversation_id: m.conversation_id, sequenced_at_ms: sequencedAt };
-        pipeline.publish(deliveryChannel(this.redisPrefix, gatewayId), JSON.stringify(event));
+        pipeline.publish(this.keys.gatewayEvents(gatewayId), JSON.stringify(event));
         published++;
       }
     }

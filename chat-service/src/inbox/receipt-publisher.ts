@@ -1,6 +1,7 @@
 import type { ReceiptFrame } from '@chat/protocol';
-import { deliveryChannel, type GatewayEvent } from '@chat/protocol/internal';
+import type { GatewayEvent } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
+import { RedisKeys } from '@chat/server/redis';
 import type { SessionRegistry } from '@chat/server/routing';
 
 /**
@@ -9,11 +10,15 @@ import type { SessionRegistry } from '@chat/server/routing';
  * read position in the conversation list or the next receipt.
  */
 export class ReceiptPublisher {
+  private readonly keys: RedisKeys;
+
   constructor(
     private readonly redis: Redis,
-    private readonly redisPrefix: string,
+    redisPrefix: string,
     private readonly registry: SessionRegistry,
-  ) {}
+  ) {
+    this.keys = new RedisKeys(redisPrefix);
+  }
 
   async publish(recipients: Iterable<string>, receipt: Omit<ReceiptFrame, 'type' | 'ref'>): Promise<number> {
     const byGateway = await this.registry.gatewaysFor([...recipients]);
@@ -23,7 +28,7 @@ export class ReceiptPublisher {
     const pipeline = this.redis.pipeline();
     for (const [gatewayId, userIds] of byGateway) {
       const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: userIds, frame: serialized };
-      pipeline.publish(deliveryChannel(this.redisPrefix, gatewayId), JSON.stringify(event));
+      pipeline.publish(this.keys.gatewayEvents(gatewayId), JSON.stringify(event));
     }
     await pipeline.exec();
     return byGateway.size;

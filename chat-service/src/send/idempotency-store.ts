@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from '@chat/server/clients';
+import { RedisKeys, RedisScript } from '@chat/server/redis';
 
 export interface IdempotencyRecord {
   conversation_id: string;
@@ -49,49 +50,39 @@ const TTL_SECONDS = 24 * 3600;
 /** A marker outlives the records it vouches for; an idle user's marker goes after a week (then UserSendDays decides again). */
 const MARKER_TTL_SECONDS = 7 * 24 * 3600;
 
-const RESERVE_COMMAND = 'chatIdempotencyReserve';
 // KEYS: record, marker. ARGV: record JSON, TTL s. One round trip: SET NX GET and the marker.
-const RESERVE = `
+const RESERVE = new RedisScript<[string | null, string | null]>('chatIdempotencyReserve', 2, `
 local existing = redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX', 'GET')
 return { existing, redis.call('GET', KEYS[2]) }
-`;
-const REPLACE_MARKER_COMMAND = 'chatIdempotencyReplaceMarker';
+`);
 // KEYS: marker. ARGV: expected value ('' = absent), new value, TTL s. Compare-and-set.
-const REPLACE_MARKER = `
+const REPLACE_MARKER = new RedisScript<number>('chatIdempotencyReplaceMarker', 1, `
 local current = redis.call('GET', KEYS[1]) or ''
 if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
-`;
-
-type IdempotencyRedis = Redis & {
-  [RESERVE_COMMAND](recordKey: string, markerKey: string, record: string, ttl: string): Promise<[string | null, string | null]>;
-  [REPLACE_MARKER_COMMAND](markerKey: string, expected: string, next: string, ttl: string): Promise<number>;
-};
+`);
 
 export class RedisIdempotencyStore implements IdempotencyStore {
-  private readonly redis: IdempotencyRedis;
+  private readonly keys: RedisKeys;
 
   constructor(
-    redis: Redis,
-    private readonly prefix = 'chat:',
+    private readonly redis: Redis,
+    prefix: string,
   ) {
-    if (!(RESERVE_COMMAND in redis)) redis.defineCommand(RESERVE_COMMAND, { numberOfKeys: 2, lua: RESERVE });
-    if (!(REPLACE_MARKER_COMMAND in redis)) redis.defineCommand(REPLACE_MARKER_COMMAND, { numberOfKeys: 1, lua: REPLACE_MARKER });
-    this.redis = redis as IdempotencyRedis;
+    this.keys = new RedisKeys(prefix);
   }
 
   private key(userId: string, clientMsgId: string): string {
-    return `${this.prefix}idem:{${userId}}:${clientMsgId}`;
+    return this.keys.idempotencyRecord(userId, clientMsgId);
   }
 
-  /** Same hash slot as the user's records; no client_msg_id is empty, so it never names a record. */
   private markerKey(userId: string): string {
-    return `${this.prefix}idem:{${userId}}`;
+    return this.keys.idempotencyMarker(userId);
   }
 
   async reserve(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<{ created: boolean; record: IdempotencyRecord; marker: CompletenessMarker | null }> {
-    const [existing, marker] = await this.redis[RESERVE_COMMAND](this.key(userId, clientMsgId), this.markerKey(userId), JSON.stringify(record), String(TTL_SECONDS));
+    const [existing, marker] = await RESERVE.run(this.redis, [this.key(userId, clientMsgId), this.markerKey(userId)], [JSON.stringify(record), String(TTL_SECONDS)]);
     return {
       created: existing === null,
       record: existing === null ? record : (JSON.parse(existing) as IdempotencyRecord),
@@ -104,7 +95,7 @@ export class RedisIdempotencyStore implements IdempotencyStore {
   }
 
   async replaceMarker(userId: string, expected: CompletenessMarker | null, next: CompletenessMarker): Promise<void> {
-    await this.redis[REPLACE_MARKER_COMMAND](this.markerKey(userId), expected ? formatMarker(expected) : '', formatMarker(next), String(MARKER_TTL_SECONDS));
+    await REPLACE_MARKER.run(this.redis, [this.markerKey(userId)], [expected ? formatMarker(expected) : '', formatMarker(next), String(MARKER_TTL_SECONDS)]);
   }
 }
 

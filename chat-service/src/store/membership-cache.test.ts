@@ -13,7 +13,7 @@ function storeWith(membersOf: (cid: string) => number): ConversationStore {
 describe('MembershipCache memory', () => {
   it('item 15: cached conversations stay within the byte budget, whatever their member counts', async () => {
     const budget = 2 * 1024 * 1024;
-    const cache = new MembershipCache(storeWith(() => 1000), {} as Redis, { maxBytes: budget });
+    const cache = new MembershipCache(storeWith(() => 1000), {} as Redis, { channel: 'test:members-changed', maxBytes: budget });
     for (let c = 0; c < 200; c++) {
       expect(await cache.isMember(String(c), `member-${c}-999`)).toBe(true);
       expect(cache.bytes).toBeLessThanOrEqual(budget);
@@ -24,7 +24,7 @@ describe('MembershipCache memory', () => {
   it('item 15: a conversation larger than a quarter of the budget is served but not cached', async () => {
     let loads = 0;
     const store = storeWith(() => (loads++, 20_000));
-    const cache = new MembershipCache(store, {} as Redis, { maxBytes: 1024 * 1024 });
+    const cache = new MembershipCache(store, {} as Redis, { channel: 'test:members-changed', maxBytes: 1024 * 1024 });
     expect(await cache.isMember('1', 'member-1-19999')).toBe(true);
     expect(await cache.isMember('1', 'member-1-0')).toBe(true);
     expect(loads).toBe(2);

@@ -5,8 +5,8 @@ import type { Conversation, ConversationStore } from './conversation-store.js';
 export interface MembershipCacheOptions {
   /** How long a member list is trusted without an invalidation. @default 30000 */
   ttlMs?: number;
-  /** Redis channel carrying "members of X changed". @default 'chat:members-changed' */
-  channel?: string;
+  /** Redis channel carrying "members of X changed" (RedisKeys.membersChanged). */
+  channel: string;
   /** Approximate heap bytes of all cached entries (least recently used evicted; one over a quarter of it is not cached). @default 67108864 (64 MiB) */
   maxBytes?: number;
   /** How long "no such conversation" is remembered (CONVERSATION_MISS_CACHE_MS); 0 disables. @default 10000 */
@@ -46,9 +46,9 @@ export class MembershipCache {
   constructor(
     private readonly store: ConversationStore,
     private readonly pub: Redis,
-    options: MembershipCacheOptions = {},
+    options: MembershipCacheOptions,
   ) {
-    this.opts = { ttlMs: 30_000, channel: 'chat:members-changed', maxBytes: 64 * 1024 * 1024, missTtlMs: 10_000, maxMisses: 10_000, ...options };
+    this.opts = { ttlMs: 30_000, maxBytes: 64 * 1024 * 1024, missTtlMs: 10_000, maxMisses: 10_000, ...options };
     this.entries = new ByteLru(this.opts.maxBytes, entryBytes);
   }
 

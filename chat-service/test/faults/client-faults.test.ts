@@ -6,6 +6,7 @@ import type { ChatClientOptions, CloseInfo } from '@chat/sdk';
 import { cassandraMessageReader, checkHistory, History, waitForZeroLag } from '@chat/testing/history-checker';
 import { startGateway, startSystem, waitFor, type TestSystem } from '../support/system.js';
 import { createGroup, openDevice, reportRecovery, sleep, Traffic, uid, type Device } from './support/traffic.js';
+import { RedisKeys } from '@chat/server/redis';
 
 // Faults that come from clients or records: a client that stops reading, 2,000 clients reconnecting
 // at once, a poison record in the messages topic. Shared infrastructure, isolated by topic and prefix.
@@ -69,7 +70,7 @@ describe('client and record faults', () => {
     const pausedAt = Date.now();
     const big = 'x'.repeat(16 * 1024 - 64);
     const sent: Promise<unknown>[] = [];
-    const slowKey = `${sys.env.REDIS_KEY_PREFIX}user:{${users[0]}}:conns`;
+    const slowKey = new RedisKeys(sys.env.REDIS_KEY_PREFIX!).userConnections(users[0]!);
     // Bounded: at most 4,000 messages of 16 KB; stops once the gateway dropped the slow connection.
     for (let i = 0; i < 4000 && (await sys.redis.hlen(slowKey)) > 0; i++) {
       const d = others[i % others.length]!;

@@ -1,5 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { TokenMessage } from 'firebase-admin/messaging';
+import { RedisKeys } from '@chat/server/redis';
+import { CLAIM_DUE } from './claim-due.js';
 
 /** One push to one device waiting for another attempt. */
 export interface RetryJob {
@@ -14,12 +16,6 @@ export interface RetryJob {
   lastError: string;
 }
 
-// Claims due jobs for a lease (their score moves to the lease end). KEYS: zset. ARGV: now, lease end, limit.
-const CLAIM = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], m) end
-return due`;
-
 /**
  * Pushes to retry, in a Redis sorted set scored by when they are due: they survive a restart, and
  * a notifier that dies mid-attempt leaves its claimed jobs to be claimed again after the lease.
@@ -31,8 +27,7 @@ export class RetryQueue {
     private readonly redis: Redis,
     prefix: string,
   ) {
-    this.key = `${prefix}notify:retry`;
-    if (!('notifyRetryClaim' in redis)) redis.defineCommand('notifyRetryClaim', { numberOfKeys: 1, lua: CLAIM });
+    this.key = new RedisKeys(prefix).notifyRetry();
   }
 
   /** Queues `job` in `tx` (the transaction that settles its window, WindowStore.transaction). */
@@ -46,8 +41,7 @@ export class RetryQueue {
   }
 
   async claimDue(now: number, leaseUntil: number, limit: number): Promise<{ raw: string; job: RetryJob }[]> {
-    const run = (this.redis as unknown as Record<string, (...a: (string | number)[]) => Promise<string[]>>).notifyRetryClaim!;
-    const raws = await run.call(this.redis, this.key, now, leaseUntil, limit);
+    const raws = await CLAIM_DUE.run(this.redis, [this.key], [now, leaseUntil, limit]);
     return raws.map((raw) => ({ raw, job: JSON.parse(raw) as RetryJob }));
   }
 

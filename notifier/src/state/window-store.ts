@@ -1,4 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis';
+import { RedisKeys, RedisScript } from '@chat/server/redis';
+import { CLAIM_DUE } from './claim-due.js';
 
 /**
  * Collapse windows in Redis, one per (user, conversation): how many messages arrived since the
@@ -10,7 +12,7 @@ import type { ChainableCommander, Redis } from 'ioredis';
 // KEYS: window hash, due set. ARGV: seq, epoch, due at (ms), due member, ttl seconds, preview ('' = none), now (ms).
 // A window that opens remembers when (first_at) and its delay, so a remainder left after a push
 // waits the same delay again and the grace period counts from the window's first message.
-const ADD = `
+const ADD = new RedisScript<number>('notifyWindowAdd', 2, `
 local seq = tonumber(ARGV[1])
 if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[2] then
   redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'last_seq', 0)
@@ -23,19 +25,12 @@ if n == 1 then
   redis.call('HSET', KEYS[1], 'first_at', ARGV[7], 'delay', tonumber(ARGV[3]) - tonumber(ARGV[7]))
   redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[4])
 end
-return n`;
-
-// Claims due windows for a lease: their due time moves to the lease's end, so a notifier that dies
-// while pushing leaves them to be claimed again. KEYS: due set. ARGV: now, lease end, limit.
-const CLAIM = `
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
-for _, m in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], m) end
-return due`;
+return n`);
 
 // A window's push is settled (sent, queued for retry, or suppressed) for `count` messages: those
 // leave the window; messages that arrived meanwhile form the next window, due after the window's
 // delay from now. KEYS: window, due. ARGV: count, member, now (ms).
-const COMPLETE = `
+const COMPLETE = new RedisScript<number>('notifyWindowComplete', 2, `
 local n = redis.call('HINCRBY', KEYS[1], 'count', -tonumber(ARGV[1]))
 if n <= 0 then
   redis.call('HSET', KEYS[1], 'count', 0)
@@ -44,7 +39,7 @@ else
   redis.call('HSET', KEYS[1], 'first_at', ARGV[3])
   redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(redis.call('HGET', KEYS[1], 'delay') or '0'), ARGV[2])
 end
-return n`;
+return n`);
 
 export interface WindowKey {
   userId: string;
@@ -60,37 +55,30 @@ export interface WindowSnapshot extends WindowKey {
   firstAt: number;
 }
 
-type Script = (...args: (string | number)[]) => Promise<unknown>;
 
 export class WindowStore {
+  private readonly keys: RedisKeys;
   private readonly dueKey: string;
 
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
     private readonly ttlSeconds = 7 * 24 * 3600,
   ) {
-    this.dueKey = `${prefix}notify:due`;
-    for (const [name, lua] of [
-      ['notifyWindowAdd', ADD],
-      ['notifyWindowClaim', CLAIM],
-      ['notifyWindowComplete', COMPLETE],
-    ] as const) {
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: name === 'notifyWindowClaim' ? 1 : 2, lua });
-    }
+    this.keys = new RedisKeys(prefix);
+    this.dueKey = this.keys.notifyDue();
+    // Defined before any pipeline or transaction is made: ADD and COMPLETE are queued in them.
+    ADD.define(redis);
+    COMPLETE.define(redis);
   }
 
   private windowKey(k: WindowKey): string {
-    return `${this.prefix}notify:w:{${k.userId}}:${k.conversationId}`;
+    return this.keys.notifyWindow(k.userId, k.conversationId);
   }
 
   private member(k: WindowKey): string {
     // User ids never contain '|' (USER_ID_PATTERN); conversation ids are digits.
     return `${k.conversationId}|${k.userId}`;
-  }
-
-  private script(name: string): Script {
-    return ((this.redis as unknown as Record<string, Script>)[name] as Script).bind(this.redis);
   }
 
   /** Adds message `seq` to each recipient's window; a new window is due at `dueAt(recipient)`. */
@@ -99,7 +87,7 @@ export class WindowStore {
       const pipeline = this.redis.pipeline();
       for (const r of recipients.slice(i, i + 500)) {
         const k = { userId: r.userId, conversationId };
-        (pipeline as unknown as Record<string, Script>).notifyWindowAdd!(this.windowKey(k), this.dueKey, seq, epoch, r.dueAt, this.member(k), this.ttlSeconds, preview, now);
+        ADD.queue(pipeline, [this.windowKey(k), this.dueKey], [seq, epoch, r.dueAt, this.member(k), this.ttlSeconds, preview, now]);
       }
       await execAll(pipeline);
     }
@@ -107,7 +95,7 @@ export class WindowStore {
 
   /** Windows due by `now`, leased until `leaseUntil`, with their contents. */
   async claimDue(now: number, leaseUntil: number, limit: number): Promise<WindowSnapshot[]> {
-    const members = (await this.script('notifyWindowClaim')(this.dueKey, now, leaseUntil, limit)) as string[];
+    const members = await CLAIM_DUE.run(this.redis, [this.dueKey], [now, leaseUntil, limit]);
     if (members.length === 0) return [];
     const keys = members.map((m) => {
       const bar = m.indexOf('|');
@@ -134,7 +122,7 @@ export class WindowStore {
    * lease) or settled with its retries queued, never half of each.
    */
   completeIn(tx: ChainableCommander, w: WindowKey, count: number, now: number): void {
-    (tx as unknown as Record<string, Script>).notifyWindowComplete!(this.windowKey(w), this.dueKey, count, this.member(w), now);
+    COMPLETE.queue(tx, [this.windowKey(w), this.dueKey], [count, this.member(w), now]);
   }
 
   async complete(w: WindowKey, count: number, now: number): Promise<void> {

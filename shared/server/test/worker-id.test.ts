@@ -6,6 +6,7 @@ import { loadConfig } from '@chat/server/config';
 import { SnowflakeIds, leaseWorkerId, type WorkerIdLease } from '@chat/server/ids';
 import { createLogger } from '@chat/server/logger';
 import { waitFor } from '@chat/testing/wait';
+import { RedisKeys } from '@chat/server/redis';
 
 const config = loadConfig(process.env);
 let redis: Redis;
@@ -71,11 +72,11 @@ describe('Snowflake worker-id leases (real Redis)', () => {
     await a.ready();
     const id = a.workerId;
     // Someone else's token in the key (what a blind EXPIRE would have kept extending).
-    await redis.set(`${prefix}worker-id:${id}`, 'someone-else', 'PX', 60_000);
+    await redis.set(new RedisKeys(prefix).workerIdClaim(id), 'someone-else', 'PX', 60_000);
     await waitFor(() => minting(a) === null, 2000, 'minting to stop');
     const ids = new SnowflakeIds(a);
     expect(() => ids.next()).toThrow(/worker id/);
-    expect(await redis.get(`${prefix}worker-id:${id}`)).toBe('someone-else');
+    expect(await redis.get(new RedisKeys(prefix).workerIdClaim(id))).toBe('someone-else');
     await waitFor(() => minting(a) !== null, 5000, 'a new id');
     expect(a.current()).not.toBe(id);
   });

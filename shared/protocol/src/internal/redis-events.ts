@@ -1,7 +1,7 @@
 import { isObject } from '../validate.js';
 
 /**
- * Messages on a gateway's Redis delivery channel (`deliveryChannel(prefix, gatewayId)`).
+ * Messages on a gateway's Redis channel (RedisKeys.gatewayEvents in @chat/server).
  * `frame` is the already-serialized server frame, so a gateway forwards bytes without re-encoding.
  */
 export type GatewayEvent = {
@@ -15,16 +15,7 @@ export type GatewayEvent = {
   sequenced_at_ms?: number;
 };
 
-export function deliveryChannel(prefix: string, gatewayId: string): string {
-  return `${prefix}gw:${gatewayId}:events`;
-}
-
-/** Redis channel carrying one user's presence transitions (`PresenceEvent` JSON). */
-export function presenceChannel(prefix: string, userId: string): string {
-  return `${prefix}presence:u:${userId}`;
-}
-
-/** A transition published on `presenceChannel` — only on online↔offline changes. */
+/** A presence transition on the user's channel (RedisKeys.presenceEvents) — only on online↔offline changes. */
 export interface PresenceEvent {
   v: 1;
   user_id: string;

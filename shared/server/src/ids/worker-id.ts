@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 import { ChatError, Errors } from '@chat/protocol';
+import { RedisKeys } from '../redis/keys.js';
+import { RedisScript } from '../redis/script.js';
 
 /**
  * A leased Snowflake worker id that the process may use only while it can prove it holds it.
@@ -24,8 +26,8 @@ export interface WorkerIdLease {
 }
 
 export interface WorkerIdOptions {
-  /** Key prefix. @default 'chat:' */
-  prefix?: string;
+  /** REDIS_KEY_PREFIX. */
+  prefix: string;
   /** TTL of the lease key; a crashed process's id frees up after it. @default 30000 */
   ttlMs?: number;
   /** How often the lease is renewed. @default 1000 */
@@ -38,8 +40,8 @@ export interface WorkerIdOptions {
 
 const WORKER_IDS = 1024;
 /** Renews only if the key still holds our token (a blind EXPIRE would extend someone else's lease). */
-const RENEW = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end";
-const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+const RENEW = new RedisScript<number>('chatWorkerIdRenew', 1, "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end");
+const RELEASE = new RedisScript<number>('chatWorkerIdRelease', 1, "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end");
 
 class RedisWorkerIdLease implements WorkerIdLease {
   private held: { id: number; usableFrom: number; validUntil: number } | null = null;
@@ -50,10 +52,13 @@ class RedisWorkerIdLease implements WorkerIdLease {
   private renewing = false;
   private released = false;
 
+  private readonly keys: RedisKeys;
+
   constructor(
     private readonly redis: Redis,
     private readonly opts: Required<WorkerIdOptions>,
   ) {
+    this.keys = new RedisKeys(opts.prefix);
     this.timer = setInterval(() => void this.renew(), opts.renewMs);
     this.timer.unref();
   }
@@ -94,7 +99,7 @@ class RedisWorkerIdLease implements WorkerIdLease {
     for (let attempt = 0; !this.released; attempt++) {
       try {
         for (let tried = 0; tried < WORKER_IDS; tried++) {
-          const id = (await this.redis.incr(`${this.opts.prefix}worker-id:next`)) % WORKER_IDS;
+          const id = (await this.redis.incr(this.keys.workerIdCounter())) % WORKER_IDS;
           if (id === exclude) continue;
           const sent = performance.now();
           if ((await this.redis.set(this.key(id), this.token, 'PX', this.opts.ttlMs, 'NX')) !== 'OK') continue;
@@ -113,7 +118,7 @@ class RedisWorkerIdLease implements WorkerIdLease {
   }
 
   private key(id: number): string {
-    return `${this.opts.prefix}worker-id:${id}`;
+    return this.keys.workerIdClaim(id);
   }
 
   private async renew(): Promise<void> {
@@ -122,7 +127,7 @@ class RedisWorkerIdLease implements WorkerIdLease {
     this.renewing = true;
     try {
       const sent = performance.now();
-      const ok = (await this.redis.eval(RENEW, 1, this.key(h.id), this.token, String(this.opts.ttlMs))) === 1;
+      const ok = (await RENEW.run(this.redis, [this.key(h.id)], [this.token, String(this.opts.ttlMs)])) === 1;
       if (this.held !== h) return;
       if (ok) {
         // The usable-from wait still applies; the proof now runs from this renewal.
@@ -144,7 +149,7 @@ class RedisWorkerIdLease implements WorkerIdLease {
     clearInterval(this.timer);
     const h = this.held;
     this.held = null;
-    if (h) await this.redis.eval(RELEASE, 1, this.key(h.id), this.token);
+    if (h) await RELEASE.run(this.redis, [this.key(h.id)], [this.token]);
   }
 }
 
@@ -153,9 +158,8 @@ class RedisWorkerIdLease implements WorkerIdLease {
  * with SET NX under a unique token and renewed with a compare-and-set while the process lives.
  * Ids are tried round-robin from a shared counter. Resolves once the id is usable.
  */
-export async function leaseWorkerId(redis: Redis, prefixOrOptions: string | WorkerIdOptions = {}): Promise<WorkerIdLease> {
-  const options = typeof prefixOrOptions === 'string' ? { prefix: prefixOrOptions } : prefixOrOptions;
-  const opts: Required<WorkerIdOptions> = { prefix: 'chat:', ttlMs: 30_000, renewMs: 1000, validityMs: 3000, onChange: () => undefined, ...options };
+export async function leaseWorkerId(redis: Redis, options: WorkerIdOptions): Promise<WorkerIdLease> {
+  const opts: Required<WorkerIdOptions> = { ttlMs: 30_000, renewMs: 1000, validityMs: 3000, onChange: () => undefined, ...options };
   if (opts.validityMs <= opts.renewMs || opts.ttlMs <= opts.validityMs) throw new RangeError('worker id lease: need renewMs < validityMs < ttlMs');
   const lease = new RedisWorkerIdLease(redis, opts);
   await lease.acquire();

@@ -1,10 +1,12 @@
 import type { Redis } from 'ioredis';
 import { pushTo } from '../collections.js';
+import { RedisKeys } from '../redis/keys.js';
+import { RedisScript } from '../redis/script.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface RedisSessionRegistryOptions {
-  /** Key prefix, so tests and tenants can share a Redis. @default 'chat:' */
-  prefix?: string;
+  /** REDIS_KEY_PREFIX, so tests and tenants can share a Redis. */
+  prefix: string;
   /** TTL of a user's connection hash and of a gateway's liveness key. @default 60 */
   ttlSeconds?: number;
 }
@@ -30,7 +32,7 @@ function parseEntry(value: string): { gatewayId: string; deadlineMs: number } {
 // past their deadline are deleted first, so a crashed gateway's connections stop counting within
 // the TTL even while another connection keeps the key alive.
 // ARGV: connection id, entry value, max per user, ttl seconds, now ms.
-const REGISTER = `
+const REGISTER = new RedisScript<number>('chatRegisterConnection', 1, `
 local now = tonumber(ARGV[5])
 local fields = redis.call('HGETALL', KEYS[1])
 local n = 0
@@ -45,41 +47,36 @@ end
 if n >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-return 1`;
+return 1`);
 
-const REGISTER_COMMAND = 'chatRegisterConnection';
 const CHUNK = 500;
 const LIVENESS_CACHE_MS = 1000;
 
 export class RedisSessionRegistry implements SessionRegistry {
-  private readonly prefix: string;
+  private readonly keys: RedisKeys;
   private readonly ttl: number;
   private readonly liveness = new Map<string, { alive: boolean; until: number }>();
 
   constructor(
     private readonly redis: Redis,
-    options: RedisSessionRegistryOptions = {},
+    options: RedisSessionRegistryOptions,
   ) {
-    this.prefix = options.prefix ?? 'chat:';
+    this.keys = new RedisKeys(options.prefix);
     this.ttl = options.ttlSeconds ?? 60;
-    // A defined command runs by EVALSHA (falling back to EVAL once after a Redis restart):
-    // the script text is not sent with every connection.
-    if (!(REGISTER_COMMAND in redis)) redis.defineCommand(REGISTER_COMMAND, { numberOfKeys: 1, lua: REGISTER });
   }
 
   private userKey(userId: string): string {
-    return `${this.prefix}user:{${userId}}:conns`;
+    return this.keys.userConnections(userId);
   }
 
   private aliveKey(gatewayId: string): string {
-    return `${this.prefix}gw:${gatewayId}:alive`;
+    return this.keys.gatewayAlive(gatewayId);
   }
 
   /** The gateway's liveness key is kept by `refresh` (which a gateway runs at start and periodically). */
   async register(userId: string, connectionId: string, gatewayId: string, maxPerUser: number): Promise<boolean> {
-    const run = (this.redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>)[REGISTER_COMMAND]!;
     const now = Date.now();
-    return (await run.call(this.redis, this.userKey(userId), connectionId, entryValue(gatewayId, now + this.ttl * 1000), maxPerUser, this.ttl, now)) === 1;
+    return (await REGISTER.run(this.redis, [this.userKey(userId)], [connectionId, entryValue(gatewayId, now + this.ttl * 1000), maxPerUser, this.ttl, now])) === 1;
   }
 
   async unregister(userId: string, connectionId: string): Promise<void> {

@@ -1,0 +1,2 @@
+export { RedisKeys } from './keys.js';
+export { RedisScript } from './script.js';
