@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from '@chat/server/clients';
 import { HANG, type RecordedPush } from '../src/dev/fake-fcm.js';
 import { metricValue, publishSequenced, startNotifierProcess, startNotifierSystem, waitFor, type NotifierProcess, type NotifierSystem } from './support/notifier-system.js';
+import { RedisKeys } from '@chat/server/redis';
 
 // A real notifier process (notifier/dist/main.js) SIGKILLed in the middle of a burst: some
 // windows pushed, some pushes in flight (FCM holding them unanswered), more messages on the stream
@@ -71,7 +72,7 @@ describe('notifier crash', () => {
     const delivered = (token: string) => ns.fake.delivered(token).flatMap(seqsOf);
     await waitFor(() => pairs.every((p) => delivered(p.token).length >= 6), 120_000, 'every message of every conversation pushed after the restart');
     // Nothing more comes: every window is settled.
-    await waitFor(async () => (await ns.sys.redis.zcard(`${ns.config.REDIS_KEY_PREFIX}notify:due`)) === 0, 30_000, 'every window settled');
+    await waitFor(async () => (await ns.sys.redis.zcard(new RedisKeys(ns.config.REDIS_KEY_PREFIX).notifyDue())) === 0, 30_000, 'every window settled');
 
     for (const p of pairs) {
       // Each message in exactly one accepted push, in order: no window pushed twice, none missed.
