@@ -36,7 +36,7 @@ import { RedisIdempotencyStore, redisKeepsRecords } from './send/idempotency-sto
 import { SendService } from './send/send-service.js';
 import { MessageConsumer } from './sequencer/message-consumer.js';
 import { SequencedPublisher } from './sequencer/sequenced-publisher.js';
-import { Sequencer } from './sequencer/sequencer.js';
+import { MAX_CHUNK, Sequencer } from './sequencer/sequencer.js';
 import { CassandraConversationListStore } from './inbox/cassandra-conversation-list-store.js';
 import { CassandraInboxStore } from './inbox/cassandra-inbox-store.js';
 import { CassandraReadStateStore } from './inbox/cassandra-read-state-store.js';
@@ -137,8 +137,12 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const consumer = clients.kafka.consumer({ groupId: config.SEQUENCER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     trackConsumerLag(consumer, metrics.registry, config.SEQUENCER_GROUP_ID);
     const dlqProducer = instrumentProducer(clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), metrics.registry, 'dlq');
-    const sequencedProducer = createProducer('sequenced')();
-    await Promise.all([consumer.connect(), dlqProducer.connect(), sequencedProducer.connect()]);
+    // Room for every partition's largest chunk at once: a publish refused for room is retried.
+    const sequencedProducer = new BatchingProducer(createProducer('sequenced'), breakers.kafka, log.child({ component: 'sequenced-producer' }), {
+      maxQueuedMessages: config.KAFKA_MESSAGES_PARTITIONS * MAX_CHUNK,
+      maxQueuedBytes: 256 * 1024 * 1024,
+    });
+    await Promise.all([consumer.connect(), dlqProducer.connect(), sequencedProducer.start()]);
     const sequenced = new SequencedPublisher(sequencedProducer, sequencedTopicFromConfig(config));
     const messageConsumer = new MessageConsumer(
       consumer,
@@ -161,7 +165,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     closers.push(async () => {
       await consumer.disconnect();
       await dlqProducer.disconnect();
-      await sequencedProducer.disconnect();
+      await sequencedProducer.close();
     });
   }
 

@@ -59,6 +59,29 @@ describe('BatchingProducer', () => {
     expect(producers[0]!.written).toEqual(['a', 'b', 'c']);
   });
 
+  it('shares requests between callers but never splits one caller\'s group: a failed request fails whole groups only', async () => {
+    const requests: string[][] = [];
+    let fail = true;
+    const { bp, producers } = setup([
+      async (values) => {
+        requests.push(values);
+        if (fail) {
+          fail = false;
+          throw new KafkaJSRequestTimeoutError('Request timed out');
+        }
+      },
+    ], undefined, { maxBatch: 3 });
+    await bp.start();
+    const first = bp.sendAll('t', [msg('a1'), msg('a2')], soon()).catch((e: unknown) => e);
+    const second = bp.sendAll('t', [msg('b1'), msg('b2')], soon());
+    const third = bp.sendAll('t', [msg('c1'), msg('c2'), msg('c3'), msg('c4')], soon());
+    expect(await first).toBeInstanceOf(ChatError);
+    await Promise.all([second, third]);
+    // a: alone in the failed request (a + b would exceed maxBatch); b, then c alone though over maxBatch.
+    expect(requests).toEqual([['a1', 'a2']]);
+    expect(producers[1]!.written).toEqual(['b1', 'b2', 'c1', 'c2', 'c3', 'c4']);
+  });
+
   it('item 7: after a failed batch the producer is disconnected and the next batch goes to a new producer (new producer id)', async () => {
     const { bp, producers } = setup([failWith(new KafkaJSRequestTimeoutError('Request timed out'))]);
     await bp.start();

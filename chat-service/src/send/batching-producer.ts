@@ -8,7 +8,7 @@ import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 export type ProducerFactory = () => Producer;
 
 export interface BatchingProducerOptions {
-  /** Most records per produce request. @default 1000 */
+  /** Most records per produce request (a larger group goes alone). @default 1000 */
   maxBatch?: number;
   /** Records waiting to be handed to Kafka before new sends are refused (4101). @default 10000 */
   maxQueuedMessages?: number;
@@ -20,9 +20,10 @@ export interface BatchingProducerOptions {
 
 type State = 'queued' | 'sent' | 'done';
 
+/** One caller's records: produced together in one request, never split across requests. */
 interface Waiting {
   topic: string;
-  message: Message;
+  messages: Message[];
   bytes: number;
   deadline: number;
   state: State;
@@ -65,6 +66,7 @@ function sizeOf(message: Message): number {
  */
 export class BatchingProducer {
   private queue: Waiting[] = [];
+  private queuedMessages = 0;
   private queuedBytes = 0;
   private flushing = false;
   private closed = false;
@@ -87,18 +89,26 @@ export class BatchingProducer {
 
   /** Resolves when Kafka acked the record; rejects with a 4101 ChatError by `deadline` (epoch ms) at the latest. */
   send(topic: string, message: Message, deadline: number): Promise<void> {
+    return this.sendAll(topic, [message], deadline);
+  }
+
+  /**
+   * `send` for records that must stay in order: they go in one request (so in the order given per
+   * partition), and a failure fails them all; records of another call never come between them.
+   */
+  sendAll(topic: string, messages: Message[], deadline: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const now = Date.now();
-      const bytes = sizeOf(message);
+      const bytes = messages.reduce((n, m) => n + sizeOf(m), 0);
       if (this.closed) return reject(notWritten('shutting down'));
       if (deadline <= now) return reject(notWritten('deadline passed'));
       if (!this.breaker.allows()) return reject(notWritten('circuit open after repeated failures'));
-      if (this.queue.length >= this.opts.maxQueuedMessages || this.queuedBytes + bytes > this.opts.maxQueuedBytes) {
+      if (this.queuedMessages + messages.length > this.opts.maxQueuedMessages || this.queuedBytes + bytes > this.opts.maxQueuedBytes) {
         return reject(notWritten('send queue full'));
       }
       const w: Waiting = {
         topic,
-        message,
+        messages,
         bytes,
         deadline,
         state: 'queued',
@@ -107,6 +117,7 @@ export class BatchingProducer {
         timer: setTimeout(() => this.expire(w), deadline - now),
       };
       this.queue.push(w);
+      this.queuedMessages += messages.length;
       this.queuedBytes += bytes;
       if (!this.flushing) void this.flush();
     });
@@ -134,6 +145,7 @@ export class BatchingProducer {
     const i = this.queue.indexOf(w);
     if (i >= 0) {
       this.queue.splice(i, 1);
+      this.queuedMessages -= w.messages.length;
       this.queuedBytes -= w.bytes;
     }
   }
@@ -149,6 +161,7 @@ export class BatchingProducer {
   private failQueued(why: string): void {
     const queued = this.queue;
     this.queue = [];
+    this.queuedMessages = 0;
     this.queuedBytes = 0;
     for (const w of queued) this.settle(w, notWritten(why));
   }
@@ -177,16 +190,15 @@ export class BatchingProducer {
   }
 
   private async writeBatch(producer: Producer): Promise<void> {
-    const batch = this.queue.splice(0, this.opts.maxBatch);
+    const batch = this.takeBatch();
     if (batch.length === 0) {
       this.breaker.success(); // nothing to probe with: the connect itself worked
       return;
     }
     const byTopic = new Map<string, Message[]>();
     for (const w of batch) {
-      this.queuedBytes -= w.bytes;
       w.state = 'sent';
-      pushTo(byTopic, w.topic, w.message);
+      for (const m of w.messages) pushTo(byTopic, w.topic, m);
     }
     // The batch is abandoned when the last of its callers has been answered: the next batch must
     // not wait behind a request nobody waits for any more.
@@ -209,6 +221,19 @@ export class BatchingProducer {
     } finally {
       clearTimeout(giveUp);
     }
+  }
+
+  /** Whole groups from the head of the queue, up to maxBatch records (at least one group). */
+  private takeBatch(): Waiting[] {
+    let count = 0;
+    let n = 0;
+    while (n < this.queue.length && (n === 0 || count + this.queue[n]!.messages.length <= this.opts.maxBatch)) count += this.queue[n++]!.messages.length;
+    const batch = this.queue.splice(0, n);
+    for (const w of batch) {
+      this.queuedMessages -= w.messages.length;
+      this.queuedBytes -= w.bytes;
+    }
+    return batch;
   }
 
   /** The connected producer, creating and connecting one if there is none. */
