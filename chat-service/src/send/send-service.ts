@@ -76,7 +76,7 @@ export class SendService {
     if (!this.durableSends) return null;
     let rows;
     try {
-      rows = (await this.durableSends.find(req.conversation_id, [{ sender_id: req.user_id, client_msg_id: req.client_msg_id }])).values().next().value ?? [];
+      rows = (await this.durableSends.find(req.conversation_id, [{ sender_id: req.user_id, client_msg_id: req.client_msg_id, created_at: fresh.created_at }])).values().next().value ?? [];
     } catch {
       throw new ChatError(Errors.UNAVAILABLE, 'message store unavailable; retry with the same client_msg_id');
     }

@@ -1,10 +1,10 @@
-import { clientKey, type SequencedSend, type SequencedSendStore } from './sequenced-send-store.js';
+import { clientKey, type SendKey, type SequencedSend, type SequencedSendStore } from './sequenced-send-store.js';
 
 /** In-process SequencedSendStore with the same contract as the Cassandra one (tests). */
 export class MemorySequencedSendStore implements SequencedSendStore {
   private readonly rows = new Map<string, Map<string, { send: SequencedSend; timestamp: bigint }>>();
 
-  async find(conversationId: string, keys: { sender_id: string; client_msg_id: string }[]): Promise<Map<string, SequencedSend[]>> {
+  async find(conversationId: string, keys: SendKey[]): Promise<Map<string, SequencedSend[]>> {
     const out = new Map<string, SequencedSend[]>();
     for (const k of keys) {
       const rows = this.rows.get(`${conversationId}\n${clientKey(k)}`);

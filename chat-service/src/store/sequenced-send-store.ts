@@ -14,6 +14,13 @@ export function clientKey(r: { sender_id: string; client_msg_id: string }): stri
   return `${r.sender_id}\n${r.client_msg_id}`;
 }
 
+/** A key to look up, with the time the rows of interest are near (G5's window either side). */
+export interface SendKey {
+  sender_id: string;
+  client_msg_id: string;
+  created_at: number;
+}
+
 /**
  * The sequencer's durable memory of what it stored, by (conversation, sender, client_msg_id).
  *
@@ -26,8 +33,11 @@ export function clientKey(r: { sender_id: string; client_msg_id: string }): stri
  * carry `timestamp`, like the message writes.
  */
 export interface SequencedSendStore {
-  /** Every row of each `clientKey` of the conversation (keys without rows are absent). */
-  find(conversationId: string, keys: { sender_id: string; client_msg_id: string }[]): Promise<Map<string, SequencedSend[]>>;
+  /**
+   * The rows of each `clientKey` of the conversation created within G5's window (24 h) of the
+   * key's `created_at`, and possibly older or newer ones (keys without rows are absent).
+   */
+  find(conversationId: string, keys: SendKey[]): Promise<Map<string, SequencedSend[]>>;
   record(sends: SequencedSend[], timestamp: bigint): Promise<void>;
 }
 
