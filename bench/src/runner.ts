@@ -10,6 +10,7 @@ import type { Scale, Scenario } from './scenarios/common.js';
 import { connections } from './scenarios/connections.js';
 import { direct } from './scenarios/direct.js';
 import { groupFanout } from './scenarios/group-fanout.js';
+import { inboxSync } from './scenarios/inbox-sync.js';
 import { reconnectStorm } from './scenarios/reconnect-storm.js';
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -17,6 +18,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   direct,
   'group-fanout': groupFanout,
   'reconnect-storm': reconnectStorm,
+  'inbox-sync': inboxSync,
 };
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));

@@ -41,6 +41,11 @@ describe('bench smoke (tiny scale)', () => {
     expect(failed(out).filter((f) => f.includes('zero loss'))).toEqual([]);
   });
 
+  it('inbox-sync: every user got every waiting message both ways; inbox rows per message match the fanout', async () => {
+    const out = await tiny('inbox-sync');
+    expect(failed(out)).toEqual([]);
+  });
+
   it('reconnect-storm: all resumed without gaps', async () => {
     const out = await tiny('reconnect-storm');
     expect(failed(out).filter((f) => !f.startsWith('peak RSS'))).toEqual([]);

@@ -2,7 +2,7 @@ import type { LoadFleet } from '../load/fleet.js';
 import type { StatsReply } from '../load/protocol.js';
 import { CpuMeter, findInfraPids, sampleProc } from '../system/proc-stats.js';
 import type { ScenarioOutcome, TargetCheck } from '../report/result.js';
-import { startSystem, type RunningSystem } from '../system/system-under-test.js';
+import { startSystem, type RunningSystem, type SystemOptions } from '../system/system-under-test.js';
 
 export type Scale = 'tiny' | 'full';
 
@@ -143,8 +143,9 @@ export function cpuFigures(cpu: Record<string, { cores: number; cpuMs: number }>
 }
 
 /** The system under test for a scenario: chat-service on basePort, gateways from basePort + 10. */
-export function startSystemFor(ctx: ScenarioContext, gateways: number): Promise<RunningSystem> {
+export function startSystemFor(ctx: ScenarioContext, gateways: number, extra: Pick<SystemOptions, 'extraEnv' | 'sequencerRoles'> = {}): Promise<RunningSystem> {
   return startSystem({
+    ...extra,
     runId: ctx.runId,
     repoRoot: ctx.repoRoot,
     logDir: ctx.logDir,

@@ -14,6 +14,8 @@ export interface SystemOptions {
   redisPrefix: string;
   logLevel: string;
   extraEnv?: Record<string, string>;
+  /** Roles of the second chat-service process (internal listener chatPort+2). @default 'sequencer' */
+  sequencerRoles?: string;
 }
 
 export interface RunningSystem {
@@ -48,6 +50,7 @@ export function baseEnv(o: SystemOptions, internalToken: string): Record<string,
     MAX_GROUP_MEMBERS: '20000',
     KAFKA_TOPIC_MESSAGES: `bench.${o.runId}.messages`,
     SEQUENCER_GROUP_ID: `bench.${o.runId}.sequencer`,
+    INBOX_WRITER_GROUP_ID: `bench.${o.runId}.inbox`,
     ...(o.extraEnv ?? {}),
   };
 }
@@ -62,7 +65,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     procs.onStop(() => deleteTopics(env));
     // The API and the sequencer in processes of their own, as in production, so neither waits on the other's event loop.
     procs.start('chat-service', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: 'api' });
-    procs.start('sequencer', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: 'sequencer', CHAT_INTERNAL_PORT: String(o.chatPort + 2) });
+    procs.start('sequencer', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: o.sequencerRoles ?? 'sequencer', CHAT_INTERNAL_PORT: String(o.chatPort + 2) });
     procs.start('presence-service', 'presence-service/dist/main.js', env);
     await procs.waitForPort('chat-service', o.chatPort, 90_000);
     await procs.waitForPort('presence-service', o.chatPort + 1, 60_000);

@@ -52,23 +52,25 @@ export class CassandraInboxStore implements InboxStore {
   }
 
   async readSince(userId: string, after: number | InboxKey, untilTs: number, limit: number): Promise<InboxEntry[]> {
-    const out: InboxEntry[] = [];
     const afterTs = typeof after === 'number' ? after : after.entry_ts;
-    for (let day = dayOf(afterTs); day <= dayOf(untilTs) && out.length < limit; day++) {
-      // Only the first day can hold the key; later days start at their beginning.
-      const rs =
-        typeof after !== 'number' && day === dayOf(afterTs)
-          ? await this.db.execute(
+    const days = Array.from({ length: Math.max(0, dayOf(untilTs) - dayOf(afterTs) + 1) }, (_, i) => dayOf(afterTs) + i);
+    // Every day partition at once (one round trip, not one per day), each up to `limit`; then in order.
+    const perDay = await Promise.all(
+      days.map((day, i) =>
+        // Only the first day can hold the key; later days start at their beginning.
+        typeof after !== 'number' && i === 0
+          ? this.db.execute(
               'SELECT entry_ts, conversation_id, seq, message_id FROM inbox WHERE user_id = ? AND day = ? AND (entry_ts, conversation_id, seq) > (?, ?, ?) AND (entry_ts) <= (?) LIMIT ?',
-              [userId, day, long(after.entry_ts), toLong(after.conversation_id), long(after.seq), long(untilTs), limit - out.length],
+              [userId, day, long(after.entry_ts), toLong(after.conversation_id), long(after.seq), long(untilTs), limit],
               IDEMPOTENT,
             )
-          : await this.db.execute(
-              'SELECT entry_ts, conversation_id, seq, message_id FROM inbox WHERE user_id = ? AND day = ? AND entry_ts > ? AND entry_ts <= ? LIMIT ?',
-              [userId, day, long(afterTs), long(untilTs), limit - out.length],
-              IDEMPOTENT,
-            );
+          : this.db.execute('SELECT entry_ts, conversation_id, seq, message_id FROM inbox WHERE user_id = ? AND day = ? AND entry_ts > ? AND entry_ts <= ? LIMIT ?', [userId, day, long(afterTs), long(untilTs), limit], IDEMPOTENT),
+      ),
+    );
+    const out: InboxEntry[] = [];
+    for (const rs of perDay) {
       for (const r of rs.rows) {
+        if (out.length >= limit) return out;
         out.push({ entry_ts: longToNumber(r.entry_ts), conversation_id: fromLong(r.conversation_id), seq: longToNumber(r.seq), message_id: fromLong(r.message_id) });
       }
     }

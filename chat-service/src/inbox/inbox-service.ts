@@ -88,16 +88,15 @@ export class InboxService {
     const after: number | InboxKey = continues ? c!.k! : Math.max(oldest, (c?.t ?? 0) - INBOX_VISIBILITY_MS);
     const [entries, mine] = await Promise.all([this.inbox.readSince(userId, after, now, PAGE_ENTRIES + 1), this.mine(userId)]);
     const memberOf = new Map(mine.map((e) => [e.conversation.conversation_id, e]));
-    const large = await this.latestOfLarge(mine.filter((e) => this.isLarge(e)));
-    const budget = new ReplyBudget(maxBytes);
-    budget.charge(ENVELOPE_BYTES + Buffer.byteLength(JSON.stringify(large)));
     // Entries of conversations the user left, and from before the user's join point, are not theirs.
     const readable = (e: InboxEntry) => {
       const entry = memberOf.get(e.conversation_id);
       return entry !== undefined && e.seq > joinedSeqOf(entry, userId);
     };
     const page = entries.slice(0, PAGE_ENTRIES);
-    const bodies = await this.bodiesOf(page.filter(readable));
+    const [large, bodies] = await Promise.all([this.latestOfLarge(mine.filter((e) => this.isLarge(e))), this.bodiesOf(page.filter(readable))]);
+    const budget = new ReplyBudget(maxBytes);
+    budget.charge(ENVELOPE_BYTES + Buffer.byteLength(JSON.stringify(large)));
     const messages: ChatMessage[] = [];
     let last: InboxEntry | undefined;
     let cut = false;
