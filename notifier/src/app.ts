@@ -72,7 +72,7 @@ export async function startNotifier(config: Config, log: Logger, clients: Notifi
       retryBaseMs: config.FCM_RETRY_BASE_MS,
       retryMaxMs: config.FCM_RETRY_MAX_MS,
       leaseMs: config.NOTIFIER_CLAIM_LEASE_MS,
-      batch: 500,
+      maxInFlight: 1000,
       tickMs: 100,
       concurrency: 32,
       onlineGraceMs: config.NOTIFY_ONLINE_GRACE_MS,

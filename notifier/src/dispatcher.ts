@@ -26,10 +26,10 @@ export interface DispatcherOptions {
    * timed-out, reset or 503 request up to 4 times, about 85 s in all.
    */
   leaseMs: number;
-  /** Windows or retries claimed per round. */
-  batch: number;
+  /** Most windows plus retries claimed and not yet settled at once (a claim takes only what fits). */
+  maxInFlight: number;
   tickMs: number;
-  /** Windows (and retries) whose pushes are in flight at once. */
+  /** Windows (or retries) of one claim whose pushes are sent at once. */
   concurrency: number;
   /** How long a device that is online gets to read a window's messages before they are pushed. */
   onlineGraceMs: number;
@@ -71,6 +71,9 @@ type Decision = { kind: 'suppress'; reason: SuppressReason } | { kind: 'defer'; 
 export class Dispatcher {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** Claimed windows and retries not settled yet, and the tasks settling them. */
+  private inFlight = 0;
+  private readonly tasks = new Set<Promise<void>>();
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -93,15 +96,35 @@ export class Dispatcher {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
+    await Promise.allSettled([...this.tasks]);
   }
 
-  /** One round: every due window and retry (up to `batch` each). Exposed for tests and shutdown. */
-  async round(): Promise<void> {
+  /**
+   * One round: claims due windows and retries, as many as fit under `maxInFlight`, and starts
+   * settling them without waiting: a push FCM holds for long (a hanging request, firebase-admin's
+   * own retries) keeps its slot only, and the next rounds go on with other windows.
+   */
+  private async round(): Promise<void> {
     const now = Date.now();
-    const windows = await this.deps.windows.claimDue(now, now + this.options.leaseMs, this.options.batch);
-    const retries = await this.deps.retries.claimDue(now, now + this.options.leaseMs, this.options.batch);
-    await Promise.all([this.dispatchWindows(windows), mapLimit(retries, this.options.concurrency, (r) => this.retry(r.raw, r.job))]);
+    const free = this.options.maxInFlight - this.inFlight;
+    const windows = free > 0 ? await this.deps.windows.claimDue(now, now + this.options.leaseMs, free) : [];
+    const room = free - windows.length;
+    const retries = room > 0 ? await this.deps.retries.claimDue(now, now + this.options.leaseMs, room) : [];
+    this.track(windows.length, () => this.dispatchWindows(windows));
+    this.track(retries.length, () => mapLimit(retries, this.options.concurrency, (r) => this.retry(r.raw, r.job)).then(() => undefined));
     this.deps.metrics.retryQueueDepth.set(await this.deps.retries.depth());
+  }
+
+  private track(count: number, work: () => Promise<void>): void {
+    if (count === 0) return;
+    this.inFlight += count;
+    const task = work()
+      .catch((err: unknown) => this.deps.log.warn({ err }, 'dispatch failed; the claimed windows are retried after their lease'))
+      .finally(() => {
+        this.inFlight -= count;
+        this.tasks.delete(task);
+      });
+    this.tasks.add(task);
   }
 
   private async dispatchWindows(windows: WindowSnapshot[]): Promise<void> {
