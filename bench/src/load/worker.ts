@@ -178,8 +178,10 @@ function onFrame(c: Client, index: number, raw: string): void {
       const retry = f.retry === true ? pendingSendFrames.get(key) : undefined;
       if (retry && pendingAcks.has(key) && retry.attempts < MAX_SEND_ATTEMPTS) {
         sendRetries++;
+        // As the SDK does: a jittered backoff, or the server's retry-after hint when longer.
         const backoff = Math.min(100 * 2 ** retry.attempts++, 2000);
-        setTimeout(() => retry.ws.send(retry.frame), backoff / 2 + Math.random() * backoff);
+        const hint = typeof f.retry_after_ms === 'number' ? f.retry_after_ms : 0;
+        setTimeout(() => retry.ws.send(retry.frame), Math.max(backoff / 2 + Math.random() * backoff, hint));
         return;
       }
       pendingSendFrames.delete(key);
