@@ -1,6 +1,7 @@
 import { createCassandra, createIdempotentProducer, createKafka, createRedis, createRedisSubscriber, redisTargetFromConfig } from '@chat/server/clients';
 import { loadConfigOrExit } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
+import { onShutdown } from '@chat/server/shutdown';
 import { startChatService } from './app.js';
 import { createS3ObjectStorage, s3SettingsFromConfig } from './attachments/s3-object-storage.js';
 
@@ -18,17 +19,6 @@ const s3 = createS3ObjectStorage(s3SettingsFromConfig(config));
 
 const service = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka), objects: s3.storage });
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down');
-  await service.close();
-  await cassandra.shutdown();
-  s3.close();
-  redisSub.disconnect();
-  await redis.quit();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+onShutdown(log, [() => service.close(), () => cassandra.shutdown(), () => s3.close(), () => redisSub.disconnect(), () => redis.quit()], {
+  deadlineMs: config.SHUTDOWN_DEADLINE_MS,
+});

@@ -1,23 +1,23 @@
-import type { Config, RateLimit } from '@chat/server/config';
+import { envDefault, type Config, type RateLimit } from '@chat/server/config';
 import { hostname } from 'node:os';
 
 /** Everything the gateway reads from configuration, with documented defaults, merged once. */
 export interface GatewayOptions {
   /** Unique id of this gateway (routing table value and Redis delivery channel). */
   gatewayId: string;
-  /** @default '127.0.0.1' */
+  /** @default GATEWAY_HOST's default */
   host?: string;
-  /** Public WebSocket port; 0 picks a free port. @default 8081 */
+  /** Public WebSocket port; 0 picks a free port. @default GATEWAY_PORT's default */
   port?: number;
-  /** Internal listener (/healthz, /metrics) address. @default '127.0.0.1' */
+  /** Internal listener (/healthz, /metrics) address. @default GATEWAY_INTERNAL_HOST's default */
   internalHost?: string;
-  /** Internal listener port; 0 picks a free port. Gateways sharing a host each need their own. @default 8091 */
+  /** Internal listener port; 0 picks a free port. Gateways sharing a host each need their own. @default GATEWAY_INTERNAL_PORT's default */
   internalPort?: number;
-  /** Origin allowlist; ['*'] allows any. Requests without Origin are allowed. @default ['*'] */
+  /** Origin allowlist; ['*'] allows any. Requests without Origin are allowed. @default ALLOWED_ORIGINS's default */
   allowedOrigins?: readonly string[];
-  /** @default 10 */
+  /** @default MAX_CONNECTIONS_PER_USER's default */
   maxConnectionsPerUser?: number;
-  /** Largest client frame; a larger one closes the socket with CloseCodes.MESSAGE_TOO_BIG. @default 65536 */
+  /** Largest client frame; a larger one closes the socket with CloseCodes.MESSAGE_TOO_BIG. @default MAX_FRAME_BYTES's default */
   maxFrameBytes?: number;
   /**
    * Hard limit uWS enforces itself (it drops the TCP connection without a close frame, which the
@@ -25,17 +25,17 @@ export interface GatewayOptions {
    * @default 2 * maxFrameBytes
    */
   hardMaxFrameBytes?: number;
-  /** @default 16384 */
+  /** @default MAX_BODY_BYTES's default */
   maxBodyBytes?: number;
-  /** Per-socket send buffer; a send that would exceed it closes with CloseCodes.SLOW_CONSUMER. @default 1048576 */
+  /** Per-socket send buffer; a send that would exceed it closes with CloseCodes.SLOW_CONSUMER. @default WS_MAX_BACKPRESSURE_BYTES's default */
   maxBackpressureBytes?: number;
-  /** @default 60 */
+  /** @default WS_IDLE_TIMEOUT_SECONDS's default */
   idleTimeoutSeconds?: number;
-  /** @default 20 */
+  /** @default SESSION_REFRESH_SECONDS's default */
   sessionRefreshSeconds?: number;
-  /** TTL of the routing entries (SESSION_TTL_SECONDS): a refresh later than this means deliveries were skipped. @default 60 */
+  /** TTL of the routing entries (SESSION_TTL_SECONDS): a refresh later than this means deliveries were skipped. @default SESSION_TTL_SECONDS's default */
   sessionTtlSeconds?: number;
-  /** @default 5000 */
+  /** @default DRAIN_TIMEOUT_MS's default */
   drainTimeoutMs?: number;
   /** The invalid frame within one window that closes the socket with CloseCodes.PROTOCOL_VIOLATION. @default 20 */
   maxInvalidFrames?: number;
@@ -43,58 +43,58 @@ export interface GatewayOptions {
   invalidFrameWindowMs?: number;
   /** Requests one socket may have in flight to chat-service before RATE_LIMITED. @default 32 */
   maxInflightPerSocket?: number;
-  /** Prefix of Redis keys and channels (REDIS_KEY_PREFIX). @default 'chat:' */
+  /** Prefix of Redis keys and channels (REDIS_KEY_PREFIX). @default REDIS_KEY_PREFIX's default */
   redisPrefix?: string;
-  /** Serve GET /metrics (internal listener). @default true */
+  /** Serve GET /metrics (internal listener). @default METRICS_ENABLED's default */
   metricsEnabled?: boolean;
-  /** Presence coalescing window: at most one presence frame per subscriber per window. @default 1000 */
+  /** Presence coalescing window: at most one presence frame per subscriber per window. @default PRESENCE_FLUSH_MS's default */
   presenceFlushMs?: number;
-  /** A connection's repeated typing `start` per conversation within this is dropped. @default 1000 */
+  /** A connection's repeated typing `start` per conversation within this is dropped. @default TYPING_THROTTLE_MS's default */
   typingThrottleMs?: number;
-  /** How often each connection gets a `digest` of its recently used conversations; 0 disables. @default 30000 */
+  /** How often each connection gets a `digest` of its recently used conversations; 0 disables. @default DELIVERY_DIGEST_INTERVAL_MS's default */
   digestIntervalMs?: number;
-  /** Upgrades per source address (IPv6 per /64), all gateways together; over it HTTP 429. @default 5000 per 10 s */
+  /** Upgrades per source address (IPv6 per /64), all gateways together; over it HTTP 429. @default RATE_UPGRADES_PER_ADDRESS's default */
   upgradesPerAddress?: RateLimit;
-  /** Frames per connection (in memory; no Redis per frame). @default 600 per 10 s */
+  /** Frames per connection (in memory; no Redis per frame). @default RATE_FRAMES_PER_CONNECTION's default */
   framesPerConnection?: RateLimit;
-  /** `send` frames per user, all gateways together. @default 500 per 10 s */
+  /** `send` frames per user, all gateways together. @default RATE_SENDS_PER_USER's default */
   sendsPerUser?: RateLimit;
-  /** User ids named in `presence.sub` per user, all gateways together. @default 5000 per 60 s */
+  /** User ids named in `presence.sub` per user, all gateways together. @default RATE_PRESENCE_IDS_PER_USER's default */
   presenceIdsPerUser?: RateLimit;
 }
 
 export type ResolvedGatewayOptions = Required<GatewayOptions>;
 
 export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions {
-  const maxFrameBytes = o.maxFrameBytes ?? 65536;
+  const maxFrameBytes = o.maxFrameBytes ?? envDefault('MAX_FRAME_BYTES');
   return {
     gatewayId: o.gatewayId,
-    host: o.host ?? '127.0.0.1',
-    port: o.port ?? 8081,
-    internalHost: o.internalHost ?? '127.0.0.1',
-    internalPort: o.internalPort ?? 8091,
-    allowedOrigins: o.allowedOrigins ?? ['*'],
-    maxConnectionsPerUser: o.maxConnectionsPerUser ?? 10,
+    host: o.host ?? envDefault('GATEWAY_HOST'),
+    port: o.port ?? envDefault('GATEWAY_PORT'),
+    internalHost: o.internalHost ?? envDefault('GATEWAY_INTERNAL_HOST'),
+    internalPort: o.internalPort ?? envDefault('GATEWAY_INTERNAL_PORT'),
+    allowedOrigins: o.allowedOrigins ?? envDefault('ALLOWED_ORIGINS'),
+    maxConnectionsPerUser: o.maxConnectionsPerUser ?? envDefault('MAX_CONNECTIONS_PER_USER'),
     maxFrameBytes,
     hardMaxFrameBytes: Math.max(o.hardMaxFrameBytes ?? 2 * maxFrameBytes, maxFrameBytes),
-    maxBodyBytes: o.maxBodyBytes ?? 16384,
-    maxBackpressureBytes: o.maxBackpressureBytes ?? 1024 * 1024,
-    idleTimeoutSeconds: o.idleTimeoutSeconds ?? 60,
-    sessionRefreshSeconds: o.sessionRefreshSeconds ?? 20,
-    sessionTtlSeconds: o.sessionTtlSeconds ?? 60,
-    drainTimeoutMs: o.drainTimeoutMs ?? 5000,
+    maxBodyBytes: o.maxBodyBytes ?? envDefault('MAX_BODY_BYTES'),
+    maxBackpressureBytes: o.maxBackpressureBytes ?? envDefault('WS_MAX_BACKPRESSURE_BYTES'),
+    idleTimeoutSeconds: o.idleTimeoutSeconds ?? envDefault('WS_IDLE_TIMEOUT_SECONDS'),
+    sessionRefreshSeconds: o.sessionRefreshSeconds ?? envDefault('SESSION_REFRESH_SECONDS'),
+    sessionTtlSeconds: o.sessionTtlSeconds ?? envDefault('SESSION_TTL_SECONDS'),
+    drainTimeoutMs: o.drainTimeoutMs ?? envDefault('DRAIN_TIMEOUT_MS'),
     maxInvalidFrames: o.maxInvalidFrames ?? 20,
     invalidFrameWindowMs: o.invalidFrameWindowMs ?? 60_000,
     maxInflightPerSocket: o.maxInflightPerSocket ?? 32,
-    redisPrefix: o.redisPrefix ?? 'chat:',
-    metricsEnabled: o.metricsEnabled ?? true,
-    presenceFlushMs: o.presenceFlushMs ?? 1000,
-    typingThrottleMs: o.typingThrottleMs ?? 1000,
-    digestIntervalMs: o.digestIntervalMs ?? 30_000,
-    upgradesPerAddress: o.upgradesPerAddress ?? { points: 5000, durationSeconds: 10 },
-    framesPerConnection: o.framesPerConnection ?? { points: 600, durationSeconds: 10 },
-    sendsPerUser: o.sendsPerUser ?? { points: 500, durationSeconds: 10 },
-    presenceIdsPerUser: o.presenceIdsPerUser ?? { points: 5000, durationSeconds: 60 },
+    redisPrefix: o.redisPrefix ?? envDefault('REDIS_KEY_PREFIX'),
+    metricsEnabled: o.metricsEnabled ?? envDefault('METRICS_ENABLED'),
+    presenceFlushMs: o.presenceFlushMs ?? envDefault('PRESENCE_FLUSH_MS'),
+    typingThrottleMs: o.typingThrottleMs ?? envDefault('TYPING_THROTTLE_MS'),
+    digestIntervalMs: o.digestIntervalMs ?? envDefault('DELIVERY_DIGEST_INTERVAL_MS'),
+    upgradesPerAddress: o.upgradesPerAddress ?? envDefault('RATE_UPGRADES_PER_ADDRESS'),
+    framesPerConnection: o.framesPerConnection ?? envDefault('RATE_FRAMES_PER_CONNECTION'),
+    sendsPerUser: o.sendsPerUser ?? envDefault('RATE_SENDS_PER_USER'),
+    presenceIdsPerUser: o.presenceIdsPerUser ?? envDefault('RATE_PRESENCE_IDS_PER_USER'),
   };
 }
 

@@ -4,6 +4,7 @@ import { loadConfigOrExit } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
 import { createMetricsRegistry } from '@chat/server/metrics';
 import { RedisSessionRegistry } from '@chat/server/routing';
+import { onShutdown } from '@chat/server/shutdown';
 import { HttpChatServiceClient } from './chat-service-client.js';
 import { startGateway } from './gateway.js';
 import { PromGatewayMetrics } from './gateway-metrics.js';
@@ -51,24 +52,6 @@ const gateway = await startGateway(
 });
 log.info({ address: `ws://${gateway.host}:${gateway.port}/ws`, internalPort: gateway.internalPort, gatewayId: gateway.gatewayId }, 'gateway ready');
 
-let stopping = false;
-const shutdown = (signal: string): void => {
-  if (stopping) {
-    log.warn({ signal }, 'second signal: exiting now');
-    process.exit(1);
-  }
-  stopping = true;
-  log.info({ signal }, 'shutting down');
-  gateway
-    .drain()
-    .then(async () => {
-      await Promise.allSettled([chat.close(), presenceClient?.close(), subscriber.quit(), redis.quit()]);
-      process.exit(0);
-    })
-    .catch((err: Error) => {
-      log.error({ err }, 'drain failed');
-      process.exit(1);
-    });
-};
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+onShutdown(log, [() => gateway.drain(), () => Promise.allSettled([chat.close(), presenceClient?.close(), subscriber.quit(), redis.quit()])], {
+  deadlineMs: config.DRAIN_TIMEOUT_MS + config.SHUTDOWN_DEADLINE_MS,
+});

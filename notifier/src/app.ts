@@ -6,9 +6,9 @@ import type { Config } from '@chat/server/config';
 import { sequencedTopicFromConfig } from '@chat/server/kafka-topics';
 import type { Logger } from '@chat/server/logger';
 import { RedisSessionRegistry } from '@chat/server/routing';
+import { createInternalServer, listenInternal } from '@chat/server/http';
 import { Dispatcher } from './dispatcher.js';
 import type { FcmClient } from './fcm/fcm-app.js';
-import { startInternalHttp } from './internal-http.js';
 import { createNotifierMetrics, type NotifierMetrics } from './metrics.js';
 import { DeviceDirectory } from './recipients/devices.js';
 import { ConversationDirectory } from './recipients/members.js';
@@ -92,7 +92,11 @@ export async function startNotifier(config: Config, log: Logger, clients: Notifi
   });
   await sequenced.start();
   dispatcher.start();
-  const http = await startInternalHttp(config.NOTIFIER_INTERNAL_HOST, config.NOTIFIER_INTERNAL_PORT, config.METRICS_ENABLED ? metrics.registry : null, readiness);
+  const http = await listenInternal(
+    createInternalServer({ metrics: config.METRICS_ENABLED ? metrics.registry : null, readiness, log }),
+    config.NOTIFIER_INTERNAL_HOST,
+    config.NOTIFIER_INTERNAL_PORT,
+  );
   log.info({ topic: sequencedTopicFromConfig(config), group: config.NOTIFIER_GROUP_ID, internalPort: http.port }, 'notifier running');
 
   return {

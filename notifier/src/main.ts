@@ -1,6 +1,7 @@
 import { createCassandra, createKafka, createRedis, redisTargetFromConfig } from '@chat/server/clients';
 import { loadConfigOrExit } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
+import { onShutdown } from '@chat/server/shutdown';
 import { startNotifier } from './app.js';
 import { FakeFcm } from './dev/fake-fcm.js';
 import { createFcmClient, type FcmTarget } from './fcm/fcm-app.js';
@@ -40,17 +41,6 @@ const notifier = await startNotifier(config, log, { redis, kafka, cassandra, fcm
   process.exit(1);
 });
 
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  log.info({ signal }, 'shutting down');
-  await notifier.close();
-  await fcm.close();
-  await fake?.close();
-  await cassandra.shutdown();
-  await redis.quit();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+onShutdown(log, [() => notifier.close(), () => fcm.close(), () => fake?.close(), () => cassandra.shutdown(), () => redis.quit()], {
+  deadlineMs: config.SHUTDOWN_DEADLINE_MS,
+});

@@ -1,11 +1,10 @@
 import { Readiness, redisCheck, type DependencyCheck } from '@chat/server/health';
 import type { MetricsRegistry } from '@chat/server/metrics';
 import type { Redis } from '@chat/server/clients';
+import { createInternalServer, listenInternal } from '@chat/server/http';
 import type { Logger } from '@chat/server/logger';
 import { RedisSessionRegistry } from '@chat/server/routing';
-import type { AddressInfo } from 'node:net';
 import { RedisGatewayPublisher } from './gateway-publisher.js';
-import { createInternalServer } from './http-server.js';
 import type { Membership } from './membership.js';
 import { presenceRoutes } from './presence-api.js';
 import { resolvePresenceOptions, type PresenceServiceOptions } from './presence-options.js';
@@ -42,14 +41,18 @@ export async function startPresenceService(deps: PresenceServiceDeps, options: P
     maxTypists: o.typingMaxTypists,
   });
   const readiness = new Readiness(deps.checks ?? [redisCheck(deps.redis)]);
-  const server = createInternalServer(presenceRoutes(store, deps.membership, typing), o.internalToken, log, readiness, deps.metrics ?? null);
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
+  const server = createInternalServer({
+    routes: presenceRoutes(store, deps.membership, typing),
+    internalToken: o.internalToken,
+    log,
+    readiness,
+    metrics: deps.metrics ?? null,
+    unavailableMessage: 'presence backend unavailable',
   });
+  server.keepAliveTimeout = 65_000;
+  const listener = await listenInternal(server, o.host, o.port);
   const stopSweeper = startSweeper(store, o.sweepIntervalMs, log.child({ component: 'sweeper' }));
-  const port = (server.address() as AddressInfo).port;
+  const port = listener.port;
   log.info({ host: o.host, port, ttlSeconds: o.ttlSeconds, sweepIntervalMs: o.sweepIntervalMs }, 'presence-service listening');
   return {
     port,
@@ -57,10 +60,7 @@ export async function startPresenceService(deps: PresenceServiceDeps, options: P
       readiness.startDraining();
       typing.close();
       await stopSweeper();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await listener.close();
     },
   };
 }

@@ -1,7 +1,5 @@
-import type { GatewayEvent } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
-import { RedisKeys } from '@chat/server/redis';
-import type { SessionRegistry } from '@chat/server/routing';
+import { GatewayEventPublisher as EventPublisher, type GatewayDelivery, type SessionRegistry } from '@chat/server/routing';
 
 /**
  * Delivers a serialized server frame to users wherever they are connected: looks their gateways
@@ -15,16 +13,16 @@ export interface GatewayPublisher {
 
 export class RedisGatewayPublisher implements GatewayPublisher {
   private readonly routes = new Map<string, { at: number; byGateway: Map<string, string[]> }>();
-  private readonly keys: RedisKeys;
+  private readonly publisher: EventPublisher;
 
   /** @param routeCacheMs how long a recipient set's gateway lookup is reused (@default 1000). */
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly registry: SessionRegistry,
     prefix: string,
     private readonly routeCacheMs = 1000,
   ) {
-    this.keys = new RedisKeys(prefix);
+    this.publisher = new EventPublisher(redis, prefix);
   }
 
   async deliver(routeKey: string, userIds: readonly string[], frame: string, exclude?: string): Promise<number> {
@@ -35,17 +33,12 @@ export class RedisGatewayPublisher implements GatewayPublisher {
       this.routes.set(routeKey, route);
       if (this.routes.size > 10_000) this.prune(now);
     }
-    const pipeline = this.redis.pipeline();
-    let published = 0;
+    const deliveries: GatewayDelivery[] = [];
     for (const [gatewayId, users] of route.byGateway) {
-      const recipients = exclude === undefined ? users : users.filter((u) => u !== exclude);
-      if (recipients.length === 0) continue;
-      const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: recipients, frame };
-      pipeline.publish(this.keys.gatewayEvents(gatewayId), JSON.stringify(event));
-      published++;
+      const userIds = exclude === undefined ? users : users.filter((u) => u !== exclude);
+      if (userIds.length > 0) deliveries.push({ gatewayId, userIds, frame });
     }
-    if (published > 0) await pipeline.exec();
-    return published;
+    return (await this.publisher.publish(deliveries)).published;
   }
 
   private prune(now: number): void {

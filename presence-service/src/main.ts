@@ -4,6 +4,7 @@ import { cassandraCheck, redisCheck } from '@chat/server/health';
 import { instrumentCassandra } from '@chat/server/instrumentation';
 import { createLogger } from '@chat/server/logger';
 import { createMetricsRegistry } from '@chat/server/metrics';
+import { onShutdown } from '@chat/server/shutdown';
 import { startPresenceService } from './app.js';
 import { CassandraMembership } from './membership.js';
 import { presenceOptionsFromConfig } from './presence-options.js';
@@ -30,21 +31,4 @@ const service = await startPresenceService({ log, redis, membership, checks, met
   process.exit(1);
 });
 
-let stopping = false;
-const shutdown = (signal: string): void => {
-  if (stopping) process.exit(1);
-  stopping = true;
-  log.info({ signal }, 'shutting down');
-  service
-    .close()
-    .then(async () => {
-      await Promise.allSettled([cassandra.shutdown(), redis.quit()]);
-      process.exit(0);
-    })
-    .catch((err: Error) => {
-      log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    });
-};
-process.on('SIGTERM', () => shutdown('SIGTERM'));
-process.on('SIGINT', () => shutdown('SIGINT'));
+onShutdown(log, [() => service.close(), () => Promise.allSettled([cassandra.shutdown(), redis.quit()])], { deadlineMs: config.SHUTDOWN_DEADLINE_MS });

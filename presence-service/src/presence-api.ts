@@ -1,6 +1,6 @@
 import { PRESENCE_PATHS, type PresenceQueryResponse, type TypingResponse } from '@chat/protocol/internal';
 import { mapLimit } from '@chat/server/collections';
-import type { JsonHandler } from './http-server.js';
+import type { InternalHandler } from '@chat/server/http';
 import { sharesConversation, type Membership } from './membership.js';
 import type { PresenceStore } from './presence-store.js';
 import type { TypingRelay } from './typing-relay.js';
@@ -10,7 +10,7 @@ import { parseQuery, parseReport, parseTyping } from './validate-request.js';
 const QUERY_CONCURRENCY = 32;
 
 /** The internal API's routes over the store, membership and typing relay. */
-export function presenceRoutes(store: PresenceStore, membership: Membership, typing: TypingRelay): Record<string, JsonHandler> {
+export function presenceRoutes(store: PresenceStore, membership: Membership, typing: TypingRelay): Record<string, InternalHandler> {
   return {
     [PRESENCE_PATHS.report]: async (body) => {
       const r = parseReport(body);

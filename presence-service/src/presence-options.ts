@@ -1,30 +1,30 @@
-import type { Config } from '@chat/server/config';
+import { envDefault, type Config } from '@chat/server/config';
 
 /** Everything presence-service reads from configuration, with documented defaults, merged once. */
 export interface PresenceServiceOptions {
-  /** @default '127.0.0.1' */
+  /** @default PRESENCE_HTTP_HOST's default */
   host?: string;
-  /** 0 picks a free port. @default 8083 */
+  /** 0 picks a free port. @default PRESENCE_HTTP_PORT's default */
   port?: number;
   /** Shared secret gateways present (INTERNAL_API_TOKEN). */
   internalToken: string;
-  /** @default 'chat:' */
+  /** @default REDIS_KEY_PREFIX's default */
   redisPrefix?: string;
-  /** @default 60 */
+  /** @default PRESENCE_TTL_SECONDS's default */
   ttlSeconds?: number;
-  /** @default 5000 */
+  /** @default PRESENCE_SWEEP_INTERVAL_MS's default */
   sweepIntervalMs?: number;
-  /** @default 3000 */
+  /** @default PRESENCE_OFFLINE_GRACE_MS's default */
   offlineGraceMs?: number;
-  /** @default 10000 */
+  /** @default PRESENCE_MEMBERSHIP_CACHE_MS's default */
   membershipCacheMs?: number;
-  /** TTL of routing entries, for the session registry the typing relay reads. @default 60 */
+  /** TTL of routing entries, for the session registry the typing relay reads. @default SESSION_TTL_SECONDS's default */
   sessionTtlSeconds?: number;
-  /** @default 3000 */
+  /** @default TYPING_TTL_MS's default */
   typingTtlMs?: number;
-  /** @default 1000 */
+  /** @default TYPING_THROTTLE_MS's default */
   typingThrottleMs?: number;
-  /** @default 5 */
+  /** @default TYPING_MAX_TYPISTS's default */
   typingMaxTypists?: number;
 }
 
@@ -32,18 +32,18 @@ export type ResolvedPresenceServiceOptions = Required<PresenceServiceOptions>;
 
 export function resolvePresenceOptions(o: PresenceServiceOptions): ResolvedPresenceServiceOptions {
   return {
-    host: o.host ?? '127.0.0.1',
-    port: o.port ?? 8083,
+    host: o.host ?? envDefault('PRESENCE_HTTP_HOST'),
+    port: o.port ?? envDefault('PRESENCE_HTTP_PORT'),
     internalToken: o.internalToken,
-    redisPrefix: o.redisPrefix ?? 'chat:',
-    ttlSeconds: o.ttlSeconds ?? 60,
-    sweepIntervalMs: o.sweepIntervalMs ?? 5000,
-    offlineGraceMs: o.offlineGraceMs ?? 3000,
-    membershipCacheMs: o.membershipCacheMs ?? 10_000,
-    sessionTtlSeconds: o.sessionTtlSeconds ?? 60,
-    typingTtlMs: o.typingTtlMs ?? 3000,
-    typingThrottleMs: o.typingThrottleMs ?? 1000,
-    typingMaxTypists: o.typingMaxTypists ?? 5,
+    redisPrefix: o.redisPrefix ?? envDefault('REDIS_KEY_PREFIX'),
+    ttlSeconds: o.ttlSeconds ?? envDefault('PRESENCE_TTL_SECONDS'),
+    sweepIntervalMs: o.sweepIntervalMs ?? envDefault('PRESENCE_SWEEP_INTERVAL_MS'),
+    offlineGraceMs: o.offlineGraceMs ?? envDefault('PRESENCE_OFFLINE_GRACE_MS'),
+    membershipCacheMs: o.membershipCacheMs ?? envDefault('PRESENCE_MEMBERSHIP_CACHE_MS'),
+    sessionTtlSeconds: o.sessionTtlSeconds ?? envDefault('SESSION_TTL_SECONDS'),
+    typingTtlMs: o.typingTtlMs ?? envDefault('TYPING_TTL_MS'),
+    typingThrottleMs: o.typingThrottleMs ?? envDefault('TYPING_THROTTLE_MS'),
+    typingMaxTypists: o.typingMaxTypists ?? envDefault('TYPING_MAX_TYPISTS'),
   };
 }
 

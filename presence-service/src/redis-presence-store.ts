@@ -1,5 +1,6 @@
 import type { Redis } from '@chat/server/clients';
 import type { PresenceState } from '@chat/protocol/internal';
+import { envDefault } from '@chat/server/config';
 import { RedisKeys } from '@chat/server/redis';
 import { DISCONNECT, HEARTBEAT, SWEEP } from './presence-scripts.js';
 import type { PresenceStore, SweepResult } from './presence-store.js';
@@ -7,9 +8,9 @@ import type { PresenceStore, SweepResult } from './presence-store.js';
 export interface RedisPresenceStoreOptions {
   /** Prefix of every key and channel (REDIS_KEY_PREFIX). */
   prefix: string;
-  /** A claim lives this long after the heartbeat that made it (PRESENCE_TTL_SECONDS). @default 60000 */
+  /** A claim lives this long after the heartbeat that made it. @default PRESENCE_TTL_SECONDS's default × 1000 */
   ttlMs?: number;
-  /** Offline grace after the last disconnect (PRESENCE_OFFLINE_GRACE_MS). @default 3000 */
+  /** Offline grace after the last disconnect. @default PRESENCE_OFFLINE_GRACE_MS's default */
   offlineGraceMs?: number;
   /** How long last-seen times are kept. @default 30 days */
   lastSeenTtlMs?: number;
@@ -37,8 +38,8 @@ export class RedisPresenceStore implements PresenceStore {
   ) {
     this.o = {
       prefix: options.prefix,
-      ttlMs: options.ttlMs ?? 60_000,
-      offlineGraceMs: options.offlineGraceMs ?? 3000,
+      ttlMs: options.ttlMs ?? envDefault('PRESENCE_TTL_SECONDS') * 1000,
+      offlineGraceMs: options.offlineGraceMs ?? envDefault('PRESENCE_OFFLINE_GRACE_MS'),
       lastSeenTtlMs: options.lastSeenTtlMs ?? 30 * 24 * 3600 * 1000,
       batchSize: options.batchSize ?? 500,
       now: options.now ?? Date.now,

@@ -1,10 +1,8 @@
 import type { ChatMessage, MessageFrame } from '@chat/protocol';
-import type { GatewayEvent } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
 import { pushTo } from '@chat/server/collections';
 import type { Logger } from '@chat/server/logger';
-import { RedisKeys } from '@chat/server/redis';
-import type { SessionRegistry } from '@chat/server/routing';
+import { GatewayEventPublisher, type GatewayDelivery, type SessionRegistry } from '@chat/server/routing';
 
 /** What the deliverer reports. */
 export interface DeliveryMetrics {
@@ -20,17 +18,17 @@ export interface DeliveryMetrics {
  * refuses are counted and logged (never their content), then the call rejects.
  */
 export class Deliverer {
-  private readonly keys: RedisKeys;
+  private readonly publisher: GatewayEventPublisher;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     redisPrefix: string,
     private readonly registry: SessionRegistry,
     private readonly membersOf: (conversationId: string) => Promise<Set<string> | null>,
     private readonly metrics: DeliveryMetrics,
     private readonly log: Logger,
   ) {
-    this.keys = new RedisKeys(redisPrefix);
+    this.publisher = new GatewayEventPublisher(redis, redisPrefix);
   }
 
   /** Returns how many gateway events were published. */
@@ -41,9 +39,8 @@ export class Deliverer {
     for (const set of members.values()) for (const u of set) everyone.add(u);
     const userGateways = invert(await this.registry.gatewaysFor([...everyone]));
 
-    const pipeline = this.redis.pipeline();
     const sequencedAt = Date.now();
-    let published = 0;
+    const deliveries: GatewayDelivery[] = [];
     for (const m of messages) {
       const byGateway = new Map<string, string[]>();
       for (const userId of members.get(m.conversation_id) ?? []) {
@@ -53,19 +50,14 @@ export class Deliverer {
       const frame: MessageFrame = { type: 'message', ...m };
       const serialized = JSON.stringify(frame);
       for (const [gatewayId, userIds] of byGateway) {
-        const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: userIds, frame: serialized, conversation_id: m.conversation_id, sequenced_at_ms: sequencedAt };
-        pipeline.publish(this.keys.gatewayEvents(gatewayId), JSON.stringify(event));
-        published++;
+        deliveries.push({ gatewayId, userIds, frame: serialized, conversationId: m.conversation_id, sequencedAtMs: sequencedAt });
       }
     }
-    if (published === 0) return 0;
-    // exec() resolves even when single commands failed: each result carries its own error.
-    const results = (await pipeline.exec()) ?? [];
-    const failed = results.filter(([err]) => err !== null);
-    if (failed.length > 0) {
-      this.metrics.markPublishErrors(failed.length);
-      this.log.warn({ failed: failed.length, published, err: (failed[0]![0] as Error).message }, 'delivery publishes failed');
-      throw new Error(`${failed.length} of ${published} delivery publishes failed`);
+    const { published, errors } = await this.publisher.publish(deliveries);
+    if (errors.length > 0) {
+      this.metrics.markPublishErrors(errors.length);
+      this.log.warn({ failed: errors.length, published, err: errors[0]!.message }, 'delivery publishes failed');
+      throw new Error(`${errors.length} of ${published} delivery publishes failed`);
     }
     return published;
   }

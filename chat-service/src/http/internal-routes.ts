@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { ChatError, Errors, optInt, reqArray, type EverythingNew } from '@chat/protocol';
-import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, MAX_SEND_BATCH, type InternalLatestResponse, type InternalPushStateResponse, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendResult } from '@chat/protocol/internal';
-import { secretEquals } from '@chat/server/auth';
+import { INTERNAL_PATHS, MAX_SEND_BATCH, type InternalLatestResponse, type InternalPushStateResponse, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendResult } from '@chat/protocol/internal';
+import { checkInternalToken } from '@chat/server/http';
 import type { Logger } from '@chat/server/logger';
 import type { InboxService } from '../inbox/inbox-service.js';
 import type { PushStateService } from '../inbox/push-state.js';
@@ -13,10 +13,6 @@ import { readJson, sendJson } from './http-utils.js';
 import { parseInternalHistory, parseInternalInbox, parseInternalLatest, parseInternalPushState, parseInternalRead, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
 import type { Router } from './router.js';
 
-function checkInternalToken(req: IncomingMessage, expected: string): void {
-  if (!secretEquals(req.headers[INTERNAL_TOKEN_HEADER], expected)) throw new ChatError(Errors.UNAUTHORIZED);
-}
-
 /** The API gateways call; the user id in each body is the JWT subject the gateway verified. */
 export function registerInternalRoutes(
   router: Router,
@@ -25,7 +21,7 @@ export function registerInternalRoutes(
   const expected = deps.internalToken;
   const maxRequest = deps.maxBodyBytes * 2 + 4096;
   router.on('POST', INTERNAL_PATHS.sendBatch, async ({ req, res }) => {
-    checkInternalToken(req, expected);
+    checkInternalToken(req.headers, expected);
     const received = Date.now();
     const { items, budgetMs } = parseWith(await readJson(req, maxRequest * MAX_SEND_BATCH), (o) => ({
       items: reqArray(o, 'requests', MAX_SEND_BATCH),
@@ -50,35 +46,35 @@ export function registerInternalRoutes(
     sendJson(res, 200, response);
   });
   router.on('POST', INTERNAL_PATHS.sync, async ({ req, res }) => {
-    checkInternalToken(req, expected);
+    checkInternalToken(req.headers, expected);
     const body = parseWith(await readJson(req, 1024 * 1024), parseInternalSync);
     sendJson(res, 200, { conversations: await deps.reads.sync(body.user_id, body.positions, body.max_bytes) });
   });
   router.on('POST', INTERNAL_PATHS.history, async ({ req, res }) => {
-    checkInternalToken(req, expected);
+    checkInternalToken(req.headers, expected);
     sendJson(res, 200, await deps.reads.history(parseWith(await readJson(req, 64 * 1024), parseInternalHistory)));
   });
   router.on('POST', INTERNAL_PATHS.read, async ({ req, res }) => {
-    checkInternalToken(req, expected);
+    checkInternalToken(req.headers, expected);
     const body = parseWith(await readJson(req, 4096), parseInternalRead);
     const response: InternalReadResponse = { conversation_id: body.conversation_id, read_seq: await deps.inbox.markRead(body.user_id, body.conversation_id, body.seq) };
     sendJson(res, 200, response);
   });
   router.on('POST', INTERNAL_PATHS.inbox, async ({ req, res }) => {
-    checkInternalToken(req, expected);
+    checkInternalToken(req.headers, expected);
     const body = parseWith(await readJson(req, 4096), parseInternalInbox);
     const page: EverythingNew = await deps.inbox.everythingNew(body.user_id, body.cursor, body.max_bytes);
     sendJson(res, 200, page);
   });
   router.on('POST', INTERNAL_PATHS.latest, async ({ req, res }) => {
-    checkInternalToken(req, expected);
+    checkInternalToken(req.headers, expected);
     const body = parseWith(await readJson(req, 64 * 1024), parseInternalLatest);
     const response: InternalLatestResponse = { conversations: await deps.reads.latest(body.conversation_ids) };
     sendJson(res, 200, response);
   });
   // The notifier's read of recipients' state before it pushes (read position, mute, membership, badge).
   router.on('POST', INTERNAL_PATHS.pushState, async ({ req, res }) => {
-    checkInternalToken(req, expected);
+    checkInternalToken(req.headers, expected);
     const body = parseWith(await readJson(req, 128 * 1024), parseInternalPushState);
     const response: InternalPushStateResponse = { states: await deps.pushStates.states(body) };
     sendJson(res, 200, response);

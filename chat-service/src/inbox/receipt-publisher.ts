@@ -1,8 +1,6 @@
 import type { ReceiptFrame } from '@chat/protocol';
-import type { GatewayEvent } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
-import { RedisKeys } from '@chat/server/redis';
-import type { SessionRegistry } from '@chat/server/routing';
+import { GatewayEventPublisher, type SessionRegistry } from '@chat/server/routing';
 
 /**
  * Sends a `receipt` frame to the online devices of `recipients`: one Redis publish per gateway
@@ -10,14 +8,14 @@ import type { SessionRegistry } from '@chat/server/routing';
  * read position in the conversation list or the next receipt.
  */
 export class ReceiptPublisher {
-  private readonly keys: RedisKeys;
+  private readonly publisher: GatewayEventPublisher;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     redisPrefix: string,
     private readonly registry: SessionRegistry,
   ) {
-    this.keys = new RedisKeys(redisPrefix);
+    this.publisher = new GatewayEventPublisher(redis, redisPrefix);
   }
 
   async publish(recipients: Iterable<string>, receipt: Omit<ReceiptFrame, 'type' | 'ref'>): Promise<number> {
@@ -25,12 +23,7 @@ export class ReceiptPublisher {
     if (byGateway.size === 0) return 0;
     const frame: ReceiptFrame = { type: 'receipt', ...receipt };
     const serialized = JSON.stringify(frame);
-    const pipeline = this.redis.pipeline();
-    for (const [gatewayId, userIds] of byGateway) {
-      const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: userIds, frame: serialized };
-      pipeline.publish(this.keys.gatewayEvents(gatewayId), JSON.stringify(event));
-    }
-    await pipeline.exec();
+    await this.publisher.publish(Array.from(byGateway, ([gatewayId, userIds]) => ({ gatewayId, userIds, frame: serialized })));
     return byGateway.size;
   }
 }

@@ -147,6 +147,7 @@ export const ENV_TABLE = {
   FCM_RETRY_BASE_MS: v(int(1, 600_000), '1000', 'First retry delay cap; doubles per attempt (full jitter: a random delay up to the cap), at least any Retry-After.'),
   FCM_RETRY_MAX_MS: v(int(1, 3_600_000), '300000', 'Largest retry delay cap.'),
   METRICS_ENABLED: v(bool(), 'true', 'Expose /metrics on each service.'),
+  SHUTDOWN_DEADLINE_MS: v(int(1000, 600_000), '30000', 'Longest a process may take to stop after SIGTERM (a gateway: after its drain, DRAIN_TIMEOUT_MS); past it, or at a second signal, it exits 1.'),
 } as const;
 
 export type EnvName = keyof typeof ENV_TABLE;

@@ -1,2 +1,3 @@
 export type { SessionRegistry } from './session-registry.js';
 export { RedisSessionRegistry, type RedisSessionRegistryOptions } from './redis-session-registry.js';
+export { GatewayEventPublisher, type GatewayDelivery } from './gateway-event-publisher.js';

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { pushTo } from '../collections.js';
+import { envDefault } from '../config/env-default.js';
 import { RedisKeys } from '../redis/keys.js';
 import { RedisScript } from '../redis/script.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -7,7 +8,7 @@ import type { SessionRegistry } from './session-registry.js';
 export interface RedisSessionRegistryOptions {
   /** REDIS_KEY_PREFIX, so tests and tenants can share a Redis. */
   prefix: string;
-  /** TTL of a user's connection hash and of a gateway's liveness key. @default 60 */
+  /** TTL of a user's connection hash and of a gateway's liveness key. @default SESSION_TTL_SECONDS's default */
   ttlSeconds?: number;
 }
 
@@ -62,7 +63,7 @@ export class RedisSessionRegistry implements SessionRegistry {
     options: RedisSessionRegistryOptions,
   ) {
     this.keys = new RedisKeys(options.prefix);
-    this.ttl = options.ttlSeconds ?? 60;
+    this.ttl = options.ttlSeconds ?? envDefault('SESSION_TTL_SECONDS');
   }
 
   private userKey(userId: string): string {
