@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
-import { TokenVerifier, loadPublicKeys } from '@chat/server/auth';
+import { tokenVerifierFromConfig } from '@chat/server/auth';
 import type { CassandraClient, Kafka, Redis } from '@chat/server/clients';
 import type { Config } from '@chat/server/config';
 import { SnowflakeIds, leaseWorkerId } from '@chat/server/ids';
@@ -221,12 +221,8 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const coverage = new IdempotencyCoverage(idempotency, guardedBy(new CassandraUserSendDays(clients.cassandra), breakers.cassandra), keepsRecords);
     const durableSends = guardedBy(new CassandraSequencedSendStore(clients.cassandra, batcher), breakers.cassandra);
     const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, durableSends, coverage, attachments);
-    const verifier = new TokenVerifier({
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-      hs256Secret: config.JWT_HS256_SECRET,
-      publicKeys: loadPublicKeys(config.JWT_PUBLIC_KEYS_FILE),
-    });
+    const { verifier, close: closeVerifier } = await tokenVerifierFromConfig(config, log);
+    closers.push(async () => closeVerifier());
     if (config.RATE_MEMBER_WRITES_PER_USER.points < config.MAX_GROUP_MEMBERS) {
       throw new Error('RATE_MEMBER_WRITES_PER_USER must allow at least MAX_GROUP_MEMBERS member writes per window, or the largest group could never be created');
     }

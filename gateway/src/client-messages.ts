@@ -139,7 +139,11 @@ export class ClientMessages {
         this.metrics.markRateLimited('presence_ids');
         reply = errorFrameFor(rateLimited(wait, 'too many presence subscriptions by this user'), frame.ref);
       } else {
-        reply = await this.handler.handle({ userId: data.userId, connectionId: data.connectionId }, frame);
+        // The expiry timer (gateway.ts) re-reads expiresAt when it fires: moving it is enough.
+        const renewExpiry = (expiresAt: number): void => {
+          if (expiresAt > data.expiresAt) data.expiresAt = expiresAt;
+        };
+        reply = await this.handler.handle({ userId: data.userId, connectionId: data.connectionId, renewExpiry }, frame);
       }
     } catch (err) {
       if (err instanceof ChatError) {

@@ -1,6 +1,8 @@
-import type { ClientFrame, ServerFrame } from '@chat/protocol';
+import { ChatError, Errors, type ClientFrame, type ServerFrame } from '@chat/protocol';
+import { TokenError } from '@chat/server/auth';
 import type { ChatServiceClient } from './chat-service-client.js';
 import type { FrameCaller, PresenceAndTyping } from './presence-and-typing.js';
+import type { AccessTokenVerifier } from './upgrade-handler.js';
 
 /**
  * Turns one validated client frame into its reply. The one place that knows which backend
@@ -14,12 +16,16 @@ export class FrameHandler {
     private readonly presence: PresenceAndTyping,
     /** Byte budget of sync/history/inbox replies (chat-service pages them with has_more). */
     private readonly replyBudgetBytes?: number,
+    /** Verifies `auth` frames (in-band token refresh); without it they are refused as unknown. */
+    private readonly verifier?: AccessTokenVerifier,
   ) {}
 
   async handle(caller: FrameCaller, frame: ClientFrame): Promise<ServerFrame | undefined> {
     switch (frame.type) {
       case 'ping':
         return { type: 'pong', ref: frame.ref };
+      case 'auth':
+        return this.reauthenticate(caller, frame.ref, frame.token);
       case 'send': {
         const res = await this.chat.send({
           user_id: caller.userId,
@@ -62,6 +68,24 @@ export class FrameHandler {
       default:
         return assertNever(frame);
     }
+  }
+
+  /**
+   * A fresh token for the same user moves the connection's expiry; anything else (invalid, expired,
+   * another subject) is refused with 4008 and leaves the connection on its current token.
+   */
+  private async reauthenticate(caller: FrameCaller, ref: string, token: string): Promise<ServerFrame> {
+    if (!this.verifier || !caller.renewExpiry) throw new ChatError(Errors.UNKNOWN_TYPE, 'auth is not supported here');
+    let identity;
+    try {
+      identity = await this.verifier.verifyAsync(token);
+    } catch (err) {
+      if (err instanceof TokenError) throw new ChatError(Errors.UNAUTHORIZED, `invalid token: ${err.message}`);
+      throw err;
+    }
+    if (identity.userId !== caller.userId) throw new ChatError(Errors.UNAUTHORIZED, 'the token is for another user');
+    caller.renewExpiry(identity.expiresAt);
+    return { type: 'auth.ok', ref, expires_at: identity.expiresAt };
   }
 
   private budget(): { max_bytes?: number } {

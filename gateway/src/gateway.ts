@@ -107,7 +107,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     : undefined;
   const presence = deps.presence ?? presenceWiring?.presence ?? new UnsupportedPresenceAndTyping();
   // A sync/history reply is paged to a quarter of the buffer (chat-service sets has_more).
-  const frameHandler = new FrameHandler(deps.chat, presence, Math.floor(opts.maxBackpressureBytes / 4));
+  const frameHandler = new FrameHandler(deps.chat, presence, Math.floor(opts.maxBackpressureBytes / 4), deps.verifier);
   const rateLimits = deps.redis ? redisGatewayRateLimits(deps.redis, opts, log) : localGatewayRateLimits(opts);
   const penalties = new FloodPenalties();
   const messages = new ClientMessages(frameHandler, metrics, log, opts, policy, rateLimits, penalties);

@@ -1,4 +1,4 @@
-import { TokenVerifier, loadPublicKeys } from '@chat/server/auth';
+import { tokenVerifierFromConfig } from '@chat/server/auth';
 import { createRedis, createRedisSubscriber, redisTargetFromConfig } from '@chat/server/clients';
 import { loadConfigOrExit } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
@@ -26,12 +26,7 @@ const redis = createRedis(redisTargetFromConfig(config), log, 'gateway');
 // Named after the gateway, so an operator (or a test) can tell its subscriber apart in CLIENT LIST.
 const subscriber = createRedisSubscriber(redis, log, `gateway-sub-${options.gatewayId.replace(/[^A-Za-z0-9._:-]/g, '_')}`);
 
-const verifier = new TokenVerifier({
-  issuer: config.JWT_ISSUER,
-  audience: config.JWT_AUDIENCE,
-  hs256Secret: config.JWT_HS256_SECRET,
-  publicKeys: loadPublicKeys(config.JWT_PUBLIC_KEYS_FILE),
-});
+const { verifier } = await tokenVerifierFromConfig(config, log);
 const chat = new HttpChatServiceClient({
   url: config.CHAT_SERVICE_URL,
   internalToken: config.INTERNAL_API_TOKEN,

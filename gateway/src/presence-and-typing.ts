@@ -4,6 +4,8 @@ import { ChatError, Errors, type PresenceSubFrame, type ServerFrame, type Typing
 export interface FrameCaller {
   userId: string;
   connectionId: string;
+  /** Moves the connection's token expiry (in-band refresh); absent where a caller has no socket. */
+  renewExpiry?(expiresAt: number): void;
 }
 
 /**

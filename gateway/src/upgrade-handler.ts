@@ -14,7 +14,8 @@ import type { HttpRequest, HttpResponse, us_socket_context_t } from './uws.js';
 
 /** Verifies access tokens (shared TokenVerifier: pinned algorithms, exp/iss/aud checked). */
 export interface AccessTokenVerifier {
-  verify(token: string): VerifiedToken;
+  /** Resolves with the identity or rejects with TokenError; async when a JWKS refetch is needed. */
+  verifyAsync(token: string): Promise<VerifiedToken>;
 }
 
 export interface UpgradeDeps {
@@ -67,28 +68,33 @@ export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req
     }
     if (!isOriginAllowed(origin, options.allowedOrigins)) return refuse(res, 'origin', Errors.ORIGIN_NOT_ALLOWED);
     if (!credentials) return refuse(res, 'unauthorized', Errors.UNAUTHORIZED);
-    let identity: VerifiedToken;
-    try {
-      identity = verifier.verify(credentials.token);
-    } catch (err) {
-      if (!(err instanceof TokenError)) log.error({ err }, 'token verification failed unexpectedly');
-      else log.debug({ reason: err.message, source: credentials.source }, 'token refused');
-      return refuse(res, 'unauthorized', Errors.UNAUTHORIZED);
-    }
-    const penalty = deps.penalties.waitMs(identity.userId, Date.now());
-    if (penalty > 0) {
-      metrics.markRateLimited('upgrades');
-      return refuse(res, 'rate_limited', Errors.RATE_LIMITED, penalty);
-    }
-
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
     const connectionId = deps.nextConnectionId();
-    const { userId } = identity;
 
     void (async () => {
+      let identity: VerifiedToken;
+      try {
+        identity = await verifier.verifyAsync(credentials.token);
+      } catch (err) {
+        if (!(err instanceof TokenError)) log.error({ err }, 'token verification failed unexpectedly');
+        else log.debug({ reason: err.message, source: credentials.source }, 'token refused');
+        if (!aborted) res.cork(() => refuse(res, 'unauthorized', Errors.UNAUTHORIZED));
+        return;
+      }
+      const { userId } = identity;
+      const penalty = deps.penalties.waitMs(userId, Date.now());
+      if (penalty > 0) {
+        metrics.markRateLimited('upgrades');
+        if (!aborted) res.cork(() => refuse(res, 'rate_limited', Errors.RATE_LIMITED, penalty));
+        return;
+      }
+      if (aborted) {
+        metrics.markRejectedUpgrade('aborted');
+        return;
+      }
       let admitted: boolean;
       try {
         admitted = await registry.register(userId, connectionId, options.gatewayId, options.maxConnectionsPerUser);

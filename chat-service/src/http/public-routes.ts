@@ -17,12 +17,12 @@ import type { RouteContext, Router } from './router.js';
 
 const MAX_REST_BODY = 1024 * 1024;
 
-function bearerUser(req: IncomingMessage, verifier: TokenVerifier): string {
+async function bearerUser(req: IncomingMessage, verifier: TokenVerifier): Promise<string> {
   const header = req.headers.authorization ?? '';
   const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
   if (!m?.[1]) throw new ChatError(Errors.UNAUTHORIZED);
   try {
-    return verifier.verify(m[1]).userId;
+    return (await verifier.verifyAsync(m[1])).userId;
   } catch (err) {
     if (err instanceof TokenError) throw new ChatError(Errors.UNAUTHORIZED, `invalid token: ${err.message}`);
     throw err;
@@ -51,7 +51,7 @@ export function registerPublicRoutes(
 ): void {
   const authed = (handler: (ctx: RouteContext, userId: string) => Promise<void>) => async (ctx: RouteContext) => {
     admit(deps.limits.perAddress, addressKey(ctx.req.socket.remoteAddress ?? ''), 'too many requests from this address');
-    const userId = bearerUser(ctx.req, deps.verifier);
+    const userId = await bearerUser(ctx.req, deps.verifier);
     admit(deps.limits.perUser, userId, 'too many requests by this user');
     return handler(ctx, userId);
   };

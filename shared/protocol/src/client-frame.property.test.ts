@@ -53,6 +53,7 @@ const validFrame: fc.Arbitrary<ClientFrame> = fc.oneof(
   fc.record({ type: fc.constant('read' as const), ref: fc.string({ minLength: 1, maxLength: 64 }), conversation_id: canonicalId, seq: seqLike }),
   fc.record({ type: fc.constantFrom('presence.sub' as const, 'presence.unsub' as const), ref: fc.string({ minLength: 1, maxLength: 64 }), user_ids: fc.array(fc.stringMatching(/^[A-Za-z0-9._:@-]{1,128}$/), { maxLength: 5 }) }),
   fc.record({ type: fc.constant('ping' as const), ref: fc.string({ minLength: 1, maxLength: 64 }) }),
+  fc.record({ type: fc.constant('auth' as const), ref: fc.string({ minLength: 1, maxLength: 64 }), token: fc.stringMatching(/^[A-Za-z0-9._~+/=-]{1,300}$/) }),
 );
 
 /** Objects shaped like frames, with each field valid, invalid or missing. */

@@ -86,8 +86,21 @@ export interface InboxFrame {
   /** The `cursor` of the previous reply (WebSocket or REST), as given. */
   cursor?: string;
 }
-export type ClientFrame = SendFrame | SyncFrame | HistoryFrame | TypingFrame | ReadFrame | PresenceSubFrame | PingFrame | InboxFrame;
-export const CLIENT_FRAME_TYPES = ['send', 'sync', 'history', 'typing', 'read', 'presence.sub', 'presence.unsub', 'ping', 'inbox'] as const;
+/**
+ * In-band token refresh: a new access token for the same user, sent on the open connection before
+ * the current one expires. Answered with `auth.ok` (the connection now lives until the new `exp`)
+ * or an `error` (4008 unauthorized: invalid, expired or another user's; the old token still holds).
+ */
+export interface AuthFrame {
+  type: 'auth';
+  ref: string;
+  token: string;
+}
+/** Longest access token accepted (the same bound as the upgrade's). */
+export const ACCESS_TOKEN_MAX = 8192;
+export const ACCESS_TOKEN_PATTERN = /^[A-Za-z0-9._~+/=-]+$/;
+export type ClientFrame = SendFrame | SyncFrame | HistoryFrame | TypingFrame | ReadFrame | PresenceSubFrame | PingFrame | InboxFrame | AuthFrame;
+export const CLIENT_FRAME_TYPES = ['send', 'sync', 'history', 'typing', 'read', 'presence.sub', 'presence.unsub', 'ping', 'inbox', 'auth'] as const;
 
 /** Longest inbox cursor a server issues; its characters are base64url. */
 export const INBOX_CURSOR_MAX = 512;
@@ -167,6 +180,12 @@ export interface PongFrame {
   type: 'pong';
   ref: string;
 }
+/** The answer to `auth`: the connection is now authenticated until `expires_at` (ms since the epoch). */
+export interface AuthOkFrame {
+  type: 'auth.ok';
+  ref: string;
+  expires_at: number;
+}
 export interface ReconnectFrame {
   type: 'reconnect';
   reason: 'server_restart';
@@ -242,6 +261,7 @@ export type ServerFrame =
   | InboxResultFrame
   | ErrorFrame
   | PongFrame
+  | AuthOkFrame
   | ReconnectFrame
   | SyncHintFrame
   | DigestFrame

@@ -1,6 +1,6 @@
 import { ChatError, Errors } from './errors.js';
 import { reqId } from './canonical-id.js';
-import { INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN, MAX_ATTACHMENTS_PER_MESSAGE, type ClientFrame, type Position } from './frames.js';
+import { ACCESS_TOKEN_MAX, ACCESS_TOKEN_PATTERN, INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN, MAX_ATTACHMENTS_PER_MESSAGE, type ClientFrame, type Position } from './frames.js';
 import { exceedsUtf8Bytes } from './utf8.js';
 import {
   CLIENT_MSG_ID_PATTERN,
@@ -140,6 +140,8 @@ export function parseClientFrame(value: unknown, userId: string, limits: FrameLi
         return { type, ref, user_ids: parseUserIds(value) };
       case 'ping':
         return { type, ref };
+      case 'auth':
+        return { type, ref, token: reqString(value, 'token', ACCESS_TOKEN_MAX, ACCESS_TOKEN_PATTERN) };
       case 'inbox': {
         const cursor = optString(value, 'cursor', INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN);
         return { type, ref, ...(cursor !== undefined ? { cursor } : {}) };

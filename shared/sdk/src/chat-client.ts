@@ -13,6 +13,7 @@ import { Resume, type ResyncInfo } from './resume.js';
 import { Scheduler } from './scheduler.js';
 import { SendQueue } from './send-queue.js';
 import { defaultTimers, type Timers } from './timers.js';
+import { TokenRefresh } from './token-refresh.js';
 import { globalWebSocket, type WebSocketConstructor } from './transport.js';
 
 export type { CloseInfo, ConnectionState } from './connection.js';
@@ -22,8 +23,13 @@ export type { ResyncInfo } from './resume.js';
 export interface ChatClientOptions {
   /** Gateway URL(s), e.g. `ws://127.0.0.1:8081/ws`. With several, each reconnect moves to the next one. */
   url: string | readonly string[];
-  /** Returns the JWT; called on every (re)connect. Sent as subprotocols `['bearer', token]`. */
+  /**
+   * Returns the JWT; called on every (re)connect (sent as subprotocols `['bearer', token]`) and
+   * shortly before the connection's token expires, to refresh it in band (`auth`) without reconnecting.
+   */
   getToken: () => string | Promise<string>;
+  /** How long before the token's `exp` a fresh one is sent on the open connection. @default 60_000 */
+  tokenRefreshAheadMs?: number;
   /** WebSocket implementation (browser API compatible, e.g. the `ws` package). @default globalThis.WebSocket */
   WebSocketImpl?: WebSocketConstructor;
   /** Positions to resume from (e.g. persisted `positions()` of an earlier session). @default [] */
@@ -109,6 +115,9 @@ export class ChatClient {
   private readonly sends: SendQueue;
   private readonly connectWaiters: Deferred<HelloFrame>[] = [];
   private readonly timers: Timers;
+  private readonly tokenRefresh: TokenRefresh;
+  /** The token the current connection was opened or last refreshed with. */
+  private currentToken: string | undefined;
   private readonly readState: ReadState = new ReadState((cid, n) => this.emitter.emit('unread', cid, n, this.readState.totalUnread()));
 
   constructor(options: ChatClientOptions) {
@@ -126,7 +135,7 @@ export class ChatClient {
     this.connection = new Connection(
       {
         urls,
-        getToken: options.getToken,
+        getToken: async () => (this.currentToken = await options.getToken()),
         WebSocketImpl,
         timers,
         backoff: { baseMs: options.reconnectBaseMs ?? DEFAULT_BACKOFF_BASE_MS, capMs: options.reconnectCapMs ?? DEFAULT_BACKOFF_CAP_MS, random },
@@ -163,6 +172,18 @@ export class ChatClient {
       },
       { gapFillPageSize: options.gapFillPageSize ?? 100, maxGapFillAttempts: options.maxGapFillAttempts ?? 8, retryBackoff },
       options.positions ?? [],
+    );
+    this.tokenRefresh = new TokenRefresh(
+      timers,
+      async () => options.getToken(),
+      async (token) => {
+        const reply = await this.request({ type: 'auth', token }, { resendOnReconnect: false });
+        if (reply.type !== 'auth.ok') throw new Error(`auth answered ${reply.type}`);
+        this.currentToken = token;
+        return reply.expires_at;
+      },
+      (err) => this.emitError(err),
+      options.tokenRefreshAheadMs ?? 60_000,
     );
     this.sends = new SendQueue(this.connection, tracker, this.scheduler, {
       ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
@@ -326,6 +347,7 @@ export class ChatClient {
     this.emitter.emit('open', hello);
     for (const d of this.connectWaiters.splice(0)) d.resolve(hello);
     if (gen !== this.connection.generation) return; // a listener closed the client
+    this.tokenRefresh.connected(this.currentToken);
     this.resume.connected();
     this.requests.transmitWaiting();
     this.sends.flush();
@@ -372,12 +394,14 @@ export class ChatClient {
   }
 
   private onLost(err: Error): void {
+    this.tokenRefresh.stop();
     this.resume.connectionLost();
     this.requests.tracker.connectionLost(err);
     this.sends.connectionLost();
   }
 
   private onClosed(info: CloseInfo): void {
+    this.tokenRefresh.stop();
     if (!info.willReconnect) {
       // Closed for good: reject everything still pending.
       this.scheduler.cancelAll();

@@ -20,6 +20,14 @@ export interface TokenVerifierOptions {
   publicKeys: PublicKeyEntry[];
   /** Seconds of clock skew accepted on exp/nbf. @default 5 */
   clockToleranceSeconds?: number;
+  /** Keys from the identity provider's JWKS URL (JwksKeySource), consulted for kids not in `publicKeys`. */
+  jwks?: RemoteKeys;
+}
+
+/** Keys fetched from elsewhere: looked up synchronously, refetched when a token names an unknown kid. */
+export interface RemoteKeys {
+  keyFor(kid: string): { key: KeyObject; alg: AsymmetricAlg } | undefined;
+  refreshForUnknownKid(): Promise<void>;
 }
 
 export interface VerifiedToken {
@@ -57,7 +65,7 @@ export class TokenVerifier {
     const kid = decoded.header.kid;
     let key: KeyObject;
     let alg: jwt.Algorithm;
-    const entry = kid === undefined ? undefined : this.keys.get(kid);
+    const entry = kid === undefined ? undefined : (this.keys.get(kid) ?? this.opts.jwks?.keyFor(kid));
     if (entry) {
       key = entry.key;
       alg = entry.alg;
@@ -82,6 +90,20 @@ export class TokenVerifier {
     if (typeof payload.exp !== 'number') throw new TokenError('exp is required');
     if (typeof payload.sub !== 'string' || !USER_ID_PATTERN.test(payload.sub)) throw new TokenError('sub is missing or invalid');
     return { userId: payload.sub, expiresAt: payload.exp * 1000 };
+  }
+
+  /**
+   * verify(), and when the token names a kid no key has yet, one JWKS refetch (rate limited) and a
+   * second try: a key the provider just started signing with is accepted without a restart.
+   */
+  async verifyAsync(token: string): Promise<VerifiedToken> {
+    try {
+      return this.verify(token);
+    } catch (err) {
+      if (!(err instanceof TokenError) || err.message !== 'unknown key id' || !this.opts.jwks) throw err;
+      await this.opts.jwks.refreshForUnknownKid();
+      return this.verify(token);
+    }
   }
 }
 

@@ -115,6 +115,9 @@ export const ENV_TABLE = {
   JWT_AUDIENCE: v(str(), 'chat', 'Required `aud` claim.'),
   JWT_HS256_SECRET: v(optStr(), '', 'HS256 secret (development). Empty disables HS256. In production, when set, at least 32 bytes and not the development value.'),
   JWT_PUBLIC_KEYS_FILE: v(optStr(), '', 'JSON file {"keys":[{"kid","alg":"RS256"|"ES256","pem"}]} for production tokens.'),
+  JWT_JWKS_URL: v(optStr(), '', 'The identity provider\'s JWKS URL (http or https): RS256/ES256 keys fetched at start, every JWT_JWKS_REFRESH_SECONDS and when a token names an unknown kid (at most once per JWT_JWKS_UNKNOWN_KID_COOLDOWN_MS), cached by issuer and kid; rotation needs no restart. Empty: none.'),
+  JWT_JWKS_REFRESH_SECONDS: v(int(10, 86_400), '600', 'How often the JWKS document is fetched again.'),
+  JWT_JWKS_UNKNOWN_KID_COOLDOWN_MS: v(int(0, 3_600_000), '30000', 'A token naming a kid the JWKS cache lacks refetches the document at most once per this interval (forged kids cannot make the process hammer the provider).'),
 
   WORKER_ID: v(int(-1, 1023), '-1', 'Snowflake worker id 0-1023; -1 allocates one from Redis at start.'),
   MAX_GROUP_MEMBERS: v(int(2, 1_000_000), '10000', 'Largest allowed conversation.'),

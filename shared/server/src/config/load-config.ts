@@ -86,8 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       problems.push(`${name}: ${(err as Error).message}`);
     }
   }
-  if (problems.length === 0 && out.JWT_HS256_SECRET === '' && out.JWT_PUBLIC_KEYS_FILE === '') {
-    problems.push('JWT_HS256_SECRET or JWT_PUBLIC_KEYS_FILE must be set');
+  if (problems.length === 0 && out.JWT_HS256_SECRET === '' && out.JWT_PUBLIC_KEYS_FILE === '' && out.JWT_JWKS_URL === '') {
+    problems.push('JWT_HS256_SECRET, JWT_PUBLIC_KEYS_FILE or JWT_JWKS_URL must be set');
   }
   if (production) problems.push(...secretProblems(out));
   if (problems.length > 0) throw new ConfigError(problems);
