@@ -5,12 +5,12 @@ import { createLogger } from '@chat/server/logger';
 import { createMetricsRegistry } from '@chat/server/metrics';
 import { RedisSessionRegistry } from '@chat/server/routing';
 import { onShutdown } from '@chat/server/shutdown';
-import { HttpChatServiceClient } from './chat-service-client.js';
+import { HttpChatServiceClient } from './backend/chat-service-client.js';
 import { startGateway } from './gateway.js';
 import { PromGatewayMetrics } from './gateway-metrics.js';
 import { gatewayOptionsFromConfig } from './gateway-options.js';
-import { HttpPresenceClient } from './presence-client.js';
-import { uwsFallbackProblem } from './uws.js';
+import { HttpPresenceClient } from './backend/presence-client.js';
+import { uwsFallbackProblem } from './transport/uws.js';
 
 const fallback = uwsFallbackProblem();
 if (fallback !== undefined) {

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { HttpChatServiceClient } from '../src/chat-service-client.js';
+import { HttpChatServiceClient } from '../src/backend/chat-service-client.js';
 import { startGateway, type RunningGateway } from '../src/gateway.js';
 import type { GatewayOptions } from '../src/gateway-options.js';
 import { RedisKeys } from '@chat/server/redis';

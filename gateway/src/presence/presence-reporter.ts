@@ -1,5 +1,5 @@
 import type { Logger } from '@chat/server/logger';
-import type { PresenceClient } from './presence-client.js';
+import type { PresenceClient } from '../backend/presence-client.js';
 
 export interface PresenceReporterOptions {
   gatewayId: string;

@@ -1,5 +1,5 @@
 import { ChatError, Errors, type PresenceSubFrame, type ServerFrame, type TypingFrame } from '@chat/protocol';
-import type { PresenceClient } from './presence-client.js';
+import type { PresenceClient } from '../backend/presence-client.js';
 import type { PresenceHub } from './presence-hub.js';
 import type { FrameCaller, PresenceAndTyping } from './presence-and-typing.js';
 

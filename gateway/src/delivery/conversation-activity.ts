@@ -1,5 +1,5 @@
 import type { ServerFrame } from '@chat/protocol';
-import type { GatewaySocket } from './socket-data.js';
+import type { GatewaySocket } from '../transport/socket-data.js';
 
 /** Conversations remembered per socket for the digest; the least recently used is forgotten beyond this. */
 export const MAX_ACTIVE_PER_SOCKET = 32;

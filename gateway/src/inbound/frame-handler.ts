@@ -1,8 +1,8 @@
 import { ChatError, Errors, type ClientFrame, type ServerFrame } from '@chat/protocol';
 import { TokenError } from '@chat/server/auth';
-import type { ChatServiceClient } from './chat-service-client.js';
-import type { FrameCaller, PresenceAndTyping } from './presence-and-typing.js';
-import type { AccessTokenVerifier } from './upgrade-handler.js';
+import type { ChatServiceClient } from '../backend/chat-service-client.js';
+import type { FrameCaller, PresenceAndTyping } from '../presence/presence-and-typing.js';
+import type { AccessTokenVerifier } from '../transport/upgrade-handler.js';
 
 /**
  * Turns one validated client frame into its reply. The one place that knows which backend

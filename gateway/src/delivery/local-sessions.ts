@@ -1,4 +1,4 @@
-import type { GatewaySocket } from './socket-data.js';
+import type { GatewaySocket } from '../transport/socket-data.js';
 
 /** The sockets open on this gateway, by user and by connection id. Synchronous, in-memory. */
 export class LocalSessions {

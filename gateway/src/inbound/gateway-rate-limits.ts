@@ -2,7 +2,7 @@ import type { Redis } from '@chat/server/clients';
 import type { Logger } from '@chat/server/logger';
 import { BatchedRedisRateLimiter, LocalRateLimiter, MemoryRateLimiter, RedisRateLimiter, type InstantRateLimiter, type RateLimiter } from '@chat/server/rate-limit';
 import { RedisKeys } from '@chat/server/redis';
-import type { ResolvedGatewayOptions } from './gateway-options.js';
+import type { ResolvedGatewayOptions } from '../gateway-options.js';
 
 /** The limits a gateway shares with the other gateways (per-connection limits live on the socket). */
 export interface GatewayRateLimits {

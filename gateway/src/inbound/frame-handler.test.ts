@@ -2,10 +2,10 @@ import { ChatError, Errors, decodeFrame, parseClientFrame } from '@chat/protocol
 import type { EverythingNew } from '@chat/protocol';
 import type { HistoryPage, InternalHistoryRequest, InternalInboxRequest, InternalLatestResponse, InternalReadRequest, InternalReadResponse, InternalSendRequest, InternalSendResponse, InternalSyncRequest, InternalSyncResponse } from '@chat/protocol/internal';
 import { describe, expect, it } from 'vitest';
-import type { ChatServiceClient } from './chat-service-client.js';
+import type { ChatServiceClient } from '../backend/chat-service-client.js';
 import { errorFrameFor } from './error-frames.js';
 import { FrameHandler } from './frame-handler.js';
-import { UnsupportedPresenceAndTyping } from './presence-and-typing.js';
+import { UnsupportedPresenceAndTyping } from '../presence/presence-and-typing.js';
 
 class FakeChat implements ChatServiceClient {
   sends: InternalSendRequest[] = [];

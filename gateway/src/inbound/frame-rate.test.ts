@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IGNORED_LIMIT_FACTOR, ignoresFrameLimit, takeFrame } from './frame-rate.js';
-import { newSocketData } from './socket-data.js';
+import { newSocketData } from '../transport/socket-data.js';
 
 describe('takeFrame', () => {
   it('allows `points` frames per window, then tells how long until the window ends', () => {

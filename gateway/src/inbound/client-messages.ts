@@ -1,17 +1,17 @@
 import { ChatError, CloseCodes, Errors, decodeFrame, parseClientFrame, rateLimited, refOf, type ClientFrame, type HistoryFrame, type InboxFrame, type ServerFrame, type SyncFrame } from '@chat/protocol';
 import type { Logger } from '@chat/server/logger';
-import { noteReply } from './conversation-activity.js';
+import { noteReply } from '../delivery/conversation-activity.js';
 import { errorFrame, errorFrameFor } from './error-frames.js';
 import { FrameHandler } from './frame-handler.js';
 import type { FloodPenalties } from './flood-penalties.js';
 import { frameWindowEnd, ignoresFrameLimit, takeFrame } from './frame-rate.js';
-import type { GatewayMetrics } from './gateway-metrics.js';
+import type { GatewayMetrics } from '../gateway-metrics.js';
 import type { GatewayRateLimits } from './gateway-rate-limits.js';
-import type { ResolvedGatewayOptions } from './gateway-options.js';
+import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import { recordInvalidFrame } from './invalid-frames.js';
-import type { GatewaySocket } from './socket-data.js';
-import { hasDeferredReplies, sendReply } from './reply-writer.js';
-import { closeSocket, isShut, type SendPolicy } from './socket-sender.js';
+import type { GatewaySocket } from '../transport/socket-data.js';
+import { hasDeferredReplies, sendReply } from '../transport/reply-writer.js';
+import { closeSocket, isShut, type SendPolicy } from '../transport/socket-sender.js';
 
 type Limits = Pick<
   ResolvedGatewayOptions,

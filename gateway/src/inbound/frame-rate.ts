@@ -1,5 +1,5 @@
 import type { RateLimit } from '@chat/server/config';
-import type { SocketData } from './socket-data.js';
+import type { SocketData } from '../transport/socket-data.js';
 
 /**
  * A connection that sends this many times RATE_FRAMES_PER_CONNECTION within one window kept going

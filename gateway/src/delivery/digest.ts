@@ -1,11 +1,11 @@
 import type { ConversationLatest } from '@chat/protocol';
 import { MAX_LATEST_CONVERSATIONS } from '@chat/protocol/internal';
 import type { Logger } from '@chat/server/logger';
-import type { ChatServiceClient } from './chat-service-client.js';
+import type { ChatServiceClient } from '../backend/chat-service-client.js';
 import { activeSince } from './conversation-activity.js';
 import type { LocalSessions } from './local-sessions.js';
-import type { GatewaySocket } from './socket-data.js';
-import { sendFrame, type SendPolicy } from './socket-sender.js';
+import type { GatewaySocket } from '../transport/socket-data.js';
+import { sendFrame, type SendPolicy } from '../transport/socket-sender.js';
 
 export interface DigestOptions {
   /** How often digests go out (DELIVERY_DIGEST_INTERVAL_MS); 0 disables. */

@@ -1,7 +1,7 @@
 import { Errors } from '@chat/protocol';
 import type { Readiness } from '@chat/server/health';
 import type { Logger } from '@chat/server/logger';
-import type { MetricsRegistry } from './gateway-metrics.js';
+import type { MetricsRegistry } from '../gateway-metrics.js';
 import { guardHttp } from './http-guard.js';
 import { replyError, replyText } from './http-replies.js';
 import type { TemplatedApp } from './uws.js';

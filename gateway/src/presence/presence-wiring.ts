@@ -1,13 +1,13 @@
 import type { Redis } from '@chat/server/clients';
 import type { Logger } from '@chat/server/logger';
-import type { ResolvedGatewayOptions } from './gateway-options.js';
-import type { LocalSessions } from './local-sessions.js';
+import type { ResolvedGatewayOptions } from '../gateway-options.js';
+import type { LocalSessions } from '../delivery/local-sessions.js';
 import type { PresenceAndTyping } from './presence-and-typing.js';
-import type { PresenceClient } from './presence-client.js';
+import type { PresenceClient } from '../backend/presence-client.js';
 import { PresenceHub } from './presence-hub.js';
 import { PresenceReporter } from './presence-reporter.js';
 import { RemotePresenceAndTyping } from './remote-presence-and-typing.js';
-import { sendFrame, type SendPolicy } from './socket-sender.js';
+import { sendFrame, type SendPolicy } from '../transport/socket-sender.js';
 
 /** Largest user list of one presence-service query (its MAX_USERS_PER_REQUEST). */
 const MAX_QUERY_USERS = 5000;

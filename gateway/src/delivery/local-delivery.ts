@@ -1,8 +1,8 @@
 import type { GatewayEvent } from '@chat/protocol/internal';
 import { noteActive } from './conversation-activity.js';
-import type { GatewayMetrics } from './gateway-metrics.js';
+import type { GatewayMetrics } from '../gateway-metrics.js';
 import type { LocalSessions } from './local-sessions.js';
-import { admitBytes, sendFrame, writeText, type SendPolicy } from './socket-sender.js';
+import { admitBytes, sendFrame, writeText, type SendPolicy } from '../transport/socket-sender.js';
 
 /**
  * Applies delivery-channel events to this gateway's sockets. Delivery is at-most-once here

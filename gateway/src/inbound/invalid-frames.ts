@@ -1,4 +1,4 @@
-import type { SocketData } from './socket-data.js';
+import type { SocketData } from '../transport/socket-data.js';
 
 /**
  * Counts one invalid frame in a fixed window and tells whether the socket has now reached

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { recordInvalidFrame } from './invalid-frames.js';
-import { newSocketData } from './socket-data.js';
+import { newSocketData } from '../transport/socket-data.js';
 
 describe('recordInvalidFrame', () => {
   it('trips on the max-th invalid frame within the window and resets after it', () => {
