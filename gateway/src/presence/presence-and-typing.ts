@@ -9,9 +9,9 @@ export interface FrameCaller {
 }
 
 /**
- * Typing indicators (best-effort, at-most-once, 3 s TTL — G6), read receipts and presence
- * subscriptions. Each method returns the reply frame for the caller (or undefined for none) and
- * rejects with a ChatError carrying a registry code. The presence-service issue implements this.
+ * Typing indicators (best-effort, at-most-once, 3 s TTL — G6) and presence subscriptions (read
+ * receipts go to chat-service, not through here). Each method returns the reply frame for the
+ * caller (or undefined for none) and rejects with a ChatError carrying a registry code.
  */
 export interface PresenceAndTyping {
   typing(caller: FrameCaller, frame: TypingFrame): Promise<ServerFrame | undefined>;
@@ -20,7 +20,7 @@ export interface PresenceAndTyping {
 
 const NOT_YET = 'not supported by this server yet';
 
-/** Placeholder until presence and typing exist: every call is refused with UNKNOWN_TYPE. */
+/** Without presence-service (PRESENCE_SERVICE_URL empty): every call is refused with UNKNOWN_TYPE. */
 export class UnsupportedPresenceAndTyping implements PresenceAndTyping {
   typing(): Promise<ServerFrame | undefined> {
     return Promise.reject(new ChatError(Errors.UNKNOWN_TYPE, NOT_YET));

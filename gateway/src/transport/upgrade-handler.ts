@@ -1,5 +1,6 @@
 import { Errors } from '@chat/protocol';
 import { TokenError, type VerifiedToken } from '@chat/server/auth';
+import { isOriginAllowed } from '@chat/server/http';
 import type { Logger } from '@chat/server/logger';
 import { addressKey, type InstantRateLimiter } from '@chat/server/rate-limit';
 import type { SessionRegistry } from '@chat/server/routing';
@@ -7,7 +8,6 @@ import type { FloodPenalties } from '../inbound/flood-penalties.js';
 import type { GatewayMetrics, RejectReason } from '../gateway-metrics.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import { replyError } from './http-replies.js';
-import { isOriginAllowed } from './origin-policy.js';
 import { newSocketData } from './socket-data.js';
 import { extractToken } from './upgrade-credentials.js';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from './uws.js';
