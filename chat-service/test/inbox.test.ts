@@ -1,3 +1,4 @@
+import cassandra from 'cassandra-driver';
 import WebSocket from 'ws';
 import { ChatClient, type ChatClientOptions } from '@chat/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -66,6 +67,14 @@ describe('fanout on write for small conversations, on read for large ones', () =
     const largeMember = await sys.rest<EverythingNew>(at51[5]!, 'GET', '/v1/inbox');
     expect(largeMember.body.messages).toEqual([]);
     expect(largeMember.body.large).toEqual([expect.objectContaining({ conversation_id: c51, last_seq: n })]);
+
+    // Rows carry their message; a row without one (written before migration 012) is read from the conversation.
+    const today = Math.floor(Date.now() / 86_400_000);
+    const rows = await sys.cassandra.execute('SELECT entry_ts, seq, message FROM inbox WHERE user_id = ? AND day = ? AND conversation_id = ? ALLOW FILTERING', [small[2]!, today, cassandra.types.Long.fromString(c3)], { prepare: true });
+    expect(rows.rows.map((r) => JSON.parse(r.message as string).body)).toEqual(Array.from({ length: n }, (_, i) => `hello ${i}`));
+    const second = rows.rows.find((r) => Number(r.seq) === 2)!;
+    await sys.cassandra.execute('UPDATE inbox SET message = null WHERE user_id = ? AND day = ? AND entry_ts = ? AND conversation_id = ? AND seq = ?', [small[2]!, today, second.entry_ts, cassandra.types.Long.fromString(c3), cassandra.types.Long.fromNumber(2)], { prepare: true });
+    expect((await sys.rest<EverythingNew>(small[2]!, 'GET', '/v1/inbox')).body.messages).toEqual(newForMe.body.messages);
 
     // The cursor moves on: nothing new but the look-back, which the client drops by seq.
     const again = await sys.rest<EverythingNew>(small[2]!, 'GET', `/v1/inbox?cursor=${newForMe.body.cursor}`);

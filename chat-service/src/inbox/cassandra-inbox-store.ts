@@ -1,5 +1,6 @@
 import cassandra from 'cassandra-driver';
 import type { ChatMessage } from '@chat/protocol';
+import { parseStoredMessage } from '@chat/protocol/internal';
 import type { CassandraClient } from '@chat/server/clients';
 import { fromLong, longToNumber, toLong } from '../store/long.js';
 import type { InboxKey } from './inbox-cursor.js';
@@ -10,7 +11,17 @@ const long = (n: number) => cassandra.types.Long.fromNumber(n);
 /** Requests in flight per append: a 50-member fanout of a chunk stays a bounded burst. */
 const CONCURRENCY = 128;
 
-/** InboxStore on tables inbox and inbox_fanout (migration 007). */
+/** The message of an inbox row; none when the row predates migration 012 (or the text is not one). */
+function storedMessage(text: unknown): ChatMessage | undefined {
+  if (typeof text !== 'string') return undefined;
+  try {
+    return parseStoredMessage(JSON.parse(text));
+  } catch {
+    return undefined;
+  }
+}
+
+/** InboxStore on tables inbox (migrations 007, 012) and inbox_fanout (007). */
 export class CassandraInboxStore implements InboxStore {
   constructor(private readonly db: CassandraClient) {}
 
@@ -37,8 +48,8 @@ export class CassandraInboxStore implements InboxStore {
           .slice(i, i + CONCURRENCY)
           .map(([u, m]) =>
             this.db.execute(
-              'INSERT INTO inbox (user_id, day, entry_ts, conversation_id, seq, message_id) VALUES (?, ?, ?, ?, ?, ?)',
-              [u, day, long(ts), toLong(m.conversation_id), long(m.seq), toLong(m.message_id)],
+              'INSERT INTO inbox (user_id, day, entry_ts, conversation_id, seq, message_id, message) VALUES (?, ?, ?, ?, ?, ?, ?)',
+              [u, day, long(ts), toLong(m.conversation_id), long(m.seq), toLong(m.message_id), JSON.stringify(m)],
               IDEMPOTENT,
             ),
           ),
@@ -60,18 +71,19 @@ export class CassandraInboxStore implements InboxStore {
         // Only the first day can hold the key; later days start at their beginning.
         typeof after !== 'number' && i === 0
           ? this.db.execute(
-              'SELECT entry_ts, conversation_id, seq, message_id FROM inbox WHERE user_id = ? AND day = ? AND (entry_ts, conversation_id, seq) > (?, ?, ?) AND (entry_ts) <= (?) LIMIT ?',
+              'SELECT entry_ts, conversation_id, seq, message_id, message FROM inbox WHERE user_id = ? AND day = ? AND (entry_ts, conversation_id, seq) > (?, ?, ?) AND (entry_ts) <= (?) LIMIT ?',
               [userId, day, long(after.entry_ts), toLong(after.conversation_id), long(after.seq), long(untilTs), limit],
               IDEMPOTENT,
             )
-          : this.db.execute('SELECT entry_ts, conversation_id, seq, message_id FROM inbox WHERE user_id = ? AND day = ? AND entry_ts > ? AND entry_ts <= ? LIMIT ?', [userId, day, long(afterTs), long(untilTs), limit], IDEMPOTENT),
+          : this.db.execute('SELECT entry_ts, conversation_id, seq, message_id, message FROM inbox WHERE user_id = ? AND day = ? AND entry_ts > ? AND entry_ts <= ? LIMIT ?', [userId, day, long(afterTs), long(untilTs), limit], IDEMPOTENT),
       ),
     );
     const out: InboxEntry[] = [];
     for (const rs of perDay) {
       for (const r of rs.rows) {
         if (out.length >= limit) return out;
-        out.push({ entry_ts: longToNumber(r.entry_ts), conversation_id: fromLong(r.conversation_id), seq: longToNumber(r.seq), message_id: fromLong(r.message_id) });
+        const message = storedMessage(r.message);
+        out.push({ entry_ts: longToNumber(r.entry_ts), conversation_id: fromLong(r.conversation_id), seq: longToNumber(r.seq), message_id: fromLong(r.message_id), ...(message ? { message } : {}) });
       }
     }
     return out;

@@ -34,6 +34,8 @@ export interface ConversationListPage {
 /** Oldest inbox position a cursor may name; an older (or no) cursor starts here. */
 export const INBOX_RETENTION_MS = 7 * 86_400_000;
 const PAGE_ENTRIES = 500;
+/** Inbox entries read per step while filling a page. */
+const READ_STEP = 100;
 
 const encodeCursor = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 function decodeCursor(cursor: string): unknown {
@@ -86,37 +88,45 @@ export class InboxService {
     const continues = c?.k !== undefined && c.k.entry_ts > oldest;
     const roundStart = continues ? Math.min(c!.t, now) : now;
     const after: number | InboxKey = continues ? c!.k! : Math.max(oldest, (c?.t ?? 0) - INBOX_VISIBILITY_MS);
-    const [entries, mine] = await Promise.all([this.inbox.readSince(userId, after, now, PAGE_ENTRIES + 1), this.mine(userId)]);
+    const [first, mine] = await Promise.all([this.inbox.readSince(userId, after, now, READ_STEP + 1), this.mine(userId)]);
     const memberOf = new Map(mine.map((e) => [e.conversation.conversation_id, e]));
     // Entries of conversations the user left, and from before the user's join point, are not theirs.
     const readable = (e: InboxEntry) => {
       const entry = memberOf.get(e.conversation_id);
       return entry !== undefined && e.seq > joinedSeqOf(entry, userId);
     };
-    const page = entries.slice(0, PAGE_ENTRIES);
-    const [large, bodies] = await Promise.all([this.latestOfLarge(mine.filter((e) => this.isLarge(e))), this.bodiesOf(page.filter(readable))]);
+    const large = await this.latestOfLarge(mine.filter((e) => this.isLarge(e)));
     const budget = new ReplyBudget(maxBytes);
     budget.charge(ENVELOPE_BYTES + Buffer.byteLength(JSON.stringify(large)));
     const messages: ChatMessage[] = [];
     let last: InboxEntry | undefined;
-    let cut = false;
-    for (const e of page) {
-      const m = readable(e) ? bodies.get(`${e.conversation_id}:${e.seq}`) : undefined;
-      if (m !== undefined) {
-        if (budget.takeFront([m]) === 0) {
+    let [chunk, want, read, hasMore] = [first, READ_STEP, 0, false];
+    // In steps of READ_STEP entries (rows carry their messages), so a reply cut by bytes reads little more than it returns.
+    for (;;) {
+      const entries = chunk.slice(0, want);
+      const bodies = await this.bodiesOf(entries.filter((e) => e.message === undefined && readable(e)));
+      let cut = false;
+      for (const e of entries) {
+        const m = readable(e) ? (e.message ?? bodies.get(`${e.conversation_id}:${e.seq}`)) : undefined;
+        if (m !== undefined && budget.takeFront([m]) === 0) {
           cut = true;
           break;
         }
-        messages.push(m);
+        if (m !== undefined) messages.push(m);
+        last = e;
       }
-      last = e;
+      read += entries.length;
+      const moreStored = chunk.length > want;
+      hasMore = cut || (moreStored && read >= PAGE_ENTRIES);
+      if (hasMore || !moreStored) break;
+      want = Math.min(READ_STEP, PAGE_ENTRIES - read);
+      chunk = await this.inbox.readSince(userId, entries.at(-1)!, now, want + 1);
     }
-    const hasMore = cut || entries.length > PAGE_ENTRIES;
     const next = hasMore && last ? encodeInboxCursor({ t: roundStart, k: last }) : encodeInboxCursor({ t: roundStart });
     return { messages, large, cursor: next, has_more: hasMore };
   }
 
-  /** The messages behind inbox entries, read once per conversation range, keyed `conversation:seq`. */
+  /** The messages behind inbox entries that do not carry theirs (rows older than migration 012), read once per conversation range, keyed `conversation:seq`. */
   private async bodiesOf(entries: InboxEntry[]): Promise<Map<string, ChatMessage>> {
     const ranges = new Map<string, { min: number; max: number }>();
     for (const e of entries) {

@@ -8,6 +8,8 @@ export interface InboxEntry {
   conversation_id: string;
   seq: number;
   message_id: string;
+  /** The message as written on fanout; absent on rows written before the message was stored with them. */
+  message?: ChatMessage;
 }
 
 /** The inbox writer's progress on one conversation. */
@@ -19,7 +21,8 @@ export interface FanoutProgress {
 }
 
 /**
- * Per-user inboxes (fanout on write). Contract: rows are keyed by (user, day of entry_ts,
+ * Per-user inboxes (fanout on write); each row carries its message, so reading an inbox reads
+ * nothing per conversation. Contract: rows are keyed by (user, day of entry_ts,
  * entry_ts, conversation, seq), so writing the same entries again with the same stamp changes
  * nothing (replays are idempotent); a conversation's fanout is announced (`begin`) before its rows
  * are written and confirmed (`finish`) after, so a replay after a crash reuses the stamp.
