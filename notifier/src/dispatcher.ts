@@ -92,11 +92,17 @@ export class Dispatcher {
     this.timer = setTimeout(() => (this.running = loop()), 0);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops claiming and waits up to `drainMs` for pushes in flight. Claims still unsettled then (FCM
+   * holding requests) are taken again after their lease by any notifier, as after a crash.
+   */
+  async stop(drainMs = 10_000): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.running;
-    await Promise.allSettled([...this.tasks]);
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled([...this.tasks]), new Promise<void>((resolve) => (timeout = setTimeout(resolve, drainMs)))]);
+    clearTimeout(timeout);
   }
 
   /**
