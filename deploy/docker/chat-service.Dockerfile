@@ -11,18 +11,18 @@ COPY . .
 RUN npm ci --no-audit --no-fund && npx tsc -b chat-service
 
 FROM build AS prod-deps
-RUN rm -rf node_modules && npm ci --omit=dev --workspace=chat-service --no-audit --no-fund
+# Production dependencies of this workspace only (some nest below shared/), then nothing but the
+# node_modules trees and the package.json files the workspace links resolve through.
+RUN rm -rf node_modules shared/node_modules shared/*/node_modules */node_modules \
+ && npm ci --omit=dev --workspace=chat-service --no-audit --no-fund \
+ && find . -name node_modules -prune -o -type f ! -name package.json -exec rm -f {} +
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=prod-deps --chown=root:root /app/node_modules node_modules
-COPY --from=build /app/package.json package.json
-COPY --from=build /app/shared/protocol/package.json shared/protocol/package.json
+COPY --from=prod-deps /app ./
 COPY --from=build /app/shared/protocol/dist shared/protocol/dist
-COPY --from=build /app/shared/server/package.json shared/server/package.json
 COPY --from=build /app/shared/server/dist shared/server/dist
-COPY --from=build /app/chat-service/package.json chat-service/package.json
 COPY --from=build /app/chat-service/dist chat-service/dist
 # The files belong to root and are read-only for the service's user.
 USER node

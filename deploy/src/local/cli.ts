@@ -132,7 +132,7 @@ async function cmdStart(): Promise<number> {
   const e = resolveEndpoints();
   await up(paths, e, log);
   log(`starting services: ${SERVICES.map((s) => s.name).join(', ')}`);
-  const services = runServices(SERVICES, endpointEnv(e), log);
+  const services = runServices(SERVICES, endpointEnv(e), log); // restarts a crashed service with backoff
   for (const line of CONNECT_HINT) log(line);
   await services;
   log('services stopped; the infrastructure keeps running (stop it with: npm run infra -- down)');
