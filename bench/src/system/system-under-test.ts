@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { systemProcesses } from '@chat/deploy/local/topology';
 import { ProcessGroup } from './processes.js';
 import { createTopics, deleteTopics } from './run-topics.js';
 
@@ -63,22 +64,26 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     // A topic and consumer group of the run's own, so it never competes with another chat-service.
     await createTopics(env);
     procs.onStop(() => deleteTopics(env));
-    // The API and the sequencer in processes of their own, as in production, so neither waits on the other's event loop.
-    procs.start('chat-service', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: 'api' });
-    procs.start('sequencer', 'chat-service/dist/main.js', { ...env, CHAT_SERVICE_ROLES: o.sequencerRoles ?? 'sequencer', CHAT_INTERNAL_PORT: String(o.chatPort + 2) });
-    procs.start('presence-service', 'presence-service/dist/main.js', env);
+    // The system's processes as `npm start` runs them (deploy's topology), on this run's ports.
+    const processes = systemProcesses({
+      chatHttpPort: o.chatPort,
+      presencePort: o.chatPort + 1,
+      sequencerInternalPort: o.chatPort + 2,
+      chatInternalPort: o.chatPort + 3,
+      gatewayPorts: Array.from({ length: o.gateways }, (_, i) => o.gatewayBasePort + i),
+      sequencerRoles: o.sequencerRoles ?? 'sequencer',
+      names: { api: 'chat-service', presence: 'presence-service' },
+      gatewayId: (name) => `bench-${o.runId}-${name}`,
+    });
+    const gateways = processes.filter((p) => p.main === 'gateway/dist/main.js');
+    // chat-service and presence-service first: gateways call them from their first connection on.
+    for (const p of processes.filter((p) => !gateways.includes(p))) procs.start(p.name, p.main, { ...env, ...p.env });
     await procs.waitForPort('chat-service', o.chatPort, 90_000);
     await procs.waitForPort('presence-service', o.chatPort + 1, 60_000);
-    const gatewayUrls: string[] = [];
-    const gatewayNames: string[] = [];
-    for (let i = 0; i < o.gateways; i++) {
-      const port = o.gatewayBasePort + i;
-      const name = `gw-${i + 1}`;
-      procs.start(name, 'gateway/dist/main.js', { ...env, GATEWAY_PORT: String(port), GATEWAY_ID: `bench-${o.runId}-${name}` });
-      gatewayUrls.push(`ws://127.0.0.1:${port}/ws`);
-      gatewayNames.push(name);
-    }
-    for (let i = 0; i < o.gateways; i++) await procs.waitForPort(gatewayNames[i]!, o.gatewayBasePort + i, 60_000);
+    for (const p of gateways) procs.start(p.name, p.main, { ...env, ...p.env });
+    for (const p of gateways) await procs.waitForPort(p.name, p.port!, 60_000);
+    const gatewayUrls = gateways.map((p) => `ws://127.0.0.1:${p.port!}/ws`);
+    const gatewayNames = gateways.map((p) => p.name);
     return { procs, gatewayUrls, gatewayNames, chatUrl: `http://127.0.0.1:${o.chatPort}`, env };
   } catch (err) {
     await procs.stop();

@@ -1,3 +1,5 @@
+import { systemProcesses } from './topology.js';
+
 /** The processes `npm start` runs on top of the local infrastructure. */
 export interface ServiceSpec {
   name: string;
@@ -19,16 +21,15 @@ const node = (main: string, env: Record<string, string> = {}): Pick<ServiceSpec,
 
 // Public ports: REST 8080, WebSocket 8081/8082. Internal listeners (internal API, /healthz,
 // /metrics): chat-api 8085, sequencer 8084, presence 8083, notifier 8086, gateways 8091/8092.
-export const SERVICES: readonly ServiceSpec[] = [
-  // The HTTP API and the sequencer consumer run as separate processes, as they would in production.
-  { name: 'chat-api', ...node('chat-service/dist/main.js', { CHAT_HTTP_PORT: '8080', CHAT_INTERNAL_PORT: '8085', CHAT_SERVICE_ROLES: 'api' }) },
-  { name: 'sequencer', ...node('chat-service/dist/main.js', { CHAT_SERVICE_ROLES: 'sequencer', CHAT_INTERNAL_PORT: '8084' }) },
-  { name: 'presence', ...node('presence-service/dist/main.js') },
-  // Pushes to offline users; without FCM credentials it logs what it would push (a local fake FCM).
-  { name: 'notifier', ...node('notifier/dist/main.js', { NOTIFIER_INTERNAL_PORT: '8086' }) },
-  { name: 'gw-1', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8081', GATEWAY_INTERNAL_PORT: '8091', GATEWAY_ID: 'gw-1', CHAT_SERVICE_URL: 'http://127.0.0.1:8085' }) },
-  { name: 'gw-2', ...node('gateway/dist/main.js', { GATEWAY_PORT: '8082', GATEWAY_INTERNAL_PORT: '8092', GATEWAY_ID: 'gw-2', CHAT_SERVICE_URL: 'http://127.0.0.1:8085' }) },
-];
+export const SERVICES: readonly ServiceSpec[] = systemProcesses({
+  chatHttpPort: 8080,
+  chatInternalPort: 8085,
+  sequencerInternalPort: 8084,
+  presencePort: 8083,
+  notifierInternalPort: 8086,
+  gatewayPorts: [8081, 8082],
+  gatewayInternalPorts: [8091, 8092],
+}).map((p) => ({ name: p.name, ...node(p.main, p.env) }));
 
 export const CONNECT_HINT = [
   'connect a WebSocket client to ws://127.0.0.1:8081/ws (or ws://127.0.0.1:8082/ws)',

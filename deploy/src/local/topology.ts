@@ -1,0 +1,67 @@
+/**
+ * The processes that make the system and the variables that wire them to each other: one copy for
+ * `npm start` (services.ts) and the benchmarks (bench/src/system), which differ only in ports and
+ * names. Shared variables (Redis, Kafka, JWT, REDIS_KEY_PREFIX, …) come from the caller.
+ */
+export interface Topology {
+  /** chat-service's public REST port (the api process). */
+  chatHttpPort: number;
+  /** The api process's internal listener: the internal API gateways call. */
+  chatInternalPort: number;
+  /** The sequencer process's internal listener (health and metrics). */
+  sequencerInternalPort: number;
+  /** presence-service's internal API. */
+  presencePort: number;
+  /** One gateway per public WebSocket port. */
+  gatewayPorts: readonly number[];
+  /** Each gateway's internal listener, by index; absent: 0 (a free port, logged). */
+  gatewayInternalPorts?: readonly number[];
+  /** The notifier's internal listener; absent: no notifier. */
+  notifierInternalPort?: number;
+  /** What the second chat-service process runs. @default 'sequencer' */
+  sequencerRoles?: string;
+  /** Process names. @default { api: 'chat-api', sequencer: 'sequencer', presence: 'presence', notifier: 'notifier' }; gateways are gw-1, gw-2, … */
+  names?: Partial<Record<'api' | 'sequencer' | 'presence' | 'notifier', string>>;
+  /** GATEWAY_ID of the gateway named `name`. @default the name */
+  gatewayId?: (name: string) => string;
+}
+
+export interface SystemProcess {
+  name: string;
+  /** Main file relative to the repository root. */
+  main: string;
+  /** Variables of this process on top of the shared ones. */
+  env: Record<string, string>;
+  /** The port that accepts connections once the process is up; absent: none to wait for. */
+  port?: number;
+}
+
+const HOST = '127.0.0.1';
+
+/** The processes of `t`, in start order (chat-service and presence-service before the gateways that call them). */
+export function systemProcesses(t: Topology): SystemProcess[] {
+  const names = { api: 'chat-api', sequencer: 'sequencer', presence: 'presence', notifier: 'notifier', ...t.names };
+  const backends = {
+    CHAT_SERVICE_URL: `http://${HOST}:${t.chatInternalPort}`,
+    PRESENCE_SERVICE_URL: `http://${HOST}:${t.presencePort}`,
+  };
+  const chat = 'chat-service/dist/main.js';
+  const out: SystemProcess[] = [
+    // The HTTP API and the sequencer consumer run as separate processes, as they would in production.
+    { name: names.api, main: chat, port: t.chatHttpPort, env: { CHAT_SERVICE_ROLES: 'api', CHAT_HTTP_PORT: String(t.chatHttpPort), CHAT_INTERNAL_PORT: String(t.chatInternalPort) } },
+    { name: names.sequencer, main: chat, env: { CHAT_SERVICE_ROLES: t.sequencerRoles ?? 'sequencer', CHAT_INTERNAL_PORT: String(t.sequencerInternalPort) } },
+    { name: names.presence, main: 'presence-service/dist/main.js', port: t.presencePort, env: { PRESENCE_HTTP_PORT: String(t.presencePort) } },
+  ];
+  // Pushes to offline users; without FCM credentials it logs what it would push (a local fake FCM).
+  if (t.notifierInternalPort !== undefined) out.push({ name: names.notifier, main: 'notifier/dist/main.js', env: { NOTIFIER_INTERNAL_PORT: String(t.notifierInternalPort) } });
+  t.gatewayPorts.forEach((port, i) => {
+    const name = `gw-${i + 1}`;
+    out.push({
+      name,
+      main: 'gateway/dist/main.js',
+      port,
+      env: { ...backends, GATEWAY_PORT: String(port), GATEWAY_INTERNAL_PORT: String(t.gatewayInternalPorts?.[i] ?? 0), GATEWAY_ID: t.gatewayId?.(name) ?? name },
+    });
+  });
+  return out;
+}
