@@ -32,12 +32,14 @@ export function registerInternalRoutes(
     // Each item stands alone: a bad or refused item gets its own error, the others go through.
     const results = await Promise.all(
       items.map(async (item): Promise<InternalSendResult> => {
+        let send: ReturnType<typeof parseInternalSend> | undefined;
         try {
-          const send = parseWith(item, (o) => parseInternalSend(o, deps.maxBodyBytes));
+          send = parseWith(item, (o) => parseInternalSend(o, deps.maxBodyBytes));
           return { ok: await answerBy(deadline, deps.sends.send(send, deadline)) };
         } catch (err) {
           const chatError = toChatError(err);
-          if (chatError.def === Errors.INTERNAL) deps.log.error({ err }, 'send failed');
+          // Ids only (never the body): they tie this line to the client's send and its retries.
+          if (chatError.def === Errors.INTERNAL) deps.log.error({ err, conversation_id: send?.conversation_id, client_msg_id: send?.client_msg_id }, 'send failed');
           return { error: chatError.toJSON() };
         }
       }),

@@ -133,7 +133,7 @@ export class InboxWriter {
   }
 
   private async deadLetter(value: Buffer | null, key: Buffer | null, reason: string, partition: number, offset: string): Promise<void> {
-    this.log.error({ reason, partition, offset }, 'sequenced record dead-lettered');
+    this.log.error({ reason, partition, offset, conversation_id: key?.toString('utf8').slice(0, 64) }, 'sequenced record dead-lettered');
     await this.dlqProducer.send({
       topic: this.opts.dlqTopic,
       acks: -1,

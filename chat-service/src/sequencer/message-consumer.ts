@@ -244,13 +244,13 @@ export class MessageConsumer {
       await this.sinks.deliver(messages);
     } catch (err) {
       // Messages are durable already; clients recover missed deliveries through sync/gap fill.
-      this.log.warn({ err, count: messages.length }, 'real-time delivery failed');
+      this.log.warn({ err, count: messages.length, message_ids: messages.slice(0, 10).map((m) => m.message_id) }, 'real-time delivery failed');
     }
   }
 
   private async deadLetter(value: Buffer | null, key: Buffer | null, reason: string, partition: number, offset: string): Promise<void> {
     this.metrics.markDeadLettered(reason.slice(0, 64));
-    this.log.error({ reason, partition, offset }, 'record dead-lettered');
+    this.log.error({ reason, partition, offset, conversation_id: key?.toString('utf8').slice(0, 64) }, 'record dead-lettered');
     await this.dlqProducer.send({
       topic: this.opts.dlqTopic,
       acks: -1,
