@@ -12,8 +12,8 @@ import { RedisKeys } from '@chat/server/redis';
 // read positions and mute stored through the REST API and the `read` frame; online devices on a
 // real gateway. The notifier asks chat-service for recipients' state and sends with the real
 // firebase-admin library to the local fake FCM endpoint.
-const WINDOW_MS = 3000;
-const GRACE_MS = 3000;
+const WINDOW_MS = 4000;
+const GRACE_MS = 7000;
 
 const uid = (name: string) => `${name}-${randomBytes(3).toString('hex')}`;
 let ns: NotifierSystem;
@@ -48,6 +48,7 @@ async function send(conversationId: string, sender: string, n: number): Promise<
 type PushData = { conversation_id: string; count: string; last_seq: string; badge: string };
 const pushes = (token: string, conversationId: string): RecordedPush[] => ns.fake.delivered(token).filter((p) => (p.message.data as PushData).conversation_id === conversationId);
 const data = (p: RecordedPush) => p.message.data as PushData;
+const deferred = async () => (await notifier.metrics.deferred.get()).values[0]?.value ?? 0;
 const suppressed = async (reason: SuppressReason) => (await notifier.metrics.suppressed.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
 
 describe('push decisions', () => {
@@ -110,6 +111,27 @@ describe('push decisions', () => {
     expect((await ns.sys.rest(alice, 'DELETE', `/v1/conversations/${conv}/members/${ivan}`)).status).toBe(200);
     await waitFor(async () => (await suppressed('not_member')) > before, 30_000, 'the window to be decided');
     expect(pushes(ivanPhone, conv)).toEqual([]);
+  });
+
+  it('a member who comes online before the window is due gets the grace period too: reading then means no push', async () => {
+    const [alice, lena] = [uid('alice'), uid('lena')];
+    const conv = await ns.group('came online', [alice, lena]);
+    const lenaPhone = await ns.device(lena);
+    const [deferredBefore, readBefore] = [await deferred(), await suppressed('read')];
+    await send(conv, alice, 1);
+    // Offline when the notifier opened her window; her web client connects before it is due.
+    await waitFor(async () => (await ns.sys.redis.zscore(`${ns.config.REDIS_KEY_PREFIX}notify:due`, `${conv}|${lena}`)) !== null, 30_000, "Lena's window to open");
+    const lenaWeb = await RawClient.connect(ns.sys.gateways[0]!.url, ns.sys.token(lena));
+    try {
+      await waitFor(async () => (await deferred()) > deferredBefore, 30_000, 'the due window to be put off for the grace period');
+      expect(pushes(lenaPhone, conv)).toEqual([]);
+      const receipt = await lenaWeb.request({ type: 'read', conversation_id: conv, seq: 1 });
+      expect(receipt.type).toBe('receipt');
+      await waitFor(async () => (await suppressed('read')) > readBefore, 30_000, 'the window to be decided after the grace period');
+      expect(pushes(lenaPhone, conv)).toEqual([]);
+    } finally {
+      lenaWeb.close();
+    }
   });
 
   it('online members: one who reads within the grace period gets none; one who does not is pushed once the grace period is over', async () => {
