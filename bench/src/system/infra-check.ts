@@ -1,17 +1,20 @@
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { loadConfigVars } from '@chat/server/config';
 
+/** The first Redis, Kafka and Cassandra endpoint of `env`, with the env table's defaults. */
 function endpoints(env: NodeJS.ProcessEnv): { name: string; host: string; port: number }[] {
+  const c = loadConfigVars(['REDIS_URL', 'KAFKA_BROKERS', 'CASSANDRA_CONTACT_POINTS'], env);
   const hp = (s: string) => {
     const [host, port] = s.trim().split(':');
     return { host: host || '127.0.0.1', port: Number(port) };
   };
-  const redis = new URL(env.REDIS_URL || 'redis://127.0.0.1:16379');
+  const redis = new URL(c.REDIS_URL);
   return [
     { name: 'redis', host: redis.hostname, port: Number(redis.port || '6379') },
-    { name: 'kafka', ...hp((env.KAFKA_BROKERS || '127.0.0.1:19092').split(',')[0]!) },
-    { name: 'cassandra', ...hp((env.CASSANDRA_CONTACT_POINTS || '127.0.0.1:19042').split(',')[0]!) },
+    { name: 'kafka', ...hp(c.KAFKA_BROKERS[0]!) },
+    { name: 'cassandra', ...hp(c.CASSANDRA_CONTACT_POINTS[0]!) },
   ];
 }
 

@@ -5,7 +5,7 @@ import { createLogger } from '@chat/server/logger';
 
 /** The Kafka topics of one benchmark run (KAFKA_TOPIC_MESSAGES in `env`), created before chat-service starts. */
 function admin(env: Record<string, string>) {
-  const brokers = (env.KAFKA_BROKERS ?? process.env.KAFKA_BROKERS ?? '127.0.0.1:19092').split(',');
+  const brokers = loadConfigVars(['KAFKA_BROKERS'], { ...process.env, ...env }).KAFKA_BROKERS;
   return createKafka(brokers, 'bench-admin', createLogger('bench', 'error')).admin();
 }
 
