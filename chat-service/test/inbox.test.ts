@@ -1,9 +1,8 @@
 import cassandra from 'cassandra-driver';
 import WebSocket from 'ws';
-import { ChatClient, type ChatClientOptions } from '@chat/sdk';
+import { ChatClient, ChatRequestError, InboxClient, type ChatClientOptions } from '@chat/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AckFrame, ChatMessage, EverythingNew, InboxResultFrame, ReceiptFrame, ServerFrame } from '@chat/protocol';
-import type { ConversationListPage } from '../src/inbox/inbox-service.js';
+import type { AckFrame, ChatMessage, ConversationListPage, EverythingNew, InboxResultFrame, ReceiptFrame, ServerFrame } from '@chat/protocol';
 import { countInboxRows } from './support/inbox-rows.js';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
@@ -355,6 +354,13 @@ describe('fanout on write for small conversations, on read for large ones', () =
       return JSON.stringify(got) === JSON.stringify(expected);
     }, 15_000, 'read counts');
     expect((await count(members[9]!, 4)).body).toEqual({ conversation_id: conv, seq: 4, read_count: 2, members: 51 });
+    // The same through the SDK's InboxClient (typed REST).
+    const sdkInbox = new InboxClient({ baseUrl: sys.chatUrl, getToken: () => sys.token(members[9]!) });
+    expect(await sdkInbox.readCount(conv, 4)).toEqual({ conversation_id: conv, seq: 4, read_count: 2, members: 51 });
+    expect((await sdkInbox.conversationList({ limit: 1 })).conversations[0]).toMatchObject({ conversation_id: conv, last_seq: 5, fanout: 'read' });
+    expect(await sdkInbox.markRead(conv, 2)).toBe(2);
+    await expect(sdkInbox.readCount(conv, 6)).rejects.toMatchObject({ code: 4004 });
+    await expect(sdkInbox.readCount(conv, 6)).rejects.toBeInstanceOf(ChatRequestError);
 
     // A member who leaves stops counting.
     expect((await sys.rest(owner!, 'DELETE', `/v1/conversations/${conv}/members/${b}`)).status).toBe(200);

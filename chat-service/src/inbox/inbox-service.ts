@@ -1,4 +1,4 @@
-import { ChatError, Errors, type ChatMessage, type EverythingNew } from '@chat/protocol';
+import { ChatError, Errors, type ChatMessage, type ConversationListItem, type ConversationListPage, type EverythingNew } from '@chat/protocol';
 import { ENVELOPE_BYTES, ReplyBudget } from '../read/reply-budget.js';
 import type { ConversationStore } from '../store/conversation-store.js';
 import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
@@ -9,27 +9,6 @@ import type { InboxEntry, InboxStore } from './inbox-store.js';
 import { INBOX_VISIBILITY_MS } from './inbox-writer.js';
 import type { ReadStateStore } from './read-state-store.js';
 import type { ReceiptPublisher } from './receipt-publisher.js';
-
-export interface ConversationListItem {
-  conversation_id: string;
-  kind: 'direct' | 'group';
-  title: string | null;
-  epoch: string;
-  last_activity: number;
-  last_seq: number;
-  preview: { message_id: string; sender_id: string; body: string } | null;
-  read_seq: number;
-  unread: number;
-  muted: boolean;
-  /** How the conversation is fanned out: on write (inbox rows) or on read (the client syncs it). */
-  fanout: 'write' | 'read';
-}
-
-export interface ConversationListPage {
-  conversations: ConversationListItem[];
-  /** Absent on the last page. */
-  next_cursor?: string;
-}
 
 /** Oldest inbox position a cursor may name; an older (or no) cursor starts here. */
 export const INBOX_RETENTION_MS = 7 * 86_400_000;

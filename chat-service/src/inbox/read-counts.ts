@@ -1,18 +1,8 @@
-import { ChatError, Errors } from '@chat/protocol';
+import { ChatError, Errors, type ReadCount } from '@chat/protocol';
 import { ByteLru } from '../cache/byte-lru.js';
 import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { ReadStateStore } from './read-state-store.js';
-
-/** How many members read a message: the answer to GET /v1/conversations/:id/messages/:seq/read-count. */
-export interface ReadCount {
-  conversation_id: string;
-  seq: number;
-  /** Current members whose read position is at or past `seq` (the sender counts: sending reads). */
-  read_count: number;
-  /** Current members. */
-  members: number;
-}
 
 export interface ReadCountsOptions {
   /** How long one conversation's positions serve counts before they are read again (READ_COUNT_CACHE_MS). @default 2000 */

@@ -7,3 +7,4 @@ export * from './errors.js';
 export * from './utf8.js';
 export * from './attachments.js';
 export * from './message-attachments.js';
+export * from './inbox.js';

@@ -1,14 +1,8 @@
 import { ATTACHMENT_PATHS, type Attachment, type CompletedUpload, type DownloadGrant, type UploadGrant, type UploadRequest } from '@chat/protocol';
-import { AttachmentTransferError, ChatRequestError } from './errors.js';
+import { AttachmentTransferError } from './errors.js';
+import { RestCaller, type RestOptions } from './rest-caller.js';
 
-export interface AttachmentsClientOptions {
-  /** chat-service's public REST base URL, e.g. `https://chat.example.com` (no trailing `/v1`). */
-  baseUrl: string;
-  /** The same access token as the WebSocket connection's. */
-  getToken: () => string | Promise<string>;
-  /** @default globalThis.fetch */
-  fetch?: typeof fetch;
-}
+export type AttachmentsClientOptions = RestOptions;
 
 /** What can be uploaded: a Blob/File (browsers, Node ≥ 18) or bytes. */
 export type AttachmentData = Blob | ArrayBuffer | Uint8Array;
@@ -33,14 +27,14 @@ function sizeOf(data: AttachmentData): number {
  * AttachmentTransferError.
  */
 export class AttachmentsClient {
-  private readonly fetchImpl: typeof fetch;
-  private readonly baseUrl: string;
+  private readonly restCaller: RestCaller;
 
-  constructor(private readonly options: AttachmentsClientOptions) {
-    const impl = options.fetch ?? (typeof fetch === 'function' ? fetch : undefined);
-    if (!impl) throw new TypeError('AttachmentsClient: no fetch implementation; pass options.fetch');
-    this.fetchImpl = impl;
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+  constructor(options: AttachmentsClientOptions) {
+    this.restCaller = new RestCaller(options, 'AttachmentsClient');
+  }
+
+  private get fetchImpl(): typeof fetch {
+    return this.restCaller.fetchImpl;
   }
 
   /** Uploads `data` to `conversationId` and completes it: the attachment is ready to send. */
@@ -82,18 +76,7 @@ export class AttachmentsClient {
     return new Uint8Array(await res.arrayBuffer());
   }
 
-  private async rest<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const token = await this.options.getToken();
-    const res = await this.fetchImpl(`${this.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const json = (await res.json().catch(() => null)) as { error?: { code: number; name: string; message: string; retry: boolean; retry_after_ms?: number } } | null;
-    if (!res.ok) {
-      const e = json?.error;
-      throw new ChatRequestError(e ?? { code: 0, name: 'http_error', message: `HTTP ${res.status}`, retry: res.status >= 500 });
-    }
-    return json as T;
+  private rest<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.restCaller.call<T>(method, path, body);
   }
 }

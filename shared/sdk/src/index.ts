@@ -8,6 +8,8 @@ export type { CloseInfo, ConnectionState } from './connection.js';
 export type { HistoryQuery, RequestInput, RequestOptions } from './requests.js';
 export type { ResyncInfo } from './resume.js';
 export { AttachmentsClient } from './attachments-client.js';
+export { InboxClient } from './inbox-client.js';
+export type { InboxClientOptions } from './inbox-client.js';
 export type { AttachmentData, AttachmentsClientOptions, UploadOptions } from './attachments-client.js';
 export { AttachmentTransferError, ChatClosedError, ChatConnectionError, ChatGapError, ChatRequestError, ChatTimeoutError } from './errors.js';
 export { Backoff, backoffCeiling, fullJitterDelay, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS } from './backoff.js';
