@@ -1,4 +1,5 @@
 import type { Redis } from '@chat/server/clients';
+import { envDefault } from '@chat/server/config';
 import { ByteLru, stringBytes } from '../cache/byte-lru.js';
 import type { Conversation, ConversationStore } from './conversation-store.js';
 
@@ -7,9 +8,9 @@ export interface MembershipCacheOptions {
   ttlMs?: number;
   /** Redis channel carrying "members of X changed" (RedisKeys.membersChanged). */
   channel: string;
-  /** Approximate heap bytes of all cached entries (least recently used evicted; one over a quarter of it is not cached). @default 67108864 (64 MiB) */
+  /** Approximate heap bytes of all cached entries (least recently used evicted; one over a quarter of it is not cached). @default MEMBERSHIP_CACHE_MAX_BYTES's default */
   maxBytes?: number;
-  /** How long "no such conversation" is remembered (CONVERSATION_MISS_CACHE_MS); 0 disables. @default 10000 */
+  /** How long "no such conversation" is remembered; 0 disables. @default CONVERSATION_MISS_CACHE_MS's default */
   missTtlMs?: number;
   /** Most unknown ids remembered (apart from the member lists, so probes cannot evict them). @default 10000 */
   maxMisses?: number;
@@ -48,7 +49,7 @@ export class MembershipCache {
     private readonly pub: Redis,
     options: MembershipCacheOptions,
   ) {
-    this.opts = { ttlMs: 30_000, maxBytes: 64 * 1024 * 1024, missTtlMs: 10_000, maxMisses: 10_000, ...options };
+    this.opts = { ttlMs: 30_000, maxBytes: envDefault('MEMBERSHIP_CACHE_MAX_BYTES'), missTtlMs: envDefault('CONVERSATION_MISS_CACHE_MS'), maxMisses: 10_000, ...options };
     this.entries = new ByteLru(this.opts.maxBytes, entryBytes);
   }
 

@@ -1,5 +1,6 @@
 import type { EverythingNew } from '@chat/protocol';
 import { INTERNAL_PATHS, type HistoryPage, type InternalInboxRequest, type InternalHistoryRequest, type InternalSendBatchRequest, type InternalLatestRequest, type InternalLatestResponse, type InternalReadRequest, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendRequest, type InternalSendResponse, type InternalSyncRequest, type InternalSyncResponse } from '@chat/protocol/internal';
+import { envDefault } from '@chat/server/config';
 import { InternalHttp } from './internal-http.js';
 import { SendCoalescer } from './send-coalescer.js';
 
@@ -32,9 +33,9 @@ export interface HttpChatServiceClientOptions {
   timeoutMs?: number;
   /** Keep-alive connections in the pool. @default 64 */
   connections?: number;
-  /** Every send is answered within this long (SEND_DEADLINE_MS). @default 5000 */
+  /** Every send is answered within this long. @default SEND_DEADLINE_MS's default */
   sendDeadlineMs?: number;
-  /** Bytes of sends queued or in flight before new sends are refused (GATEWAY_SEND_QUEUE_MAX_BYTES). @default 8 MiB */
+  /** Bytes of sends queued or in flight before new sends are refused. @default GATEWAY_SEND_QUEUE_MAX_BYTES's default */
   maxQueuedSendBytes?: number;
 }
 
@@ -57,7 +58,7 @@ export class HttpChatServiceClient implements ChatServiceClient {
     // more concurrent reads mean more sharing, so reads get more connections than sends.
     this.reads = new InternalHttp({ ...pool, connections: pool.connections * 4 });
     this.writes = new InternalHttp(pool);
-    const deadlineMs = opts.sendDeadlineMs ?? 5000;
+    const deadlineMs = opts.sendDeadlineMs ?? envDefault('SEND_DEADLINE_MS');
     this.sends = new SendCoalescer(
       async (requests, budgetMs) => {
         // chat-service answers within budgetMs; the request is abandoned shortly after (each send's
@@ -66,7 +67,7 @@ export class HttpChatServiceClient implements ChatServiceClient {
         const reply = await this.writes.post<InternalSendBatchResponse>(INTERNAL_PATHS.sendBatch, body, budgetMs + 1000);
         return Array.isArray(reply.results) ? reply.results : [];
       },
-      { deadlineMs, maxQueuedBytes: opts.maxQueuedSendBytes ?? 8 * 1024 * 1024 },
+      { deadlineMs, maxQueuedBytes: opts.maxQueuedSendBytes ?? envDefault('GATEWAY_SEND_QUEUE_MAX_BYTES') },
     );
   }
 

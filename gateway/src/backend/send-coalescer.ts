@@ -1,13 +1,14 @@
 import { ChatError, Errors } from '@chat/protocol';
 import { MAX_SEND_BATCH, type InternalSendRequest, type InternalSendResponse, type InternalSendResult } from '@chat/protocol/internal';
+import { envDefault } from '@chat/server/config';
 import { chatErrorFromBody } from './internal-http.js';
 
 export interface SendCoalescerOptions {
   /** Batches out at once. @default 8 */
   maxInFlight?: number;
-  /** Every send is answered within this long (SEND_DEADLINE_MS). @default 5000 */
+  /** Every send is answered within this long. @default SEND_DEADLINE_MS's default */
   deadlineMs?: number;
-  /** Bytes of sends queued or in flight before new sends are refused (GATEWAY_SEND_QUEUE_MAX_BYTES). @default 8 MiB */
+  /** Bytes of sends queued or in flight before new sends are refused. @default GATEWAY_SEND_QUEUE_MAX_BYTES's default */
   maxQueuedBytes?: number;
   /** Part of the deadline kept back for the reply's way back: chat-service gets the rest. @default 250 */
   returnMarginMs?: number;
@@ -58,7 +59,7 @@ export class SendCoalescer {
     private readonly sendBatch: SendBatch,
     options: SendCoalescerOptions = {},
   ) {
-    this.opts = { maxInFlight: 8, deadlineMs: 5000, maxQueuedBytes: 8 * 1024 * 1024, returnMarginMs: 250, ...options };
+    this.opts = { maxInFlight: 8, deadlineMs: envDefault('SEND_DEADLINE_MS'), maxQueuedBytes: envDefault('GATEWAY_SEND_QUEUE_MAX_BYTES'), returnMarginMs: 250, ...options };
   }
 
   /** Bytes of sends queued or in flight (for tests and metrics). */
