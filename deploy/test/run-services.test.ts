@@ -1,18 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { freePort, waitFor } from '@chat/testing/wait';
+import { describe, expect, it, vi } from 'vitest';
 import { runServices, restartDelay } from '../src/local/run-services.js';
 
 // `npm start`'s supervisor on a real service process (presence-service on the shared Redis and
 // Cassandra): killed, it is restarted with backoff, the restart is printed, and it serves again.
 describe('npm start supervision', () => {
   it('restarts a killed service with growing delays, prints each restart, pretty-prints its logs, and stops everything on request', async () => {
-    const port = await freePort();
     const lines: string[] = [];
     const abort = new AbortController();
-    const live = async () => fetch(`http://127.0.0.1:${port}/livez`).then((r) => r.ok, () => false);
+    // Port 0: each start picks a free port and logs it; the newest one is the running process's.
+    const port = () => [...lines].reverse().map((l) => /presence-service listening.* port=(\d+)/.exec(l)?.[1]).find(Boolean);
+    const live = async () => port() !== undefined && (await fetch(`http://127.0.0.1:${port()}/livez`).then((r) => r.ok, () => false));
+    const waitFor = (check: () => boolean | Promise<boolean>, timeout: number, what: string) =>
+      vi.waitFor(async () => {
+        if (!(await check())) throw new Error(`still waiting for ${what}`);
+      }, { timeout, interval: 100 });
     const done = runServices(
-      [{ name: 'presence', command: 'node', args: ['presence-service/dist/main.js'], main: 'presence-service/dist/main.js', env: { PRESENCE_HTTP_PORT: String(port), REDIS_KEY_PREFIX: `rs${randomBytes(4).toString('hex')}:`, LOG_LEVEL: 'info' } }],
+      [{ name: 'presence', command: 'node', args: ['presence-service/dist/main.js'], main: 'presence-service/dist/main.js', env: { PRESENCE_HTTP_PORT: '0', REDIS_KEY_PREFIX: `rs${randomBytes(4).toString('hex')}:`, LOG_LEVEL: 'info' } }],
       {},
       () => undefined,
       { signal: abort.signal, write: (t) => lines.push(t), pretty: true, restart: { baseMs: 200, capMs: 5000, stableMs: 60_000 } },
@@ -40,7 +44,8 @@ describe('npm start supervision', () => {
     abort.abort();
     await done;
     expect(lines.at(-1)).toMatch(/exited \((SIGTERM|code 0)\)/);
-    expect(await live()).toBe(false);
+    const lastPort = port();
+    expect(await fetch(`http://127.0.0.1:${lastPort}/livez`).then(() => 'answered', () => 'refused')).toBe('refused');
   }, 180_000);
 
   it('backs off exponentially up to the cap', () => {
