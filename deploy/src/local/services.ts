@@ -25,6 +25,8 @@ export const SERVICES: readonly ServiceSpec[] = systemProcesses({
   chatHttpPort: 8080,
   chatInternalPort: 8085,
   sequencerInternalPort: 8084,
+  // The inbox writer (everything new, the conversation list, unread counts) runs beside the sequencer.
+  sequencerRoles: 'sequencer,inbox',
   presencePort: 8083,
   notifierInternalPort: 8086,
   gatewayPorts: [8081, 8082],
