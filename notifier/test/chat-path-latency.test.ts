@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { percentile } from '@chat/testing/percentile';
 import { fileURLToPath } from 'node:url';
-import { RawClient } from '../../chat-service/test/support/raw-client.js';
+import { RawClient } from '@chat/chat-service/testing/raw-client';
 import { metricValue, startNotifierProcess, startNotifierSystem, waitFor, type NotifierProcess, type NotifierSystem } from './support/notifier-system.js';
 
 // The chat path never waits for the notifier: direct-message send→deliver latency through two

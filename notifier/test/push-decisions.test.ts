@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { internalSend, storedAtLeast } from '../../chat-service/test/support/sequencer-probe.js';
-import { RawClient } from '../../chat-service/test/support/raw-client.js';
+import { internalSend, storedAtLeast } from '@chat/chat-service/testing/sequencer-probe';
+import { RawClient } from '@chat/chat-service/testing/raw-client';
 import type { RunningNotifier } from '../src/app.js';
 import type { RecordedPush } from '../src/dev/fake-fcm.js';
 import type { SuppressReason } from '../src/metrics.js';

@@ -5,7 +5,7 @@ import type { Kafka, Producer } from '@chat/server/clients';
 import { sequencedTopicFromConfig } from '@chat/server/kafka-topics';
 import { loadConfig, type Config } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
-import { startSystem, type SystemOptions, type TestSystem } from '../../../chat-service/test/support/system.js';
+import { startSystem, type SystemOptions, type TestSystem } from '@chat/chat-service/testing/system';
 import { freePort, waitFor } from '@chat/testing/wait';
 import { startNotifier, type RunningNotifier } from '../../src/app.js';
 import { FakeFcm } from '../../src/dev/fake-fcm.js';
