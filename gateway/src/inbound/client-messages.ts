@@ -82,11 +82,15 @@ export class ClientMessages {
         closeSocket(ws, CloseCodes.RATE_LIMIT_IGNORED);
         return;
       }
-      return this.limited(ws, frame.ref, 'frames', frameWait, 'too many frames on this connection');
+      this.limited(ws, frame.ref, 'frames', frameWait, 'too many frames on this connection');
+      return;
     }
     if (frame.type === 'send') {
       const sendWait = this.rateLimits.sends.take(data.userId);
-      if (sendWait > 0) return this.limited(ws, frame.ref, 'sends', sendWait, 'too many messages sent by this user');
+      if (sendWait > 0) {
+        this.limited(ws, frame.ref, 'sends', sendWait, 'too many messages sent by this user');
+        return;
+      }
     }
     const remote = FrameHandler.isRemote(frame);
     if (remote) {
