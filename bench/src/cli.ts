@@ -70,7 +70,14 @@ async function main(): Promise<number> {
   const names = args.command === 'all' ? Object.keys(SCENARIOS) : [args.command];
   let failed = false;
   for (const scenario of names) {
-    const out = await runScenario({ scenario, scale: args.scale, resultsDir: args.results, basePort: args.port, logLevel: args.logLevel, overrides: args.overrides });
+    const out = await runScenario({
+      scenario,
+      scale: args.scale,
+      resultsDir: args.results,
+      basePort: args.port,
+      logLevel: args.logLevel,
+      overrides: args.overrides,
+    });
     process.stdout.write(`\n${out.summary}\nreport: ${out.files.md}\nraw:    ${out.files.json}\n`);
     if (out.result.verdict === 'FAIL') failed = true;
   }

@@ -86,14 +86,21 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       ? null
       : await leaseWorkerId(clients.redis, {
           prefix: config.REDIS_KEY_PREFIX,
-          onChange: (e) => (e.lost !== undefined ? idLog.warn({ workerId: e.lost }, 'worker id lease lost; minting stops until a new one is usable') : idLog.info({ workerId: e.leased }, 'worker id leased')),
+          onChange: (e) =>
+            e.lost !== undefined
+              ? idLog.warn({ workerId: e.lost }, 'worker id lease lost; minting stops until a new one is usable')
+              : idLog.info({ workerId: e.leased }, 'worker id leased'),
         });
   const ids = new SnowflakeIds(lease ?? config.WORKER_ID);
 
   // One circuit breaker per dependency: after consecutive infrastructure failures, requests that
   // need it are answered 4101 at once for a cool-down, then one probe tries again.
   const onBreaker = (state: CircuitState, name: string) => log.warn({ dependency: name, state }, 'circuit breaker');
-  const breakerOptions = { failureThreshold: config.BREAKER_FAILURE_THRESHOLD, cooldownMs: config.BREAKER_COOLDOWN_MS, slowCallMs: config.BREAKER_SLOW_CALL_MS };
+  const breakerOptions = {
+    failureThreshold: config.BREAKER_FAILURE_THRESHOLD,
+    cooldownMs: config.BREAKER_COOLDOWN_MS,
+    slowCallMs: config.BREAKER_SLOW_CALL_MS,
+  };
   const breakers = {
     kafka: new CircuitBreaker('kafka', breakerOptions, onBreaker),
     redis: new CircuitBreaker('redis', breakerOptions, onBreaker),
@@ -159,7 +166,12 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       },
       log.child({ component: 'sequencer' }),
       metrics,
-      { topic: config.KAFKA_TOPIC_MESSAGES, dlqTopic: dlqTopicOf(config.KAFKA_TOPIC_MESSAGES), owner: `${hostname()}:${process.pid}`, maxRetries: config.CONSUMER_MAX_RETRIES },
+      {
+        topic: config.KAFKA_TOPIC_MESSAGES,
+        dlqTopic: dlqTopicOf(config.KAFKA_TOPIC_MESSAGES),
+        owner: `${hostname()}:${process.pid}`,
+        maxRetries: config.CONSUMER_MAX_RETRIES,
+      },
     );
     await messageConsumer.start();
     closers.push(async () => {
@@ -190,7 +202,12 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       },
       metrics,
       log.child({ component: 'inbox-writer' }),
-      { topic: sequencedTopic, dlqTopic: dlqTopicOf(sequencedTopic), fanoutWriteMaxMembers: config.FANOUT_WRITE_MAX_MEMBERS, maxRetries: config.CONSUMER_MAX_RETRIES },
+      {
+        topic: sequencedTopic,
+        dlqTopic: dlqTopicOf(sequencedTopic),
+        fanoutWriteMaxMembers: config.FANOUT_WRITE_MAX_MEMBERS,
+        maxRetries: config.CONSUMER_MAX_RETRIES,
+      },
     );
     await writer.start();
     closers.push(async () => {
@@ -210,40 +227,83 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const rl = (name: string) => ({ redis: clients.redis, keyPrefix: new RedisKeys(config.REDIS_KEY_PREFIX).rateLimit(name), log });
     const attachmentPolicy = attachmentPolicyFromConfig(config);
     const attachmentStore = guardedBy(new CassandraAttachmentStore(clients.cassandra), breakers.cassandra);
-    const attachments = new AttachmentService(attachmentStore, clients.objects, membership, ids, attachmentPolicy, new RedisRateLimiter({ ...rl('attachments'), limit: config.RATE_ATTACHMENTS_PER_USER }));
+    const attachments = new AttachmentService(
+      attachmentStore,
+      clients.objects,
+      membership,
+      ids,
+      attachmentPolicy,
+      new RedisRateLimiter({ ...rl('attachments'), limit: config.RATE_ATTACHMENTS_PER_USER }),
+    );
     if (config.ATTACHMENT_SWEEP_INTERVAL_MS > 0) {
-      const sweeper = new AttachmentSweeper(attachmentStore, clients.objects, log.child({ component: 'attachment-sweeper' }), { abandonAfterMs: attachmentPolicy.abandonAfterMs });
+      const sweeper = new AttachmentSweeper(attachmentStore, clients.objects, log.child({ component: 'attachment-sweeper' }), {
+        abandonAfterMs: attachmentPolicy.abandonAfterMs,
+      });
       sweeper.start(config.ATTACHMENT_SWEEP_INTERVAL_MS);
       closers.push(() => sweeper.stop());
     }
     const keepsRecords = await redisKeepsRecords(clients.redis);
-    if (!keepsRecords) log.warn('Redis may evict keys (maxmemory set with a policy other than noeviction, or CONFIG refused): every send is checked against durable storage');
+    if (!keepsRecords)
+      log.warn('Redis may evict keys (maxmemory set with a policy other than noeviction, or CONFIG refused): every send is checked against durable storage');
     const coverage = new IdempotencyCoverage(idempotency, guardedBy(new CassandraUserSendDays(clients.cassandra), breakers.cassandra), keepsRecords);
     const durableSends = guardedBy(new CassandraSequencedSendStore(clients.cassandra, batcher), breakers.cassandra);
     const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, durableSends, coverage, attachments);
     const { verifier, close: closeVerifier } = await tokenVerifierFromConfig(config, log);
     closers.push(async () => closeVerifier());
     if (config.RATE_MEMBER_WRITES_PER_USER.points < config.MAX_GROUP_MEMBERS) {
-      throw new Error('RATE_MEMBER_WRITES_PER_USER must allow at least MAX_GROUP_MEMBERS member writes per window, or the largest group could never be created');
+      throw new Error(
+        'RATE_MEMBER_WRITES_PER_USER must allow at least MAX_GROUP_MEMBERS member writes per window, or the largest group could never be created',
+      );
     }
-    const conversations = new ConversationService(conversationStore, membership, messageStore, ids, config.MAX_GROUP_MEMBERS, {
-      creations: new RedisRateLimiter({ ...rl('conversations'), limit: config.RATE_CONVERSATIONS_PER_USER }),
-      memberWrites: new RedisRateLimiter({ ...rl('member-writes'), limit: config.RATE_MEMBER_WRITES_PER_USER }),
-    }, readStates);
+    const conversations = new ConversationService(
+      conversationStore,
+      membership,
+      messageStore,
+      ids,
+      config.MAX_GROUP_MEMBERS,
+      {
+        creations: new RedisRateLimiter({ ...rl('conversations'), limit: config.RATE_CONVERSATIONS_PER_USER }),
+        memberWrites: new RedisRateLimiter({ ...rl('member-writes'), limit: config.RATE_MEMBER_WRITES_PER_USER }),
+      },
+      readStates,
+    );
     const restLimits = {
       perAddress: new BatchedRedisRateLimiter({ ...rl('rest-address'), limit: config.RATE_REST_PER_ADDRESS }),
       perUser: new BatchedRedisRateLimiter({ ...rl('rest-user'), limit: config.RATE_REST_PER_USER }),
     };
     const devices = new DeviceService(guardedBy(new CassandraDeviceStore(clients.cassandra), breakers.cassandra));
-    const receipts = new ReceiptPublisher(clients.redis, config.REDIS_KEY_PREFIX, new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS }));
+    const receipts = new ReceiptPublisher(
+      clients.redis,
+      config.REDIS_KEY_PREFIX,
+      new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS }),
+    );
     const inbox = new InboxService(inboxStore, listStore, readStates, conversationStore, membership, messageStore, config.FANOUT_WRITE_MAX_MEMBERS, receipts);
     const readCounts = new ReadCounts(readStates, membership, messageStore, { cacheMs: config.READ_COUNT_CACHE_MS });
-    registerPublicRoutes(publicRouter, { verifier, conversations, reads, attachments, devices, inbox, readCounts, maxGroupMembers: config.MAX_GROUP_MEMBERS, limits: restLimits });
+    registerPublicRoutes(publicRouter, {
+      verifier,
+      conversations,
+      reads,
+      attachments,
+      devices,
+      inbox,
+      readCounts,
+      maxGroupMembers: config.MAX_GROUP_MEMBERS,
+      limits: restLimits,
+    });
     closers.push(async () => {
       restLimits.perAddress.close();
       restLimits.perUser.close();
     });
-    registerInternalRoutes(internalRouter, { internalToken: config.INTERNAL_API_TOKEN, sends, reads, inbox, pushStates: new PushStateService(readStates, membership, inbox), maxBodyBytes: config.MAX_BODY_BYTES, sendDeadlineMs: config.SEND_DEADLINE_MS, log: log.child({ component: 'internal-api' }) });
+    registerInternalRoutes(internalRouter, {
+      internalToken: config.INTERNAL_API_TOKEN,
+      sends,
+      reads,
+      inbox,
+      pushStates: new PushStateService(readStates, membership, inbox),
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      sendDeadlineMs: config.SEND_DEADLINE_MS,
+      log: log.child({ component: 'internal-api' }),
+    });
     closers.unshift(() => producer.close());
   }
 
@@ -256,7 +316,10 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   });
   const internalPort = await listen(internalServer, config.CHAT_INTERNAL_PORT, config.CHAT_INTERNAL_HOST);
   // Closed last: /readyz answers 503 "draining" while the rest stops.
-  closers.push(() => closeServer(internalServer), () => kafkaProbe.close());
+  closers.push(
+    () => closeServer(internalServer),
+    () => kafkaProbe.close(),
+  );
   let publicPort: number | undefined;
   if (config.CHAT_SERVICE_ROLES.includes('api')) {
     const publicServer = createHttpServer(publicRouter, log.child({ component: 'http' }), {

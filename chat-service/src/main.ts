@@ -17,7 +17,14 @@ const cassandra = createCassandra(
 
 const s3 = createS3ObjectStorage(s3SettingsFromConfig(config));
 
-const service = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka), objects: s3.storage });
+const service = await startChatService(config, log, {
+  redis,
+  redisSub,
+  kafka,
+  cassandra,
+  createProducer: () => createIdempotentProducer(kafka),
+  objects: s3.storage,
+});
 
 onShutdown(log, [() => service.close(), () => cassandra.shutdown(), () => s3.close(), () => redisSub.disconnect(), () => redis.quit()], {
   deadlineMs: config.SHUTDOWN_DEADLINE_MS,

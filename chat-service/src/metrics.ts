@@ -17,7 +17,11 @@ export function createChatMetrics(): ChatMetrics {
   const retries = counter(registry, 'chat_sequencer_retries_total', 'Batches retried after a retriable failure');
   const duplicates = counter(registry, 'chat_sequencer_duplicates_total', 'Records recognised as copies or resends of a stored message and not stored again');
   const delivered = counter(registry, 'chat_gateway_events_published_total', 'Delivery events published to gateways');
-  const publishErrors = counter(registry, 'chat_delivery_publish_errors_total', 'Delivery events Redis refused (real-time delivery lost; clients recover by sync/digest)');
+  const publishErrors = counter(
+    registry,
+    'chat_delivery_publish_errors_total',
+    'Delivery events Redis refused (real-time delivery lost; clients recover by sync/digest)',
+  );
   const inboxRows = counter(registry, 'chat_inbox_rows_written_total', 'Inbox rows written by fanout on write (one per member and message)');
   const listRows = counter(registry, 'chat_conversation_list_rows_written_total', 'Conversation list rows updated by fanout on write');
   return {

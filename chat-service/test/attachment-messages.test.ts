@@ -16,7 +16,12 @@ const raws: RawClient[] = [];
 const uid = (name: string) => `${name}-${randomBytes(3).toString('hex')}`;
 
 function chatClient(userId: string, gateway = 0): ChatClient {
-  const c = new ChatClient({ url: sys.gateways[gateway]!.url, getToken: () => sys.token(userId), WebSocketImpl: WebSocket as unknown as ChatClientOptions['WebSocketImpl'], reconnectBaseMs: 50 });
+  const c = new ChatClient({
+    url: sys.gateways[gateway]!.url,
+    getToken: () => sys.token(userId),
+    WebSocketImpl: WebSocket as unknown as ChatClientOptions['WebSocketImpl'],
+    reconnectBaseMs: 50,
+  });
   chats.push(c);
   return c;
 }
@@ -32,7 +37,11 @@ async function raw(userId: string, gateway = 0): Promise<RawClient> {
 }
 
 async function group(owner: string, members: string[]): Promise<string> {
-  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', { kind: 'group', title: 'photos', member_ids: members });
+  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', {
+    kind: 'group',
+    title: 'photos',
+    member_ids: members,
+  });
   expect(res.status).toBe(201);
   return res.body.conversation.conversation_id;
 }
@@ -55,7 +64,10 @@ describe('messages with attachments', () => {
     const doc = randomBytes(3_000);
 
     const aliceFiles = attachmentsClient(alice);
-    const [a1, a2] = [await aliceFiles.upload(conv, photo, { contentType: 'image/png', filename: 'beach.png' }), await aliceFiles.upload(conv, doc, { contentType: 'application/pdf' })];
+    const [a1, a2] = [
+      await aliceFiles.upload(conv, photo, { contentType: 'image/png', filename: 'beach.png' }),
+      await aliceFiles.upload(conv, doc, { contentType: 'application/pdf' }),
+    ];
     expect(a1).toMatchObject({ conversation_id: conv, content_type: 'image/png', size: photo.length, filename: 'beach.png', state: 'uploaded' });
 
     const sender = chatClient(alice, 0);
@@ -87,10 +99,15 @@ describe('messages with attachments', () => {
 
     // The other member downloads what was uploaded; a non-member gets no URL.
     const bobFiles = attachmentsClient(bob);
-    for (const [meta, bytes] of [[shown[0]!.attachments![0]!, photo], [shown[0]!.attachments![1]!, doc]] as const) {
+    for (const [meta, bytes] of [
+      [shown[0]!.attachments![0]!, photo],
+      [shown[0]!.attachments![1]!, doc],
+    ] as const) {
       expect(Buffer.from(await bobFiles.download(meta.attachment_id)).equals(bytes)).toBe(true);
     }
-    const refused = await attachmentsClient(eve).downloadUrl(a1.attachment_id).catch((e: unknown) => e);
+    const refused = await attachmentsClient(eve)
+      .downloadUrl(a1.attachment_id)
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ChatRequestError);
     expect((refused as ChatRequestError).name).toBe(Errors.NOT_MEMBER.name);
   });
@@ -133,7 +150,11 @@ describe('messages with attachments', () => {
     const again = await send('fine', [mine.attachment_id]);
     expect(again).toMatchObject({ type: 'ack', duplicate: true, message_id: (ok as AckFrame).message_id });
 
-    await waitFor(async () => (await sys.rest<HistoryPage>(alice, 'GET', `/v1/conversations/${conv}/messages`)).body.messages.length > 0, 20_000, 'the accepted message stored');
+    await waitFor(
+      async () => (await sys.rest<HistoryPage>(alice, 'GET', `/v1/conversations/${conv}/messages`)).body.messages.length > 0,
+      20_000,
+      'the accepted message stored',
+    );
     const stored = (await sys.rest<HistoryPage>(alice, 'GET', `/v1/conversations/${conv}/messages`)).body.messages;
     expect(stored.map((m) => m.client_msg_id)).toEqual(['fine']);
     expect(stored[0]!.attachments).toEqual([{ attachment_id: mine.attachment_id, content_type: 'image/jpeg', size: 100 }]);

@@ -43,7 +43,11 @@ afterAll(async () => {
 });
 
 async function group(owner: string, members: string[]): Promise<string> {
-  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', { kind: 'group', title: 'files', member_ids: members });
+  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', {
+    kind: 'group',
+    title: 'files',
+    member_ids: members,
+  });
   expect(res.status).toBe(201);
   return res.body.conversation.conversation_id;
 }
@@ -77,7 +81,13 @@ describe('attachments through pre-signed URLs (S3Proxy)', () => {
     const bytes = randomBytes(5000);
     const grant = await requestUpload(alice, conv, { content_type: 'image/png', size: bytes.length, filename: 'cat.png' });
     expect(grant.status).toBe(201);
-    expect(grant.body.attachment).toMatchObject({ conversation_id: conv, content_type: 'image/png', size: bytes.length, filename: 'cat.png', state: 'pending' });
+    expect(grant.body.attachment).toMatchObject({
+      conversation_id: conv,
+      content_type: 'image/png',
+      size: bytes.length,
+      filename: 'cat.png',
+      state: 'pending',
+    });
     // The key is the server's: derived from ids, nothing of the client's filename.
     expect(grant.body.upload.url).toContain(encodeURI(keyOf(grant.body)));
     expect(grant.body.upload.url).not.toContain('cat.png');
@@ -96,7 +106,11 @@ describe('attachments through pre-signed URLs (S3Proxy)', () => {
     expect(done.status).toBe(200);
     expect(done.body.attachment.state).toBe('uploaded');
 
-    const dl = await sys.rest<{ url: string; expires_at: number; attachment: Grant['attachment'] }>(bob, 'GET', `/v1/attachments/${grant.body.attachment.attachment_id}/download`);
+    const dl = await sys.rest<{ url: string; expires_at: number; attachment: Grant['attachment'] }>(
+      bob,
+      'GET',
+      `/v1/attachments/${grant.body.attachment.attachment_id}/download`,
+    );
     expect(dl.status).toBe(200);
     expect(dl.body.attachment).toMatchObject({ content_type: 'image/png', size: bytes.length, state: 'uploaded' });
     const got = await fetch(dl.body.url);
@@ -142,7 +156,13 @@ describe('attachments through pre-signed URLs (S3Proxy)', () => {
     const oversize = await requestUpload(alice, conv, { content_type: 'image/png', size: 65537 });
     expect(oversize.status).toBe(413);
     expect(oversize.body.error.name).toBe(Errors.ATTACHMENT_TOO_LARGE.name);
-    for (const bad of [{ content_type: 'image/png' }, { content_type: 'Image/PNG', size: 1 }, { content_type: 'image/png; x=1', size: 1 }, { content_type: 'image/png', size: 0 }, { content_type: 'image/png', size: 1, filename: '../x' }]) {
+    for (const bad of [
+      { content_type: 'image/png' },
+      { content_type: 'Image/PNG', size: 1 },
+      { content_type: 'image/png; x=1', size: 1 },
+      { content_type: 'image/png', size: 0 },
+      { content_type: 'image/png', size: 1, filename: '../x' },
+    ]) {
       const res = await requestUpload(alice, conv, bad);
       expect(res.status, JSON.stringify(bad)).toBe(400);
       expect(res.body.error.name).toBe(Errors.INVALID_SHAPE.name);
@@ -167,7 +187,9 @@ describe('attachments through pre-signed URLs (S3Proxy)', () => {
 
     // Never completed: the sweeper deletes the record, so the attachment can never be completed.
     await waitFor(
-      async () => (await sys.rest<ErrorBody>(alice, 'POST', `/v1/attachments/${grant.attachment.attachment_id}/complete`)).body.error?.name === Errors.ATTACHMENT_NOT_USABLE.name,
+      async () =>
+        (await sys.rest<ErrorBody>(alice, 'POST', `/v1/attachments/${grant.attachment.attachment_id}/complete`)).body.error?.name ===
+        Errors.ATTACHMENT_NOT_USABLE.name,
       15_000,
       'abandoned upload swept',
     );

@@ -19,7 +19,11 @@ async function connect(gateway: number, userId: string): Promise<RawClient> {
 async function storedRows(conversationId: string): Promise<number> {
   let total = 0;
   for (const bucket of [0, 1]) {
-    const rs = await sys.cassandra.execute('SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND bucket = ?', [cassandra.types.Long.fromString(conversationId), bucket], { prepare: true });
+    const rs = await sys.cassandra.execute(
+      'SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND bucket = ?',
+      [cassandra.types.Long.fromString(conversationId), bucket],
+      { prepare: true },
+    );
     total += Number(rs.first()?.n ?? 0);
   }
   return total;
@@ -39,7 +43,11 @@ afterAll(async () => {
 describe('conversation ids are canonical at every boundary', () => {
   it('item 2: sends, history and internal calls naming "0"+id or id+2^64 are refused and never touch the real conversation', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
-    const created = await sys.rest<{ conversation: { conversation_id: string } }>(alice, 'POST', '/v1/conversations', { kind: 'group', title: 'ids', member_ids: [bob] });
+    const created = await sys.rest<{ conversation: { conversation_id: string } }>(alice, 'POST', '/v1/conversations', {
+      kind: 'group',
+      title: 'ids',
+      member_ids: [bob],
+    });
     expect(created.status).toBe(201);
     const id = created.body.conversation.conversation_id;
     const aliases = [`0${id}`, `00${id}`, (BigInt(id) + (1n << 64n)).toString()];
@@ -49,7 +57,11 @@ describe('conversation ids are canonical at every boundary', () => {
     const acks: AckFrame[] = [];
     for (let i = 0; i < 30; i++) acks.push(await bobWs.request<AckFrame>({ type: 'send', conversation_id: id, client_msg_id: `b${i}`, body: `bob ${i}` }));
     expect(acks.every((a) => a.type === 'ack')).toBe(true);
-    await waitFor(async () => (await sys.rest<Page>(bob, 'GET', `/v1/conversations/${id}/messages?limit=100`)).body.messages.length === 30, 30_000, "bob's messages stored");
+    await waitFor(
+      async () => (await sys.rest<Page>(bob, 'GET', `/v1/conversations/${id}/messages?limit=100`)).body.messages.length === 30,
+      30_000,
+      "bob's messages stored",
+    );
 
     // WebSocket: a member sending to alias ids is refused with invalid_shape, nothing acked.
     // A connection per alias: 20 invalid frames in a minute would close it (protocol_violation).
@@ -95,11 +107,29 @@ describe('conversation ids are canonical at every boundary', () => {
     await producer.connect();
     const forged = aliases.map((alias, i) => ({
       key: alias,
-      value: JSON.stringify({ v: 1, type: 'message', conversation_id: alias, message_id: String(BigInt(acks[i]!.message_id) + 1n), sender_id: alice, client_msg_id: `k${i}`, body: 'forged', created_at: Date.now() }),
+      value: JSON.stringify({
+        v: 1,
+        type: 'message',
+        conversation_id: alias,
+        message_id: String(BigInt(acks[i]!.message_id) + 1n),
+        sender_id: alice,
+        client_msg_id: `k${i}`,
+        body: 'forged',
+        created_at: Date.now(),
+      }),
     }));
     forged.push({
       key: id,
-      value: JSON.stringify({ v: 1, type: 'message', conversation_id: id, message_id: `0${acks[0]!.message_id}`, sender_id: alice, client_msg_id: 'k-mid', body: 'forged', created_at: Date.now() }),
+      value: JSON.stringify({
+        v: 1,
+        type: 'message',
+        conversation_id: id,
+        message_id: `0${acks[0]!.message_id}`,
+        sender_id: alice,
+        client_msg_id: 'k-mid',
+        body: 'forged',
+        created_at: Date.now(),
+      }),
     });
     await producer.send({ topic: sys.topic, messages: forged });
     await producer.disconnect();

@@ -42,7 +42,7 @@ describe('CORS on the public REST API (real chat-service process, real browser-s
     await service?.stop();
   });
 
-  it('answers a preflight from an allowed origin with the path\'s methods, the allowed headers and the max age', async () => {
+  it("answers a preflight from an allowed origin with the path's methods, the allowed headers and the max age", async () => {
     const res = await fetch(`${base}/v1/conversations`, {
       method: 'OPTIONS',
       headers: { origin: ALLOWED, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' },
@@ -83,7 +83,9 @@ describe('CORS on the public REST API (real chat-service process, real browser-s
       expect(post.status, origin).toBe(403);
       expect(post.headers.get('access-control-allow-origin')).toBeNull();
     }
-    const list = (await (await fetch(`${base}/v1/conversation-list`, { headers: { authorization: `Bearer ${bearer}` } })).json()) as { conversations: unknown[] };
+    const list = (await (await fetch(`${base}/v1/conversation-list`, { headers: { authorization: `Bearer ${bearer}` } })).json()) as {
+      conversations: unknown[];
+    };
     expect(list.conversations).toEqual([]);
   });
 

@@ -17,7 +17,11 @@ afterAll(async () => {
 });
 
 async function group(owner: string, other: string): Promise<string> {
-  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', { kind: 'group', title: 'dedup', member_ids: [owner, other] });
+  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', {
+    kind: 'group',
+    title: 'dedup',
+    member_ids: [owner, other],
+  });
   return res.body.conversation.conversation_id;
 }
 
@@ -76,7 +80,16 @@ describe('durable deduplication (G5)', () => {
     const resend = await sendOne({ user_id: alice, conversation_id: conv, client_msg_id: 'orig', body: 'hello' });
     expect(resend).toEqual({ ok: { conversation_id: conv, client_msg_id: 'orig', message_id: messageId, duplicate: true } });
     // A copy that got a new message_id (a send path that had lost the Redis record) is the same message too.
-    await produceRaw({ v: 1, type: 'message', conversation_id: conv, message_id: String(BigInt(messageId) + 1n), sender_id: alice, client_msg_id: 'orig', body: 'hello', created_at: Date.now() });
+    await produceRaw({
+      v: 1,
+      type: 'message',
+      conversation_id: conv,
+      message_id: String(BigInt(messageId) + 1n),
+      sender_id: alice,
+      client_msg_id: 'orig',
+      body: 'hello',
+      created_at: Date.now(),
+    });
     await sequenced();
     const rows = await storedRows(sys, conv);
     expect(rows).toHaveLength(2101);
@@ -111,7 +124,16 @@ describe('durable deduplication (G5)', () => {
     // Had a send path acked it anyway (e.g. produced before the original was stored), the sequencer
     // stores it as the different message it is: an acked message is never dropped for its client_msg_id.
     const otherId = '9000000000000000001';
-    await produceRaw({ v: 1, type: 'message', conversation_id: conv, message_id: otherId, sender_id: alice, client_msg_id: 'q', body: 'two', created_at: Date.now() });
+    await produceRaw({
+      v: 1,
+      type: 'message',
+      conversation_id: conv,
+      message_id: otherId,
+      sender_id: alice,
+      client_msg_id: 'q',
+      body: 'two',
+      created_at: Date.now(),
+    });
     await sequenced();
     expect((await storedRows(sys, conv)).map((r) => [r.seq, r.body])).toEqual([
       [1, 'one'],
@@ -119,7 +141,7 @@ describe('durable deduplication (G5)', () => {
     ]);
   });
 
-  it('item 9: a send is marked first_send (no durable lookup) only while Redis vouches for all of its sender\'s records in the window', async () => {
+  it("item 9: a send is marked first_send (no durable lookup) only while Redis vouches for all of its sender's records in the window", async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
     const conv = await group(alice, bob);
     const idOf = (r: Awaited<ReturnType<typeof sendOne>>) => ('ok' in r ? r.ok.message_id : '');

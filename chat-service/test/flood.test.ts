@@ -115,7 +115,8 @@ function percentiles(values: number[]): { n: number; p50: number; p95: number; p
   return { n: s.length, p50: at(0.5), p95: at(0.95), p99: at(0.99), max: s[s.length - 1] ?? Number.NaN };
 }
 
-const fmt = (p: ReturnType<typeof percentiles>): string => `n=${p.n} p50=${p.p50.toFixed(0)} ms p95=${p.p95.toFixed(0)} ms p99=${p.p99.toFixed(0)} ms max=${p.max.toFixed(0)} ms`;
+const fmt = (p: ReturnType<typeof percentiles>): string =>
+  `n=${p.n} p50=${p.p50.toFixed(0)} ms p95=${p.p95.toFixed(0)} ms p99=${p.p99.toFixed(0)} ms max=${p.max.toFixed(0)} ms`;
 
 beforeAll(async () => {
   sys = await startSystem(2);
@@ -140,7 +141,8 @@ describe('hostile input: a flood from one user', () => {
       const receiver = await connect(b, p % 2);
       receiver.ws.on('message', (data) => {
         const f = JSON.parse(String(data)) as ServerFrame;
-        if (f.type === 'message' && f.conversation_id === conv && !chat.deliveredAt.has(f.client_msg_id)) chat.deliveredAt.set(f.client_msg_id, performance.now());
+        if (f.type === 'message' && f.conversation_id === conv && !chat.deliveredAt.has(f.client_msg_id))
+          chat.deliveredAt.set(f.client_msg_id, performance.now());
       });
       pairs.push({ sender, receiver, conv });
     }
@@ -169,7 +171,14 @@ describe('hostile input: a flood from one user', () => {
         `closed ${flood.closeCodes.length} times, reconnected ${flood.reconnects} times, refused upgrades ${JSON.stringify(flood.refusedUpgrades)}`,
     );
     console.log(`flood: others' send → delivery before the flood: ${fmt(base)}; during it: ${fmt(during)} (bound ${p99Bound(base.p99).toFixed(0)} ms)`);
-    console.log(`flood: frames written in ${flood.writingMs} ms, all answered after ${flood.answeredMs} ms; slowest deliveries (sent at +ms: latency): ${floodIds.map((id) => [chat.sentAt.get(id)! - floodStart, chat.deliveredAt.get(id)! - chat.sentAt.get(id)!] as const).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([at, ms]) => `+${at.toFixed(0)}: ${ms.toFixed(0)}`).join(', ')}`);
+    console.log(
+      `flood: frames written in ${flood.writingMs} ms, all answered after ${flood.answeredMs} ms; slowest deliveries (sent at +ms: latency): ${floodIds
+        .map((id) => [chat.sentAt.get(id)! - floodStart, chat.deliveredAt.get(id)! - chat.sentAt.get(id)!] as const)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8)
+        .map(([at, ms]) => `+${at.toFixed(0)}: ${ms.toFixed(0)}`)
+        .join(', ')}`,
+    );
 
     // The flooder: refused with 4100 and a retry hint, its accepted sends within the limit; a socket
     // that keeps sending through a window's worth of 4100 replies is closed with 4502.

@@ -41,9 +41,11 @@ async function connectAll(userIds: readonly string[], concurrency = 100): Promis
 /** Runs `fn` over items with at most `concurrency` at once. */
 async function forEachLimited<T>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 /**
@@ -60,7 +62,10 @@ async function createGroup(owner: string, others: string[]): Promise<string> {
     }
   };
   const first = others.slice(0, 999);
-  const created = await retrying(() => sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', { kind: 'group', title: 'fanout', member_ids: first }), 201);
+  const created = await retrying(
+    () => sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', { kind: 'group', title: 'fanout', member_ids: first }),
+    201,
+  );
   const conv = created.conversation.conversation_id;
   for (let i = first.length; i < others.length; i += 1000) {
     const chunk = others.slice(i, i + 1000);
@@ -69,7 +74,8 @@ async function createGroup(owner: string, others: string[]): Promise<string> {
   return conv;
 }
 
-const seqsIn = (frames: readonly { conversation_id: string; seq: number }[], conv: string) => frames.filter((m) => m.conversation_id === conv).map((m) => m.seq);
+const seqsIn = (frames: readonly { conversation_id: string; seq: number }[], conv: string) =>
+  frames.filter((m) => m.conversation_id === conv).map((m) => m.seq);
 const ALL = Array.from({ length: MESSAGES }, (_, i) => i + 1);
 
 /**
@@ -100,7 +106,12 @@ async function fanoutCase(size: number, online: number, offlineSample: number, o
     // Inbox rows, counted with CQL: exactly one per member and message on write, none on read.
     const expectedRows = size <= THRESHOLD ? size * MESSAGES : 0;
     if (expectedRows > 0) await waitFor(async () => (await countInboxRows(sys.cassandra, conv, members)) >= expectedRows, 60_000, 'inbox rows');
-    else await waitFor(async () => (await sys.rest<EverythingNew>(owner, 'GET', '/v1/inbox')).body.large.some((l) => l.conversation_id === conv && l.last_seq === MESSAGES), 60_000, 'every message stored');
+    else
+      await waitFor(
+        async () => (await sys.rest<EverythingNew>(owner, 'GET', '/v1/inbox')).body.large.some((l) => l.conversation_id === conv && l.last_seq === MESSAGES),
+        60_000,
+        'every message stored',
+      );
     expect(await countInboxRows(sys.cassandra, conv, members)).toBe(expectedRows);
 
     // Offline members: "everything new for me" has every message (small) or the latest seq to sync (large).

@@ -103,19 +103,39 @@ describe('hostile input: frames against a real gateway and chat-service', () => 
       ['100,000 levels inside an ignored field', `{"type":"ping","ref":"deep1","x":${open}${close}}`, { type: 'pong', ref: 'deep1' }],
       ['50,000 nested objects inside an ignored field', `{"type":"ping","ref":"deep2","x":${deepObject}}`, { type: 'pong', ref: 'deep2' }],
       ['100,000 levels as ref', `{"type":"ping","ref":${open}${close}}`, { code: Errors.INVALID_SHAPE.code }],
-      ['100,000 levels as body', `{"type":"send","ref":"deep3","conversation_id":"1","client_msg_id":"c","body":${open}${close}}`, { code: Errors.INVALID_SHAPE.code, ref: 'deep3' }],
+      [
+        '100,000 levels as body',
+        `{"type":"send","ref":"deep3","conversation_id":"1","client_msg_id":"c","body":${open}${close}}`,
+        { code: Errors.INVALID_SHAPE.code, ref: 'deep3' },
+      ],
       ['100,000 levels as positions', `{"type":"sync","ref":"deep4","positions":${open}${close}}`, { code: Errors.INVALID_SHAPE.code, ref: 'deep4' }],
       ['seq 1e309 (Infinity)', '{"type":"read","ref":"n1","conversation_id":"1","seq":1e309}', { code: Errors.INVALID_SHAPE.code, ref: 'n1' }],
       ['seq -1e309', '{"type":"sync","ref":"n2","positions":[{"conversation_id":"1","seq":-1e309}]}', { code: Errors.INVALID_SHAPE.code, ref: 'n2' }],
-      ['limit with 400 digits', `{"type":"history","ref":"n3","conversation_id":"1","limit":${'9'.repeat(400)}}`, { code: Errors.INVALID_SHAPE.code, ref: 'n3' }],
-      ['before 2^53+1 (not a safe integer)', '{"type":"history","ref":"n4","conversation_id":"1","before":9007199254740993}', { code: Errors.INVALID_SHAPE.code, ref: 'n4' }],
+      [
+        'limit with 400 digits',
+        `{"type":"history","ref":"n3","conversation_id":"1","limit":${'9'.repeat(400)}}`,
+        { code: Errors.INVALID_SHAPE.code, ref: 'n3' },
+      ],
+      [
+        'before 2^53+1 (not a safe integer)',
+        '{"type":"history","ref":"n4","conversation_id":"1","before":9007199254740993}',
+        { code: Errors.INVALID_SHAPE.code, ref: 'n4' },
+      ],
       ['seq 0.5', '{"type":"read","ref":"n5","conversation_id":"1","seq":0.5}', { code: Errors.INVALID_SHAPE.code, ref: 'n5' }],
       ['conversation_id as a number', '{"type":"history","ref":"n6","conversation_id":12345678901234567890}', { code: Errors.INVALID_SHAPE.code, ref: 'n6' }],
       ['conversation_id 2^63', '{"type":"history","ref":"n7","conversation_id":"9223372036854775808"}', { code: Errors.INVALID_SHAPE.code, ref: 'n7' }],
       ['__proto__ carrying type and ref', '{"__proto__":{"type":"ping","ref":"p0"}}', { code: Errors.INVALID_SHAPE.code }],
-      ['__proto__ setting ref for every object', '{"type":"ping","ref":"p1","__proto__":{"ref":"polluted","sender":"someone-else"}}', { type: 'pong', ref: 'p1' }],
+      [
+        '__proto__ setting ref for every object',
+        '{"type":"ping","ref":"p1","__proto__":{"ref":"polluted","sender":"someone-else"}}',
+        { type: 'pong', ref: 'p1' },
+      ],
       ['constructor.prototype', '{"type":"ping","ref":"p2","constructor":{"prototype":{"ref":"polluted"}}}', { type: 'pong', ref: 'p2' }],
-      ['__proto__ inside positions', '{"type":"sync","ref":"p3","positions":[{"__proto__":{"conversation_id":"1","seq":0}}]}', { code: Errors.INVALID_SHAPE.code, ref: 'p3' }],
+      [
+        '__proto__ inside positions',
+        '{"type":"sync","ref":"p3","positions":[{"__proto__":{"conversation_id":"1","seq":0}}]}',
+        { code: Errors.INVALID_SHAPE.code, ref: 'p3' },
+      ],
       ['type "__proto__"', '{"type":"__proto__","ref":"p4"}', { code: Errors.UNKNOWN_TYPE.code, ref: 'p4' }],
       ['type "constructor"', '{"type":"constructor","ref":"p5"}', { code: Errors.UNKNOWN_TYPE.code, ref: 'p5' }],
       ['type "toString"', '{"type":"toString","ref":"p6"}', { code: Errors.UNKNOWN_TYPE.code, ref: 'p6' }],
@@ -137,13 +157,34 @@ describe('hostile input: frames against a real gateway and chat-service', () => 
     const mallory = uid('mallory');
     type Kind = 'id' | 'str' | 'int' | 'enum' | 'list';
     const templates: [Record<string, unknown>, Record<string, Kind>][] = [
-      [{ type: 'send', conversation_id: '1', client_msg_id: 'c1', body: 'hi' }, { conversation_id: 'id', client_msg_id: 'str', body: 'str', ref: 'str' }],
-      [{ type: 'sync', positions: [{ conversation_id: '1', seq: 0, epoch: 'e' }] }, { positions: 'list', 'positions.0.conversation_id': 'id', 'positions.0.seq': 'int', 'positions.0.epoch': 'str', ref: 'str' }],
-      [{ type: 'history', conversation_id: '1', before: 5, after: 1, limit: 2 }, { conversation_id: 'id', before: 'int', after: 'int', limit: 'int', ref: 'str' }],
-      [{ type: 'typing', conversation_id: '1', state: 'start' }, { conversation_id: 'id', state: 'enum', ref: 'str' }],
-      [{ type: 'read', conversation_id: '1', seq: 1 }, { conversation_id: 'id', seq: 'int', ref: 'str' }],
-      [{ type: 'presence.sub', user_ids: ['bob'] }, { user_ids: 'list', 'user_ids.0': 'str', ref: 'str' }],
-      [{ type: 'presence.unsub', user_ids: ['bob'] }, { user_ids: 'list', 'user_ids.0': 'str', ref: 'str' }],
+      [
+        { type: 'send', conversation_id: '1', client_msg_id: 'c1', body: 'hi' },
+        { conversation_id: 'id', client_msg_id: 'str', body: 'str', ref: 'str' },
+      ],
+      [
+        { type: 'sync', positions: [{ conversation_id: '1', seq: 0, epoch: 'e' }] },
+        { positions: 'list', 'positions.0.conversation_id': 'id', 'positions.0.seq': 'int', 'positions.0.epoch': 'str', ref: 'str' },
+      ],
+      [
+        { type: 'history', conversation_id: '1', before: 5, after: 1, limit: 2 },
+        { conversation_id: 'id', before: 'int', after: 'int', limit: 'int', ref: 'str' },
+      ],
+      [
+        { type: 'typing', conversation_id: '1', state: 'start' },
+        { conversation_id: 'id', state: 'enum', ref: 'str' },
+      ],
+      [
+        { type: 'read', conversation_id: '1', seq: 1 },
+        { conversation_id: 'id', seq: 'int', ref: 'str' },
+      ],
+      [
+        { type: 'presence.sub', user_ids: ['bob'] },
+        { user_ids: 'list', 'user_ids.0': 'str', ref: 'str' },
+      ],
+      [
+        { type: 'presence.unsub', user_ids: ['bob'] },
+        { user_ids: 'list', 'user_ids.0': 'str', ref: 'str' },
+      ],
       [{ type: 'ping' }, { ref: 'str' }],
     ];
     // JSON values and the kinds of field each is wrong for.
@@ -193,7 +234,8 @@ describe('hostile input: frames against a real gateway and chat-service', () => 
     const conv = await direct(alice, bob);
     const evesOwn = await direct(eve, uid('friend'));
     const [aliceClient, bobClient, eveClient] = [await connect(alice), await connect(bob), await connect(eve)];
-    for (let i = 1; i <= 3; i++) expect((await aliceClient.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `legit-${i}`, body: `secret ${i}` })).type).toBe('ack');
+    for (let i = 1; i <= 3; i++)
+      expect((await aliceClient.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `legit-${i}`, body: `secret ${i}` })).type).toBe('ack');
     await waitFor(() => bobClient.messages(conv).length === 3, 15_000, 'three deliveries');
     const epoch = bobClient.messages(conv)[0]!.epoch;
 
@@ -204,14 +246,31 @@ describe('hostile input: frames against a real gateway and chat-service', () => 
     for (const query of [{}, { after: 0 }, { before: 3 }, { after: 0, limit: 1000 }]) {
       expect(await eveClient.request({ type: 'history', conversation_id: conv, ...query })).toMatchObject({ type: 'error', code: Errors.NOT_MEMBER.code });
     }
-    expect(await eveClient.request({ type: 'read', conversation_id: conv, seq: 1 })).toMatchObject({ type: 'error', code: Errors.NOT_MEMBER.code, retry: false });
+    expect(await eveClient.request({ type: 'read', conversation_id: conv, seq: 1 })).toMatchObject({
+      type: 'error',
+      code: Errors.NOT_MEMBER.code,
+      retry: false,
+    });
 
     for (const position of [{ seq: 0 }, { seq: 0, epoch }, { seq: 2 }, { seq: 2, epoch }]) {
-      const sync = await eveClient.request<SyncResultFrame>({ type: 'sync', positions: [{ conversation_id: evesOwn, seq: 0 }, { conversation_id: conv, ...position }] });
+      const sync = await eveClient.request<SyncResultFrame>({
+        type: 'sync',
+        positions: [
+          { conversation_id: evesOwn, seq: 0 },
+          { conversation_id: conv, ...position },
+        ],
+      });
       expect(sync.type, JSON.stringify(position)).toBe('sync.result');
       const foreign = sync.conversations.find((x) => x.conversation_id === conv);
       // No messages, and neither the epoch nor the last seq: nothing tells eve whether anything was said.
-      expect(foreign, JSON.stringify(position)).toEqual({ conversation_id: conv, epoch: '', status: 'resync', reason: 'not_member', last_seq: 0, messages: [] });
+      expect(foreign, JSON.stringify(position)).toEqual({
+        conversation_id: conv,
+        epoch: '',
+        status: 'resync',
+        reason: 'not_member',
+        last_seq: 0,
+        messages: [],
+      });
       expect(sync.conversations.find((x) => x.conversation_id === evesOwn)).toMatchObject({ status: 'ok', messages: [] });
     }
 
@@ -244,9 +303,11 @@ describe('hostile input: frames against a real gateway and chat-service', () => 
   it('prototype keys in REST bodies are plain data: never a field, never a polluted prototype in chat-service', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
     const post = (body: string) =>
-      fetch(`${sys.chatUrl}/v1/conversations`, { method: 'POST', headers: { authorization: `Bearer ${sys.token(alice)}`, 'content-type': 'application/json' }, body }).then(
-        async (r) => ({ status: r.status, body: (await r.json()) as { error?: { code: number } } }),
-      );
+      fetch(`${sys.chatUrl}/v1/conversations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sys.token(alice)}`, 'content-type': 'application/json' },
+        body,
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { error?: { code: number } } }));
     for (const body of [
       `{"__proto__":{"kind":"direct","user_id":"${bob}"}}`,
       `{"kind":"group","__proto__":{"member_ids":["${bob}"]}}`,
@@ -260,7 +321,11 @@ describe('hostile input: frames against a real gateway and chat-service', () => 
     }
     const group = await post(`{"kind":"group","title":"t","member_ids":["${bob}"],"__proto__":{"kind":"direct","member_ids":["intruder"]}}`);
     expect(group.status).toBe(201);
-    const members = await sys.rest<{ members: { user_id: string }[] }>(alice, 'GET', `/v1/conversations/${(group.body as unknown as { conversation: { conversation_id: string } }).conversation.conversation_id}`);
+    const members = await sys.rest<{ members: { user_id: string }[] }>(
+      alice,
+      'GET',
+      `/v1/conversations/${(group.body as unknown as { conversation: { conversation_id: string } }).conversation.conversation_id}`,
+    );
     expect(members.body.members.map((m) => m.user_id).sort()).toEqual([alice, bob].sort());
     const probe = {} as Record<string, unknown>;
     for (const key of ['kind', 'user_id', 'member_ids', 'prototype']) expect(probe[key], key).toBeUndefined();

@@ -77,7 +77,10 @@ describe('chat-service HTTP listener under hostile input (real process)', () => 
 
   it('item 12: the public port serves no internal API, /metrics or /healthz; the internal listener refuses a wrong token', async () => {
     const config = loadConfig(process.env);
-    const json = (token?: string): [string, string][] => [['content-type', 'application/json'], ...(token === undefined ? [] : [['x-internal-token', token] as [string, string]])];
+    const json = (token?: string): [string, string][] => [
+      ['content-type', 'application/json'],
+      ...(token === undefined ? [] : [['x-internal-token', token] as [string, string]]),
+    ];
     const body = JSON.stringify({ user_id: 'u', positions: [] });
     for (const path of ['/healthz', '/metrics', ...Object.values(INTERNAL_PATHS)]) {
       for (const method of ['GET', 'POST']) {

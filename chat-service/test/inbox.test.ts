@@ -14,7 +14,11 @@ const run = Math.random().toString(36).slice(2, 8);
 const users = (name: string, n: number) => Array.from({ length: n }, (_, i) => `${name}${i}-${run}`);
 
 async function group(owner: string, members: string[]): Promise<string> {
-  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', { kind: 'group', title: 't', member_ids: members });
+  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', {
+    kind: 'group',
+    title: 't',
+    member_ids: members,
+  });
   expect(res.status).toBe(201);
   return res.body.conversation.conversation_id;
 }
@@ -53,7 +57,11 @@ describe('fanout on write for small conversations, on read for large ones', () =
     await sendAll(at51[0]!, c51, n);
     await waitFor(async () => (await inboxRows(c3, small)) >= 3 * n && (await inboxRows(c50, at50)) >= 50 * n, 60_000, 'inbox rows');
     // Everything of c51 was sequenced (and passed the inbox writer) by the time the list shows it.
-    await waitFor(async () => (await sys.rest<ConversationListPage>(at51[1]!, 'GET', '/v1/conversation-list')).body.conversations[0]?.last_seq === n, 30_000, 'large conversation listed');
+    await waitFor(
+      async () => (await sys.rest<ConversationListPage>(at51[1]!, 'GET', '/v1/conversation-list')).body.conversations[0]?.last_seq === n,
+      30_000,
+      'large conversation listed',
+    );
     expect(await inboxRows(c3, small)).toBe(3 * n);
     expect(await inboxRows(c50, at50)).toBe(50 * n);
     expect(await inboxRows(c51, at51)).toBe(0);
@@ -69,10 +77,18 @@ describe('fanout on write for small conversations, on read for large ones', () =
 
     // Rows carry their message; a row without one (written before migration 012) is read from the conversation.
     const today = Math.floor(Date.now() / 86_400_000);
-    const rows = await sys.cassandra.execute('SELECT entry_ts, seq, message FROM inbox WHERE user_id = ? AND day = ? AND conversation_id = ? ALLOW FILTERING', [small[2]!, today, cassandra.types.Long.fromString(c3)], { prepare: true });
+    const rows = await sys.cassandra.execute(
+      'SELECT entry_ts, seq, message FROM inbox WHERE user_id = ? AND day = ? AND conversation_id = ? ALLOW FILTERING',
+      [small[2]!, today, cassandra.types.Long.fromString(c3)],
+      { prepare: true },
+    );
     expect(rows.rows.map((r) => JSON.parse(r.message as string).body)).toEqual(Array.from({ length: n }, (_, i) => `hello ${i}`));
     const second = rows.rows.find((r) => Number(r.seq) === 2)!;
-    await sys.cassandra.execute('UPDATE inbox SET message = null WHERE user_id = ? AND day = ? AND entry_ts = ? AND conversation_id = ? AND seq = ?', [small[2]!, today, second.entry_ts, cassandra.types.Long.fromString(c3), cassandra.types.Long.fromNumber(2)], { prepare: true });
+    await sys.cassandra.execute(
+      'UPDATE inbox SET message = null WHERE user_id = ? AND day = ? AND entry_ts = ? AND conversation_id = ? AND seq = ?',
+      [small[2]!, today, second.entry_ts, cassandra.types.Long.fromString(c3), cassandra.types.Long.fromNumber(2)],
+      { prepare: true },
+    );
     expect((await sys.rest<EverythingNew>(small[2]!, 'GET', '/v1/inbox')).body.messages).toEqual(newForMe.body.messages);
 
     // The cursor moves on: nothing new but the look-back, which the client drops by seq.
@@ -90,7 +106,12 @@ describe('fanout on write for small conversations, on read for large ones', () =
     clients.push(...senders);
     const total = 540;
     for (let i = 0; i < total; i++) {
-      const ack = await senders[i % 2]!.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `w${i}`, body: i % 18 === 0 ? big : `small ${i}` });
+      const ack = await senders[i % 2]!.request<AckFrame>({
+        type: 'send',
+        conversation_id: conv,
+        client_msg_id: `w${i}`,
+        body: i % 18 === 0 ? big : `small ${i}`,
+      });
       expect(ack.type).toBe('ack');
     }
     await waitFor(async () => (await inboxRows(conv, [reader!])) === total, 60_000, 'inbox rows');
@@ -127,7 +148,10 @@ describe('fanout on write for small conversations, on read for large ones', () =
     // The next round (the app starting again) gets only the look-back, and one message sent since.
     await senders[0]!.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'after', body: 'after' });
     await waitFor(async () => (await inboxRows(conv, [reader!])) === total + 1, 30_000, 'inbox row of the new message');
-    const next = await round(async (cursor) => (await ws.request<InboxResultFrame>({ type: 'inbox', ...(cursor ? { cursor } : {}) })) as EverythingNew, overWs.cursor);
+    const next = await round(
+      async (cursor) => (await ws.request<InboxResultFrame>({ type: 'inbox', ...(cursor ? { cursor } : {}) })) as EverythingNew,
+      overWs.cursor,
+    );
     expect(seqs(next.messages)).toContain(total + 1);
     expect(seqs(next.messages).filter((s) => s > total)).toEqual([total + 1]);
 
@@ -144,10 +168,14 @@ describe('fanout on write for small conversations, on read for large ones', () =
     const second = await group(y!, [me!]);
     await sendAll(x!, first, 3);
     await sendAll(y!, second, 2);
-    await waitFor(async () => {
-      const list = (await sys.rest<ConversationListPage>(me!, 'GET', '/v1/conversation-list')).body.conversations;
-      return list.length === 2 && list[0]!.last_seq === 2 && list[1]!.last_seq === 3;
-    }, 30_000, 'list rows');
+    await waitFor(
+      async () => {
+        const list = (await sys.rest<ConversationListPage>(me!, 'GET', '/v1/conversation-list')).body.conversations;
+        return list.length === 2 && list[0]!.last_seq === 2 && list[1]!.last_seq === 3;
+      },
+      30_000,
+      'list rows',
+    );
     const list = (await sys.rest<ConversationListPage>(me!, 'GET', '/v1/conversation-list')).body.conversations;
     expect(list.map((c) => [c.conversation_id, c.unread, c.read_seq, c.preview?.body, c.muted, c.fanout])).toEqual([
       [second, 2, 0, 'hello 1', false, 'write'],
@@ -170,7 +198,7 @@ describe('fanout on write for small conversations, on read for large ones', () =
     expect((await sys.rest(y!, 'PUT', `/v1/conversations/${first}/read`, { seq: 1 })).status).toBe(403);
   });
 
-  it('stores read positions from the read frame; the reader\'s devices and small groups get receipts, large ones only the reader; unread agrees after a reconnect', async () => {
+  it("stores read positions from the read frame; the reader's devices and small groups get receipts, large ones only the reader; unread agrees after a reconnect", async () => {
     const small = users('r', 3);
     const big = users('R', 51);
     const [cs, cb] = [await group(small[1]!, [small[0]!, small[2]!]), await group(big[1]!, [...big.slice(2), small[0]!])];
@@ -178,16 +206,21 @@ describe('fanout on write for small conversations, on read for large ones', () =
     await sendAll(big[1]!, cb, 5);
     const me = small[0]!;
     // Acks say a message is in Kafka; read positions are capped at what is stored, so wait for it.
-    await waitFor(async () => {
-      const list = (await sys.rest<ConversationListPage>(me, 'GET', '/v1/conversation-list')).body.conversations;
-      return list.length === 2 && list.every((c) => c.last_seq === 5);
-    }, 30_000, 'both conversations sequenced');
+    await waitFor(
+      async () => {
+        const list = (await sys.rest<ConversationListPage>(me, 'GET', '/v1/conversation-list')).body.conversations;
+        return list.length === 2 && list.every((c) => c.last_seq === 5);
+      },
+      30_000,
+      'both conversations sequenced',
+    );
     const phone = await RawClient.connect(sys.gateways[0]!.url, sys.token(me));
     const laptop = await RawClient.connect(sys.gateways[1]!.url, sys.token(me));
     const other = await RawClient.connect(sys.gateways[1]!.url, sys.token(small[2]!));
     const bigOther = await RawClient.connect(sys.gateways[0]!.url, sys.token(big[3]!));
     clients.push(phone, laptop, other, bigOther);
-    const receipts = (c: RawClient, conv: string) => c.frames.filter((f): f is ReceiptFrame => f.type === 'receipt' && f.conversation_id === conv && f.ref === undefined);
+    const receipts = (c: RawClient, conv: string) =>
+      c.frames.filter((f): f is ReceiptFrame => f.type === 'receipt' && f.conversation_id === conv && f.ref === undefined);
 
     const reply = await phone.request<ReceiptFrame>({ type: 'read', conversation_id: cs, seq: 3 });
     expect(reply).toMatchObject({ type: 'receipt', conversation_id: cs, user_id: me, seq: 3 });
@@ -197,7 +230,7 @@ describe('fanout on write for small conversations, on read for large ones', () =
     expect((await laptop.request<ReceiptFrame>({ type: 'read', conversation_id: cs, seq: 1 })).seq).toBe(3);
 
     expect((await laptop.request<ReceiptFrame>({ type: 'read', conversation_id: cb, seq: 4 })).seq).toBe(4);
-    await waitFor(() => receipts(phone, cb).length === 1, 15_000, 'receipt on the reader\'s other device');
+    await waitFor(() => receipts(phone, cb).length === 1, 15_000, "receipt on the reader's other device");
     await new Promise((r) => setTimeout(r, 300)); // a receipt to the large group would have arrived by now
     expect(receipts(bigOther, cb)).toEqual([]);
 
@@ -220,7 +253,8 @@ describe('fanout on write for small conversations, on read for large ones', () =
     const total = 60;
     let sent = 0;
     const sending = (async () => {
-      for (; sent < total; sent++) expect((await c.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `g${sent}`, body: `m${sent}` })).type).toBe('ack');
+      for (; sent < total; sent++)
+        expect((await c.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `g${sent}`, body: `m${sent}` })).type).toBe('ack');
     })();
     // Grow while messages flow, once the first ones went through the inbox writer.
     await waitFor(async () => sent >= 20 && (await inboxRows(conv, [members[1]!])) >= 10, 30_000, 'first messages fanned out on write');
@@ -228,7 +262,11 @@ describe('fanout on write for small conversations, on read for large ones', () =
     expect((await sys.rest(owner, 'POST', `/v1/conversations/${conv}/members`, { user_ids: [newcomer] })).status).toBe(200);
     const seqAtJoin = sent;
     await sending;
-    await waitFor(async () => (await sys.rest<ConversationListPage>(newcomer, 'GET', '/v1/conversation-list')).body.conversations[0]?.last_seq === total, 30_000, 'all sequenced');
+    await waitFor(
+      async () => (await sys.rest<ConversationListPage>(newcomer, 'GET', '/v1/conversation-list')).body.conversations[0]?.last_seq === total,
+      30_000,
+      'all sequenced',
+    );
 
     for (const u of [members[1]!, members[49]!]) {
       const seen: number[] = [];
@@ -268,12 +306,21 @@ describe('fanout on write for small conversations, on read for large ones', () =
     const smallConv = await group(owner!, [stayer!, leaver!]);
     const bigMembers = users('J', 51);
     const bigConv = await group(bigMembers[0]!, bigMembers.slice(1));
-    const [ownerWs, bigOwnerWs] = [await RawClient.connect(sys.gateways[0]!.url, sys.token(owner!)), await RawClient.connect(sys.gateways[0]!.url, sys.token(bigMembers[0]!))];
+    const [ownerWs, bigOwnerWs] = [
+      await RawClient.connect(sys.gateways[0]!.url, sys.token(owner!)),
+      await RawClient.connect(sys.gateways[0]!.url, sys.token(bigMembers[0]!)),
+    ];
     clients.push(ownerWs, bigOwnerWs);
     const sendTo = async (ws: RawClient, conv: string, tag: string) =>
       expect((await ws.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: tag, body: tag })).type).toBe('ack');
     const lastSeqIs = async (userId: string, conv: string, seq: number) =>
-      waitFor(async () => (await sys.rest<ConversationListPage>(userId, 'GET', '/v1/conversation-list')).body.conversations.find((c) => c.conversation_id === conv)?.last_seq === seq, 30_000, `seq ${seq} stored`);
+      waitFor(
+        async () =>
+          (await sys.rest<ConversationListPage>(userId, 'GET', '/v1/conversation-list')).body.conversations.find((c) => c.conversation_id === conv)
+            ?.last_seq === seq,
+        30_000,
+        `seq ${seq} stored`,
+      );
     for (let i = 1; i <= 5; i++) {
       await sendTo(ownerWs, smallConv, `s${i}`);
       await sendTo(bigOwnerWs, bigConv, `b${i}`);
@@ -283,7 +330,10 @@ describe('fanout on write for small conversations, on read for large ones', () =
     await waitFor(async () => (await inboxRows(smallConv, [leaver!])) === 5, 30_000, 'leaver fanned out to');
 
     const newcomer = `joiner-${run}`;
-    for (const [o, conv] of [[owner!, smallConv], [bigMembers[0]!, bigConv]] as const) {
+    for (const [o, conv] of [
+      [owner!, smallConv],
+      [bigMembers[0]!, bigConv],
+    ] as const) {
       expect((await sys.rest(o, 'POST', `/v1/conversations/${conv}/members`, { user_ids: [newcomer] })).status).toBe(200);
     }
     const detail = await sys.rest<{ members: { user_id: string; joined_seq: number }[] }>(owner!, 'GET', `/v1/conversations/${smallConv}`);
@@ -291,7 +341,8 @@ describe('fanout on write for small conversations, on read for large ones', () =
     const ws = await RawClient.connect(sys.gateways[1]!.url, sys.token(newcomer));
     clients.push(ws);
     const seqsOf = (ms: ChatMessage[]) => ms.map((m) => m.seq);
-    const syncFrom0 = async (conv: string) => (await ws.request<Extract<ServerFrame, { type: 'sync.result' }>>({ type: 'sync', positions: [{ conversation_id: conv, seq: 0 }] })).conversations[0]!;
+    const syncFrom0 = async (conv: string) =>
+      (await ws.request<Extract<ServerFrame, { type: 'sync.result' }>>({ type: 'sync', positions: [{ conversation_id: conv, seq: 0 }] })).conversations[0]!;
     // Nothing before the join point, however it is asked for.
     for (const conv of [smallConv, bigConv]) {
       for (const q of [{}, { before: 4 }, { after: 0 }, { after: 2, before: 5 }]) {
@@ -316,7 +367,10 @@ describe('fanout on write for small conversations, on read for large ones', () =
     await lastSeqIs(owner!, smallConv, 7);
     await lastSeqIs(bigMembers[0]!, bigConv, 7);
     expect(await leaverWs.request({ type: 'history', conversation_id: smallConv, after: 5 })).toMatchObject({ type: 'error', code: 4003 });
-    expect((await leaverWs.request<Extract<ServerFrame, { type: 'sync.result' }>>({ type: 'sync', positions: [{ conversation_id: smallConv, seq: 5 }] })).conversations[0]).toMatchObject({ status: 'resync', reason: 'not_member', messages: [] });
+    expect(
+      (await leaverWs.request<Extract<ServerFrame, { type: 'sync.result' }>>({ type: 'sync', positions: [{ conversation_id: smallConv, seq: 5 }] }))
+        .conversations[0],
+    ).toMatchObject({ status: 'resync', reason: 'not_member', messages: [] });
     expect((await sys.rest(leaver!, 'GET', `/v1/conversations/${smallConv}/messages?after=5`)).status).toBe(403);
     expect((await sys.rest(owner!, 'POST', `/v1/conversations/${smallConv}/members`, { user_ids: [leaver] })).status).toBe(200);
     await sendTo(ownerWs, smallConv, 's8');
@@ -324,7 +378,9 @@ describe('fanout on write for small conversations, on read for large ones', () =
     await waitFor(async () => (await inboxRows(smallConv, [leaver!])) === 6, 30_000, 'the returning member fanned out to again');
 
     // The newcomer: everything after the join point, in every path.
-    expect(seqsOf((await ws.request<Extract<ServerFrame, { type: 'history.result' }>>({ type: 'history', conversation_id: smallConv })).messages)).toEqual([6, 7, 8]);
+    expect(seqsOf((await ws.request<Extract<ServerFrame, { type: 'history.result' }>>({ type: 'history', conversation_id: smallConv })).messages)).toEqual([
+      6, 7, 8,
+    ]);
     expect(seqsOf((await syncFrom0(bigConv)).messages)).toEqual([6, 7]);
     const newcomerInbox = await ws.request<InboxResultFrame>({ type: 'inbox' });
     expect(seqsOf(newcomerInbox.messages.filter((m) => m.conversation_id === smallConv))).toEqual([6, 7, 8]);
@@ -332,10 +388,19 @@ describe('fanout on write for small conversations, on read for large ones', () =
     // The returning member: only what came after coming back (its inbox still holds 1..5 from before).
     const back = await leaverWs.request<InboxResultFrame>({ type: 'inbox' });
     expect(seqsOf(back.messages.filter((m) => m.conversation_id === smallConv))).toEqual([8]);
-    expect(seqsOf((await leaverWs.request<Extract<ServerFrame, { type: 'history.result' }>>({ type: 'history', conversation_id: smallConv, after: 0 })).messages)).toEqual([8]);
-    expect(seqsOf((await leaverWs.request<Extract<ServerFrame, { type: 'sync.result' }>>({ type: 'sync', positions: [{ conversation_id: smallConv, seq: 3 }] })).conversations[0]!.messages)).toEqual([8]);
+    expect(
+      seqsOf((await leaverWs.request<Extract<ServerFrame, { type: 'history.result' }>>({ type: 'history', conversation_id: smallConv, after: 0 })).messages),
+    ).toEqual([8]);
+    expect(
+      seqsOf(
+        (await leaverWs.request<Extract<ServerFrame, { type: 'sync.result' }>>({ type: 'sync', positions: [{ conversation_id: smallConv, seq: 3 }] }))
+          .conversations[0]!.messages,
+      ),
+    ).toEqual([8]);
     // The stayer is unaffected: every message.
-    expect(seqsOf((await sys.rest<{ messages: ChatMessage[] }>(stayer!, 'GET', `/v1/conversations/${smallConv}/messages`)).body.messages)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(seqsOf((await sys.rest<{ messages: ChatMessage[] }>(stayer!, 'GET', `/v1/conversations/${smallConv}/messages`)).body.messages)).toEqual([
+      1, 2, 3, 4, 5, 6, 7, 8,
+    ]);
   });
 
   it('read counts on request, in place of receipts in large groups: current members at or past a seq, members only, only seqs the caller can read', async () => {
@@ -343,16 +408,36 @@ describe('fanout on write for small conversations, on read for large ones', () =
     const [owner, a, b, c] = members;
     const conv = await group(owner!, members.slice(1));
     await sendAll(owner!, conv, 5);
-    const count = (userId: string, seq: number | string) => sys.rest<{ conversation_id: string; seq: number; read_count: number; members: number }>(userId, 'GET', `/v1/conversations/${conv}/messages/${seq}/read-count`);
+    const count = (userId: string, seq: number | string) =>
+      sys.rest<{ conversation_id: string; seq: number; read_count: number; members: number }>(
+        userId,
+        'GET',
+        `/v1/conversations/${conv}/messages/${seq}/read-count`,
+      );
     // The sender's own position follows their messages (the inbox writer stores it).
     await waitFor(async () => (await count(a!, 5)).body.read_count === 1, 30_000, 'the sender counted');
-    for (const [u, seq] of [[a!, 3], [b!, 5], [c!, 1]] as const) expect((await sys.rest(u, 'PUT', `/v1/conversations/${conv}/read`, { seq })).status).toBe(200);
-    const expected = [[1, 4], [2, 3], [3, 3], [4, 2], [5, 2]];
+    for (const [u, seq] of [
+      [a!, 3],
+      [b!, 5],
+      [c!, 1],
+    ] as const)
+      expect((await sys.rest(u, 'PUT', `/v1/conversations/${conv}/read`, { seq })).status).toBe(200);
+    const expected = [
+      [1, 4],
+      [2, 3],
+      [3, 3],
+      [4, 2],
+      [5, 2],
+    ];
     // Counts may lag by READ_COUNT_CACHE_MS: poll until they agree.
-    await waitFor(async () => {
-      const got = await Promise.all(expected.map(async ([seq]) => [seq, (await count(members[9]!, seq!)).body.read_count]));
-      return JSON.stringify(got) === JSON.stringify(expected);
-    }, 15_000, 'read counts');
+    await waitFor(
+      async () => {
+        const got = await Promise.all(expected.map(async ([seq]) => [seq, (await count(members[9]!, seq!)).body.read_count]));
+        return JSON.stringify(got) === JSON.stringify(expected);
+      },
+      15_000,
+      'read counts',
+    );
     expect((await count(members[9]!, 4)).body).toEqual({ conversation_id: conv, seq: 4, read_count: 2, members: 51 });
     // The same through the SDK's InboxClient (typed REST).
     const sdkInbox = new InboxClient({ baseUrl: sys.chatUrl, getToken: () => sys.token(members[9]!) });
@@ -385,7 +470,12 @@ describe('fanout on write for small conversations, on read for large ones', () =
     const created = await sys.rest<{ conversation: { conversation_id: string } }>(friend!, 'POST', '/v1/conversations', { kind: 'direct', user_id: me });
     const conv = created.body.conversation.conversation_id;
     const sdk = (url: string) => {
-      const c = new ChatClient({ url, getToken: () => sys.token(me!), WebSocketImpl: WebSocket as unknown as ChatClientOptions['WebSocketImpl'], reconnectBaseMs: 50 });
+      const c = new ChatClient({
+        url,
+        getToken: () => sys.token(me!),
+        WebSocketImpl: WebSocket as unknown as ChatClientOptions['WebSocketImpl'],
+        reconnectBaseMs: 50,
+      });
       sdkClients.push(c);
       return c;
     };

@@ -16,7 +16,12 @@ const sdks: ChatClient[] = [];
 const extraGateways: GatewayProcess[] = [];
 
 function sdk(userId: string): ChatClient {
-  const c = new ChatClient({ url: sys.gateways[0]!.url, getToken: () => sys.token(userId), WebSocketImpl: WebSocket as unknown as ChatClientOptions['WebSocketImpl'], reconnectBaseMs: 50 });
+  const c = new ChatClient({
+    url: sys.gateways[0]!.url,
+    getToken: () => sys.token(userId),
+    WebSocketImpl: WebSocket as unknown as ChatClientOptions['WebSocketImpl'],
+    reconnectBaseMs: 50,
+  });
   c.on('error', () => undefined);
   sdks.push(c);
   return c;
@@ -67,7 +72,7 @@ describe('lost real-time messages', () => {
     expect(shown.map((m) => m.body)).toEqual(['first', 'second, lost in real time']);
   });
 
-  it('item 8: when the gateway\'s Redis subscription reconnects, every local client is told to sync, and the SDK syncs', async () => {
+  it("item 8: when the gateway's Redis subscription reconnects, every local client is told to sync, and the SDK syncs", async () => {
     const [carol, dave] = [`carol-${Date.now()}`, `dave-${Date.now()}`];
     const conv = await direct(carol, dave);
     const watcher = await raw(carol);
@@ -83,7 +88,11 @@ describe('lost real-time messages', () => {
     const id = /(?:^|\s)id=(\d+)/.exec(line!)?.[1];
     await sys.redis.call('CLIENT', 'KILL', 'ID', id!);
     await waitFor(() => watcher.frames.some((f) => f.type === 'sync.hint'), 10_000, 'a sync.hint');
-    expect(watcher.frames.find((f) => f.type === 'sync.hint')).toMatchObject({ type: 'sync.hint', reason: 'delivery_interrupted', after_ms: expect.any(Number) });
+    expect(watcher.frames.find((f) => f.type === 'sync.hint')).toMatchObject({
+      type: 'sync.hint',
+      reason: 'delivery_interrupted',
+      after_ms: expect.any(Number),
+    });
     // Delivery works again afterwards.
     expect((await watcher.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'after', body: 'after the reconnect' })).type).toBe('ack');
     await waitFor(() => watcher.messages(conv).length === 1, 15_000, 'delivery to the sender after the reconnect');

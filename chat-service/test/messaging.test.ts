@@ -25,7 +25,11 @@ async function direct(a: string, b: string): Promise<string> {
 async function storedCount(conversationId: string): Promise<number> {
   let total = 0;
   for (const bucket of [0, 1, 2]) {
-    const rs = await sys.cassandra.execute('SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND bucket = ?', [cassandra.types.Long.fromString(conversationId), bucket], { prepare: true });
+    const rs = await sys.cassandra.execute(
+      'SELECT count(*) AS n FROM messages WHERE conversation_id = ? AND bucket = ?',
+      [cassandra.types.Long.fromString(conversationId), bucket],
+      { prepare: true },
+    );
     total += Number(rs.first()?.n ?? 0);
   }
   return total;
@@ -79,7 +83,11 @@ describe('core messaging across two gateway processes', () => {
 
   it('gives 1,000 messages from 5 concurrent senders one gap-free order seen identically by every member', async () => {
     const users = [0, 1, 2, 3, 4].map((i) => uid(`u${i}`));
-    const created = await sys.rest<{ conversation: { conversation_id: string } }>(users[0]!, 'POST', '/v1/conversations', { kind: 'group', title: 'load', member_ids: users });
+    const created = await sys.rest<{ conversation: { conversation_id: string } }>(users[0]!, 'POST', '/v1/conversations', {
+      kind: 'group',
+      title: 'load',
+      member_ids: users,
+    });
     const conv = created.body.conversation.conversation_id;
     const devices = await Promise.all(users.map((u, i) => connect(i % 2, u)));
     await Promise.all(
@@ -147,7 +155,8 @@ describe('core messaging across two gateway processes', () => {
     const lost = await sys.redis.keys(`${sys.env.REDIS_KEY_PREFIX}*`);
     await sys.redis.del(...lost); // what a Redis restart without persistence leaves behind
     const prefix = sys.env.REDIS_KEY_PREFIX!;
-    const rebuilt = async () => (await sys.redis.exists(new RedisKeys(prefix).userConnections(bob), new RedisKeys(prefix).gatewayAlive(sys.gateways[1]!.id))) === 2;
+    const rebuilt = async () =>
+      (await sys.redis.exists(new RedisKeys(prefix).userConnections(bob), new RedisKeys(prefix).gatewayAlive(sys.gateways[1]!.id))) === 2;
     await waitFor(rebuilt, 10_000, 'the gateways to re-assert their connections');
     // The lost data included chat-service's worker-id lease: sends get 4101 (retry) until a new id
     // is proven, as a client's retries with the same client_msg_id would find.
@@ -224,7 +233,19 @@ describe('bad input is refused with documented codes and stores nothing', () => 
       messages: [
         { key: conv, value: '{"v":1,"type":"message","conversation_id":"nope"}' },
         { key: conv, value: 'not json at all' },
-        { key: '12345', value: JSON.stringify({ v: 1, type: 'message', conversation_id: '12345', message_id: '77', sender_id: alice, client_msg_id: 'x', body: 'to a conversation that does not exist', created_at: 1 }) },
+        {
+          key: '12345',
+          value: JSON.stringify({
+            v: 1,
+            type: 'message',
+            conversation_id: '12345',
+            message_id: '77',
+            sender_id: alice,
+            client_msg_id: 'x',
+            body: 'to a conversation that does not exist',
+            created_at: 1,
+          }),
+        },
       ],
     });
     await producer.disconnect();

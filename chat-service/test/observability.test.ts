@@ -36,7 +36,14 @@ beforeAll(async () => {
   presence = await spawnService(PRESENCE_MAIN, sys.env, internalReady(presencePort), 'presence-service');
   notifier = await spawnService(
     NOTIFIER_MAIN,
-    { ...sys.env, NOTIFIER_INTERNAL_PORT: String(notifierPort), NOTIFIER_GROUP_ID: `obs-notifier-${run}`, NOTIFIER_DLQ_TOPIC: `chat.notifications.dlq.obs-${run}`, NOTIFY_COLLAPSE_WINDOW_MS: '100', NOTIFY_ONLINE_GRACE_MS: '100' },
+    {
+      ...sys.env,
+      NOTIFIER_INTERNAL_PORT: String(notifierPort),
+      NOTIFIER_GROUP_ID: `obs-notifier-${run}`,
+      NOTIFIER_DLQ_TOPIC: `chat.notifications.dlq.obs-${run}`,
+      NOTIFY_COLLAPSE_WINDOW_MS: '100',
+      NOTIFY_ONLINE_GRACE_MS: '100',
+    },
     internalReady(notifierPort),
     'notifier',
   );
@@ -64,13 +71,17 @@ describe('observability', () => {
     await waitFor(() => b.messages(conv).length >= 5, 30_000, 'bob to receive the messages');
 
     const ports = { chat: Number(new URL(sys.chatInternalUrl).port), gateway: sys.gateways[0]!.internalPort, presence: presencePort, notifier: notifierPort };
-    const scrape = async () => Object.fromEntries(await Promise.all(Object.entries(ports).map(async ([name, port]) => [name, (await get(port, '/metrics')).text] as const)));
+    const scrape = async () =>
+      Object.fromEntries(await Promise.all(Object.entries(ports).map(async ([name, port]) => [name, (await get(port, '/metrics')).text] as const)));
     // Consumer lag is reported after each batch: wait until the sequencer's, inbox writer's and notifier's groups have one.
     let texts: Record<string, string> = {};
     await waitFor(
       async () => {
         texts = await scrape();
-        return ['chat', 'notifier'].every((p) => texts[p]!.includes('chat_kafka_consumer_lag{')) && sampleSum(texts.gateway!, 'chat_sequenced_to_delivered_seconds_count') >= 5;
+        return (
+          ['chat', 'notifier'].every((p) => texts[p]!.includes('chat_kafka_consumer_lag{')) &&
+          sampleSum(texts.gateway!, 'chat_sequenced_to_delivered_seconds_count') >= 5
+        );
       },
       30_000,
       'consumer lag and delivery samples',
@@ -92,7 +103,8 @@ describe('observability', () => {
     expect(sampleSum(texts.gateway!, 'chat_gateway_fanout_sockets_count')).toBeGreaterThanOrEqual(5);
     expect(sampleSum(texts.gateway!, 'chat_gateway_connections')).toBe(2);
     expect(sampleSum(texts.gateway!, 'chat_gateway_client_frames_total', { type: 'send' })).toBe(5);
-    for (const group of [sys.config.SEQUENCER_GROUP_ID, sys.config.INBOX_WRITER_GROUP_ID]) expect(texts.chat!).toMatch(new RegExp(`^chat_kafka_consumer_lag\\{.*group="${group}"`, 'm'));
+    for (const group of [sys.config.SEQUENCER_GROUP_ID, sys.config.INBOX_WRITER_GROUP_ID])
+      expect(texts.chat!).toMatch(new RegExp(`^chat_kafka_consumer_lag\\{.*group="${group}"`, 'm'));
     // Bounded labels: no label value carries an id (users, conversations, messages).
     for (const text of Object.values(texts)) {
       for (const id of [alice, bob, conv]) expect(text).not.toContain(id);

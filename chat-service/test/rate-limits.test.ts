@@ -40,7 +40,11 @@ type ErrorReply = Extract<ServerFrame, { type: 'error' }>;
 const isRateLimited = (f: ServerFrame): f is ErrorReply => f.type === 'error' && f.code === Errors.RATE_LIMITED.code;
 
 /** An upgrade attempt from `localAddress`: the HTTP status of a refusal with its headers and body, or 101. */
-function upgrade(url: string, localAddress: string, token: string): Promise<{ status: number; retryAfter?: string; body?: { error?: { code: number; retry_after_ms?: number } } }> {
+function upgrade(
+  url: string,
+  localAddress: string,
+  token: string,
+): Promise<{ status: number; retryAfter?: string; body?: { error?: { code: number; retry_after_ms?: number } } }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { localAddress, headers: { authorization: `Bearer ${token}` } });
     ws.once('open', () => {
@@ -57,7 +61,11 @@ function upgrade(url: string, localAddress: string, token: string): Promise<{ st
 }
 
 /** A REST GET from `localAddress` (global fetch cannot pick the source address). */
-function restFrom(localAddress: string, path: string, token?: string): Promise<{ status: number; retryAfter?: string; body: { error?: { code: number; retry_after_ms?: number } } }> {
+function restFrom(
+  localAddress: string,
+  path: string,
+  token?: string,
+): Promise<{ status: number; retryAfter?: string; body: { error?: { code: number; retry_after_ms?: number } } }> {
   const url = new URL(path, sys.chatUrl);
   return new Promise((resolve, reject) => {
     const req = httpRequest(
@@ -74,16 +82,18 @@ function restFrom(localAddress: string, path: string, token?: string): Promise<{
 }
 
 beforeAll(async () => {
-  sys = await startSystem(2, { env: {
-    RATE_SENDS_PER_USER: `${SENDS_PER_USER}/10s`,
-    RATE_UPGRADES_PER_ADDRESS: `${UPGRADES_PER_ADDRESS}/10s`,
-    RATE_REST_PER_USER: `${REST_PER_USER}/10s`,
-    RATE_REST_PER_ADDRESS: `${REST_PER_ADDRESS}/10s`,
-    RATE_CONVERSATIONS_PER_USER: '5/3600s',
-    RATE_MEMBER_WRITES_PER_USER: '120/3600s',
-    MAX_GROUP_MEMBERS: '50',
-    SYNC_CONCURRENCY: String(SYNC_CONCURRENCY),
-  } });
+  sys = await startSystem(2, {
+    env: {
+      RATE_SENDS_PER_USER: `${SENDS_PER_USER}/10s`,
+      RATE_UPGRADES_PER_ADDRESS: `${UPGRADES_PER_ADDRESS}/10s`,
+      RATE_REST_PER_USER: `${REST_PER_USER}/10s`,
+      RATE_REST_PER_ADDRESS: `${REST_PER_ADDRESS}/10s`,
+      RATE_CONVERSATIONS_PER_USER: '5/3600s',
+      RATE_MEMBER_WRITES_PER_USER: '120/3600s',
+      MAX_GROUP_MEMBERS: '50',
+      SYNC_CONCURRENCY: String(SYNC_CONCURRENCY),
+    },
+  });
 });
 
 afterAll(async () => {
@@ -124,7 +134,11 @@ describe('rate limits and cost bounds', () => {
     // The other gateway learns the user's count from Redis within one report interval (1 s):
     // once the first gateway has reported, sends there are refused well before that gateway's
     // own count reaches the limit.
-    await waitFor(async () => Number(await sys.redis.get(`${new RedisKeys(sys.config.REDIS_KEY_PREFIX).rateLimit('sends')}:${flooder}`)) >= SENDS_PER_USER, 5000, 'the flood to be reported');
+    await waitFor(
+      async () => Number(await sys.redis.get(`${new RedisKeys(sys.config.REDIS_KEY_PREFIX).rateLimit('sends')}:${flooder}`)) >= SENDS_PER_USER,
+      5000,
+      'the flood to be reported',
+    );
     let acceptedOnSecond = 0;
     let refusal: ErrorReply | undefined;
     for (let i = 0; i < SENDS_PER_USER && !refusal; i++) {
@@ -162,7 +176,11 @@ describe('rate limits and cost bounds', () => {
     expect((await upgrade(sys.gateways[0]!.url, '127.11.0.12', sys.token(uid('v')))).status).toBe(101);
 
     // The second gateway refuses the address after its first report to Redis, long before its own count would.
-    await waitFor(async () => Number(await sys.redis.get(`${new RedisKeys(sys.config.REDIS_KEY_PREFIX).rateLimit('upgrades')}:${flooding}`)) >= UPGRADES_PER_ADDRESS, 5000, 'the flood to be reported');
+    await waitFor(
+      async () => Number(await sys.redis.get(`${new RedisKeys(sys.config.REDIS_KEY_PREFIX).rateLimit('upgrades')}:${flooding}`)) >= UPGRADES_PER_ADDRESS,
+      5000,
+      'the flood to be reported',
+    );
     let attempts = 0;
     await waitFor(
       async () => {
@@ -208,7 +226,11 @@ describe('rate limits and cost bounds', () => {
     for (let i = 0; i < 2; i++) {
       expect((await sys.rest(owner, 'POST', '/v1/conversations', { kind: 'group', title: `g${i}`, member_ids: members(49) })).status).toBe(201);
     }
-    const third = await sys.rest<{ error: { code: number; retry_after_ms: number } }>(owner, 'POST', '/v1/conversations', { kind: 'group', title: 'g3', member_ids: members(49) });
+    const third = await sys.rest<{ error: { code: number; retry_after_ms: number } }>(owner, 'POST', '/v1/conversations', {
+      kind: 'group',
+      title: 'g3',
+      member_ids: members(49),
+    });
     expect(third.status).toBe(429);
     expect(third.body.error.code).toBe(Errors.RATE_LIMITED.code);
     expect(third.body.error.retry_after_ms).toBeGreaterThan(0);
@@ -216,7 +238,8 @@ describe('rate limits and cost bounds', () => {
     // Per user: 5 creations per window, however small.
     const busy = uid('busy');
     const statuses = [];
-    for (let i = 0; i < 6; i++) statuses.push((await sys.rest(busy, 'POST', '/v1/conversations', { kind: 'group', title: `s${i}`, member_ids: [uid('s')] })).status);
+    for (let i = 0; i < 6; i++)
+      statuses.push((await sys.rest(busy, 'POST', '/v1/conversations', { kind: 'group', title: `s${i}`, member_ids: [uid('s')] })).status);
     expect(statuses).toEqual([201, 201, 201, 201, 201, 429]);
   });
 
@@ -224,7 +247,8 @@ describe('rate limits and cost bounds', () => {
     const a = uid('a');
     const conv = await direct(a, uid('b'));
     const sender = await connect(a, 0);
-    for (let i = 0; i < 3; i++) expect((await sender.request({ type: 'send', conversation_id: conv, client_msg_id: `s${i}`, body: 'secret' })).type).toBe('ack');
+    for (let i = 0; i < 3; i++)
+      expect((await sender.request({ type: 'send', conversation_id: conv, client_msg_id: `s${i}`, body: 'secret' })).type).toBe('ack');
     // Acks only say the sends are in Kafka: let the sequencer store them first, so its own reads are not counted below.
     await waitFor(() => sender.messages(conv).length >= 3, 15_000, 'the sends to be sequenced and delivered');
 
@@ -251,7 +275,10 @@ describe('rate limits and cost bounds', () => {
     try {
       const outsider = await connect(uid('outsider'), 1);
       const base = BigInt(Date.now()) * 1_000_000n + 7n;
-      const positions = [{ conversation_id: conv, seq: 0 }, ...Array.from({ length: 999 }, (_, i) => ({ conversation_id: (base + BigInt(i)).toString(), seq: 0 }))];
+      const positions = [
+        { conversation_id: conv, seq: 0 },
+        ...Array.from({ length: 999 }, (_, i) => ({ conversation_id: (base + BigInt(i)).toString(), seq: 0 })),
+      ];
       const first = await timed(outsider, { type: 'sync', positions });
       expect(first.reply.type).toBe('sync.result');
       const result = first.reply as Extract<ServerFrame, { type: 'sync.result' }>;
@@ -271,10 +298,14 @@ describe('rate limits and cost bounds', () => {
 
       // A member still gets its messages (once sequenced: the acks only said they are in Kafka).
       let own!: Extract<ServerFrame, { type: 'sync.result' }>;
-      await waitFor(async () => {
-        own = (await sender.request({ type: 'sync', positions: [{ conversation_id: conv, seq: 0 }] })) as Extract<ServerFrame, { type: 'sync.result' }>;
-        return (own.conversations[0]?.messages.length ?? 0) >= 3;
-      }, 15_000, 'the member\'s messages in sync');
+      await waitFor(
+        async () => {
+          own = (await sender.request({ type: 'sync', positions: [{ conversation_id: conv, seq: 0 }] })) as Extract<ServerFrame, { type: 'sync.result' }>;
+          return (own.conversations[0]?.messages.length ?? 0) >= 3;
+        },
+        15_000,
+        "the member's messages in sync",
+      );
       expect(own.conversations[0]?.status).toBe('ok');
       expect(own.conversations[0]?.messages.map((m) => m.body)).toEqual(['secret', 'secret', 'secret']);
     } finally {

@@ -14,7 +14,12 @@ let sys: TestSystem;
 const clients: ChatClient[] = [];
 
 function client(userId: string, url: string | string[]): ChatClient {
-  const c = new ChatClient({ url, getToken: () => sys.token(userId), WebSocketImpl: WebSocket as unknown as ChatClientOptions['WebSocketImpl'], reconnectBaseMs: 50 });
+  const c = new ChatClient({
+    url,
+    getToken: () => sys.token(userId),
+    WebSocketImpl: WebSocket as unknown as ChatClientOptions['WebSocketImpl'],
+    reconnectBaseMs: 50,
+  });
   clients.push(c);
   return c;
 }

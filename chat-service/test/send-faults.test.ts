@@ -3,7 +3,15 @@ import { randomBytes } from 'node:crypto';
 import { Errors, type AckFrame, type ErrorFrame } from '@chat/protocol';
 import { INTERNAL_PATHS, INTERNAL_TOKEN_HEADER, type InternalSendBatchResponse } from '@chat/protocol/internal';
 import { mintDevToken } from '@chat/server/auth';
-import { createCassandra, createIdempotentProducer, createKafka, createRedis, createRedisSubscriber, createTopicsWithLeaders, type Kafka } from '@chat/server/clients';
+import {
+  createCassandra,
+  createIdempotentProducer,
+  createKafka,
+  createRedis,
+  createRedisSubscriber,
+  createTopicsWithLeaders,
+  type Kafka,
+} from '@chat/server/clients';
 import { loadConfig, type Config } from '@chat/server/config';
 import { kafkaTopics, toTopicConfigs } from '@chat/server/kafka-topics';
 import { createLogger } from '@chat/server/logger';
@@ -46,7 +54,9 @@ async function readTopic(kafka: Kafka, topic: string, until: (values: string[]) 
 }
 
 /** chat-service (API role only) in this process, with `overrides` on top of the test environment. */
-async function startApi(overrides: NodeJS.ProcessEnv): Promise<{ config: Config; env: NodeJS.ProcessEnv; url: string; internalUrl: string; service: RunningChatService }> {
+async function startApi(
+  overrides: NodeJS.ProcessEnv,
+): Promise<{ config: Config; env: NodeJS.ProcessEnv; url: string; internalUrl: string; service: RunningChatService }> {
   const run = randomBytes(4).toString('hex');
   const [port, internalPort] = [await freePort(), await freePort()];
   const env: NodeJS.ProcessEnv = {
@@ -65,13 +75,26 @@ async function startApi(overrides: NodeJS.ProcessEnv): Promise<{ config: Config;
   const redis = createRedis(config.REDIS_URL, log);
   const redisSub = createRedisSubscriber(redis, log);
   const kafka = createKafka(config.KAFKA_BROKERS, `faults-${run}`, log);
-  const cassandra = createCassandra({ contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE }, log);
+  const cassandra = createCassandra(
+    { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },
+    log,
+  );
   const admin = kafka.admin();
   await admin.connect();
-  await createTopicsWithLeaders(admin, toTopicConfigs(kafkaTopics({ messagesTopic: config.KAFKA_TOPIC_MESSAGES, partitions: 2, replicationFactor: 1, minInsyncReplicas: 1 })));
+  await createTopicsWithLeaders(
+    admin,
+    toTopicConfigs(kafkaTopics({ messagesTopic: config.KAFKA_TOPIC_MESSAGES, partitions: 2, replicationFactor: 1, minInsyncReplicas: 1 })),
+  );
   await admin.disconnect();
   const s3 = createS3ObjectStorage(s3SettingsFromConfig(config));
-  const service = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka), objects: s3.storage });
+  const service = await startChatService(config, log, {
+    redis,
+    redisSub,
+    kafka,
+    cassandra,
+    createProducer: () => createIdempotentProducer(kafka),
+    objects: s3.storage,
+  });
   cleanups.push(async () => {
     await Promise.race([service.close(), new Promise((r) => setTimeout(r, 5000))]);
     await cassandra.shutdown();
@@ -96,7 +119,13 @@ async function createDirect(url: string, config: Config, a: string, b: string): 
 describe('send path against a failing Kafka (private broker)', () => {
   it('item 7: after a write with an unknown outcome the producer is replaced, so later acked records are really in Kafka', async () => {
     // Requests time out and are retried once, quickly: kafkajs gives up on a write the broker still holds.
-    const kafka = new KafkaClient({ clientId: 'item7', brokers: pk.brokers, logLevel: logLevel.NOTHING, requestTimeout: 1000, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 200 } });
+    const kafka = new KafkaClient({
+      clientId: 'item7',
+      brokers: pk.brokers,
+      logLevel: logLevel.NOTHING,
+      requestTimeout: 1000,
+      retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 200 },
+    });
     const topic = `item7-${randomBytes(4).toString('hex')}`;
     const admin = kafka.admin();
     await admin.connect();
@@ -160,15 +189,21 @@ describe('send path against a failing Kafka (private broker)', () => {
     const unknown = errors.filter((e) => !notWritten.has(e.id));
     for (const e of unknown) expect(e.frame.message).toMatch(/did not confirm|did not answer in time/);
     expect(notWritten.size).toBeGreaterThan(0);
-    process.stdout.write(`item 14: 60 sends with the broker hung: slowest answer ${slowest} ms, ${notWritten.size} not written, ${unknown.length} outcome unknown\n`);
+    process.stdout.write(
+      `item 14: 60 sends with the broker hung: slowest answer ${slowest} ms, ${notWritten.size} not written, ${unknown.length} outcome unknown\n`,
+    );
 
     // After the broker runs again, a new send is written; anything stuck in the broker's sockets
     // from before has been processed by then too. None of the "not written" ones may be there.
     let after: AckFrame | ErrorFrame | undefined;
-    await waitFor(async () => {
-      after = await sockets[0]!.request<AckFrame | ErrorFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'after', body: 'after' });
-      return after.type === 'ack';
-    }, 30_000, 'a send to succeed after the broker resumed');
+    await waitFor(
+      async () => {
+        after = await sockets[0]!.request<AckFrame | ErrorFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'after', body: 'after' });
+        return after.type === 'ack';
+      },
+      30_000,
+      'a send to succeed after the broker resumed',
+    );
     const kafka = createKafka(pk.brokers, 'item14-probe', log);
     const values = (await readTopic(kafka, api.config.KAFKA_TOPIC_MESSAGES, (vs) => vs.some((v) => v.includes('"client_msg_id":"after"')))).map(
       (v) => (JSON.parse(v) as { client_msg_id: string }).client_msg_id,
@@ -181,20 +216,33 @@ describe('send path against a failing Kafka (private broker)', () => {
 describe('send path against an unreachable Redis', () => {
   it('item 14: Redis down answers 4101 UNAVAILABLE with retry (not 4102), within the deadline, then fails fast with the circuit open', async () => {
     const port = await freePort();
-    const redisServer: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const redisServer: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+      stdio: 'ignore',
+    });
     cleanups.push(() => redisServer.kill('SIGKILL'));
     const redisUrl = `redis://127.0.0.1:${port}`;
-    await waitFor(async () => {
-      const probe = createRedis(redisUrl, log);
-      try {
-        return (await probe.ping()) === 'PONG';
-      } catch {
-        return false;
-      } finally {
-        probe.disconnect();
-      }
-    }, 10_000, 'private redis-server');
-    const api = await startApi({ REDIS_URL: redisUrl, SEND_DEADLINE_MS: '3000', BREAKER_FAILURE_THRESHOLD: '2', BREAKER_COOLDOWN_MS: '60000', BREAKER_SLOW_CALL_MS: '1000', WORKER_ID: '7' });
+    await waitFor(
+      async () => {
+        const probe = createRedis(redisUrl, log);
+        try {
+          return (await probe.ping()) === 'PONG';
+        } catch {
+          return false;
+        } finally {
+          probe.disconnect();
+        }
+      },
+      10_000,
+      'private redis-server',
+    );
+    const api = await startApi({
+      REDIS_URL: redisUrl,
+      SEND_DEADLINE_MS: '3000',
+      BREAKER_FAILURE_THRESHOLD: '2',
+      BREAKER_COOLDOWN_MS: '60000',
+      BREAKER_SLOW_CALL_MS: '1000',
+      WORKER_ID: '7',
+    });
     const [ra, rb] = [`ra-${randomBytes(3).toString('hex')}`, `rb-${randomBytes(3).toString('hex')}`];
     const conv = await createDirect(api.url, api.config, ra, rb);
     const send = async (id: string) => {

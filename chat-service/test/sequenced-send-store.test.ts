@@ -13,7 +13,10 @@ let store: CassandraSequencedSendStore;
 
 beforeAll(async () => {
   const config = loadConfig(process.env);
-  db = createCassandra({ contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE }, createLogger('test', 'warn'));
+  db = createCassandra(
+    { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },
+    createLogger('test', 'warn'),
+  );
   await db.connect();
   store = new CassandraSequencedSendStore(db, new CoalescingBatcher(db));
 });
@@ -35,7 +38,7 @@ const send = (conversationId: string, seq: number, createdAt: number, over: Part
 });
 
 describe('durable dedup rows, one partition per conversation and day', () => {
-  it('finds a key\'s rows across midnight within G5\'s window, and every row of a chunk written as one call', async () => {
+  it("finds a key's rows across midnight within G5's window, and every row of a chunk written as one call", async () => {
     const cid = conversation();
     const midnight = Math.floor(Date.now() / DAY) * DAY;
     const beforeMidnight = midnight - 60_000;
@@ -49,12 +52,17 @@ describe('durable dedup rows, one partition per conversation and day', () => {
       { sender_id: 'alice', client_msg_id: 'c3', created_at: beforeMidnight },
       { sender_id: 'alice', client_msg_id: 'never', created_at: midnight },
     ]);
-    expect(found.get('alice\nc1')?.map((r) => r.message_id).sort()).toEqual(['1000001', '2000001']);
+    expect(
+      found
+        .get('alice\nc1')
+        ?.map((r) => r.message_id)
+        .sort(),
+    ).toEqual(['1000001', '2000001']);
     expect(found.get('alice\nc3')).toEqual([{ ...rows[2], seq: 3 }]);
     expect(found.has('alice\nnever')).toBe(false);
   });
 
-  it('a replayed record finds its own row whatever day it is replayed on (rows kept 8 days, days looked up around the record\'s created_at)', async () => {
+  it("a replayed record finds its own row whatever day it is replayed on (rows kept 8 days, days looked up around the record's created_at)", async () => {
     const cid = conversation();
     const sixDaysAgo = Date.now() - 6 * DAY;
     await store.record([send(cid, 7, sixDaysAgo)], 1n);
@@ -62,7 +70,7 @@ describe('durable dedup rows, one partition per conversation and day', () => {
     expect(found.get('alice\nc7')?.[0]).toMatchObject({ message_id: '1000007', seq: 7, created_at: sixDaysAgo });
   });
 
-  it('keeps other conversations\' rows apart', async () => {
+  it("keeps other conversations' rows apart", async () => {
     const [a, b] = [conversation(), conversation()];
     await store.record([send(a, 1, Date.now())], 1n);
     expect((await store.find(b, [{ sender_id: 'alice', client_msg_id: 'c1', created_at: Date.now() }])).size).toBe(0);

@@ -21,14 +21,20 @@ afterAll(async () => {
 describe('the sequenced stream', () => {
   it('carries every stored message once per store, in seq order per conversation, keyed by conversation, exactly as clients get it', async () => {
     const users = [0, 1, 2].map((i) => uid(`s${i}`));
-    const created = await sys.rest<{ conversation: { conversation_id: string } }>(users[0]!, 'POST', '/v1/conversations', { kind: 'group', title: 'seq', member_ids: users.slice(1) });
+    const created = await sys.rest<{ conversation: { conversation_id: string } }>(users[0]!, 'POST', '/v1/conversations', {
+      kind: 'group',
+      title: 'seq',
+      member_ids: users.slice(1),
+    });
     expect(created.status).toBe(201);
     const conv = created.body.conversation.conversation_id;
-    const senders = await Promise.all(users.map(async (u, i) => {
-      const c = await RawClient.connect(sys.gateways[i % 2]!.url, sys.token(u));
-      clients.push(c);
-      return c;
-    }));
+    const senders = await Promise.all(
+      users.map(async (u, i) => {
+        const c = await RawClient.connect(sys.gateways[i % 2]!.url, sys.token(u));
+        clients.push(c);
+        return c;
+      }),
+    );
 
     const records: { key: string; message: ChatMessage }[] = [];
     const consumer = sys.kafka.consumer({ groupId: `probe-sequenced-${Date.now()}` });
@@ -48,7 +54,11 @@ describe('the sequenced stream', () => {
         const out: AckFrame[] = [];
         for (let wave = 0; wave < perSender; wave += 8) {
           const n = Array.from({ length: 8 }, (_, k) => wave + k);
-          out.push(...(await Promise.all(n.map((k) => c.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `m${i}-${k}`, body: `hello ${i} ${k}` })))));
+          out.push(
+            ...(await Promise.all(
+              n.map((k) => c.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `m${i}-${k}`, body: `hello ${i} ${k}` })),
+            )),
+          );
         }
         return out;
       }),

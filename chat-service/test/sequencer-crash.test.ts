@@ -27,7 +27,11 @@ describe('sequencer crash and replay', () => {
   it('item 3: a sequencer SIGKILLed mid-backlog and restarted stores every acked message exactly once, seqs 1..N', async () => {
     const N = 5000;
     const [alice, bob] = [uid('alice'), uid('bob')];
-    const created = await sys.rest<{ conversation: { conversation_id: string } }>(alice, 'POST', '/v1/conversations', { kind: 'group', title: 'backlog', member_ids: [alice, bob] });
+    const created = await sys.rest<{ conversation: { conversation_id: string } }>(alice, 'POST', '/v1/conversations', {
+      kind: 'group',
+      title: 'backlog',
+      member_ids: [alice, bob],
+    });
     const conv = created.body.conversation.conversation_id;
 
     // The backlog: N sends acked while no sequencer runs (small records, so one fetch holds thousands).
@@ -56,14 +60,20 @@ describe('sequencer crash and replay', () => {
 
   it('item 16: sequencer writes carry real-time timestamps, so an ordinary CQL delete issued afterwards takes effect', async () => {
     const [alice, bob] = [uid('alice'), uid('bob')];
-    const created = await sys.rest<{ conversation: { conversation_id: string } }>(alice, 'POST', '/v1/conversations', { kind: 'group', title: 'delete', member_ids: [alice, bob] });
+    const created = await sys.rest<{ conversation: { conversation_id: string } }>(alice, 'POST', '/v1/conversations', {
+      kind: 'group',
+      title: 'delete',
+      member_ids: [alice, bob],
+    });
     const conv = created.body.conversation.conversation_id;
     if (sequencers.every((s) => s.child.exitCode !== null || s.child.signalCode !== null)) await startSequencer();
     const [result] = await internalSend(sys, [{ user_id: alice, conversation_id: conv, client_msg_id: 'to-delete', body: 'bye' }]);
     expect(result && 'ok' in result).toBe(true);
     await waitFor(async () => (await storedRows(sys, conv)).length === 1, 30_000, 'stored');
     // An ordinary delete (client-side timestamp = now), as a moderation tool would issue it.
-    await sys.cassandra.execute('DELETE FROM messages WHERE conversation_id = ? AND bucket = 0 AND seq = 1', [cassandra.types.Long.fromString(conv)], { prepare: true });
+    await sys.cassandra.execute('DELETE FROM messages WHERE conversation_id = ? AND bucket = 0 AND seq = 1', [cassandra.types.Long.fromString(conv)], {
+      prepare: true,
+    });
     expect(await storedRows(sys, conv)).toEqual([]);
   });
 });

@@ -26,7 +26,10 @@ afterAll(async () => {
 
 describe('Cassandra migration runner (real Cassandra)', () => {
   it('applies files once, in order; a second run is a no-op; an edited file is refused', async () => {
-    writeFileSync(join(dir, '001_first.cql'), '-- a table\nCREATE TABLE IF NOT EXISTS t1 (id int PRIMARY KEY, v text);\nINSERT INTO t1 (id, v) VALUES (1, \'one;1\');\n');
+    writeFileSync(
+      join(dir, '001_first.cql'),
+      "-- a table\nCREATE TABLE IF NOT EXISTS t1 (id int PRIMARY KEY, v text);\nINSERT INTO t1 (id, v) VALUES (1, 'one;1');\n",
+    );
     writeFileSync(join(dir, '002_second.cql'), 'ALTER TABLE t1 ADD w int;\nCREATE TABLE IF NOT EXISTS t2 (id int PRIMARY KEY);\n');
 
     const first = await applyMigrations(client, { keyspace, replicationFactor: 1, dir });

@@ -28,7 +28,11 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
 
   it('hold the workloads the system needs: probes on the internal port, a gateway preStop drain, PDBs, an HPA for gateways, Services, ConfigMap and Secret layout', () => {
     expect(consistencyProblems(objects, kustomization, files)).toEqual([]);
-    const kinds = (kind: string) => objects.filter((o) => o.kind === kind).map((o) => o.metadata.name).sort();
+    const kinds = (kind: string) =>
+      objects
+        .filter((o) => o.kind === kind)
+        .map((o) => o.metadata.name)
+        .sort();
     expect(kinds('Deployment')).toEqual(['chat-api', 'chat-workers', 'gateway', 'notifier', 'presence']);
     expect(kinds('PodDisruptionBudget')).toEqual(['chat-api', 'chat-workers', 'gateway', 'notifier']);
     expect(kinds('HorizontalPodAutoscaler')).toEqual(['gateway']);
@@ -36,7 +40,11 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(kinds('ConfigMap')).toEqual(['chat-config', 'chat-jwt-keys']);
     expect(kinds('Secret')).toEqual(['chat-fcm', 'chat-secrets']);
     const gateway = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'gateway') as unknown as {
-      spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: { lifecycle?: { preStop?: unknown }; env: { name: string; value?: string }[] }[] } } };
+      spec: {
+        template: {
+          spec: { terminationGracePeriodSeconds: number; containers: { lifecycle?: { preStop?: unknown }; env: { name: string; value?: string }[] }[] };
+        };
+      };
     };
     const pod = gateway.spec.template.spec;
     expect(pod.containers[0]!.lifecycle?.preStop).toBeDefined();
@@ -61,9 +69,16 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(await schemaProblems(noContainers)).not.toEqual([]);
     expect(await schemaProblems(unknownKind)).not.toEqual([]);
     const publicProbe = structuredClone(deployment);
-    const container = (publicProbe.spec as { template: { spec: { containers: { readinessProbe: { httpGet: { port: string } } }[] } } }).template.spec.containers[0]!;
+    const container = (publicProbe.spec as { template: { spec: { containers: { readinessProbe: { httpGet: { port: string } } }[] } } }).template.spec
+      .containers[0]!;
     container.readinessProbe.httpGet.port = 'ws';
-    expect(consistencyProblems([...objects.filter((o) => o !== objects.find((x) => x.kind === 'Deployment' && x.metadata.name === 'gateway')), publicProbe], kustomization, files)).not.toEqual([]);
+    expect(
+      consistencyProblems(
+        [...objects.filter((o) => o !== objects.find((x) => x.kind === 'Deployment' && x.metadata.name === 'gateway')), publicProbe],
+        kustomization,
+        files,
+      ),
+    ).not.toEqual([]);
   });
 });
 
@@ -94,7 +109,9 @@ describe('compose.yml', () => {
 });
 
 describe('Dockerfiles (deploy/docker)', () => {
-  const dockerfiles = readdirSync(DOCKER).filter((f) => f.endsWith('.Dockerfile')).sort();
+  const dockerfiles = readdirSync(DOCKER)
+    .filter((f) => f.endsWith('.Dockerfile'))
+    .sort();
 
   it('one per service plus the bootstrap, each multi-stage with a non-root final stage', () => {
     expect(dockerfiles).toEqual(['chat-service.Dockerfile', 'gateway.Dockerfile', 'migrate.Dockerfile', 'notifier.Dockerfile', 'presence-service.Dockerfile']);

@@ -9,14 +9,34 @@ describe('npm start supervision', () => {
     const lines: string[] = [];
     const abort = new AbortController();
     // Port 0: each start picks a free port and logs it; the newest one is the running process's.
-    const port = () => [...lines].reverse().map((l) => /presence-service listening.* port=(\d+)/.exec(l)?.[1]).find(Boolean);
-    const live = async () => port() !== undefined && (await fetch(`http://127.0.0.1:${port()}/livez`).then((r) => r.ok, () => false));
+    const port = () =>
+      [...lines]
+        .reverse()
+        .map((l) => /presence-service listening.* port=(\d+)/.exec(l)?.[1])
+        .find(Boolean);
+    const live = async () =>
+      port() !== undefined &&
+      (await fetch(`http://127.0.0.1:${port()}/livez`).then(
+        (r) => r.ok,
+        () => false,
+      ));
     const waitFor = (check: () => boolean | Promise<boolean>, timeout: number, what: string) =>
-      vi.waitFor(async () => {
-        if (!(await check())) throw new Error(`still waiting for ${what}`);
-      }, { timeout, interval: 100 });
+      vi.waitFor(
+        async () => {
+          if (!(await check())) throw new Error(`still waiting for ${what}`);
+        },
+        { timeout, interval: 100 },
+      );
     const done = runServices(
-      [{ name: 'presence', command: 'node', args: ['presence-service/dist/main.js'], main: 'presence-service/dist/main.js', env: { PRESENCE_HTTP_PORT: '0', REDIS_KEY_PREFIX: `rs${randomBytes(4).toString('hex')}:`, LOG_LEVEL: 'info' } }],
+      [
+        {
+          name: 'presence',
+          command: 'node',
+          args: ['presence-service/dist/main.js'],
+          main: 'presence-service/dist/main.js',
+          env: { PRESENCE_HTTP_PORT: '0', REDIS_KEY_PREFIX: `rs${randomBytes(4).toString('hex')}:`, LOG_LEVEL: 'info' },
+        },
+      ],
       {},
       () => undefined,
       { signal: abort.signal, write: (t) => lines.push(t), pretty: true, restart: { baseMs: 200, capMs: 5000, stableMs: 60_000 } },
@@ -37,7 +57,11 @@ describe('npm start supervision', () => {
     expect(second).not.toBe(first);
 
     process.kill(second, 'SIGKILL');
-    await waitFor(() => lines.some((l) => l.includes('crashed (SIGKILL); restarting in 400 ms (restart 2)')), 30_000, 'the second restart, after a longer delay');
+    await waitFor(
+      () => lines.some((l) => l.includes('crashed (SIGKILL); restarting in 400 ms (restart 2)')),
+      30_000,
+      'the second restart, after a longer delay',
+    );
     const third = await runningPid(3);
     expect(third).not.toBe(second);
 
@@ -45,7 +69,12 @@ describe('npm start supervision', () => {
     await done;
     expect(lines.at(-1)).toMatch(/exited \((SIGTERM|code 0)\)/);
     const lastPort = port();
-    expect(await fetch(`http://127.0.0.1:${lastPort}/livez`).then(() => 'answered', () => 'refused')).toBe('refused');
+    expect(
+      await fetch(`http://127.0.0.1:${lastPort}/livez`).then(
+        () => 'answered',
+        () => 'refused',
+      ),
+    ).toBe('refused');
   }, 180_000);
 
   it('backs off exponentially up to the cap', () => {

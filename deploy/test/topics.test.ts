@@ -21,7 +21,9 @@ function declared(name: string, partitions: number, replicationFactor = 1): Topi
 
 async function createRaw(name: string, partitions: number, configs: Record<string, string> = {}): Promise<void> {
   created.push(name);
-  await createTopicsWithLeaders(admin, [{ topic: name, numPartitions: partitions, configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })) }]);
+  await createTopicsWithLeaders(admin, [
+    { topic: name, numPartitions: partitions, configEntries: Object.entries(configs).map(([n, value]) => ({ name: n, value })) },
+  ]);
 }
 
 async function partitionCount(name: string): Promise<number> {

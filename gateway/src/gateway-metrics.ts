@@ -1,5 +1,5 @@
 import type { ErrorDef } from '@chat/protocol';
-import { COUNT_BUCKETS, counter, createMetricsRegistry, gauge, histogram, latency } from '@chat/server/metrics';
+import { COUNT_BUCKETS, counter, type createMetricsRegistry, gauge, histogram, latency } from '@chat/server/metrics';
 
 /** prom-client's Registry, named through shared so the gateway has no direct prom-client dependency. */
 export type MetricsRegistry = ReturnType<typeof createMetricsRegistry>;
@@ -76,10 +76,14 @@ export class PromGatewayMetrics implements GatewayMetrics {
     this.resubscribed = counter(registry, 'chat_gateway_delivery_resubscribed_total', 'Reconnects of the delivery subscription (clients told to sync).');
     this.limited = counter(registry, 'chat_gateway_rate_limited_total', 'Requests and upgrades refused with rate_limited, by limit.', ['limit']);
     this.slow = counter(registry, 'chat_gateway_slow_consumers_total', 'Sockets that became slow consumers (send buffer full; closed with 4400).');
-    this.sendAck = latency(registry, 'chat_gateway_send_ack_seconds', 'From a send frame\'s arrival to its ack (chat-service and Kafka acks=all included).');
+    this.sendAck = latency(registry, 'chat_gateway_send_ack_seconds', "From a send frame's arrival to its ack (chat-service and Kafka acks=all included).");
     this.fanoutSockets = histogram(registry, 'chat_gateway_fanout_sockets', 'Local sockets one delivery event (one message) was written to.', COUNT_BUCKETS);
     this.fanoutSeconds = latency(registry, 'chat_gateway_fanout_seconds', 'Time to write one delivery event (one message) to its local sockets.');
-    this.sequencedToDelivered = latency(registry, 'chat_sequenced_to_delivered_seconds', 'From the sequencer publishing a stored message to a gateway writing it to sockets (hosts\' clocks included).');
+    this.sequencedToDelivered = latency(
+      registry,
+      'chat_sequenced_to_delivered_seconds',
+      "From the sequencer publishing a stored message to a gateway writing it to sockets (hosts' clocks included).",
+    );
   }
 
   markConnection(): void {

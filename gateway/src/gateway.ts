@@ -84,9 +84,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   let onSocketGone: (() => void) | undefined;
 
   const unregister = (data: SocketData): void => {
-    const p = registry
-      .unregister(data.userId, data.connectionId)
-      .catch((err: Error) => log.warn({ err }, 'unregister failed; the entry expires with its TTL'));
+    const p = registry.unregister(data.userId, data.connectionId).catch((err: Error) => log.warn({ err }, 'unregister failed; the entry expires with its TTL'));
     pendingUnregisters.add(p);
     void p.finally(() => pendingUnregisters.delete(p));
   };
@@ -133,28 +131,27 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     idleTimeout: opts.idleTimeoutSeconds,
     sendPingsAutomatically: true,
     compression: uWS.DISABLED,
-    upgrade: guardHttp(log, createUpgradeHandler({
-      verifier: deps.verifier,
-      registry,
-      metrics,
+    upgrade: guardHttp(
       log,
-      upgradeLimiter: rateLimits.upgrades,
-      penalties,
-      options: opts,
-      nextConnectionId: () => `${opts.gatewayId}:${bootId}:${(++connectionCounter).toString(36)}`,
-      isDraining: () => draining,
-    })),
+      createUpgradeHandler({
+        verifier: deps.verifier,
+        registry,
+        metrics,
+        log,
+        upgradeLimiter: rateLimits.upgrades,
+        penalties,
+        options: opts,
+        nextConnectionId: () => `${opts.gatewayId}:${bootId}:${(++connectionCounter).toString(36)}`,
+        isDraining: () => draining,
+      }),
+    ),
     open: (ws) => {
       const data = ws.getUserData();
       sessions.add(ws);
       if (sessions.socketsOf(data.userId)?.size === 1) presenceWiring?.reporter.connected(data.userId);
       metrics.markConnection();
       scheduleExpiry(ws);
-      sendFrame(
-        ws,
-        { type: 'hello', protocol: PROTOCOL_VERSION, user_id: data.userId, connection_id: data.connectionId, gateway_id: opts.gatewayId },
-        policy,
-      );
+      sendFrame(ws, { type: 'hello', protocol: PROTOCOL_VERSION, user_id: data.userId, connection_id: data.connectionId, gateway_id: opts.gatewayId }, policy);
       if (draining) sendFrame(ws, { type: 'reconnect', reason: 'server_restart', after_ms: 0 }, policy);
     },
     message: (ws, message, isBinary) => messages.onMessage(ws, message, isBinary),
@@ -175,7 +172,8 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
         if (!sessions.socketsOf(data.userId)) presenceWiring.reporter.disconnected(data.userId);
       }
       metrics.markDisconnect(code);
-      if (code === CloseCodes.SLOW_CONSUMER.code || code === 1006) log.debug({ code, reason: Buffer.from(message).toString('utf8'), connectionId: data.connectionId }, 'connection dropped');
+      if (code === CloseCodes.SLOW_CONSUMER.code || code === 1006)
+        log.debug({ code, reason: Buffer.from(message).toString('utf8'), connectionId: data.connectionId }, 'connection dropped');
       if (!data.slow) unregister(data); // a slow consumer left routing when it became one
       onSocketGone?.();
     },

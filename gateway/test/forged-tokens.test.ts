@@ -150,7 +150,10 @@ describe('hostile input: forged tokens are refused before the WebSocket upgrade 
 
   it('every forged token, in every accepted position, gets 401 with the JSON unauthorized body and never a WebSocket', async () => {
     const [openedBefore, refusedBefore] = await Promise.all(
-      [development, production].map(async (gw) => [await metric(gw, 'chat_gateway_connections_opened_total'), await metric(gw, 'chat_gateway_upgrades_rejected_total', 'reason="unauthorized"')]),
+      [development, production].map(async (gw) => [
+        await metric(gw, 'chat_gateway_connections_opened_total'),
+        await metric(gw, 'chat_gateway_upgrades_rejected_total', 'reason="unauthorized"'),
+      ]),
     ).then((pairs) => [pairs.map((p) => p[0]!), pairs.map((p) => p[1]!)]);
     let attempts = 0;
     for (const [name, make] of FORGERIES) {
@@ -183,7 +186,9 @@ describe('hostile input: forged tokens are refused before the WebSocket upgrade 
           const outcome = await attempt(gw, token, position, 'https://evil.example');
           expect(outcome.opened).toBe(false);
           expect(outcome.status).toBe(Errors.ORIGIN_NOT_ALLOWED.httpStatus);
-          expect(JSON.parse(outcome.body)).toMatchObject({ error: { code: Errors.ORIGIN_NOT_ALLOWED.code, name: Errors.ORIGIN_NOT_ALLOWED.name, retry: false } });
+          expect(JSON.parse(outcome.body)).toMatchObject({
+            error: { code: Errors.ORIGIN_NOT_ALLOWED.code, name: Errors.ORIGIN_NOT_ALLOWED.name, retry: false },
+          });
         }
         for (const origin of ['https://chat.example.evil.example', 'http://chat.example', 'null']) {
           expect((await attempt(gw, valid(), position, origin)).status, origin).toBe(Errors.ORIGIN_NOT_ALLOWED.httpStatus);

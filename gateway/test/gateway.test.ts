@@ -315,7 +315,10 @@ describe('gateway frames', () => {
     expect(await c.next()).toEqual({ type: 'ack', ref: 'r-1', conversation_id: '77', client_msg_id: 'cm-1', message_id: '1001', duplicate: false });
     expect(received).toHaveLength(1);
     expect(received[0]).toMatchObject({ path: INTERNAL_PATHS.sendBatch, internalToken: INTERNAL_TOKEN });
-    expect(received[0]!.body).toEqual({ requests: [{ user_id: 'alice', conversation_id: '77', client_msg_id: 'cm-1', body: 'hello' }], budget_ms: expect.any(Number) });
+    expect(received[0]!.body).toEqual({
+      requests: [{ user_id: 'alice', conversation_id: '77', client_msg_id: 'cm-1', body: 'hello' }],
+      budget_ms: expect.any(Number),
+    });
     // the remaining send deadline (SEND_DEADLINE_MS, default 5000) minus the margin for the reply
     expect((received[0]!.body as { budget_ms: number }).budget_ms).toBeLessThanOrEqual(4750);
     c.ws.close();
@@ -336,7 +339,17 @@ describe('gateway delivery', () => {
   it("delivers a 'deliver' event to every socket of the user and to no one else", async () => {
     const [bob1, bob2, carol] = await Promise.all([connect('bob'), connect('bob'), connect('carol')]);
     await publish(gw, 'garbage'); // dropped, never crashes
-    const frame = JSON.stringify({ type: 'message', conversation_id: '5', message_id: '9', seq: 1, epoch: 'e', sender_id: 'dave', client_msg_id: 'c', body: 'hi', created_at: 1 });
+    const frame = JSON.stringify({
+      type: 'message',
+      conversation_id: '5',
+      message_id: '9',
+      seq: 1,
+      epoch: 'e',
+      sender_id: 'dave',
+      client_msg_id: 'c',
+      body: 'hi',
+      created_at: 1,
+    });
     await publish(gw, { v: 1, type: 'deliver', user_ids: ['bob'], frame });
     expect(await bob1.next()).toEqual(JSON.parse(frame));
     expect(await bob2.next()).toEqual(JSON.parse(frame));

@@ -79,6 +79,19 @@ describe('gateway HTTP listener under hostile input (real process)', () => {
     const metrics = await rawRequest(internalPort, { method: 'GET', target: '/metrics', headers: [], body: '' });
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('chat_gateway_connections');
-    expect((await rawRequest(internalPort, { method: 'GET', target: '/ws', headers: [['upgrade', 'websocket'], ['sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ=='], ['sec-websocket-version', '13']], body: '' })).status).toBe(404);
+    expect(
+      (
+        await rawRequest(internalPort, {
+          method: 'GET',
+          target: '/ws',
+          headers: [
+            ['upgrade', 'websocket'],
+            ['sec-websocket-key', 'dGhlIHNhbXBsZSBub25jZQ=='],
+            ['sec-websocket-version', '13'],
+          ],
+          body: '',
+        })
+      ).status,
+    ).toBe(404);
   });
 });

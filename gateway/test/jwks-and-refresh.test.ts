@@ -85,7 +85,12 @@ describe('JWKS keys (real gateway process, local JWKS server)', () => {
     const first = await open(token(keyA.privateKey, 'a', 'alice'));
     first.ws.close();
     // Pinned: the kid's key verifies RS256 only; a header claiming another algorithm is refused.
-    expect(await tryConnect(gateway.url, forgeToken({ alg: 'RS256', key: keyA.privateKey }, { sub: 'alice', iss: ISSUER, aud: AUDIENCE, exp: now() + 600 }, { kid: 'a', alg: 'RS512' }))).toEqual({ status: 401 });
+    expect(
+      await tryConnect(
+        gateway.url,
+        forgeToken({ alg: 'RS256', key: keyA.privateKey }, { sub: 'alice', iss: ISSUER, aud: AUDIENCE, exp: now() + 600 }, { kid: 'a', alg: 'RS512' }),
+      ),
+    ).toEqual({ status: 401 });
     // A token signed by another key under the served kid is refused too.
     expect(await tryConnect(gateway.url, token(keyB.privateKey, 'a', 'alice'))).toEqual({ status: 401 });
 
@@ -115,7 +120,7 @@ describe('JWKS keys (real gateway process, local JWKS server)', () => {
 });
 
 describe('in-band token refresh', () => {
-  it('an auth frame with a fresh token for the same user keeps the connection past the old exp; another user\'s token is refused and changes nothing', async () => {
+  it("an auth frame with a fresh token for the same user keeps the connection past the old exp; another user's token is refused and changes nothing", async () => {
     const c = await open(token(keyB.privateKey, 'b', 'carol', 3));
     c.ws.send(JSON.stringify({ type: 'auth', ref: 'other', token: token(keyB.privateKey, 'b', 'mallory', 600) }));
     expect(await reply(c, 'other')).toMatchObject({ type: 'error', code: 4008, name: 'unauthorized' });

@@ -52,7 +52,7 @@ afterAll(async () => {
 });
 
 describe('session registry pruning', () => {
-  it('item 10: after a gateway holding a user\'s connections is SIGKILLed, the user can connect up to the limit again within SESSION_TTL_SECONDS, although another connection keeps the key alive', async () => {
+  it("item 10: after a gateway holding a user's connections is SIGKILLed, the user can connect up to the limit again within SESSION_TTL_SECONDS, although another connection keeps the key alive", async () => {
     const [survivor, doomed] = await Promise.all([spawnGateway(env, `tsp${run}-a`), spawnGateway(env, `tsp${run}-b`)]);
     gateways.push(survivor, doomed);
     const user = `locked-${run}`;

@@ -83,13 +83,18 @@ export async function startNotifier(config: Config, log: Logger, clients: Notifi
   const consumer = clients.kafka.consumer({ groupId: config.NOTIFIER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 100 });
   trackConsumerLag(consumer, metrics.registry, config.NOTIFIER_GROUP_ID);
   await consumer.connect();
-  const sequenced = new SequencedConsumer(consumer, { windows, conversations, registry, metrics, log: log.child({ component: 'sequenced-consumer' }) }, sequencedTopicFromConfig(config), {
-    windowMs: config.NOTIFY_COLLAPSE_WINDOW_MS,
-    onlineGraceMs: config.NOTIFY_ONLINE_GRACE_MS,
-    largeGroupMembers: config.NOTIFY_LARGE_GROUP_MEMBERS,
-    largeGroupWindowMs: config.NOTIFY_LARGE_GROUP_WINDOW_MS,
-    previews: config.NOTIFY_PREVIEWS,
-  });
+  const sequenced = new SequencedConsumer(
+    consumer,
+    { windows, conversations, registry, metrics, log: log.child({ component: 'sequenced-consumer' }) },
+    sequencedTopicFromConfig(config),
+    {
+      windowMs: config.NOTIFY_COLLAPSE_WINDOW_MS,
+      onlineGraceMs: config.NOTIFY_ONLINE_GRACE_MS,
+      largeGroupMembers: config.NOTIFY_LARGE_GROUP_MEMBERS,
+      largeGroupWindowMs: config.NOTIFY_LARGE_GROUP_WINDOW_MS,
+      previews: config.NOTIFY_PREVIEWS,
+    },
+  );
   await sequenced.start();
   dispatcher.start();
   const http = await listenInternal(

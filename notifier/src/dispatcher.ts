@@ -159,7 +159,10 @@ export class Dispatcher {
     const tx = this.deps.windows.transaction();
     let sent = 0;
     if (decision.kind === 'push') {
-      const results = await sendAll(this.deps.messaging, decision.outgoing.map((o) => o.message));
+      const results = await sendAll(
+        this.deps.messaging,
+        decision.outgoing.map((o) => o.message),
+      );
       for (const [i, o] of decision.outgoing.entries()) if (await this.settle(o, results[i] ?? { ok: false }, tx)) sent++;
       this.deps.metrics.collapsed.inc(w.count - 1);
     }
@@ -188,11 +191,27 @@ export class Dispatcher {
     // The total is read after the window's messages were stored, so it counts them; a lagging read
     // never shows fewer than this push announces.
     const badge = Math.max(state.totalUnread, Math.min(w.count, w.lastSeq - state.readSeq));
-    return { kind: 'push', outgoing: devices.map((device) => ({ userId: w.userId, conversationId: w.conversationId, device, message: pushFor(device, { window: w, title, badge }), attempts: 0 })) };
+    return {
+      kind: 'push',
+      outgoing: devices.map((device) => ({
+        userId: w.userId,
+        conversationId: w.conversationId,
+        device,
+        message: pushFor(device, { window: w, title, badge }),
+        attempts: 0,
+      })),
+    };
   }
 
   private async retry(claimed: string, job: RetryJob): Promise<void> {
-    const o: Outgoing = { userId: job.userId, conversationId: job.conversationId, device: { deviceId: job.deviceId, token: job.message.token, platform: 'android' }, message: job.message, attempts: job.attempts, jobId: job.id };
+    const o: Outgoing = {
+      userId: job.userId,
+      conversationId: job.conversationId,
+      device: { deviceId: job.deviceId, token: job.message.token, platform: 'android' },
+      message: job.message,
+      attempts: job.attempts,
+      jobId: job.id,
+    };
     const [result] = await sendAll(this.deps.messaging, [o.message]);
     const tx = this.deps.windows.transaction();
     this.deps.retries.doneIn(tx, claimed);
@@ -214,7 +233,15 @@ export class Dispatcher {
       return false;
     }
     if (kind === 'retry' && attempts < this.options.maxAttempts) {
-      const job: RetryJob = { id: o.jobId ?? randomUUID(), userId: o.userId, conversationId: o.conversationId, deviceId: o.device.deviceId, message: o.message, attempts, lastError: r.code ?? 'unreachable' };
+      const job: RetryJob = {
+        id: o.jobId ?? randomUUID(),
+        userId: o.userId,
+        conversationId: o.conversationId,
+        deviceId: o.device.deviceId,
+        message: o.message,
+        attempts,
+        lastError: r.code ?? 'unreachable',
+      };
       this.deps.retries.scheduleIn(tx, job, Date.now() + retryDelayMs(attempts, this.options.retryBaseMs, this.options.retryMaxMs, this.deps.retryAfterMs()));
       return false;
     }
@@ -225,7 +252,16 @@ export class Dispatcher {
   /** The push as it would have gone out, without the token (the device id finds it). */
   private async deadLetter(o: Outgoing, attempts: number, lastError: string): Promise<void> {
     const { token: _token, ...message } = o.message;
-    const value = JSON.stringify({ v: 1, type: 'push_failed', user_id: o.userId, conversation_id: o.conversationId, device_id: o.device.deviceId, attempts, last_error: lastError, message });
+    const value = JSON.stringify({
+      v: 1,
+      type: 'push_failed',
+      user_id: o.userId,
+      conversation_id: o.conversationId,
+      device_id: o.device.deviceId,
+      attempts,
+      last_error: lastError,
+      message,
+    });
     await this.deps.dlq.send({ topic: this.options.dlqTopic, acks: -1, messages: [{ key: o.conversationId, value }] });
     this.deps.metrics.deadLettered.inc();
     this.deps.log.warn({ user: o.userId, device: o.device.deviceId, attempts, lastError }, 'push dead-lettered');

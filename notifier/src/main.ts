@@ -32,7 +32,10 @@ async function fcmTarget(): Promise<{ target: FcmTarget; fake: FakeFcm | null }>
 
 const redis = createRedis(redisTargetFromConfig(config), log, 'notifier');
 const kafka = createKafka(config.KAFKA_BROKERS, `${config.KAFKA_CLIENT_ID}-notifier`, log);
-const cassandra = createCassandra({ contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE }, log);
+const cassandra = createCassandra(
+  { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },
+  log,
+);
 const { target, fake } = await fcmTarget();
 const fcm = createFcmClient(target, 'notifier');
 const state = new ChatServiceRecipientState({ url: config.CHAT_SERVICE_URL, internalToken: config.INTERNAL_API_TOKEN });

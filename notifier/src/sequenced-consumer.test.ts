@@ -4,7 +4,7 @@ import { dueDelayMs } from './sequenced-consumer.js';
 const policy = { windowMs: 3000, onlineGraceMs: 5000, largeGroupMembers: 50, largeGroupWindowMs: 300_000, previews: false };
 
 describe('collapse windows', () => {
-  it('an offline member\'s window closes after the collapse window; an online one\'s after the grace', () => {
+  it("an offline member's window closes after the collapse window; an online one's after the grace", () => {
     expect(dueDelayMs(policy, 3, false)).toBe(3000);
     expect(dueDelayMs(policy, 3, true)).toBe(5000);
   });

@@ -40,7 +40,14 @@ beforeAll(async () => {
   });
   ns = await startNotifierSystem({
     gateways: 2,
-    notifierEnv: { FCM_LOCAL_ENDPOINT: `${endpoint.host}:${endpoint.port}`, NOTIFY_COLLAPSE_WINDOW_MS: '500', NOTIFY_ONLINE_GRACE_MS: String(GRACE_MS), FCM_MAX_ATTEMPTS: '6', FCM_RETRY_BASE_MS: '100', FCM_RETRY_MAX_MS: '1000' },
+    notifierEnv: {
+      FCM_LOCAL_ENDPOINT: `${endpoint.host}:${endpoint.port}`,
+      NOTIFY_COLLAPSE_WINDOW_MS: '500',
+      NOTIFY_ONLINE_GRACE_MS: String(GRACE_MS),
+      FCM_MAX_ATTEMPTS: '6',
+      FCM_RETRY_BASE_MS: '100',
+      FCM_RETRY_MAX_MS: '1000',
+    },
   });
   notifier = await startNotifierProcess(ns);
 }, 180_000);
@@ -80,7 +87,8 @@ async function measure(pairs: Pair[], phase: string, count: number): Promise<{ l
   const latencies: number[] = [];
   let resent = 0;
   const refused: string[] = [];
-  const frames = (p: Pair, id: string) => JSON.stringify({ type: 'send', ref: `${id}#${Date.now()}`, conversation_id: p.conversation, client_msg_id: id, body: `m ${id}` });
+  const frames = (p: Pair, id: string) =>
+    JSON.stringify({ type: 'send', ref: `${id}#${Date.now()}`, conversation_id: p.conversation, client_msg_id: id, body: `m ${id}` });
   const listeners = pairs.map((p) => {
     const onDelivered = (data: Buffer) => {
       const f = JSON.parse(data.toString()) as { type: string; client_msg_id?: string };
@@ -126,7 +134,7 @@ async function measure(pairs: Pair[], phase: string, count: number): Promise<{ l
   return { latencies, resent };
 }
 
-const metrics = async () => (await (await fetch(`${notifier.internalUrl}/metrics`)).text());
+const metrics = async () => await (await fetch(`${notifier.internalUrl}/metrics`)).text();
 
 describe('chat path while FCM fails', () => {
   it('direct-message send→deliver latency stays within noise of the healthy case while FCM answers 5xx or hangs', async () => {
@@ -147,12 +155,23 @@ describe('chat path while FCM fails', () => {
       const { latencies, resent } = await measure(pairs, phase.name, PER_PHASE);
       // The notifier worked on these messages during the phase: FCM got its requests (and refused or held them).
       const after = await fcmStats();
-      figures[phase.name] = { p50: percentile(latencies, 50), p99: percentile(latencies, 99), resent, fcmRequests: after.requests - before.requests, fcmFailures: after.failures - before.failures };
+      figures[phase.name] = {
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        resent,
+        fcmRequests: after.requests - before.requests,
+        fcmFailures: after.failures - before.failures,
+      };
     }
     console.log(`chat path send→deliver (ms, ${PER_PHASE} direct messages per phase at ${RATE_PER_S}/s over ${PAIRS} pairs, two gateways):`);
-    for (const [name, f] of Object.entries(figures)) console.log(`  ${name.padEnd(8)} p50 ${f.p50}  p99 ${f.p99}  (sends refused and resent ${f.resent}; FCM requests ${f.fcmRequests}, refused or held ${f.fcmFailures})`);
+    for (const [name, f] of Object.entries(figures))
+      console.log(
+        `  ${name.padEnd(8)} p50 ${f.p50}  p99 ${f.p99}  (sends refused and resent ${f.resent}; FCM requests ${f.fcmRequests}, refused or held ${f.fcmFailures})`,
+      );
     const text = await metrics();
-    console.log(`  notifier: sent ${metricValue(text, 'chat_notifier_pushes_sent_total')}, failed attempts ${metricValue(text, 'chat_notifier_push_failures_total')}, retry queue ${metricValue(text, 'chat_notifier_retry_queue_depth')}`);
+    console.log(
+      `  notifier: sent ${metricValue(text, 'chat_notifier_pushes_sent_total')}, failed attempts ${metricValue(text, 'chat_notifier_push_failures_total')}, retry queue ${metricValue(text, 'chat_notifier_retry_queue_depth')}`,
+    );
 
     const healthy = figures.healthy!;
     expect(healthy.fcmRequests).toBeGreaterThan(0);

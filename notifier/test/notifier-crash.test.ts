@@ -2,7 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Producer } from '@chat/server/clients';
 import { HANG, type RecordedPush } from '../src/dev/fake-fcm.js';
-import { metricValue, publishSequenced, startNotifierProcess, startNotifierSystem, waitFor, type NotifierProcess, type NotifierSystem } from './support/notifier-system.js';
+import {
+  metricValue,
+  publishSequenced,
+  startNotifierProcess,
+  startNotifierSystem,
+  waitFor,
+  type NotifierProcess,
+  type NotifierSystem,
+} from './support/notifier-system.js';
 import { RedisKeys } from '@chat/server/redis';
 
 // A real notifier process (notifier/dist/main.js) SIGKILLed in the middle of a burst: some
@@ -21,7 +29,13 @@ const processes: NotifierProcess[] = [];
 beforeAll(async () => {
   ns = await startNotifierSystem({
     roles: 'api',
-    notifierEnv: { NOTIFY_COLLAPSE_WINDOW_MS: '1000', NOTIFY_ONLINE_GRACE_MS: '1000', NOTIFIER_CLAIM_LEASE_MS: String(LEASE_MS), FCM_RETRY_BASE_MS: '100', FCM_RETRY_MAX_MS: '500' },
+    notifierEnv: {
+      NOTIFY_COLLAPSE_WINDOW_MS: '1000',
+      NOTIFY_ONLINE_GRACE_MS: '1000',
+      NOTIFIER_CLAIM_LEASE_MS: String(LEASE_MS),
+      FCM_RETRY_BASE_MS: '100',
+      FCM_RETRY_MAX_MS: '500',
+    },
   });
   producer = ns.sys.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await producer.connect();
@@ -58,7 +72,11 @@ describe('notifier crash', () => {
     const first = await startNotifierProcess(ns);
     processes.push(first);
     await wave([1, 2]);
-    await waitFor(() => ns.fake.hung().length > 0 && ns.fake.pushes.filter((p) => p.status === 200).length === ANSWERED_BEFORE_HANG, 60_000, 'some pushes accepted and some in flight');
+    await waitFor(
+      () => ns.fake.hung().length > 0 && ns.fake.pushes.filter((p) => p.status === 200).length === ANSWERED_BEFORE_HANG,
+      60_000,
+      'some pushes accepted and some in flight',
+    );
     // Every accepted push is settled (sent counts only settled windows): the kill hits in-flight pushes only.
     await waitFor(async () => (await sentMetric(first)) === ANSWERED_BEFORE_HANG, 30_000, 'the accepted pushes to be settled');
     await wave([3, 4]);
@@ -79,6 +97,8 @@ describe('notifier crash', () => {
       expect(delivered(p.token)).toEqual([1, 2, 3, 4, 5, 6]);
     }
     expect(hungAtKill).toBeGreaterThan(0);
-    console.log(`notifier crash: ${ANSWERED_BEFORE_HANG} pushes accepted and ${hungAtKill} in flight at the kill; ${ns.fake.pushes.filter((p) => p.status === 200).length} accepted in all for ${CONVERSATIONS} conversations × 6 messages`);
+    console.log(
+      `notifier crash: ${ANSWERED_BEFORE_HANG} pushes accepted and ${hungAtKill} in flight at the kill; ${ns.fake.pushes.filter((p) => p.status === 200).length} accepted in all for ${CONVERSATIONS} conversations × 6 messages`,
+    );
   });
 });

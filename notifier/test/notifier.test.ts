@@ -67,7 +67,11 @@ describe('notifier', () => {
     const [stale, fresh] = [await ns.device(dave), await ns.device(dave)];
     ns.fake.answer = (t) => (t === stale ? fcmError(404, 'UNREGISTERED') : undefined);
     await publish(conv, alice, [1]);
-    await waitFor(async () => (await ns.sys.rest<{ devices: unknown[] }>(dave, 'GET', '/v1/devices')).body.devices.length === 1, 20_000, 'the unregistered token to be deleted');
+    await waitFor(
+      async () => (await ns.sys.rest<{ devices: unknown[] }>(dave, 'GET', '/v1/devices')).body.devices.length === 1,
+      20_000,
+      'the unregistered token to be deleted',
+    );
     expect(ns.fake.delivered(fresh)).toHaveLength(1);
     const rows = await ns.sys.cassandra.execute('SELECT push_token FROM device_tokens WHERE user_id = ?', [dave], { prepare: true });
     expect(rows.rows.map((r) => r.get('push_token'))).toEqual([fresh]);
@@ -109,7 +113,16 @@ describe('notifier', () => {
 
   it('reports sent, collapsed, suppressed, failed and pruned in /metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${notifier.internalPort}/metrics`)).text();
-    for (const name of ['chat_notifier_pushes_sent_total', 'chat_notifier_messages_collapsed_total', 'chat_notifier_suppressed_total', 'chat_notifier_windows_deferred_total', 'chat_notifier_push_failures_total{outcome="retry"', 'chat_notifier_tokens_pruned_total', 'chat_notifier_retry_queue_depth', 'chat_kafka_consumer_lag{']) {
+    for (const name of [
+      'chat_notifier_pushes_sent_total',
+      'chat_notifier_messages_collapsed_total',
+      'chat_notifier_suppressed_total',
+      'chat_notifier_windows_deferred_total',
+      'chat_notifier_push_failures_total{outcome="retry"',
+      'chat_notifier_tokens_pruned_total',
+      'chat_notifier_retry_queue_depth',
+      'chat_kafka_consumer_lag{',
+    ]) {
       expect(text).toContain(name);
     }
   });

@@ -38,7 +38,12 @@ async function send(conversationId: string, sender: string, n: number): Promise<
   const target = (await lastSeq(conversationId, sender)) + n;
   const results = await internalSend(
     ns.sys,
-    Array.from({ length: n }, (_, i) => ({ user_id: sender, conversation_id: conversationId, client_msg_id: `m-${randomBytes(6).toString('hex')}-${i}`, body: `secret text ${i}` })),
+    Array.from({ length: n }, (_, i) => ({
+      user_id: sender,
+      conversation_id: conversationId,
+      client_msg_id: `m-${randomBytes(6).toString('hex')}-${i}`,
+      body: `secret text ${i}`,
+    })),
   );
   expect(results.every((r) => 'ok' in r)).toBe(true);
   await waitFor(() => storedAtLeast(ns.sys, conversationId, target), 30_000, 'messages stored');
@@ -46,7 +51,8 @@ async function send(conversationId: string, sender: string, n: number): Promise<
 }
 
 type PushData = { conversation_id: string; count: string; last_seq: string; badge: string };
-const pushes = (token: string, conversationId: string): RecordedPush[] => ns.fake.delivered(token).filter((p) => (p.message.data as PushData).conversation_id === conversationId);
+const pushes = (token: string, conversationId: string): RecordedPush[] =>
+  ns.fake.delivered(token).filter((p) => (p.message.data as PushData).conversation_id === conversationId);
 const data = (p: RecordedPush) => p.message.data as PushData;
 const deferred = async () => (await notifier.metrics.deferred.get()).values[0]?.value ?? 0;
 const suppressed = async (reason: SuppressReason) => (await notifier.metrics.suppressed.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
@@ -120,7 +126,11 @@ describe('push decisions', () => {
     const [deferredBefore, readBefore] = [await deferred(), await suppressed('read')];
     await send(conv, alice, 1);
     // Offline when the notifier opened her window; her web client connects before it is due.
-    await waitFor(async () => (await ns.sys.redis.zscore(`${ns.config.REDIS_KEY_PREFIX}notify:due`, `${conv}|${lena}`)) !== null, 30_000, "Lena's window to open");
+    await waitFor(
+      async () => (await ns.sys.redis.zscore(`${ns.config.REDIS_KEY_PREFIX}notify:due`, `${conv}|${lena}`)) !== null,
+      30_000,
+      "Lena's window to open",
+    );
     const lenaWeb = await RawClient.connect(ns.sys.gateways[0]!.url, ns.sys.token(lena));
     try {
       await waitFor(async () => (await deferred()) > deferredBefore, 30_000, 'the due window to be put off for the grace period');

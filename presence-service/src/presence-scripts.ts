@@ -17,7 +17,10 @@ local function events(u) return eh .. u .. et end
 `;
 
 /** KEYS[1]=online zset. ARGV: N, gateway, deadline, hashTtlMs, users... */
-export const HEARTBEAT = new RedisScript<number>('presenceHeartbeat', 1, `${NAMES}
+export const HEARTBEAT = new RedisScript<number>(
+  'presenceHeartbeat',
+  1,
+  `${NAMES}
 local z, gw, dl, httl = KEYS[1], ARGV[7], tonumber(ARGV[8]), ARGV[9]
 local n = 0
 for i = 10, #ARGV do
@@ -30,10 +33,14 @@ for i = 10, #ARGV do
     redis.call('PUBLISH', events(u), cjson.encode({v = 1, user_id = u, online = true}))
   end
 end
-return n`);
+return n`,
+);
 
 /** KEYS[1]=online zset. ARGV: N, gateway, now, graceEnd, seenTtlMs, users... */
-export const DISCONNECT = new RedisScript<number>('presenceDisconnect', 1, `${NAMES}
+export const DISCONNECT = new RedisScript<number>(
+  'presenceDisconnect',
+  1,
+  `${NAMES}
 local z, gw, now, graceEnd, sttl = KEYS[1], ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10]
 for i = 11, #ARGV do
   local u = ARGV[i]
@@ -48,10 +55,14 @@ for i = 11, #ARGV do
     redis.call('SET', seenKey(u), now, 'PX', sttl)
   end
 end
-return 0`);
+return 0`,
+);
 
 /** KEYS[1]=online zset. ARGV: N, now, limit, ttlMs, seenTtlMs. Returns {due users examined, users gone offline}. */
-export const SWEEP = new RedisScript<[number, number]>('presenceSweep', 1, `${NAMES}
+export const SWEEP = new RedisScript<[number, number]>(
+  'presenceSweep',
+  1,
+  `${NAMES}
 local z, now, limit, ttl, sttl = KEYS[1], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
 local due = redis.call('ZRANGEBYSCORE', z, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
 local n = 0
@@ -83,4 +94,5 @@ for i = 1, #due, 2 do
     n = n + 1
   end
 end
-return {#due / 2, n}`);
+return {#due / 2, n}`,
+);

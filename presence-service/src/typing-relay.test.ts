@@ -28,7 +28,8 @@ describe('TypingRelay', () => {
     relay.close();
     vi.useRealTimers();
   });
-  const states = (): string[] => sent.map((s) => (JSON.parse(s.frame) as { user_id: string; state: string }).user_id + ':' + (JSON.parse(s.frame) as { state: string }).state);
+  const states = (): string[] =>
+    sent.map((s) => (JSON.parse(s.frame) as { user_id: string; state: string }).user_id + ':' + (JSON.parse(s.frame) as { state: string }).state);
 
   it('refuses non-members', async () => {
     await expect(relay.typing('x', '7', 'start')).rejects.toBeInstanceOf(ChatError);

@@ -45,7 +45,12 @@ describe('presence-service HTTP listener under hostile input (real process)', ()
     const config = loadConfig(process.env);
     const body = JSON.stringify({ user_id: 'u', user_ids: [] });
     const post = (token?: string) =>
-      rawRequest(port, { method: 'POST', target: PRESENCE_PATHS.query, headers: [['content-type', 'application/json'], ...(token === undefined ? [] : [['x-internal-token', token] as [string, string]])], body });
+      rawRequest(port, {
+        method: 'POST',
+        target: PRESENCE_PATHS.query,
+        headers: [['content-type', 'application/json'], ...(token === undefined ? [] : [['x-internal-token', token] as [string, string]])],
+        body,
+      });
     expect((await post(config.INTERNAL_API_TOKEN)).status).toBe(200);
     for (const wrong of [undefined, '', 'x', `${config.INTERNAL_API_TOKEN}x`, config.INTERNAL_API_TOKEN.slice(0, -1)]) {
       const reply = await post(wrong);

@@ -37,10 +37,14 @@ describe('presence re-authorization', () => {
     const probe = await h.connect(gw, leaver);
     const v = await h.connect(gw, stayer);
     for (const c of [w, v]) {
-      await waitFor(async () => {
-        const r = await c.request({ type: 'presence.sub', user_ids: [target] });
-        return r.type === 'presence' && r.users[0]?.online === true;
-      }, 5000, 'target online');
+      await waitFor(
+        async () => {
+          const r = await c.request({ type: 'presence.sub', user_ids: [target] });
+          return r.type === 'presence' && r.users[0]?.online === true;
+        },
+        5000,
+        'target online',
+      );
     }
 
     // Both see a transition while they share the conversation.

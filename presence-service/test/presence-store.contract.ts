@@ -54,7 +54,13 @@ export function describePresenceStore(name: string, factory: () => Promise<Prese
       const [a, b] = await Promise.all([f.store.sweep(), f.store.sweep()]);
       expect(a.offline + b.offline).toBe(2);
       await waitEvents(f, 4);
-      expect(f.events().filter((e) => !e.online).map((e) => e.user_id).sort()).toEqual(['w1', 'w2']);
+      expect(
+        f
+          .events()
+          .filter((e) => !e.online)
+          .map((e) => e.user_id)
+          .sort(),
+      ).toEqual(['w1', 'w2']);
     });
   });
 }

@@ -29,10 +29,14 @@ describe('presence across gateway processes', () => {
     const b = await h.connect(gw1, bob);
     await h.connect(gw2, stranger);
 
-    await waitFor(async () => {
-      const r = await b.request({ type: 'presence.sub', user_ids: [alice] });
-      return r.type === 'presence' && r.users[0]?.online === true;
-    }, 5000, 'alice online');
+    await waitFor(
+      async () => {
+        const r = await b.request({ type: 'presence.sub', user_ids: [alice] });
+        return r.type === 'presence' && r.users[0]?.online === true;
+      },
+      5000,
+      'alice online',
+    );
     // Users who share no conversation with the caller are left out.
     const r = await b.request({ type: 'presence.sub', user_ids: [alice, stranger] });
     expect(r).toMatchObject({ type: 'presence', users: [{ user_id: alice, online: true }] });
@@ -61,10 +65,14 @@ describe('presence across gateway processes', () => {
     await h.conversation([watcher, ...users]);
     for (const u of users) await h.connect(doomed, u);
     const w = await h.connect(gw2, watcher);
-    await waitFor(async () => {
-      const r = await w.request({ type: 'presence.sub', user_ids: users });
-      return r.type === 'presence' && r.users.length === users.length && r.users.every((u) => u.online);
-    }, 5000, 'users online');
+    await waitFor(
+      async () => {
+        const r = await w.request({ type: 'presence.sub', user_ids: users });
+        return r.type === 'presence' && r.users.length === users.length && r.users.every((u) => u.online);
+      },
+      5000,
+      'users online',
+    );
 
     const t0 = Date.now();
     await doomed.stop('SIGKILL');

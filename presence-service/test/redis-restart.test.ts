@@ -10,20 +10,24 @@ let h: PresenceHarness;
 async function startRedis(): Promise<void> {
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   redisProc = proc;
-  await waitFor(async () => {
-    if (proc.exitCode !== null) throw new Error('redis-server exited');
-    const { Redis } = await import('ioredis');
-    const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    probe.on('error', () => undefined);
-    try {
-      await probe.connect();
-      return (await probe.ping()) === 'PONG';
-    } catch {
-      return false;
-    } finally {
-      probe.disconnect();
-    }
-  }, 5000, 'redis-server');
+  await waitFor(
+    async () => {
+      if (proc.exitCode !== null) throw new Error('redis-server exited');
+      const { Redis } = await import('ioredis');
+      const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      probe.on('error', () => undefined);
+      try {
+        await probe.connect();
+        return (await probe.ping()) === 'PONG';
+      } catch {
+        return false;
+      } finally {
+        probe.disconnect();
+      }
+    },
+    5000,
+    'redis-server',
+  );
 }
 
 async function killRedis(): Promise<void> {

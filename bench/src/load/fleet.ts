@@ -18,7 +18,10 @@ class WorkerHandle {
   private readonly pending = new Map<number, Pending>();
   exited = false;
 
-  constructor(readonly index: number, readonly child: ChildProcess) {
+  constructor(
+    readonly index: number,
+    readonly child: ChildProcess,
+  ) {
     child.on('message', (msg: WorkerReply) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
@@ -72,10 +75,12 @@ export class LoadFleet {
 
   /** Sends one request per worker (built by `make`) and waits for all replies. */
   all<T extends WorkerRequest['type']>(make: (w: number) => Extract<Req, { type: T }> | undefined): Promise<(ResultOf<T> | undefined)[]> {
-    return Promise.all(this.workers.map((w) => {
-      const req = make(w.index);
-      return req ? w.request<T>(req) : Promise.resolve(undefined);
-    }));
+    return Promise.all(
+      this.workers.map((w) => {
+        const req = make(w.index);
+        return req ? w.request<T>(req) : Promise.resolve(undefined);
+      }),
+    );
   }
 
   async stop(): Promise<void> {

@@ -8,17 +8,7 @@ import type { ChatMessage, Position, SendFrame, ServerFrame, SyncFrame } from '@
 import WebSocket from 'ws';
 import { mintDevToken } from '@chat/server/auth';
 import { encodeHistogram, newHistogram, recordMs, type Histogram } from '../report/histogram.js';
-import type {
-  ClientSpec,
-  ConnectReply,
-  ExpectationReply,
-  HoldReply,
-  SendReply,
-  StatsReply,
-  StormReply,
-  WorkerReply,
-  WorkerRequest,
-} from './protocol.js';
+import type { ClientSpec, ConnectReply, ExpectationReply, HoldReply, SendReply, StatsReply, StormReply, WorkerReply, WorkerRequest } from './protocol.js';
 import { sourceAddress } from './source-address.js';
 
 const WORKER_INDEX = Number(process.env.BENCH_WORKER_INDEX ?? '0');
@@ -346,7 +336,13 @@ class LoadWorker {
           if (c.open && c.ws) {
             const ref = String(++c.refSeq);
             const body = JSON.stringify({ t: planned, g: req.tag, k: i, ...(pad ? { p: pad } : {}) });
-            const frame = JSON.stringify({ type: 'send', ref, conversation_id: sender.conversationId, client_msg_id: `${req.tag}-${WORKER_INDEX}-${i}`, body } satisfies SendFrame);
+            const frame = JSON.stringify({
+              type: 'send',
+              ref,
+              conversation_id: sender.conversationId,
+              client_msg_id: `${req.tag}-${WORKER_INDEX}-${i}`,
+              body,
+            } satisfies SendFrame);
             this.pendingAcks.set(`${sender.client}:${ref}`, planned);
             this.pendingSendFrames.set(`${sender.client}:${ref}`, { ws: c.ws, frame, attempts: 0 });
             c.ws.send(frame);
@@ -576,7 +572,6 @@ class LoadWorker {
       }
     }
   }
-
 }
 
 const worker = new LoadWorker();

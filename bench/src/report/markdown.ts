@@ -43,7 +43,9 @@ export function summaryTable(r: ScenarioResult): string {
 export function latestTable(dir: string): string {
   let files: string[] = [];
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+    files = readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
   } catch {
     return `no results in ${dir}`;
   }
@@ -61,7 +63,9 @@ export function latestTable(dir: string): string {
   const lines = ['| scenario | scale | date | commit | target | measured | verdict |', '|---|---|---|---|---|---|---|'];
   for (const r of latest.values()) {
     for (const t of r.targets) {
-      lines.push(`| ${r.scenario} | ${r.scale} | ${r.startedAt.slice(0, 10)} | ${r.git.commit.slice(0, 8)} | ${t.name}: ${t.target} | ${t.measured} | ${t.pass ? 'PASS' : 'FAIL'} |`);
+      lines.push(
+        `| ${r.scenario} | ${r.scale} | ${r.startedAt.slice(0, 10)} | ${r.git.commit.slice(0, 8)} | ${t.name}: ${t.target} | ${t.measured} | ${t.pass ? 'PASS' : 'FAIL'} |`,
+      );
     }
   }
   return lines.join('\n');

@@ -53,7 +53,9 @@ export function renderSvg(chart: Chart): string {
       chart.series.forEach((s, si) => {
         const v = s.points.find((p) => p[0] === ci)?.[1] ?? 0;
         const x = M.left + groupW * ci + groupW * 0.1 + barW * si;
-        parts.push(`<rect x="${x.toFixed(1)}" y="${Y(v).toFixed(1)}" width="${barW.toFixed(1)}" height="${(M.top + ph - Y(v)).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${esc(s.name)} ${esc(c)}: ${fmt(v)}</title></rect>`);
+        parts.push(
+          `<rect x="${x.toFixed(1)}" y="${Y(v).toFixed(1)}" width="${barW.toFixed(1)}" height="${(M.top + ph - Y(v)).toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${esc(s.name)} ${esc(c)}: ${fmt(v)}</title></rect>`,
+        );
       });
     });
   } else {

@@ -30,7 +30,10 @@ export function param<T extends number>(ctx: ScenarioContext, name: string, tiny
 
 /** The workers' stats summed (counters), merged (histograms, per-message) and min/max'ed (times). */
 export interface MergedStats
-  extends Pick<StatsReply, 'received' | 'synced' | 'duplicates' | 'outOfOrder' | 'unexpectedCloses' | 'closeCodes' | 'openClients' | 'firstReceiveAt' | 'lastReceiveAt'> {
+  extends Pick<
+    StatsReply,
+    'received' | 'synced' | 'duplicates' | 'outOfOrder' | 'unexpectedCloses' | 'closeCodes' | 'openClients' | 'firstReceiveAt' | 'lastReceiveAt'
+  > {
   latencyHists: string[];
   perMessage: Map<string, [number, number, number, number]>;
   workers: StatsReply[];

@@ -30,7 +30,8 @@ export const connections: Scenario = async (ctx) => {
   const holdMs = param(ctx, 'holdSeconds', 3, 60) * 1000;
   const pingIntervalMs = param(ctx, 'pingIntervalSeconds', 1, 20) * 1000;
   const perWorker = split(total, workers);
-  if (Math.max(...perWorker) > MAX_SOCKETS_PER_WORKER) throw new Error(`connections: ${Math.max(...perWorker)} sockets per worker exceeds ${MAX_SOCKETS_PER_WORKER}`);
+  if (Math.max(...perWorker) > MAX_SOCKETS_PER_WORKER)
+    throw new Error(`connections: ${Math.max(...perWorker)} sockets per worker exceeds ${MAX_SOCKETS_PER_WORKER}`);
   const config = { total, gateways, workers, rate, holdMs, pingIntervalMs, baselineConnections: Math.ceil(total / gateways) };
   ctx.log(`connections: ${JSON.stringify(config)}`);
   const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:16379';
@@ -75,13 +76,23 @@ export const connections: Scenario = async (ctx) => {
     meter.begin();
     let offset = 0;
     const specs = perWorker.map((n) => {
-      const list = Array.from({ length: n }, (_, i): ClientSpec => ({ userId: `b${ctx.runId}-c${offset + i}`, url: running.gatewayUrls[(offset + i) % gateways]! }));
+      const list = Array.from(
+        { length: n },
+        (_, i): ClientSpec => ({ userId: `b${ctx.runId}-c${offset + i}`, url: running.gatewayUrls[(offset + i) % gateways]! }),
+      );
       offset += n;
       return list;
     });
-    const conn = (await fleet.all<'connect'>((w) => ({ type: 'connect', clients: specs[w]!, ratePerSec: rate / workers, maxInflight: 200, timeoutMs: 30_000, gateway: true }))).filter(
-      (c): c is ConnectReply => c !== undefined,
-    );
+    const conn = (
+      await fleet.all<'connect'>((w) => ({
+        type: 'connect',
+        clients: specs[w]!,
+        ratePerSec: rate / workers,
+        maxInflight: 200,
+        timeoutMs: 30_000,
+        gateway: true,
+      }))
+    ).filter((c): c is ConnectReply => c !== undefined);
     const rampCpu = meter.end();
     const ok = conn.reduce((n, c) => n + c.ok, 0);
     const failures: Record<string, number> = {};
@@ -126,7 +137,12 @@ export const connections: Scenario = async (ctx) => {
     };
     const targets = [
       target('connections held', `${total}`, `${stats.openClients}`, stats.openClients === total && ok === total),
-      target('unexpected closes', '0', `${stats.unexpectedCloses}${stats.unexpectedCloses ? ` ${JSON.stringify(stats.closeCodes)}` : ''}`, stats.unexpectedCloses === 0),
+      target(
+        'unexpected closes',
+        '0',
+        `${stats.unexpectedCloses}${stats.unexpectedCloses ? ` ${JSON.stringify(stats.closeCodes)}` : ''}`,
+        stats.unexpectedCloses === 0,
+      ),
       target('gateway RSS per connection', '≤ 2048 B', `${round(rssPerConn, 0)} B (bare uWS ${round(bareRssPerConn, 0)} B)`, rssPerConn <= 2048 && ok > 0),
       target('no system process crashed', 'none', crashed.length ? crashed.join(', ') : 'none', crashed.length === 0),
     ];
@@ -137,14 +153,28 @@ export const connections: Scenario = async (ctx) => {
       'Connect latency = WebSocket start → hello frame (TCP + upgrade + JWT verification + Redis registration).',
     ];
     const charts = [
-      { title: 'connections established per second', xLabel: 'seconds since ramp start', yLabel: 'connections/s', kind: 'line' as const, series: [{ name: 'gateway', points: timeline.map((v, i) => [i, v] as [number, number]) }] },
+      {
+        title: 'connections established per second',
+        xLabel: 'seconds since ramp start',
+        yLabel: 'connections/s',
+        kind: 'line' as const,
+        series: [{ name: 'gateway', points: timeline.map((v, i) => [i, v] as [number, number]) }],
+      },
       {
         title: 'RSS per connection (bytes)',
         xLabel: '',
         yLabel: 'bytes',
         kind: 'bar' as const,
         categories: ['gateway', 'bare uWS'],
-        series: [{ name: 'RSS/conn', points: [[0, rssPerConn], [1, bareRssPerConn]] as [number, number][] }],
+        series: [
+          {
+            name: 'RSS/conn',
+            points: [
+              [0, rssPerConn],
+              [1, bareRssPerConn],
+            ] as [number, number][],
+          },
+        ],
       },
     ];
     return { config, metrics, targets, charts, notes, details: { failures, timeline, closeCodes: stats.closeCodes } };

@@ -55,7 +55,14 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
       specs[sw]!.push({ userId: senders[i]!, url: sys.gatewayUrls[i % gateways]! });
       specs[rw]!.push({ userId: receivers[i]!, url: sys.gatewayUrls[(i + 1) % gateways]!, track: [convs[i]!] });
     }
-    const connected = await fleet.all<'connect'>((w) => ({ type: 'connect', clients: specs[w]!, ratePerSec: 2000, maxInflight: 100, timeoutMs: 20_000, gateway: true }));
+    const connected = await fleet.all<'connect'>((w) => ({
+      type: 'connect',
+      clients: specs[w]!,
+      ratePerSec: 2000,
+      maxInflight: 100,
+      timeoutMs: 20_000,
+      gateway: true,
+    }));
     const failed = connected.reduce((n, c) => n + (c?.failed ?? 0), 0);
     if (failed > 0) throw new Error(`direct: ${failed} clients failed to connect: ${JSON.stringify(connected.map((c) => c?.failures))}`);
 
@@ -73,7 +80,15 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
         await fleet.all<'send'>((w) =>
           senderSpecs[w]!.length === 0
             ? undefined
-            : { type: 'send', senders: senderSpecs[w]!, ratePerSec: (rate * senderSpecs[w]!.length) / pairs, durationMs, bodyBytes, ackTimeoutMs: 15_000, tag: name },
+            : {
+                type: 'send',
+                senders: senderSpecs[w]!,
+                ratePerSec: (rate * senderSpecs[w]!.length) / pairs,
+                durationMs,
+                bodyBytes,
+                ackTimeoutMs: 15_000,
+                tag: name,
+              },
         )
       ).filter((s): s is SendReply => s !== undefined);
       const sent = sends.reduce((n, s) => n + s.sent, 0);
@@ -124,9 +139,24 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
     metrics['missing seqs at receivers after run'] = missing;
 
     const targets = [
-      target(`p99 send→deliver at ${latencyRate} msg/s`, '≤ 50 ms', `${lat.latency.p99} ms`, lat.latency.p99 <= 50 && lat.delivered === lat.sent && lat.sent > 0),
-      target(`sustained ${sustainRate} msg/s acked`, `${sus.planned} acked`, `${sus.acked} acked${Object.keys(sus.ackErrors).length ? ` errors ${JSON.stringify(sus.ackErrors)}` : ''}`, sus.acked === sus.planned),
-      target(`sustained ${sustainRate} msg/s delivered, zero loss`, `${sus.acked} delivered`, `${sus.delivered} delivered`, sus.delivered >= sus.acked && sus.acked === sus.planned),
+      target(
+        `p99 send→deliver at ${latencyRate} msg/s`,
+        '≤ 50 ms',
+        `${lat.latency.p99} ms`,
+        lat.latency.p99 <= 50 && lat.delivered === lat.sent && lat.sent > 0,
+      ),
+      target(
+        `sustained ${sustainRate} msg/s acked`,
+        `${sus.planned} acked`,
+        `${sus.acked} acked${Object.keys(sus.ackErrors).length ? ` errors ${JSON.stringify(sus.ackErrors)}` : ''}`,
+        sus.acked === sus.planned,
+      ),
+      target(
+        `sustained ${sustainRate} msg/s delivered, zero loss`,
+        `${sus.acked} delivered`,
+        `${sus.delivered} delivered`,
+        sus.delivered >= sus.acked && sus.acked === sus.planned,
+      ),
       target('persisted (REST last_seq) ≥ acked', `≥ ${totalAcked}`, `${persisted}`, persisted >= totalAcked),
       target('no seq gaps at receivers', '0 missing', `${missing} missing`, missing === 0),
     ];
@@ -142,7 +172,10 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
         yLabel: 'ms',
         kind: 'bar' as const,
         categories: ['p50', 'p90', 'p99', 'p99.9'],
-        series: phases.map((p) => ({ name: `${p.name} ${p.rate}/s`, points: [p.latency.p50, p.latency.p90, p.latency.p99, p.latency.p999].map((v, i) => [i, v] as [number, number]) })),
+        series: phases.map((p) => ({
+          name: `${p.name} ${p.rate}/s`,
+          points: [p.latency.p50, p.latency.p90, p.latency.p99, p.latency.p999].map((v, i) => [i, v] as [number, number]),
+        })),
       },
     ];
     return { config, metrics, targets, charts, notes, details: { phases } };

@@ -5,7 +5,19 @@ import { newHistogram, recordMs, summarize, type LatencySummary } from '../repor
 import { ProcessGroup } from '../system/processes.js';
 import { Rest } from '../system/rest.js';
 import type { RunningSystem } from '../system/system-under-test.js';
-import { collectStats, cpuFigures, cpuMeter, param, round, sleep, target, waitReceived, type Scenario, type ScenarioContext, startSystemFor } from './common.js';
+import {
+  collectStats,
+  cpuFigures,
+  cpuMeter,
+  param,
+  round,
+  sleep,
+  target,
+  waitReceived,
+  type Scenario,
+  type ScenarioContext,
+  startSystemFor,
+} from './common.js';
 
 interface SizeResult {
   members: number;
@@ -25,10 +37,25 @@ function lastRecipientLatency(perMessage: Map<string, [number, number, number, n
   return summarize(h);
 }
 
-async function connectMembers(ctx: ScenarioContext, fleet: LoadFleet, workers: number, members: string[], urls: string[], conv: string, gateway: boolean): Promise<void> {
+async function connectMembers(
+  ctx: ScenarioContext,
+  fleet: LoadFleet,
+  workers: number,
+  members: string[],
+  urls: string[],
+  conv: string,
+  gateway: boolean,
+): Promise<void> {
   const specs: ClientSpec[][] = Array.from({ length: workers }, () => []);
   members.forEach((m, i) => specs[i % workers]!.push({ userId: m, url: urls[i % urls.length]!, track: [conv] }));
-  const res = await fleet.all<'connect'>((w) => ({ type: 'connect', clients: specs[w]!, ratePerSec: 1500 / workers, maxInflight: 200, timeoutMs: 30_000, gateway }));
+  const res = await fleet.all<'connect'>((w) => ({
+    type: 'connect',
+    clients: specs[w]!,
+    ratePerSec: 1500 / workers,
+    maxInflight: 200,
+    timeoutMs: 30_000,
+    gateway,
+  }));
   const failed = res.reduce((n, r) => n + (r?.failed ?? 0), 0);
   if (failed > 0) throw new Error(`group-fanout: ${failed} members failed to connect: ${JSON.stringify(res.map((r) => r?.failures))}`);
   ctx.log(`group-fanout: ${members.length} members online`);
@@ -64,14 +91,29 @@ export const groupFanout: Scenario = async (ctx) => {
       await connectMembers(ctx, fleet, workers, members, sys.gatewayUrls, conv, true);
       // The sender is an extra client of worker 0 (it does not track the conversation).
       const senderIndex = (await collectStats(fleet, false)).workers[0]!.openClients;
-      await fleet.workers[0]!.request<'connect'>({ type: 'connect', clients: [{ userId: owner, url: sys.gatewayUrls[0]! }], ratePerSec: 100, maxInflight: 1, timeoutMs: 10_000, gateway: true });
+      await fleet.workers[0]!.request<'connect'>({
+        type: 'connect',
+        clients: [{ userId: owner, url: sys.gatewayUrls[0]! }],
+        ratePerSec: 100,
+        maxInflight: 1,
+        timeoutMs: 10_000,
+        gateway: true,
+      });
       await sleep(500);
       await collectStats(fleet, true);
 
       const rate = rateFor(n);
       meter.begin();
       const tag = `g${n}`;
-      const send = await fleet.workers[0]!.request<'send'>({ type: 'send', senders: [{ client: senderIndex, conversationId: conv }], ratePerSec: rate, durationMs, bodyBytes: 100, ackTimeoutMs: 15_000, tag });
+      const send = await fleet.workers[0]!.request<'send'>({
+        type: 'send',
+        senders: [{ client: senderIndex, conversationId: conv }],
+        ratePerSec: rate,
+        durationMs,
+        bodyBytes: 100,
+        ackTimeoutMs: 15_000,
+        tag,
+      });
       const expected = send.sent * n;
       await waitReceived(fleet, expected, 30_000);
       const cpu = meter.end();
@@ -80,7 +122,15 @@ export const groupFanout: Scenario = async (ctx) => {
 
       // Burst: as fast as the pipeline goes; deliveries/s at the clients.
       const btag = `b${n}`;
-      const bsend = await fleet.workers[0]!.request<'send'>({ type: 'send', senders: [{ client: senderIndex, conversationId: conv }], ratePerSec: burstRate, durationMs: (burst * 1000) / burstRate, bodyBytes: 100, ackTimeoutMs: 15_000, tag: btag });
+      const bsend = await fleet.workers[0]!.request<'send'>({
+        type: 'send',
+        senders: [{ client: senderIndex, conversationId: conv }],
+        ratePerSec: burstRate,
+        durationMs: (burst * 1000) / burstRate,
+        bodyBytes: 100,
+        ackTimeoutMs: 15_000,
+        tag: btag,
+      });
       await waitReceived(fleet, bsend.sent * n, 30_000);
       const bstats = await collectStats(fleet, true);
       const burstSecs = Math.max(0.001, (bstats.lastReceiveAt - bsend.startedAt) / 1000);
@@ -104,7 +154,15 @@ export const groupFanout: Scenario = async (ctx) => {
     const barePort = ctx.basePort + 90;
     const bare: ChildProcess = bareProcs.start('bare-uws', 'bench/dist/baseline/bare-uws-server.js', { BARE_PORT: String(barePort) }, true);
     await bareProcs.waitForPort('bare-uws', barePort);
-    await connectMembers(ctx, fleet, workers, Array.from({ length: nMax }, (_, i) => `bare-${i}`), [`ws://127.0.0.1:${barePort}/ws`], 'bare', false);
+    await connectMembers(
+      ctx,
+      fleet,
+      workers,
+      Array.from({ length: nMax }, (_, i) => `bare-${i}`),
+      [`ws://127.0.0.1:${barePort}/ws`],
+      'bare',
+      false,
+    );
     await collectStats(fleet, true);
     const bareStart = performance.timeOrigin + performance.now();
     const pub = await new Promise<{ subscribers: number; publishMs: number }>((resolve) => {
@@ -134,10 +192,25 @@ export const groupFanout: Scenario = async (ctx) => {
 
     const targets = [
       ...results.map((r) =>
-        target(`${r.members} members: zero loss`, `${r.expectedDeliveries + r.burst.expected}`, `${r.deliveries + r.burst.deliveries}`, r.deliveries >= r.expectedDeliveries && r.burst.deliveries >= r.burst.expected && r.sent > 0),
+        target(
+          `${r.members} members: zero loss`,
+          `${r.expectedDeliveries + r.burst.expected}`,
+          `${r.deliveries + r.burst.deliveries}`,
+          r.deliveries >= r.expectedDeliveries && r.burst.deliveries >= r.burst.expected && r.sent > 0,
+        ),
       ),
-      target(`last-recipient p99 (${nMax} members)`, ctx.scale === 'full' && nMax >= 10_000 ? '≤ 250 ms' : '≤ 250 ms', `${largest.lastRecipient.p99} ms`, largest.lastRecipient.p99 <= 250),
-      target(`delivery rate vs bare uWS (${nMax} members)`, '≥ 70%', `${round(ratio * 100, 0)}% (${largest.burst.deliveriesPerSec} vs ${bareRate}/s)`, ratio >= 0.7),
+      target(
+        `last-recipient p99 (${nMax} members)`,
+        ctx.scale === 'full' && nMax >= 10_000 ? '≤ 250 ms' : '≤ 250 ms',
+        `${largest.lastRecipient.p99} ms`,
+        largest.lastRecipient.p99 <= 250,
+      ),
+      target(
+        `delivery rate vs bare uWS (${nMax} members)`,
+        '≥ 70%',
+        `${round(ratio * 100, 0)}% (${largest.burst.deliveriesPerSec} vs ${bareRate}/s)`,
+        ratio >= 0.7,
+      ),
     ];
     const notes = [
       'Last-recipient latency: for each message, the maximum over all members of (receive time − planned send time).',
@@ -162,7 +235,15 @@ export const groupFanout: Scenario = async (ctx) => {
         yLabel: 'deliveries/s',
         kind: 'bar' as const,
         categories: ['gateway', 'bare uWS'],
-        series: [{ name: 'deliveries/s', points: [[0, largest.burst.deliveriesPerSec], [1, bareRate]] as [number, number][] }],
+        series: [
+          {
+            name: 'deliveries/s',
+            points: [
+              [0, largest.burst.deliveriesPerSec],
+              [1, bareRate],
+            ] as [number, number][],
+          },
+        ],
       },
     ];
     return { config, metrics, targets, charts, notes, details: { results, bare: { ...pub, bareRate } } };

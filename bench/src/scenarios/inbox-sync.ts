@@ -25,7 +25,9 @@ interface Layout {
 function layout(runId: string, users: number, smallPer: number, smallSize: number): Layout {
   const ids = Array.from({ length: users }, (_, i) => `ib${runId}-u${i}`);
   // Slot s goes to user s mod U: each user is in exactly smallPer conversations of smallSize distinct members.
-  const small = Array.from({ length: (users * smallPer) / smallSize }, (_, j) => Array.from({ length: smallSize }, (_, t) => ids[(j * smallSize + t) % users]!));
+  const small = Array.from({ length: (users * smallPer) / smallSize }, (_, j) =>
+    Array.from({ length: smallSize }, (_, t) => ids[(j * smallSize + t) % users]!),
+  );
   const half = users / 2;
   const large = [ids.slice(0, half), ids.slice(half), ids.filter((_, i) => i % 2 === 0), ids.filter((_, i) => i % 2 === 1)];
   return { users: ids, small, large };
@@ -52,7 +54,8 @@ async function syncAll(ws: WsSession, positions: Position[], seen: Set<string>):
     for (const c of reply.conversations as ConversationSync[]) {
       if (c.status !== 'ok') throw new Error(`sync of ${c.conversation_id}: ${c.status} ${c.reason ?? ''}`);
       for (const m of c.messages) seen.add(key(m));
-      if (c.has_more) next.push({ conversation_id: c.conversation_id, seq: c.messages.at(-1)?.seq ?? pending.find((p) => p.conversation_id === c.conversation_id)!.seq });
+      if (c.has_more)
+        next.push({ conversation_id: c.conversation_id, seq: c.messages.at(-1)?.seq ?? pending.find((p) => p.conversation_id === c.conversation_id)!.seq });
     }
     pending = next;
   }
@@ -82,7 +85,11 @@ async function everythingNewStart(ws: WsSession, from: string | undefined): Prom
 /** The client knows its conversations and syncs each from its position (one frame with every position, then has_more rounds). */
 async function perConversationStart(ws: WsSession, conversations: string[]): Promise<Omit<AppStart, 'ms'>> {
   const seen = new Set<string>();
-  const requests = await syncAll(ws, conversations.map((conversation_id) => ({ conversation_id, seq: 0 })), seen);
+  const requests = await syncAll(
+    ws,
+    conversations.map((conversation_id) => ({ conversation_id, seq: 0 })),
+    seen,
+  );
   return { requests, messages: seen.size };
 }
 
@@ -95,7 +102,14 @@ interface Phase {
 }
 
 /** Every user starts the app once (`concurrency` at a time); reads counted on the API process. */
-async function phase(sys: RunningSystem, rest: Rest, users: string[], concurrency: number, expected: number, start: (ws: WsSession, user: string) => Promise<Omit<AppStart, 'ms'>>): Promise<Phase> {
+async function phase(
+  sys: RunningSystem,
+  rest: Rest,
+  users: string[],
+  concurrency: number,
+  expected: number,
+  start: (ws: WsSession, user: string) => Promise<Omit<AppStart, 'ms'>>,
+): Promise<Phase> {
   const metricsUrl = `http://127.0.0.1:${Number(sys.env.CHAT_HTTP_PORT) + 3}/metrics`;
   const reads = () => scrapeSum(metricsUrl, 'chat_cassandra_request_seconds_count', { op: 'read' });
   const h = newHistogram();
@@ -131,7 +145,12 @@ async function sendMessages(sys: RunningSystem, rest: Rest, conversations: { id:
       const jobs = convs.flatMap((cid) => Array.from({ length: count }, (_, n) => ({ cid, n })));
       await mapLimit(jobs, 16, async ({ cid, n }) => {
         for (let attempt = 0; ; attempt++) {
-          const ack = await ws.request<AckFrame | ErrorFrame>({ type: 'send', conversation_id: cid, client_msg_id: `${tag}-${cid}-${n}`, body: `${tag} message ${n} ${'x'.repeat(60)}` });
+          const ack = await ws.request<AckFrame | ErrorFrame>({
+            type: 'send',
+            conversation_id: cid,
+            client_msg_id: `${tag}-${cid}-${n}`,
+            body: `${tag} message ${n} ${'x'.repeat(60)}`,
+          });
           if (ack.type === 'ack') break;
           if (!(ack.type === 'error' && ack.retry) || attempt >= 20) throw new Error(`send refused: ${JSON.stringify(ack).slice(0, 200)}`);
           await sleep(Math.max(100, ack.retry_after_ms ?? 200));
@@ -183,7 +202,13 @@ async function amplification(ctx: ScenarioContext, sys: RunningSystem, rest: Res
   await sleep(1000);
   const after = await counters();
   const per = (a: number, b: number) => round((a - b) / messages, 2);
-  return { members: size, messages, inboxRowsPerMessage: per(after.inbox, before.inbox), listRowsPerMessage: per(after.list, before.list), cassandraWritesPerMessage: per(after.writes, before.writes) };
+  return {
+    members: size,
+    messages,
+    inboxRowsPerMessage: per(after.inbox, before.inbox),
+    listRowsPerMessage: per(after.list, before.list),
+    cassandraWritesPerMessage: per(after.writes, before.writes),
+  };
 }
 
 export const inboxSync: Scenario = async (ctx) => {
@@ -198,10 +223,34 @@ export const inboxSync: Scenario = async (ctx) => {
   const ampMessages = param(ctx, 'ampMessages', 5, 20);
   const ampSizes = [2, threshold, threshold + 1, param(ctx, 'ampLargest', 100, 10_000)];
   const perLarge = (waiting - smallPer * perSmall) / 2;
-  if (users % 2 !== 0 || (users * smallPer) % smallSize !== 0 || users / 2 <= threshold || smallSize > threshold || smallSize < 2 || !Number.isInteger(perLarge) || perLarge < 1) {
-    throw new Error('inbox-sync: needs an even number of users, users*smallPer a multiple of smallSize, users/2 > fanoutMax >= smallSize >= 2, and waiting - smallPer*perSmall a positive even number');
+  if (
+    users % 2 !== 0 ||
+    (users * smallPer) % smallSize !== 0 ||
+    users / 2 <= threshold ||
+    smallSize > threshold ||
+    smallSize < 2 ||
+    !Number.isInteger(perLarge) ||
+    perLarge < 1
+  ) {
+    throw new Error(
+      'inbox-sync: needs an even number of users, users*smallPer a multiple of smallSize, users/2 > fanoutMax >= smallSize >= 2, and waiting - smallPer*perSmall a positive even number',
+    );
   }
-  const config = { users, smallPer, smallSize, largePer: 2, largeSize: users / 2, waiting, perSmall, perLarge, fanoutMax: threshold, concurrency, gateways, ampSizes, ampMessages };
+  const config = {
+    users,
+    smallPer,
+    smallSize,
+    largePer: 2,
+    largeSize: users / 2,
+    waiting,
+    perSmall,
+    perLarge,
+    fanoutMax: threshold,
+    concurrency,
+    gateways,
+    ampSizes,
+    ampMessages,
+  };
   ctx.log(`inbox-sync: ${JSON.stringify(config)}`);
 
   let sys: RunningSystem | undefined;
@@ -224,8 +273,14 @@ export const inboxSync: Scenario = async (ctx) => {
     const plan = layout(ctx.runId, users, smallPer, smallSize);
 
     const t0 = Date.now();
-    const small = await mapLimit(plan.small, 32, async (members) => ({ id: await rest.createGroup(members[0]!, 'small', members.slice(1)), owner: members[0]! }));
-    const large = await mapLimit(plan.large, 2, async (members) => ({ id: await rest.createGroup(members[0]!, 'large', members.slice(1)), owner: members[0]! }));
+    const small = await mapLimit(plan.small, 32, async (members) => ({
+      id: await rest.createGroup(members[0]!, 'small', members.slice(1)),
+      owner: members[0]!,
+    }));
+    const large = await mapLimit(plan.large, 2, async (members) => ({
+      id: await rest.createGroup(members[0]!, 'large', members.slice(1)),
+      owner: members[0]!,
+    }));
     ctx.log(`inbox-sync: ${small.length} small and ${large.length} large conversations in ${round((Date.now() - t0) / 1000, 1)} s`);
     const conversationsOf = new Map<string, string[]>(plan.users.map((u) => [u, []]));
     plan.small.forEach((members, j) => members.forEach((u) => conversationsOf.get(u)!.push(small[j]!.id)));
@@ -288,11 +343,22 @@ export const inboxSync: Scenario = async (ctx) => {
       'ratio sync / everything new: p99 latency': round(p99Ratio, 2),
     };
     for (const a of amp) {
-      metrics[`${a.members} members: inbox rows / list rows / Cassandra writes per message`] = `${a.inboxRowsPerMessage} / ${a.listRowsPerMessage} / ${a.cassandraWritesPerMessage}`;
+      metrics[`${a.members} members: inbox rows / list rows / Cassandra writes per message`] =
+        `${a.inboxRowsPerMessage} / ${a.listRowsPerMessage} / ${a.cassandraWritesPerMessage}`;
     }
     const targets = [
-      target('everything new: every user got every waiting message', `${users} × ${waiting}`, `${inbox.complete}/${users} complete ${inbox.wrong.join(', ')}`, inbox.complete === users),
-      target('per-conversation sync: every user got every waiting message', `${users} × ${waiting}`, `${perConversation.complete}/${users} complete ${perConversation.wrong.join(', ')}`, perConversation.complete === users),
+      target(
+        'everything new: every user got every waiting message',
+        `${users} × ${waiting}`,
+        `${inbox.complete}/${users} complete ${inbox.wrong.join(', ')}`,
+        inbox.complete === users,
+      ),
+      target(
+        'per-conversation sync: every user got every waiting message',
+        `${users} × ${waiting}`,
+        `${perConversation.complete}/${users} complete ${perConversation.wrong.join(', ')}`,
+        perConversation.complete === users,
+      ),
       ...amp.map((a) => {
         const expected = a.members <= threshold || a.members === 2 ? a.members : 0;
         return target(`${a.members} members: inbox rows per message`, `${expected}`, `${a.inboxRowsPerMessage}`, a.inboxRowsPerMessage === expected);
@@ -304,7 +370,14 @@ export const inboxSync: Scenario = async (ctx) => {
       `App starts run ${concurrency} at a time over the same users and data: everything new, per-conversation sync, everything new, per-conversation sync; the figures are from the second round of each (the first rounds are in details.firstRounds). Cassandra reads: chat_cassandra_request_seconds_count{op="read"} of the API process over the phase, divided by the app starts (a page of a paged query counts once; the membership cache, 30 s TTL, is shared by both phases, and a gateway digest may add a few).`,
       'Write amplification: one conversation per size, messages sent one after another; rows and Cassandra write requests counted on the sequencer + inbox writer process (the sequencer coalesces rows into batches: a batch is one request).',
     ];
-    return { config, metrics, targets, charts: [], notes, details: { inbox, perConversation, firstRounds: { inbox: warmInbox, perConversation: warmSync }, amplification: amp } };
+    return {
+      config,
+      metrics,
+      targets,
+      charts: [],
+      notes,
+      details: { inbox, perConversation, firstRounds: { inbox: warmInbox, perConversation: warmSync }, amplification: amp },
+    };
   } finally {
     await sys?.procs.stop();
   }

@@ -18,7 +18,11 @@ export const reconnectStorm: Scenario = async (ctx) => {
   const stormAfterMs = param(ctx, 'stormAfterSeconds', 1, 5) * 1000;
   const sendMs = param(ctx, 'sendSeconds', 4, 25) * 1000;
   const reconnectRate = param(ctx, 'reconnectRate', 500, 2000);
-  const budget = { gatewayMiB: param(ctx, 'gatewayBudgetMiB', 512, 512), chatServiceMiB: param(ctx, 'chatServiceBudgetMiB', 1024, 1024), workerMiB: param(ctx, 'workerBudgetMiB', 1536, 1536) };
+  const budget = {
+    gatewayMiB: param(ctx, 'gatewayBudgetMiB', 512, 512),
+    chatServiceMiB: param(ctx, 'chatServiceBudgetMiB', 1024, 1024),
+    workerMiB: param(ctx, 'workerBudgetMiB', 1536, 1536),
+  };
   const groups = Math.ceil(clients / groupSize);
   const config = { clients, groupSize, groups, gateways, workers, rate, stormAfterMs, sendMs, reconnectRate, budget };
   ctx.log(`reconnect-storm: ${JSON.stringify(config)}`);
@@ -46,7 +50,14 @@ export const reconnectStorm: Scenario = async (ctx) => {
     const receiverIdx = specs.map((s) => s.map((_, i) => i));
     const senderBase = specs[0]!.length;
     specs[0]!.push(...owners.map((o, g): ClientSpec => ({ userId: o, url: running.gatewayUrls[g % gateways]! })));
-    const conn = await fleet.all<'connect'>((w) => ({ type: 'connect', clients: specs[w]!, ratePerSec: 2000 / workers, maxInflight: 200, timeoutMs: 30_000, gateway: true }));
+    const conn = await fleet.all<'connect'>((w) => ({
+      type: 'connect',
+      clients: specs[w]!,
+      ratePerSec: 2000 / workers,
+      maxInflight: 200,
+      timeoutMs: 30_000,
+      gateway: true,
+    }));
     const failed = conn.reduce((n, c) => n + (c?.failed ?? 0), 0);
     if (failed > 0) throw new Error(`reconnect-storm: ${failed} clients failed to connect: ${JSON.stringify(conn.map((c) => c?.failures))}`);
     await collectStats(fleet, true);
@@ -62,9 +73,9 @@ export const reconnectStorm: Scenario = async (ctx) => {
       tag: 'storm',
     });
     await sleep(stormAfterMs);
-    const storms = (await fleet.all<'storm'>((w) => ({ type: 'storm', clients: receiverIdx[w]!, ratePerSec: reconnectRate / workers, maxInflight: 500, timeoutMs: 60_000 }))).filter(
-      (s): s is StormReply => s !== undefined,
-    );
+    const storms = (
+      await fleet.all<'storm'>((w) => ({ type: 'storm', clients: receiverIdx[w]!, ratePerSec: reconnectRate / workers, maxInflight: 500, timeoutMs: 60_000 }))
+    ).filter((s): s is StormReply => s !== undefined);
     const send = await sending;
     await sleep(2000);
     const lastSeqs = await mapLimit(owners, 8, async (o, g) => (await rest.lastSeqs(o)).get(convs[g]!) ?? 0);
@@ -80,7 +91,13 @@ export const reconnectStorm: Scenario = async (ctx) => {
     for (const [name, pid] of Object.entries(running.procs.pids())) peak[name] = round((sampleProc(pid)?.peakRssBytes ?? 0) / MiB, 1);
     stats.workers.forEach((w, i) => (peak[`load-${i}`] = round(w.maxRssBytes / MiB, 1)));
     const overBudget = Object.entries(peak).filter(([name, mib]) =>
-      name.startsWith('gw-') ? mib > budget.gatewayMiB : name === 'chat-service' ? mib > budget.chatServiceMiB : name.startsWith('load-') ? mib > budget.workerMiB : false,
+      name.startsWith('gw-')
+        ? mib > budget.gatewayMiB
+        : name === 'chat-service'
+          ? mib > budget.chatServiceMiB
+          : name.startsWith('load-')
+            ? mib > budget.workerMiB
+            : false,
     );
 
     const resumed = storms.reduce((n, s) => n + s.resumed, 0);
@@ -109,14 +126,27 @@ export const reconnectStorm: Scenario = async (ctx) => {
       target('all clients resumed', `${clients}`, `${resumed} (resync ${resync}, failed ${stormFailed})`, resumed === clients),
       target('all resumed within 30 s', '≤ 30000 ms', `${round(allResumedMs, 0)} ms`, resumed === clients && allResumedMs <= 30_000),
       target('no gap after resume', '0 missing', `${missing} missing in ${withGap} clients`, missing === 0 && send.acked === send.planned),
-      target('peak RSS within budget', `gw ≤ ${budget.gatewayMiB} MiB, chat ≤ ${budget.chatServiceMiB} MiB, load ≤ ${budget.workerMiB} MiB`, overBudget.length ? overBudget.map(([n, v]) => `${n} ${v} MiB`).join(', ') : 'all within', overBudget.length === 0),
+      target(
+        'peak RSS within budget',
+        `gw ≤ ${budget.gatewayMiB} MiB, chat ≤ ${budget.chatServiceMiB} MiB, load ≤ ${budget.workerMiB} MiB`,
+        overBudget.length ? overBudget.map(([n, v]) => `${n} ${v} MiB`).join(', ') : 'all within',
+        overBudget.length === 0,
+      ),
     ];
     const notes = [
       'Each receiver tracks its conversation (contiguous seq + out-of-order set); after the drop it reconnects to the same shard and sends sync with its last contiguous seq and epoch.',
       'Gap check: every receiver must hold seq 1..last_seq (last_seq from GET /v1/conversations) at the end.',
       'Peak RSS = VmHWM of each system process and maxRSS of each load worker.',
     ];
-    const charts = [{ title: 'reconnections per second after the drop', xLabel: 'seconds since drop', yLabel: 'reconnects/s', kind: 'line' as const, series: [{ name: 'reconnects', points: timeline.map((v, i) => [i, v] as [number, number]) }] }];
+    const charts = [
+      {
+        title: 'reconnections per second after the drop',
+        xLabel: 'seconds since drop',
+        yLabel: 'reconnects/s',
+        kind: 'line' as const,
+        series: [{ name: 'reconnects', points: timeline.map((v, i) => [i, v] as [number, number]) }],
+      },
+    ];
     return { config, metrics, targets, charts, notes, details: { storms: storms.map((s) => ({ ...s, resumeHist: undefined })), peak } };
   } finally {
     await fleet?.all<'close'>(() => ({ type: 'close' })).catch(() => undefined);

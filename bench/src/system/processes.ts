@@ -20,7 +20,10 @@ export class ProcessGroup {
   private readonly procs: Managed[] = [];
   private readonly stopHooks: (() => Promise<void>)[] = [];
 
-  constructor(private readonly logDir: string, private readonly repoRoot: string) {
+  constructor(
+    private readonly logDir: string,
+    private readonly repoRoot: string,
+  ) {
     mkdirSync(logDir, { recursive: true });
   }
 
@@ -30,10 +33,10 @@ export class ProcessGroup {
     const fd = openSync(logFile, 'a');
     const opts = { cwd: this.repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd, ...(ipc ? ['ipc'] : [])] as ('ignore' | number | 'ipc')[] };
     // BENCH_PROFILE_DIR=<dir> writes a V8 CPU profile of every system process (chrome://inspect, speedscope).
-    const profile = process.env.BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
-    const child = ipc
-      ? fork(join(this.repoRoot, main), [], { ...opts, execArgv: [] })
-      : spawn(process.execPath, [...profile, join(this.repoRoot, main)], opts);
+    const profile = process.env.BENCH_PROFILE_DIR
+      ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`]
+      : [];
+    const child = ipc ? fork(join(this.repoRoot, main), [], { ...opts, execArgv: [] }) : spawn(process.execPath, [...profile, join(this.repoRoot, main)], opts);
     closeSync(fd);
     const m: Managed = { name, child, logFile, exited: false };
     everyChild.add(child);

@@ -4,7 +4,10 @@ import { mintDevToken } from '@chat/server/auth';
 export class Rest {
   private readonly tokens = new Map<string, string>();
 
-  constructor(private readonly baseUrl: string, private readonly env: Record<string, string>) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly env: Record<string, string>,
+  ) {}
 
   token(userId: string): string {
     let t = this.tokens.get(userId);

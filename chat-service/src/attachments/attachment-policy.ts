@@ -7,7 +7,9 @@ export function attachmentPolicyFromConfig(c: Config): AttachmentPolicy {
   const bad = c.ATTACHMENT_CONTENT_TYPES.filter((t) => !CONTENT_TYPE_PATTERN.test(t));
   if (bad.length > 0) throw new Error(`ATTACHMENT_CONTENT_TYPES: not lower-case type/subtype without parameters: ${bad.join(', ')}`);
   if (c.ATTACHMENT_ABANDON_AFTER_SECONDS < c.ATTACHMENT_UPLOAD_URL_TTL_SECONDS) {
-    throw new Error('ATTACHMENT_ABANDON_AFTER_SECONDS must be at least ATTACHMENT_UPLOAD_URL_TTL_SECONDS, or an upload could be swept while its URL still works');
+    throw new Error(
+      'ATTACHMENT_ABANDON_AFTER_SECONDS must be at least ATTACHMENT_UPLOAD_URL_TTL_SECONDS, or an upload could be swept while its URL still works',
+    );
   }
   return {
     maxBytes: c.ATTACHMENT_MAX_BYTES,

@@ -93,7 +93,8 @@ export class AttachmentService {
     const found = await this.store.getMany(attachmentIds);
     return attachmentIds.map((id) => {
       const a = found.get(id);
-      if (!a || a.owner_id !== userId || a.conversation_id !== conversationId) throw new ChatError(Errors.ATTACHMENT_NOT_USABLE, `attachment ${id}: no such attachment of yours in this conversation`);
+      if (!a || a.owner_id !== userId || a.conversation_id !== conversationId)
+        throw new ChatError(Errors.ATTACHMENT_NOT_USABLE, `attachment ${id}: no such attachment of yours in this conversation`);
       if (a.state !== 'uploaded') throw new ChatError(Errors.ATTACHMENT_NOT_UPLOADED, `attachment ${id}: upload not completed`);
       return { attachment_id: a.attachment_id, content_type: a.content_type, size: a.size, ...(a.filename !== null ? { filename: a.filename } : {}) };
     });

@@ -65,7 +65,18 @@ const NOW = 1_000 * HOUR_MS + 30 * 60_000; // half past an hour
 const ABANDON_MS = HOUR_MS;
 
 function record(id: string, createdAt: number): AttachmentRecord {
-  return { attachment_id: id, conversation_id: '7', owner_id: 'alice', object_key: `attachments/7/${id}`, content_type: 'image/png', size: 1, filename: null, state: 'pending', created_at: createdAt, uploaded_at: null };
+  return {
+    attachment_id: id,
+    conversation_id: '7',
+    owner_id: 'alice',
+    object_key: `attachments/7/${id}`,
+    content_type: 'image/png',
+    size: 1,
+    filename: null,
+    state: 'pending',
+    created_at: createdAt,
+    uploaded_at: null,
+  };
 }
 
 async function setup(records: AttachmentRecord[]) {
@@ -76,7 +87,11 @@ async function setup(records: AttachmentRecord[]) {
     objects.objects.set(r.object_key, { size: 1, contentType: 'image/png' });
   }
   let now = NOW;
-  const sweeper = new AttachmentSweeper(store, objects, createLogger('sweeper-test', 'silent'), { abandonAfterMs: ABANDON_MS, lookbackMs: 5 * HOUR_MS, now: () => now });
+  const sweeper = new AttachmentSweeper(store, objects, createLogger('sweeper-test', 'silent'), {
+    abandonAfterMs: ABANDON_MS,
+    lookbackMs: 5 * HOUR_MS,
+    now: () => now,
+  });
   return { store, objects, sweeper, advance: (ms: number) => (now += ms) };
 }
 

@@ -1,4 +1,4 @@
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import type { CassandraClient } from '@chat/server/clients';
 import { fromLong, longToNumber, toLong } from '../store/long.js';
 import type { AttachmentRecord } from './attachment.js';
@@ -37,7 +37,18 @@ export class CassandraAttachmentStore implements AttachmentStore {
     );
     await this.db.execute(
       `INSERT INTO attachments (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [id, toLong(a.conversation_id), a.owner_id, a.object_key, a.content_type, a.size, a.filename, a.state, new Date(a.created_at), a.uploaded_at === null ? null : new Date(a.uploaded_at)],
+      [
+        id,
+        toLong(a.conversation_id),
+        a.owner_id,
+        a.object_key,
+        a.content_type,
+        a.size,
+        a.filename,
+        a.state,
+        new Date(a.created_at),
+        a.uploaded_at === null ? null : new Date(a.uploaded_at),
+      ],
       IDEMPOTENT,
     );
   }
@@ -80,10 +91,17 @@ export class CassandraAttachmentStore implements AttachmentStore {
   }
 
   async pendingInHour(hour: number): Promise<PendingEntry[]> {
-    const rs = await this.db.execute('SELECT attachment_id, object_key, created_at FROM pending_attachments WHERE hour = ?', [hour], { ...IDEMPOTENT, fetchSize: 1000 });
+    const rs = await this.db.execute('SELECT attachment_id, object_key, created_at FROM pending_attachments WHERE hour = ?', [hour], {
+      ...IDEMPOTENT,
+      fetchSize: 1000,
+    });
     const out: PendingEntry[] = [];
     for await (const row of rs) {
-      out.push({ attachment_id: fromLong(row.get('attachment_id')), object_key: row.get('object_key') as string, created_at: (row.get('created_at') as Date).getTime() });
+      out.push({
+        attachment_id: fromLong(row.get('attachment_id')),
+        object_key: row.get('object_key') as string,
+        created_at: (row.get('created_at') as Date).getTime(),
+      });
     }
     return out;
   }

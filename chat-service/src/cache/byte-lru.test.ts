@@ -4,7 +4,11 @@ import { ByteLru } from './byte-lru.js';
 describe('ByteLru', () => {
   it('item 15: keeps the total under its byte budget, evicting the least recently used first', () => {
     const evicted: string[] = [];
-    const lru = new ByteLru<string, string>(1000, (k, v) => k.length + v.length, (k) => evicted.push(k));
+    const lru = new ByteLru<string, string>(
+      1000,
+      (k, v) => k.length + v.length,
+      (k) => evicted.push(k),
+    );
     lru.set('a', 'x'.repeat(199));
     lru.set('b', 'x'.repeat(199));
     lru.set('c', 'x'.repeat(199));

@@ -43,7 +43,14 @@ describe('Deliverer', () => {
   it('names the conversation in each deliver event, and counts nothing when Redis took every publish', async () => {
     const { redis, published } = fakeRedis([null, 1]);
     const errors: number[] = [];
-    const deliverer = new Deliverer(redis, 'p:', registry, async () => new Set(['bob']), { markPublishErrors: (n) => errors.push(n) }, createLogger('t', 'silent'));
+    const deliverer = new Deliverer(
+      redis,
+      'p:',
+      registry,
+      async () => new Set(['bob']),
+      { markPublishErrors: (n) => errors.push(n) },
+      createLogger('t', 'silent'),
+    );
     expect(await deliverer.deliver([message])).toBe(1);
     expect(published).toEqual([new RedisKeys('p:').gatewayEvents('gw-1')]);
     expect(errors).toEqual([]);

@@ -23,7 +23,13 @@ const EXPOSED_HEADERS = 'retry-after';
  * Returns true when the request was a preflight and has been answered.
  * `methodsFor` names the methods the path serves (empty: no such path).
  */
-export function handleCors(req: IncomingMessage, res: ServerResponse, options: CorsOptions, methodsFor: (pathname: string) => string[], pathname: string): boolean {
+export function handleCors(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: CorsOptions,
+  methodsFor: (pathname: string) => string[],
+  pathname: string,
+): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return false;
   res.setHeader('vary', 'Origin');

@@ -1,6 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import { ChatError, Errors, optInt, reqArray, type EverythingNew } from '@chat/protocol';
-import { INTERNAL_PATHS, MAX_SEND_BATCH, type InternalLatestResponse, type InternalPushStateResponse, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendResult } from '@chat/protocol/internal';
+import {
+  INTERNAL_PATHS,
+  MAX_SEND_BATCH,
+  type InternalLatestResponse,
+  type InternalPushStateResponse,
+  type InternalReadResponse,
+  type InternalSendBatchResponse,
+  type InternalSendResult,
+} from '@chat/protocol/internal';
 import { checkInternalToken } from '@chat/server/http';
 import type { Logger } from '@chat/server/logger';
 import type { InboxService } from '../inbox/inbox-service.js';
@@ -10,13 +18,31 @@ import type { SendService } from '../send/send-service.js';
 import { answerBy } from '../resilience/deadline.js';
 import { toChatError } from '../resilience/infra-errors.js';
 import { readJson, sendJson } from './http-utils.js';
-import { parseInternalHistory, parseInternalInbox, parseInternalLatest, parseInternalPushState, parseInternalRead, parseInternalSend, parseInternalSync, parseWith } from './request-parsers.js';
+import {
+  parseInternalHistory,
+  parseInternalInbox,
+  parseInternalLatest,
+  parseInternalPushState,
+  parseInternalRead,
+  parseInternalSend,
+  parseInternalSync,
+  parseWith,
+} from './request-parsers.js';
 import type { Router } from './router.js';
 
 /** The API gateways call; the user id in each body is the JWT subject the gateway verified. */
 export function registerInternalRoutes(
   router: Router,
-  deps: { internalToken: string; sends: SendService; reads: ReadService; inbox: InboxService; pushStates: PushStateService; maxBodyBytes: number; sendDeadlineMs: number; log: Logger },
+  deps: {
+    internalToken: string;
+    sends: SendService;
+    reads: ReadService;
+    inbox: InboxService;
+    pushStates: PushStateService;
+    maxBodyBytes: number;
+    sendDeadlineMs: number;
+    log: Logger;
+  },
 ): void {
   const expected = deps.internalToken;
   const maxRequest = deps.maxBodyBytes * 2 + 4096;
@@ -39,7 +65,8 @@ export function registerInternalRoutes(
         } catch (err) {
           const chatError = toChatError(err);
           // Ids only (never the body): they tie this line to the client's send and its retries.
-          if (chatError.def === Errors.INTERNAL) deps.log.error({ err, conversation_id: send?.conversation_id, client_msg_id: send?.client_msg_id }, 'send failed');
+          if (chatError.def === Errors.INTERNAL)
+            deps.log.error({ err, conversation_id: send?.conversation_id, client_msg_id: send?.client_msg_id }, 'send failed');
           return { error: chatError.toJSON() };
         }
       }),
@@ -59,7 +86,10 @@ export function registerInternalRoutes(
   router.on('POST', INTERNAL_PATHS.read, async ({ req, res }) => {
     checkInternalToken(req.headers, expected);
     const body = parseWith(await readJson(req, 4096), parseInternalRead);
-    const response: InternalReadResponse = { conversation_id: body.conversation_id, read_seq: await deps.inbox.markRead(body.user_id, body.conversation_id, body.seq) };
+    const response: InternalReadResponse = {
+      conversation_id: body.conversation_id,
+      read_seq: await deps.inbox.markRead(body.user_id, body.conversation_id, body.seq),
+    };
     sendJson(res, 200, response);
   });
   router.on('POST', INTERNAL_PATHS.inbox, async ({ req, res }) => {

@@ -47,7 +47,17 @@ function admit(limiter: InstantRateLimiter, key: string, message: string): void 
  */
 export function registerPublicRoutes(
   router: Router,
-  deps: { verifier: TokenVerifier; conversations: ConversationService; reads: ReadService; attachments: AttachmentService; devices: DeviceService; inbox: InboxService; readCounts: ReadCounts; maxGroupMembers: number; limits: RestRateLimits },
+  deps: {
+    verifier: TokenVerifier;
+    conversations: ConversationService;
+    reads: ReadService;
+    attachments: AttachmentService;
+    devices: DeviceService;
+    inbox: InboxService;
+    readCounts: ReadCounts;
+    maxGroupMembers: number;
+    limits: RestRateLimits;
+  },
 ): void {
   const authed = (handler: (ctx: RouteContext, userId: string) => Promise<void>) => async (ctx: RouteContext) => {
     admit(deps.limits.perAddress, addressKey(ctx.req.socket.remoteAddress ?? ''), 'too many requests from this address');

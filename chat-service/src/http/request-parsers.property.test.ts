@@ -32,8 +32,20 @@ const idLike = fc.oneof(
 );
 const userId = fc.stringMatching(/^[A-Za-z0-9._:@-]{1,128}$/);
 const userIdLike = fc.oneof(userId, userId, fc.string({ maxLength: 10 }), fc.constant('x'.repeat(129)), fc.jsonValue({ maxDepth: 1 }));
-const intLike = fc.oneof(fc.integer({ min: -2, max: 100 }), fc.maxSafeNat(), fc.constantFrom(-0, 0.5, 2 ** 53, 1e21, 2 ** 31, 1023, 1024), fc.double(), fc.string({ maxLength: 3 }), fc.constant(null));
-const textLike = fc.oneof(fc.string({ maxLength: 30 }), fc.string({ unit: 'binary', maxLength: 20 }), fc.constantFrom('', '  ', 'é'.repeat(30)), fc.jsonValue({ maxDepth: 1 }));
+const intLike = fc.oneof(
+  fc.integer({ min: -2, max: 100 }),
+  fc.maxSafeNat(),
+  fc.constantFrom(-0, 0.5, 2 ** 53, 1e21, 2 ** 31, 1023, 1024),
+  fc.double(),
+  fc.string({ maxLength: 3 }),
+  fc.constant(null),
+);
+const textLike = fc.oneof(
+  fc.string({ maxLength: 30 }),
+  fc.string({ unit: 'binary', maxLength: 20 }),
+  fc.constantFrom('', '  ', 'é'.repeat(30)),
+  fc.jsonValue({ maxDepth: 1 }),
+);
 const anyJson = fc.jsonValue({ maxDepth: 3 });
 const position = fc.record({ conversation_id: idLike, seq: intLike, epoch: fc.oneof(fc.string({ maxLength: 40 }), anyJson) }, { requiredKeys: [] });
 
@@ -65,7 +77,10 @@ const members = fc.array(userId, { maxLength: MAX_MEMBERS - 1 });
 const VALID = {
   create: fc.oneof(
     fc.record({ kind: fc.constant('direct'), user_id: userId }),
-    fc.record({ kind: fc.constant('group'), title: fc.string({ minLength: 1, maxLength: 200 }), member_ids: members }, { requiredKeys: ['kind', 'member_ids'] }),
+    fc.record(
+      { kind: fc.constant('group'), title: fc.string({ minLength: 1, maxLength: 200 }), member_ids: members },
+      { requiredKeys: ['kind', 'member_ids'] },
+    ),
   ),
   add: fc.record({ user_ids: members }),
   send: fc.record({
@@ -75,11 +90,28 @@ const VALID = {
     body: fc.string({ minLength: 1, maxLength: MAX_BODY_BYTES / 4 }).filter((b) => b.trim() !== ''),
   }),
   sync: fc.record(
-    { user_id: userId, positions: fc.array(fc.record({ conversation_id: canonicalId, seq: seqLike, epoch: fc.string({ minLength: 1, maxLength: 32 }) }, { requiredKeys: ['conversation_id', 'seq'] }), { maxLength: 4 }), max_bytes: maxBytes },
+    {
+      user_id: userId,
+      positions: fc.array(
+        fc.record(
+          { conversation_id: canonicalId, seq: seqLike, epoch: fc.string({ minLength: 1, maxLength: 32 }) },
+          { requiredKeys: ['conversation_id', 'seq'] },
+        ),
+        { maxLength: 4 },
+      ),
+      max_bytes: maxBytes,
+    },
     { requiredKeys: ['user_id', 'positions'] },
   ),
   history: fc.record(
-    { user_id: userId, conversation_id: canonicalId, before: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), after: seqLike, limit: fc.integer({ min: 1, max: 1000 }), max_bytes: maxBytes },
+    {
+      user_id: userId,
+      conversation_id: canonicalId,
+      before: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+      after: seqLike,
+      limit: fc.integer({ min: 1, max: 1000 }),
+      max_bytes: maxBytes,
+    },
     { requiredKeys: ['user_id', 'conversation_id'] },
   ),
 };
@@ -144,35 +176,43 @@ function asBody(request: unknown): unknown {
 
 describe('REST and internal request bodies (property-based)', () => {
   for (const [name, parser, valid] of PARSERS) {
-    it(`hostile input: ${name}: any JSON body is parsed or refused with a documented code; accepted ones name only canonical ids and valid user ids, and round-trip`, () => {
-      let accepted = 0;
-      fc.assert(
-        fc.property(received(valid), (value) => {
-          const out = parse(parser, value);
-          if ('refused' in out) {
-            expect(REFUSALS.has(out.refused), out.refused.name).toBe(true);
-            return;
-          }
-          accepted++;
-          const { ids, users } = namesOf(out.ok);
-          for (const id of ids) expect(parseCanonicalId(id)).toBe(id);
-          for (const user of users) expect(USER_ID_PATTERN.test(user), user).toBe(true);
-          const again = parse(parser, JSON.parse(JSON.stringify(asBody(out.ok))));
-          expect(again).toEqual({ ok: out.ok });
-        }),
-        RUNS,
-      );
-      expect(accepted, 'accepted bodies').toBeGreaterThan(RUNS.numRuns / 5);
-    }, TIMEOUT_MS);
+    it(
+      `hostile input: ${name}: any JSON body is parsed or refused with a documented code; accepted ones name only canonical ids and valid user ids, and round-trip`,
+      () => {
+        let accepted = 0;
+        fc.assert(
+          fc.property(received(valid), (value) => {
+            const out = parse(parser, value);
+            if ('refused' in out) {
+              expect(REFUSALS.has(out.refused), out.refused.name).toBe(true);
+              return;
+            }
+            accepted++;
+            const { ids, users } = namesOf(out.ok);
+            for (const id of ids) expect(parseCanonicalId(id)).toBe(id);
+            for (const user of users) expect(USER_ID_PATTERN.test(user), user).toBe(true);
+            const again = parse(parser, JSON.parse(JSON.stringify(asBody(out.ok))));
+            expect(again).toEqual({ ok: out.ok });
+          }),
+          RUNS,
+        );
+        expect(accepted, 'accepted bodies').toBeGreaterThan(RUNS.numRuns / 5);
+      },
+      TIMEOUT_MS,
+    );
 
-    it(`${name}: every body the API documents as valid is accepted`, () => {
-      fc.assert(
-        fc.property(valid, (body) => {
-          expect(parse(parser, body)).toEqual({ ok: expect.anything() });
-        }),
-        RUNS,
-      );
-    }, TIMEOUT_MS);
+    it(
+      `${name}: every body the API documents as valid is accepted`,
+      () => {
+        fc.assert(
+          fc.property(valid, (body) => {
+            expect(parse(parser, body)).toEqual({ ok: expect.anything() });
+          }),
+          RUNS,
+        );
+      },
+      TIMEOUT_MS,
+    );
   }
 
   it('hostile input: an integer written as -0 is read as 0 (the parsed request re-serializes as it was sent)', () => {
@@ -182,40 +222,58 @@ describe('REST and internal request bodies (property-based)', () => {
     expect(Object.is(sync.positions[0]!.seq, 0)).toBe(true);
   });
 
-  it('hostile input: a path id is the canonical id exactly as written, or not_found', () => {
-    fc.assert(
-      fc.property(fc.oneof(idLike.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))), fc.string({ maxLength: 25 })), (raw) => {
-        let id: string | undefined;
-        try {
-          id = conversationIdParam(raw);
-        } catch (err) {
-          expect(err instanceof ChatError && err.def === Errors.NOT_FOUND).toBe(true);
-          return;
-        }
-        expect(id).toBe(raw);
-        expect(parseCanonicalId(id)).toBe(raw);
-      }),
-      RUNS,
-    );
-  }, TIMEOUT_MS);
+  it(
+    'hostile input: a path id is the canonical id exactly as written, or not_found',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            idLike.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))),
+            fc.string({ maxLength: 25 }),
+          ),
+          (raw) => {
+            let id: string | undefined;
+            try {
+              id = conversationIdParam(raw);
+            } catch (err) {
+              expect(err instanceof ChatError && err.def === Errors.NOT_FOUND).toBe(true);
+              return;
+            }
+            expect(id).toBe(raw);
+            expect(parseCanonicalId(id)).toBe(raw);
+          },
+        ),
+        RUNS,
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it('hostile input: query integers are whole numbers ≥ min and < 10^15, or invalid_shape', () => {
-    const raw = fc.oneof(fc.string({ maxLength: 20 }), fc.nat().map(String), fc.constantFrom('-1', '1e3', '0x10', '１', '999999999999999', '1000000000000000', ''));
-    fc.assert(
-      fc.property(raw, fc.integer({ min: 0, max: 2 }), (value, min) => {
-        let n: number | undefined;
-        try {
-          n = queryInt(new URLSearchParams([['limit', value]]), 'limit', min);
-        } catch (err) {
-          expect(err instanceof ChatError && err.def === Errors.INVALID_SHAPE).toBe(true);
-          return;
-        }
-        expect(Number.isSafeInteger(n)).toBe(true);
-        expect(n!).toBeGreaterThanOrEqual(min);
-        expect(n!).toBeLessThan(1e15);
-        expect(n).toBe(Number(value));
-      }),
-      RUNS,
-    );
-  }, TIMEOUT_MS);
+  it(
+    'hostile input: query integers are whole numbers ≥ min and < 10^15, or invalid_shape',
+    () => {
+      const raw = fc.oneof(
+        fc.string({ maxLength: 20 }),
+        fc.nat().map(String),
+        fc.constantFrom('-1', '1e3', '0x10', '１', '999999999999999', '1000000000000000', ''),
+      );
+      fc.assert(
+        fc.property(raw, fc.integer({ min: 0, max: 2 }), (value, min) => {
+          let n: number | undefined;
+          try {
+            n = queryInt(new URLSearchParams([['limit', value]]), 'limit', min);
+          } catch (err) {
+            expect(err instanceof ChatError && err.def === Errors.INVALID_SHAPE).toBe(true);
+            return;
+          }
+          expect(Number.isSafeInteger(n)).toBe(true);
+          expect(n!).toBeGreaterThanOrEqual(min);
+          expect(n!).toBeLessThan(1e15);
+          expect(n).toBe(Number(value));
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -1,5 +1,36 @@
-import { CLIENT_MSG_ID_PATTERN, ChatError, INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN, Errors, ShapeError, USER_ID_PATTERN, isObject, optInt, optString, parseAttachmentIds, parseBody, parseCanonicalId, parsePosition, reqArray, reqEnum, reqId, reqInt, reqString, type Obj } from '@chat/protocol';
-import { MAX_LATEST_CONVERSATIONS, MAX_PUSH_STATE_ENTRIES, type InternalHistoryRequest, type InternalPushStateRequest, type InternalInboxRequest, type InternalLatestRequest, type InternalReadRequest, type InternalSendRequest, type InternalSyncRequest } from '@chat/protocol/internal';
+import {
+  CLIENT_MSG_ID_PATTERN,
+  ChatError,
+  INBOX_CURSOR_MAX,
+  INBOX_CURSOR_PATTERN,
+  Errors,
+  ShapeError,
+  USER_ID_PATTERN,
+  isObject,
+  optInt,
+  optString,
+  parseAttachmentIds,
+  parseBody,
+  parseCanonicalId,
+  parsePosition,
+  reqArray,
+  reqEnum,
+  reqId,
+  reqInt,
+  reqString,
+  type Obj,
+} from '@chat/protocol';
+import {
+  MAX_LATEST_CONVERSATIONS,
+  MAX_PUSH_STATE_ENTRIES,
+  type InternalHistoryRequest,
+  type InternalPushStateRequest,
+  type InternalInboxRequest,
+  type InternalLatestRequest,
+  type InternalReadRequest,
+  type InternalSendRequest,
+  type InternalSyncRequest,
+} from '@chat/protocol/internal';
 
 /** Runs a parser; shape problems become INVALID_SHAPE with the field named. */
 export function parseWith<T>(value: unknown, parse: (o: Obj) => T): T {
@@ -72,7 +103,11 @@ export function parseInternalSync(o: Obj): InternalSyncRequest {
 }
 
 export function parseInternalRead(o: Obj): InternalReadRequest {
-  return { user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN), conversation_id: reqId(o, 'conversation_id'), seq: reqInt(o, 'seq', 0, Number.MAX_SAFE_INTEGER) };
+  return {
+    user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN),
+    conversation_id: reqId(o, 'conversation_id'),
+    seq: reqInt(o, 'seq', 0, Number.MAX_SAFE_INTEGER),
+  };
 }
 
 export function parseInternalHistory(o: Obj): InternalHistoryRequest {

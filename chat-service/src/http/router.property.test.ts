@@ -73,58 +73,85 @@ const pathArb = fc.oneof(
 );
 
 describe('REST router (property-based)', () => {
-  it('hostile input: any method and path is routed or answered not_found / method_not_allowed, never an exception', () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...ROUTERS), fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 8 })), pathArb, (router, method, path) => {
-        const match = router.match(method, path);
-        if (typeof match === 'string') expect(['not_found', 'method_not_allowed']).toContain(match);
-        else for (const value of Object.values(match.params)) expect(typeof value).toBe('string');
-      }),
-      RUNS,
-    );
-  }, TIMEOUT_MS);
+  it(
+    'hostile input: any method and path is routed or answered not_found / method_not_allowed, never an exception',
+    () => {
+      fc.assert(
+        fc.property(fc.constantFrom(...ROUTERS), fc.oneof(fc.constantFrom(...METHODS), fc.string({ maxLength: 8 })), pathArb, (router, method, path) => {
+          const match = router.match(method, path);
+          if (typeof match === 'string') expect(['not_found', 'method_not_allowed']).toContain(match);
+          else for (const value of Object.values(match.params)) expect(typeof value).toBe('string');
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it('hostile input: a route with any non-empty parameters, percent-encoded, is matched and its parameters decode to exactly what was encoded', () => {
-    const param = fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 10 }), fc.constantFrom('..', '.', '%', '%2F', '?', '#', '/'));
-    fc.assert(
-      fc.property(templateArb, fc.array(param, { minLength: 2, maxLength: 2 }), ({ router, method, path }, values) => {
-        const names = [...path.matchAll(/:([a-z_]+)/g)].map((m) => m[1]!);
-        let i = 0;
-        const target = path.replace(/:[a-z_]+/g, () => encodeURIComponent(values[i++]!));
-        const match = router.match(method, target);
-        if (typeof match === 'string') throw new Error(`${method} ${target}: ${match}`);
-        expect(match.params).toEqual(Object.fromEntries(names.map((n, k) => [n, values[k]])));
-      }),
-      RUNS,
-    );
-  }, TIMEOUT_MS);
+  it(
+    'hostile input: a route with any non-empty parameters, percent-encoded, is matched and its parameters decode to exactly what was encoded',
+    () => {
+      const param = fc.oneof(
+        fc.string({ minLength: 1, maxLength: 20 }),
+        fc.string({ unit: 'binary', minLength: 1, maxLength: 10 }),
+        fc.constantFrom('..', '.', '%', '%2F', '?', '#', '/'),
+      );
+      fc.assert(
+        fc.property(templateArb, fc.array(param, { minLength: 2, maxLength: 2 }), ({ router, method, path }, values) => {
+          const names = [...path.matchAll(/:([a-z_]+)/g)].map((m) => m[1]!);
+          let i = 0;
+          const target = path.replace(/:[a-z_]+/g, () => encodeURIComponent(values[i++]!));
+          const match = router.match(method, target);
+          if (typeof match === 'string') throw new Error(`${method} ${target}: ${match}`);
+          expect(match.params).toEqual(Object.fromEntries(names.map((n, k) => [n, values[k]])));
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it('hostile input: a parameter with a malformed % escape names nothing (not_found), and a known path with another method is method_not_allowed', () => {
-    const malformed = fc.constantFrom('%', '%2', '%zz', '%E0%A4%A', 'a%', '%C0%AF', '%ED%A0%80');
-    fc.assert(
-      fc.property(templateArb.filter((t) => t.path.includes(':')), malformed, fc.constantFrom(...METHODS), ({ router, method, path }, bad, other) => {
-        expect(router.match(method, path.replace(/:[a-z_]+/g, bad))).toBe('not_found');
-        const target = path.replace(/:[a-z_]+/g, '1');
-        const sameShape = router.templates.filter((t) => t.path.replace(/:[a-z_]+/g, '1') === target || new RegExp(`^${t.path.replace(/:[a-z_]+/g, '[^/]+')}$`).test(target));
-        if (!sameShape.some((t) => t.method === other)) expect(router.match(other, target)).toBe('method_not_allowed');
-      }),
-      RUNS,
-    );
-  }, TIMEOUT_MS);
+  it(
+    'hostile input: a parameter with a malformed % escape names nothing (not_found), and a known path with another method is method_not_allowed',
+    () => {
+      const malformed = fc.constantFrom('%', '%2', '%zz', '%E0%A4%A', 'a%', '%C0%AF', '%ED%A0%80');
+      fc.assert(
+        fc.property(
+          templateArb.filter((t) => t.path.includes(':')),
+          malformed,
+          fc.constantFrom(...METHODS),
+          ({ router, method, path }, bad, other) => {
+            expect(router.match(method, path.replace(/:[a-z_]+/g, bad))).toBe('not_found');
+            const target = path.replace(/:[a-z_]+/g, '1');
+            const sameShape = router.templates.filter(
+              (t) => t.path.replace(/:[a-z_]+/g, '1') === target || new RegExp(`^${t.path.replace(/:[a-z_]+/g, '[^/]+')}$`).test(target),
+            );
+            if (!sameShape.some((t) => t.method === other)) expect(router.match(other, target)).toBe('method_not_allowed');
+          },
+        ),
+        RUNS,
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it('hostile input: parseRequestTarget never throws and keeps the path and query apart for any target', () => {
-    fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.webUrl({ withQueryParameters: true, withFragments: true }), pathArb), (raw) => {
-        const target = parseRequestTarget(raw);
-        if (!raw.startsWith('/')) expect(target).toBeUndefined();
-        else {
-          expect(target).toBeDefined();
-          expect(target!.pathname.startsWith('/')).toBe(true);
-          expect(target!.pathname).not.toContain('?');
-          expect(target!.pathname).not.toContain('#');
-        }
-      }),
-      RUNS,
-    );
-  }, TIMEOUT_MS);
+  it(
+    'hostile input: parseRequestTarget never throws and keeps the path and query apart for any target',
+    () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 60 }), fc.webUrl({ withQueryParameters: true, withFragments: true }), pathArb), (raw) => {
+          const target = parseRequestTarget(raw);
+          if (!raw.startsWith('/')) expect(target).toBeUndefined();
+          else {
+            expect(target).toBeDefined();
+            expect(target!.pathname.startsWith('/')).toBe(true);
+            expect(target!.pathname).not.toContain('?');
+            expect(target!.pathname).not.toContain('#');
+          }
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -18,13 +18,15 @@ export class CassandraConversationListStore implements ConversationListStore {
     const preview = m.body.slice(0, PREVIEW_MAX_CHARS);
     for (let i = 0; i < users.length; i += CONCURRENCY) {
       await Promise.all(
-        users.slice(i, i + CONCURRENCY).map((u) =>
-          this.db.execute(
-            'UPDATE user_conversation_state USING TIMESTAMP ? SET last_activity = ?, last_seq = ?, last_message_id = ?, preview = ?, preview_sender = ? WHERE user_id = ? AND conversation_id = ?',
-            [long(m.seq), long(m.created_at), long(m.seq), toLong(m.message_id), preview, m.sender_id, u, toLong(m.conversation_id)],
-            IDEMPOTENT,
+        users
+          .slice(i, i + CONCURRENCY)
+          .map((u) =>
+            this.db.execute(
+              'UPDATE user_conversation_state USING TIMESTAMP ? SET last_activity = ?, last_seq = ?, last_message_id = ?, preview = ?, preview_sender = ? WHERE user_id = ? AND conversation_id = ?',
+              [long(m.seq), long(m.created_at), long(m.seq), toLong(m.message_id), preview, m.sender_id, u, toLong(m.conversation_id)],
+              IDEMPOTENT,
+            ),
           ),
-        ),
       );
     }
     return users.length;
@@ -32,7 +34,8 @@ export class CassandraConversationListStore implements ConversationListStore {
 
   async rows(userId: string): Promise<ConversationListRow[]> {
     const out: ConversationListRow[] = [];
-    const query = 'SELECT conversation_id, last_activity, last_seq, last_message_id, preview, preview_sender, muted FROM user_conversation_state WHERE user_id = ?';
+    const query =
+      'SELECT conversation_id, last_activity, last_seq, last_message_id, preview, preview_sender, muted FROM user_conversation_state WHERE user_id = ?';
     for (const r of await allRows(this.db, query, [userId])) {
       out.push({
         conversation_id: fromLong(r.conversation_id),

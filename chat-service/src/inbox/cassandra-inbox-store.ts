@@ -26,7 +26,11 @@ export class CassandraInboxStore implements InboxStore {
   constructor(private readonly db: CassandraClient) {}
 
   async progress(conversationId: string): Promise<FanoutProgress> {
-    const rs = await this.db.execute('SELECT fanned_seq, pending_from, pending_to, pending_ts FROM inbox_fanout WHERE conversation_id = ?', [toLong(conversationId)], IDEMPOTENT);
+    const rs = await this.db.execute(
+      'SELECT fanned_seq, pending_from, pending_to, pending_ts FROM inbox_fanout WHERE conversation_id = ?',
+      [toLong(conversationId)],
+      IDEMPOTENT,
+    );
     const row = rs.first();
     if (!row) return { fannedSeq: 0 };
     const fannedSeq = longToNumber(row.fanned_seq);
@@ -35,7 +39,11 @@ export class CassandraInboxStore implements InboxStore {
   }
 
   async begin(conversationId: string, from: number, to: number, ts: number): Promise<void> {
-    await this.db.execute('UPDATE inbox_fanout SET pending_from = ?, pending_to = ?, pending_ts = ? WHERE conversation_id = ?', [long(from), long(to), long(ts), toLong(conversationId)], IDEMPOTENT);
+    await this.db.execute(
+      'UPDATE inbox_fanout SET pending_from = ?, pending_to = ?, pending_ts = ? WHERE conversation_id = ?',
+      [long(from), long(to), long(ts), toLong(conversationId)],
+      IDEMPOTENT,
+    );
   }
 
   async append(userIds: Iterable<string>, messages: ChatMessage[], ts: number): Promise<number> {
@@ -75,7 +83,11 @@ export class CassandraInboxStore implements InboxStore {
               [userId, day, long(after.entry_ts), toLong(after.conversation_id), long(after.seq), long(untilTs), limit],
               IDEMPOTENT,
             )
-          : this.db.execute('SELECT entry_ts, conversation_id, seq, message_id, message FROM inbox WHERE user_id = ? AND day = ? AND entry_ts > ? AND entry_ts <= ? LIMIT ?', [userId, day, long(afterTs), long(untilTs), limit], IDEMPOTENT),
+          : this.db.execute(
+              'SELECT entry_ts, conversation_id, seq, message_id, message FROM inbox WHERE user_id = ? AND day = ? AND entry_ts > ? AND entry_ts <= ? LIMIT ?',
+              [userId, day, long(afterTs), long(untilTs), limit],
+              IDEMPOTENT,
+            ),
       ),
     );
     const out: InboxEntry[] = [];
@@ -83,7 +95,13 @@ export class CassandraInboxStore implements InboxStore {
       for (const r of rs.rows) {
         if (out.length >= limit) return out;
         const message = storedMessage(r.message);
-        out.push({ entry_ts: longToNumber(r.entry_ts), conversation_id: fromLong(r.conversation_id), seq: longToNumber(r.seq), message_id: fromLong(r.message_id), ...(message ? { message } : {}) });
+        out.push({
+          entry_ts: longToNumber(r.entry_ts),
+          conversation_id: fromLong(r.conversation_id),
+          seq: longToNumber(r.seq),
+          message_id: fromLong(r.message_id),
+          ...(message ? { message } : {}),
+        });
       }
     }
     return out;

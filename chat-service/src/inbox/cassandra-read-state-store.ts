@@ -34,7 +34,11 @@ export class CassandraReadStateStore implements ReadStateStore {
   }
 
   async readSeq(userId: string, conversationId: string): Promise<number> {
-    const rs = await this.db.execute('SELECT read_seq FROM read_positions WHERE user_id = ? AND conversation_id = ?', [userId, toLong(conversationId)], IDEMPOTENT);
+    const rs = await this.db.execute(
+      'SELECT read_seq FROM read_positions WHERE user_id = ? AND conversation_id = ?',
+      [userId, toLong(conversationId)],
+      IDEMPOTENT,
+    );
     return longToNumber(rs.first()?.read_seq);
   }
 
@@ -55,11 +59,19 @@ export class CassandraReadStateStore implements ReadStateStore {
   }
 
   async setMuted(userId: string, conversationId: string, muted: boolean): Promise<void> {
-    await this.db.execute('UPDATE user_conversation_state SET muted = ? WHERE user_id = ? AND conversation_id = ?', [muted, userId, toLong(conversationId)], IDEMPOTENT);
+    await this.db.execute(
+      'UPDATE user_conversation_state SET muted = ? WHERE user_id = ? AND conversation_id = ?',
+      [muted, userId, toLong(conversationId)],
+      IDEMPOTENT,
+    );
   }
 
   async isMuted(userId: string, conversationId: string): Promise<boolean> {
-    const rs = await this.db.execute('SELECT muted FROM user_conversation_state WHERE user_id = ? AND conversation_id = ?', [userId, toLong(conversationId)], IDEMPOTENT);
+    const rs = await this.db.execute(
+      'SELECT muted FROM user_conversation_state WHERE user_id = ? AND conversation_id = ?',
+      [userId, toLong(conversationId)],
+      IDEMPOTENT,
+    );
     return rs.first()?.muted === true;
   }
 

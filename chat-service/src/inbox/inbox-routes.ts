@@ -10,7 +10,8 @@ const MAX_BODY = 4096;
 function cursorParam(query: URLSearchParams): string | undefined {
   const raw = query.get('cursor');
   if (raw === null) return undefined;
-  if (raw.length === 0 || raw.length > INBOX_CURSOR_MAX || !INBOX_CURSOR_PATTERN.test(raw)) throw new ChatError(Errors.INVALID_SHAPE, 'cursor: not a cursor this server issued');
+  if (raw.length === 0 || raw.length > INBOX_CURSOR_MAX || !INBOX_CURSOR_PATTERN.test(raw))
+    throw new ChatError(Errors.INVALID_SHAPE, 'cursor: not a cursor this server issued');
   return raw;
 }
 

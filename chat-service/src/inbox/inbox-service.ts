@@ -123,7 +123,11 @@ export class InboxService {
 
   private async latestOfLarge(large: { conversation: { conversation_id: string; epoch: string } }[]): Promise<EverythingNew['large']> {
     const lastSeqs = await this.messages.lastSeqs(large.map((e) => e.conversation.conversation_id));
-    return large.map((e) => ({ conversation_id: e.conversation.conversation_id, epoch: e.conversation.epoch, last_seq: lastSeqs.get(e.conversation.conversation_id) ?? 0 }));
+    return large.map((e) => ({
+      conversation_id: e.conversation.conversation_id,
+      epoch: e.conversation.epoch,
+      last_seq: lastSeqs.get(e.conversation.conversation_id) ?? 0,
+    }));
   }
 
   async conversationList(userId: string, cursor: string | undefined, limit: number): Promise<ConversationListPage> {
@@ -180,7 +184,9 @@ export class InboxService {
     }
     const page = items.slice(start, start + limit);
     const last = page.at(-1);
-    return start + limit < items.length && last ? { conversations: page, next_cursor: encodeCursor({ a: last.last_activity, c: last.conversation_id }) } : { conversations: page };
+    return start + limit < items.length && last
+      ? { conversations: page, next_cursor: encodeCursor({ a: last.last_activity, c: last.conversation_id }) }
+      : { conversations: page };
   }
 
   /** The user's total unread count over every conversation (what the notifier badges). */

@@ -137,7 +137,13 @@ export class InboxWriter {
     await this.dlqProducer.send({
       topic: this.opts.dlqTopic,
       acks: -1,
-      messages: [{ key, value, headers: { 'x-error': reason.slice(0, 500), 'x-source-topic': this.opts.topic, 'x-source-partition': String(partition), 'x-source-offset': offset } }],
+      messages: [
+        {
+          key,
+          value,
+          headers: { 'x-error': reason.slice(0, 500), 'x-source-topic': this.opts.topic, 'x-source-partition': String(partition), 'x-source-offset': offset },
+        },
+      ],
     });
   }
 }

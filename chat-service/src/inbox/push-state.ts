@@ -26,8 +26,19 @@ export class PushStateService {
     const users = [...new Set(entries.map((e) => e.user_id))];
     const totals = new Map(await mapLimit(users, CONCURRENCY, async (u) => [u, await this.inbox.totalUnread(u)] as const));
     return mapLimit(entries, CONCURRENCY, async ({ user_id, conversation_id }) => {
-      const [entry, readSeq, muted] = await Promise.all([this.membership.get(conversation_id), this.reads.readSeq(user_id, conversation_id), this.reads.isMuted(user_id, conversation_id)]);
-      return { user_id, conversation_id, read_seq: readSeq, muted, member: entry !== null && entry.members.has(user_id), total_unread: totals.get(user_id) ?? 0 };
+      const [entry, readSeq, muted] = await Promise.all([
+        this.membership.get(conversation_id),
+        this.reads.readSeq(user_id, conversation_id),
+        this.reads.isMuted(user_id, conversation_id),
+      ]);
+      return {
+        user_id,
+        conversation_id,
+        read_seq: readSeq,
+        muted,
+        member: entry !== null && entry.members.has(user_id),
+        total_unread: totals.get(user_id) ?? 0,
+      };
     });
   }
 }

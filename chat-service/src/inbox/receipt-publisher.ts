@@ -27,4 +27,3 @@ export class ReceiptPublisher {
     return byGateway.size;
   }
 }
-

@@ -86,7 +86,11 @@ describe('CoalescingMessageStore (item 18: cheaper sync under a reconnect storm)
 
   it('keeps cached ranges within the byte budget and for at most the TTL', async () => {
     const inner = new GatedStore();
-    await inner.append(CONV, Array.from({ length: 10 }, (_, i) => message(i + 1, 'x'.repeat(1000))), 1n);
+    await inner.append(
+      CONV,
+      Array.from({ length: 10 }, (_, i) => message(i + 1, 'x'.repeat(1000))),
+      1n,
+    );
     let now = 0;
     const store = new CoalescingMessageStore(inner, { maxRangeBytes: 5000, rangeTtlMs: 1000 }, () => now);
 

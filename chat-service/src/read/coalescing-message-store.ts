@@ -59,12 +59,10 @@ export class CoalescingMessageStore implements MessageStore {
     if (reads.running === null) return (reads.running = this.readLastSeq(conversationId, reads));
     const entry = reads;
     const running = reads.running;
-    entry.queued ??= running
-      .then(noop, noop)
-      .then(() => {
-        entry.queued = null;
-        return (entry.running = this.readLastSeq(conversationId, entry));
-      });
+    entry.queued ??= running.then(noop, noop).then(() => {
+      entry.queued = null;
+      return (entry.running = this.readLastSeq(conversationId, entry));
+    });
     return entry.queued;
   }
 

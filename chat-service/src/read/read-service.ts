@@ -51,7 +51,11 @@ export class ReadService {
     const visible = (await this.messages.readBefore(req.conversation_id, before, limit + 1)).filter((m) => m.seq > floor);
     const candidates = visible.slice(-limit);
     const n = budget.takeBack(candidates);
-    return { conversation_id: req.conversation_id, messages: candidates.slice(candidates.length - n), has_more: visible.length > limit || n < candidates.length };
+    return {
+      conversation_id: req.conversation_id,
+      messages: candidates.slice(candidates.length - n),
+      has_more: visible.length > limit || n < candidates.length,
+    };
   }
 
   /**
@@ -84,33 +88,29 @@ export class ReadService {
     const lastSeqs = await this.messages.lastSeqs(unique.filter((p) => memberOf.get(p.conversation_id)).map((p) => p.conversation_id));
     const budget = new ReplyBudget(maxBytes);
     budget.charge(ENVELOPE_BYTES * (unique.length + 1));
-    return mapConcurrently(
-      unique,
-      this.limits.syncConcurrency,
-      async (p): Promise<ConversationSync> => {
-        const entry = memberOf.get(p.conversation_id);
-        const lastSeq = lastSeqs.get(p.conversation_id) ?? 0;
-        if (!entry) {
-          return { conversation_id: p.conversation_id, epoch: '', status: 'resync', reason: 'not_member', last_seq: 0, messages: [] };
-        }
-        const epoch = entry.conversation.epoch;
-        const resync = (reason: ConversationSync['reason']): ConversationSync => ({
-          conversation_id: p.conversation_id,
-          epoch,
-          status: 'resync',
-          ...(reason ? { reason } : {}),
-          last_seq: lastSeq,
-          messages: [],
-        });
-        if (p.epoch !== undefined && p.epoch !== epoch) return resync('epoch_changed');
-        if (p.seq > lastSeq) return resync('epoch_changed'); // the client is ahead of the server: its history is not ours
-        // A position before the member's join point resumes from the join point.
-        const from = Math.max(p.seq, joinedSeqOf(entry, userId));
-        if (lastSeq - from > this.limits.resumeMaxMessages) return resync('too_far_behind');
-        const { messages, cut } = await readForwardWithin(this.messages, p.conversation_id, from, lastSeq, this.limits.resumeMaxMessages, budget);
-        return { conversation_id: p.conversation_id, epoch, status: 'ok', last_seq: lastSeq, messages, ...(cut ? { has_more: true } : {}) };
-      },
-    );
+    return mapConcurrently(unique, this.limits.syncConcurrency, async (p): Promise<ConversationSync> => {
+      const entry = memberOf.get(p.conversation_id);
+      const lastSeq = lastSeqs.get(p.conversation_id) ?? 0;
+      if (!entry) {
+        return { conversation_id: p.conversation_id, epoch: '', status: 'resync', reason: 'not_member', last_seq: 0, messages: [] };
+      }
+      const epoch = entry.conversation.epoch;
+      const resync = (reason: ConversationSync['reason']): ConversationSync => ({
+        conversation_id: p.conversation_id,
+        epoch,
+        status: 'resync',
+        ...(reason ? { reason } : {}),
+        last_seq: lastSeq,
+        messages: [],
+      });
+      if (p.epoch !== undefined && p.epoch !== epoch) return resync('epoch_changed');
+      if (p.seq > lastSeq) return resync('epoch_changed'); // the client is ahead of the server: its history is not ours
+      // A position before the member's join point resumes from the join point.
+      const from = Math.max(p.seq, joinedSeqOf(entry, userId));
+      if (lastSeq - from > this.limits.resumeMaxMessages) return resync('too_far_behind');
+      const { messages, cut } = await readForwardWithin(this.messages, p.conversation_id, from, lastSeq, this.limits.resumeMaxMessages, budget);
+      return { conversation_id: p.conversation_id, epoch, status: 'ok', last_seq: lastSeq, messages, ...(cut ? { has_more: true } : {}) };
+    });
   }
 }
 

@@ -30,9 +30,27 @@ describe('CircuitBreaker', () => {
   it('run() counts only the failures the classifier names', async () => {
     const b = new CircuitBreaker('cassandra', { failureThreshold: 1 });
     const refusal = () => new Error('open');
-    await expect(b.run(() => Promise.reject(new Error('not a member')), () => false, refusal)).rejects.toThrow('not a member');
+    await expect(
+      b.run(
+        () => Promise.reject(new Error('not a member')),
+        () => false,
+        refusal,
+      ),
+    ).rejects.toThrow('not a member');
     expect(b.state).toBe('closed');
-    await expect(b.run(() => Promise.reject(new Error('down')), () => true, refusal)).rejects.toThrow('down');
-    await expect(b.run(() => Promise.resolve(1), () => true, refusal)).rejects.toThrow('open');
+    await expect(
+      b.run(
+        () => Promise.reject(new Error('down')),
+        () => true,
+        refusal,
+      ),
+    ).rejects.toThrow('down');
+    await expect(
+      b.run(
+        () => Promise.resolve(1),
+        () => true,
+        refusal,
+      ),
+    ).rejects.toThrow('open');
   });
 });

@@ -59,18 +59,22 @@ describe('BatchingProducer', () => {
     expect(producers[0]!.written).toEqual(['a', 'b', 'c']);
   });
 
-  it('shares requests between callers but never splits one caller\'s group: a failed request fails whole groups only', async () => {
+  it("shares requests between callers but never splits one caller's group: a failed request fails whole groups only", async () => {
     const requests: string[][] = [];
     let fail = true;
-    const { bp, producers } = setup([
-      async (values) => {
-        requests.push(values);
-        if (fail) {
-          fail = false;
-          throw new KafkaJSRequestTimeoutError('Request timed out');
-        }
-      },
-    ], undefined, { maxBatch: 3 });
+    const { bp, producers } = setup(
+      [
+        async (values) => {
+          requests.push(values);
+          if (fail) {
+            fail = false;
+            throw new KafkaJSRequestTimeoutError('Request timed out');
+          }
+        },
+      ],
+      undefined,
+      { maxBatch: 3 },
+    );
     await bp.start();
     const first = bp.sendAll('t', [msg('a1'), msg('a2')], soon()).catch((e: unknown) => e);
     const second = bp.sendAll('t', [msg('b1'), msg('b2')], soon());
@@ -112,9 +116,15 @@ describe('BatchingProducer', () => {
   it('item 14: a send still queued at its deadline is answered 4101 "not written" and never produced; the one in flight is answered by its deadline', async () => {
     const { bp, producers } = setup([never]);
     const t0 = Date.now();
-    const inFlight = bp.send('t', msg('a'), t0 + 200).then(() => new ChatError(Errors.INTERNAL, 'acked'), (e: unknown) => e as ChatError);
+    const inFlight = bp.send('t', msg('a'), t0 + 200).then(
+      () => new ChatError(Errors.INTERNAL, 'acked'),
+      (e: unknown) => e as ChatError,
+    );
     await tick();
-    const queued = bp.send('t', msg('b'), t0 + 100).then(() => new ChatError(Errors.INTERNAL, 'acked'), (e: unknown) => e as ChatError);
+    const queued = bp.send('t', msg('b'), t0 + 100).then(
+      () => new ChatError(Errors.INTERNAL, 'acked'),
+      (e: unknown) => e as ChatError,
+    );
     const q = await queued;
     expect(q.message).toMatch(/was not written/);
     expect(Date.now() - t0).toBeLessThan(190);

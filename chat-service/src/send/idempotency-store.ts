@@ -26,7 +26,11 @@ export interface CompletenessMarker {
  */
 export interface IdempotencyStore {
   /** Stores `record` unless the key holds one; returns the stored one and the user's completeness marker. */
-  reserve(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<{ created: boolean; record: IdempotencyRecord; marker: CompletenessMarker | null }>;
+  reserve(
+    userId: string,
+    clientMsgId: string,
+    record: IdempotencyRecord,
+  ): Promise<{ created: boolean; record: IdempotencyRecord; marker: CompletenessMarker | null }>;
   /** Overwrites the record (restoring one Redis lost, from durable storage), with a fresh 24 h TTL. */
   replace(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<void>;
   /** Sets the user's marker only if it still is `expected` (null: absent), so a marker never outlives records Redis lost meanwhile. */
@@ -51,17 +55,25 @@ const TTL_SECONDS = 24 * 3600;
 const MARKER_TTL_SECONDS = 7 * 24 * 3600;
 
 // KEYS: record, marker. ARGV: record JSON, TTL s. One round trip: SET NX GET and the marker.
-const RESERVE = new RedisScript<[string | null, string | null]>('chatIdempotencyReserve', 2, `
+const RESERVE = new RedisScript<[string | null, string | null]>(
+  'chatIdempotencyReserve',
+  2,
+  `
 local existing = redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX', 'GET')
 return { existing, redis.call('GET', KEYS[2]) }
-`);
+`,
+);
 // KEYS: marker. ARGV: expected value ('' = absent), new value, TTL s. Compare-and-set.
-const REPLACE_MARKER = new RedisScript<number>('chatIdempotencyReplaceMarker', 1, `
+const REPLACE_MARKER = new RedisScript<number>(
+  'chatIdempotencyReplaceMarker',
+  1,
+  `
 local current = redis.call('GET', KEYS[1]) or ''
 if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
 return 1
-`);
+`,
+);
 
 export class RedisIdempotencyStore implements IdempotencyStore {
   private readonly keys: RedisKeys;
@@ -81,8 +93,16 @@ export class RedisIdempotencyStore implements IdempotencyStore {
     return this.keys.idempotencyMarker(userId);
   }
 
-  async reserve(userId: string, clientMsgId: string, record: IdempotencyRecord): Promise<{ created: boolean; record: IdempotencyRecord; marker: CompletenessMarker | null }> {
-    const [existing, marker] = await RESERVE.run(this.redis, [this.key(userId, clientMsgId), this.markerKey(userId)], [JSON.stringify(record), String(TTL_SECONDS)]);
+  async reserve(
+    userId: string,
+    clientMsgId: string,
+    record: IdempotencyRecord,
+  ): Promise<{ created: boolean; record: IdempotencyRecord; marker: CompletenessMarker | null }> {
+    const [existing, marker] = await RESERVE.run(
+      this.redis,
+      [this.key(userId, clientMsgId), this.markerKey(userId)],
+      [JSON.stringify(record), String(TTL_SECONDS)],
+    );
     return {
       created: existing === null,
       record: existing === null ? record : (JSON.parse(existing) as IdempotencyRecord),

@@ -76,7 +76,10 @@ export class SendService {
     if (!this.durableSends) return null;
     let rows;
     try {
-      rows = (await this.durableSends.find(req.conversation_id, [{ sender_id: req.user_id, client_msg_id: req.client_msg_id, created_at: fresh.created_at }])).values().next().value ?? [];
+      rows =
+        (await this.durableSends.find(req.conversation_id, [{ sender_id: req.user_id, client_msg_id: req.client_msg_id, created_at: fresh.created_at }]))
+          .values()
+          .next().value ?? [];
     } catch {
       throw new ChatError(Errors.UNAVAILABLE, 'message store unavailable; retry with the same client_msg_id');
     }
@@ -92,7 +95,13 @@ export class SendService {
     return this.attachments.forMessage(req.user_id, req.conversation_id, req.attachment_ids);
   }
 
-  private async produce(req: InternalSendRequest, record: IdempotencyRecord, firstSend: boolean, attachments: MessageAttachment[] | undefined, deadline: number): Promise<void> {
+  private async produce(
+    req: InternalSendRequest,
+    record: IdempotencyRecord,
+    firstSend: boolean,
+    attachments: MessageAttachment[] | undefined,
+    deadline: number,
+  ): Promise<void> {
     const value: MessageRecord = {
       v: 1,
       type: 'message',

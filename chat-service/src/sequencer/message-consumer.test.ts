@@ -23,7 +23,8 @@ describe('MessageConsumer leases', () => {
     const consumer = new MessageConsumer(
       fakeConsumer,
       {} as Producer,
-      (clock) => new Sequencer({ messages: new MemoryMessageStore(), sends: new MemorySequencedSendStore(), epochOf: async () => 'e', timestamp: () => clock.next() }),
+      (clock) =>
+        new Sequencer({ messages: new MemoryMessageStore(), sends: new MemorySequencedSendStore(), epochOf: async () => 'e', timestamp: () => clock.next() }),
       { acquire: async (_t, p) => (acquired.push(p), 7), generation: async () => 7 },
       { deliver: async () => undefined, publish: async () => undefined },
       createLogger('test', 'silent'),

@@ -5,7 +5,7 @@ import type { Logger } from '@chat/server/logger';
 import type { SequencerLeases } from '../store/sequencer-lease.js';
 import { LeaseClock, type LeaseClockOptions } from './lease-clock.js';
 import { decodeMessageRecord } from './record-codec.js';
-import { MAX_CHUNK, OwnershipLostError, Sequencer } from './sequencer.js';
+import { MAX_CHUNK, OwnershipLostError, type Sequencer } from './sequencer.js';
 
 export interface MessageConsumerOptions {
   topic: string;

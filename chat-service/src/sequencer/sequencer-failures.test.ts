@@ -33,7 +33,7 @@ const make = (store: FaultyStore) => new Sequencer({ messages: store, sends: new
 const seqsOf = async (store: MemoryMessageStore, cid: string) => (await store.readAfter(cid, 0, 1e9, 1e9)).map((m) => m.seq);
 
 describe('Sequencer with a failing conversation', () => {
-  it('item 4: a failing conversation does not take another one\'s stored messages out of the result', async () => {
+  it("item 4: a failing conversation does not take another one's stored messages out of the result", async () => {
     const store = new FaultyStore();
     store.failing.add(A);
     let release!: () => void;
@@ -105,7 +105,9 @@ describe('MessageConsumer with a failing conversation', () => {
       { topic: 't', dlqTopic: 't.dlq', owner: 'me', maxRetries: 3, leaseClock: { validityMs: 1000, maxClockSkewMs: 10 } },
     );
     const records = [record(A), record(B), record(A), record(B)];
-    const messages = records.map((r, i) => ({ offset: String(10 + i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage);
+    const messages = records.map(
+      (r, i) => ({ offset: String(10 + i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage,
+    );
     const resolved: string[] = [];
     await consumer.handleBatch({
       batch: { topic: 't', partition: 0, messages },
@@ -133,7 +135,9 @@ describe('MessageConsumer with a failing conversation', () => {
 
 describe('MessageConsumer publishing to the sequenced stream', () => {
   const batchOf = (records: MessageRecord[], firstOffset: number) =>
-    records.map((r, i) => ({ offset: String(firstOffset + i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage);
+    records.map(
+      (r, i) => ({ offset: String(firstOffset + i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage,
+    );
   const payload = (messages: KafkaMessage[], commits: unknown[]) =>
     ({
       batch: { topic: 't', partition: 0, messages },
@@ -167,7 +171,11 @@ describe('MessageConsumer publishing to the sequenced stream', () => {
       { topic: 't', dlqTopic: 't.dlq', owner: 'me', maxRetries: 3, leaseClock: { validityMs: 1000, maxClockSkewMs: 10 } },
     );
     const commits: unknown[] = [];
-    await consumer.handleBatch(payload(batchOf([record(A), record(B), record(A), record(A)], 20), { push: (c: unknown) => (events.push('commit'), commits.push(c)) } as unknown as unknown[]));
+    await consumer.handleBatch(
+      payload(batchOf([record(A), record(B), record(A), record(A)], 20), {
+        push: (c: unknown) => (events.push('commit'), commits.push(c)),
+      } as unknown as unknown[]),
+    );
     const seqs = (ms: ChatMessage[]) => ms.map((m) => `${m.conversation_id}:${m.seq}`);
     // The failed publish is repeated with the same messages, found again in storage.
     expect(attempts).toHaveLength(2);

@@ -8,7 +8,16 @@ import { testTimestamps } from './test-timestamps.js';
 let nextId = 1;
 const record = (conversation_id: string, body = 'x'.repeat(2000)): MessageRecord => {
   const id = String(nextId++);
-  return { v: 1, type: 'message', conversation_id, message_id: id, sender_id: `user-${'u'.repeat(100)}`, client_msg_id: `client-${id}-${'c'.repeat(50)}`, body, created_at: 1 };
+  return {
+    v: 1,
+    type: 'message',
+    conversation_id,
+    message_id: id,
+    sender_id: `user-${'u'.repeat(100)}`,
+    client_msg_id: `client-${id}-${'c'.repeat(50)}`,
+    body,
+    created_at: 1,
+  };
 };
 
 /** A message store that refuses to read message bodies: the sequencer's state must not need them. */

@@ -14,7 +14,17 @@ const epochOf = async (cid: string) => (cid === CONV || cid === OTHER ? 'e1' : n
 let nextId = 1;
 function record(overrides: Partial<MessageRecord> = {}): MessageRecord {
   const id = String(nextId++);
-  return { v: 1, type: 'message', conversation_id: CONV, message_id: id, sender_id: 'alice', client_msg_id: `c${id}`, body: `hi ${id}`, created_at: 1, ...overrides };
+  return {
+    v: 1,
+    type: 'message',
+    conversation_id: CONV,
+    message_id: id,
+    sender_id: 'alice',
+    client_msg_id: `c${id}`,
+    body: `hi ${id}`,
+    created_at: 1,
+    ...overrides,
+  };
 }
 
 interface Stores {
@@ -43,7 +53,10 @@ describe('Sequencer', () => {
     const batch = [record(), record(), record()];
     const first = await sequencer(s, 1).process(batch);
     const replay = await sequencer(s, 2).process([...batch, record()]);
-    expect(replay.messages.map((m) => [m.message_id, m.seq])).toEqual([...first.messages.map((m) => [m.message_id, m.seq]), [replay.messages[3]!.message_id, 4]]);
+    expect(replay.messages.map((m) => [m.message_id, m.seq])).toEqual([
+      ...first.messages.map((m) => [m.message_id, m.seq]),
+      [replay.messages[3]!.message_id, 4],
+    ]);
   });
 
   it('item 3: a replay far larger than any in-memory state keeps every seq (decided from storage)', async () => {
@@ -78,7 +91,15 @@ describe('Sequencer', () => {
   it('item 3: a dedup row whose message was never stored (or whose seq holds another message) is not trusted', async () => {
     const s = stores();
     const [r0, r1, r2] = [record(), record(), record()];
-    const row = (r: MessageRecord, seq: number) => ({ conversation_id: CONV, sender_id: r.sender_id, client_msg_id: r.client_msg_id, message_id: r.message_id, seq, body_sha256: bodyHash(r.body), created_at: r.created_at });
+    const row = (r: MessageRecord, seq: number) => ({
+      conversation_id: CONV,
+      sender_id: r.sender_id,
+      client_msg_id: r.client_msg_id,
+      message_id: r.message_id,
+      seq,
+      body_sha256: bodyHash(r.body),
+      created_at: r.created_at,
+    });
     // Rows claim r1 → 1 and r2 → 2, but only r0 ever got stored (at seq 1).
     await s.sends.record([row(r1, 1), row(r2, 2)], 1n);
     await sequencer(s, 1).process([r0]);

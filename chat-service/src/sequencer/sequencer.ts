@@ -93,7 +93,8 @@ export const bodyHash = sha256;
 const RECENT_ENTRY_OVERHEAD = 160;
 function stateBytes(conversationId: string, state: ConversationState): number {
   let bytes = 200 + stringBytes(conversationId);
-  for (const [id, r] of state.recent) bytes += 2 * RECENT_ENTRY_OVERHEAD + 2 * stringBytes(id) + 2 * stringBytes(r.sender_id) + 2 * stringBytes(r.client_msg_id) + stringBytes(r.body_sha256);
+  for (const [id, r] of state.recent)
+    bytes += 2 * RECENT_ENTRY_OVERHEAD + 2 * stringBytes(id) + 2 * stringBytes(r.sender_id) + 2 * stringBytes(r.client_msg_id) + stringBytes(r.body_sha256);
   return bytes;
 }
 
@@ -230,7 +231,10 @@ export class Sequencer {
     // 1. Decided by memory: a second copy of a message this owner stored (and delivered).
     const pending: { record: MessageRecord; hash: string }[] = [];
     for (const record of records) {
-      const hash = contentHash(record.body, record.attachments?.map((a) => a.attachment_id));
+      const hash = contentHash(
+        record.body,
+        record.attachments?.map((a) => a.attachment_id),
+      );
       const recent = state.recent.get(record.message_id);
       if (!recent) pending.push({ record, hash });
       else if (sameContent(recent, record, hash)) out.duplicates++;
@@ -316,7 +320,8 @@ export class Sequencer {
     durable: SequencedSend[],
     isStored: (s: SequencedSend) => Promise<boolean>,
   ): Promise<boolean> {
-    const matches = (s: SequencedSend) => s.message_id !== record.message_id && s.body_sha256 === hash && Math.abs(s.created_at - record.created_at) <= DEDUP_WINDOW_MS;
+    const matches = (s: SequencedSend) =>
+      s.message_id !== record.message_id && s.body_sha256 === hash && Math.abs(s.created_at - record.created_at) <= DEDUP_WINDOW_MS;
     if (thisAttempt.some(matches)) return true;
     for (const s of durable) if (matches(s) && (await isStored(s))) return true;
     return false;
@@ -326,7 +331,12 @@ export class Sequencer {
   private isRecentResend(state: ConversationState, record: MessageRecord, hash: string): boolean {
     const id = state.recentByKey.get(clientKey(record));
     const recent = id === undefined ? undefined : state.recent.get(id);
-    return id !== record.message_id && recent !== undefined && sameContent(recent, record, hash) && Math.abs(recent.created_at - record.created_at) <= DEDUP_WINDOW_MS;
+    return (
+      id !== record.message_id &&
+      recent !== undefined &&
+      sameContent(recent, record, hash) &&
+      Math.abs(recent.created_at - record.created_at) <= DEDUP_WINDOW_MS
+    );
   }
 
   private remember(state: ConversationState, m: ChatMessage, hash: string): void {

@@ -32,18 +32,20 @@ export class CassandraConversationStore implements ConversationStore {
     // Bounded concurrency keeps a 10,000-member group from opening 20,000 requests at once.
     for (let i = 0; i < members.length; i += 256) {
       await Promise.all(
-        members.slice(i, i + 256).flatMap((m) => [
-          this.db.execute(
-            'INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, joined_seq) VALUES (?, ?, ?, ?, ?)',
-            [id, m.user_id, m.role, new Date(m.joined_at), cassandra.types.Long.fromNumber(m.joined_seq)],
-            IDEMPOTENT,
-          ),
-          this.db.execute(
-            'INSERT INTO user_conversations (user_id, conversation_id, kind, joined_at) VALUES (?, ?, ?, ?)',
-            [m.user_id, id, c.kind, new Date(m.joined_at)],
-            IDEMPOTENT,
-          ),
-        ]),
+        members
+          .slice(i, i + 256)
+          .flatMap((m) => [
+            this.db.execute(
+              'INSERT INTO conversation_members (conversation_id, user_id, role, joined_at, joined_seq) VALUES (?, ?, ?, ?, ?)',
+              [id, m.user_id, m.role, new Date(m.joined_at), cassandra.types.Long.fromNumber(m.joined_seq)],
+              IDEMPOTENT,
+            ),
+            this.db.execute(
+              'INSERT INTO user_conversations (user_id, conversation_id, kind, joined_at) VALUES (?, ?, ?, ?)',
+              [m.user_id, id, c.kind, new Date(m.joined_at)],
+              IDEMPOTENT,
+            ),
+          ]),
       );
     }
   }
@@ -79,7 +81,10 @@ export class CassandraConversationStore implements ConversationStore {
     const now = Date.now();
     const c: Conversation = { conversation_id: conversationId, kind: 'direct', title: null, created_by: createdBy, created_at: now, epoch: now.toString(36) };
     await this.insertConversation(c);
-    await this.insertMembers(c, [lo, hi].map((u) => ({ user_id: u, role: 'member' as const, joined_at: now, joined_seq: 0 })));
+    await this.insertMembers(
+      c,
+      [lo, hi].map((u) => ({ user_id: u, role: 'member' as const, joined_at: now, joined_seq: 0 })),
+    );
     return c;
   }
 
@@ -92,19 +97,31 @@ export class CassandraConversationStore implements ConversationStore {
   async members(conversationId: string): Promise<Member[]> {
     const out: Member[] = [];
     // Iterating the result set pages through large groups transparently.
-    const rows = await this.db.execute('SELECT user_id, role, joined_at, joined_seq FROM conversation_members WHERE conversation_id = ?', [toLong(conversationId)], {
-      ...IDEMPOTENT,
-      fetchSize: 5000,
-    });
+    const rows = await this.db.execute(
+      'SELECT user_id, role, joined_at, joined_seq FROM conversation_members WHERE conversation_id = ?',
+      [toLong(conversationId)],
+      {
+        ...IDEMPOTENT,
+        fetchSize: 5000,
+      },
+    );
     for await (const row of rows) {
-      out.push({ user_id: row.user_id as string, role: row.role as Member['role'], joined_at: (row.joined_at as Date).getTime(), joined_seq: longToNumber(row.joined_seq) });
+      out.push({
+        user_id: row.user_id as string,
+        role: row.role as Member['role'],
+        joined_at: (row.joined_at as Date).getTime(),
+        joined_seq: longToNumber(row.joined_seq),
+      });
     }
     return out;
   }
 
   async addMembers(conversation: Conversation, userIds: string[], joinedSeq: number): Promise<void> {
     const now = Date.now();
-    await this.insertMembers(conversation, userIds.map((u) => ({ user_id: u, role: 'member' as const, joined_at: now, joined_seq: joinedSeq })));
+    await this.insertMembers(
+      conversation,
+      userIds.map((u) => ({ user_id: u, role: 'member' as const, joined_at: now, joined_seq: joinedSeq })),
+    );
   }
 
   async removeMember(conversation: Conversation, userId: string): Promise<void> {

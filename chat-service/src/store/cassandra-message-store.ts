@@ -51,7 +51,18 @@ export class CassandraMessageStore implements MessageStore {
       await this.batcher.write(
         run.map((m) => ({
           query: INSERT,
-          params: [id, bucket, toLong(String(m.seq)), toLong(m.message_id), m.sender_id, m.client_msg_id, m.body, new Date(m.created_at), encodeAttachments(m.attachments), ts],
+          params: [
+            id,
+            bucket,
+            toLong(String(m.seq)),
+            toLong(m.message_id),
+            m.sender_id,
+            m.client_msg_id,
+            m.body,
+            new Date(m.created_at),
+            encodeAttachments(m.attachments),
+            ts,
+          ],
         })),
         run.reduce((n, m) => n + ROW_BYTES + Buffer.byteLength(m.body) + m.sender_id.length + m.client_msg_id.length, 0),
       );
@@ -79,7 +90,11 @@ export class CassandraMessageStore implements MessageStore {
     const id = toLong(conversationId);
     // The recorded bucket may still be empty (recorded just before its first write): look one lower.
     for (let bucket = Math.max(0, await this.lastBucket(id)), tries = 0; bucket >= 0 && tries < 2; bucket--, tries++) {
-      const top = await this.db.execute('SELECT seq FROM messages WHERE conversation_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1', [id, bucket], IDEMPOTENT);
+      const top = await this.db.execute(
+        'SELECT seq FROM messages WHERE conversation_id = ? AND bucket = ? ORDER BY seq DESC LIMIT 1',
+        [id, bucket],
+        IDEMPOTENT,
+      );
       const row = top.first();
       if (row) return longToNumber(row.seq);
     }
@@ -122,11 +137,13 @@ export class CassandraMessageStore implements MessageStore {
     for (let bucket = bucketOf(afterSeq + 1); bucket <= bucketOf(untilSeq) && out.length < limit; bucket++) {
       const from = Math.max(afterSeq, bucket * BUCKET_SIZE - 1);
       out.push(
-        ...(await this.rows(
-          conversationId,
-          'SELECT * FROM messages WHERE conversation_id = ? AND bucket = ? AND seq > ? AND seq <= ? LIMIT ?',
-          [id, bucket, toLong(String(from)), toLong(String(untilSeq)), limit - out.length],
-        )),
+        ...(await this.rows(conversationId, 'SELECT * FROM messages WHERE conversation_id = ? AND bucket = ? AND seq > ? AND seq <= ? LIMIT ?', [
+          id,
+          bucket,
+          toLong(String(from)),
+          toLong(String(untilSeq)),
+          limit - out.length,
+        ])),
       );
     }
     return out;
@@ -136,11 +153,12 @@ export class CassandraMessageStore implements MessageStore {
     const out: ChatMessage[] = [];
     const id = toLong(conversationId);
     for (let bucket = bucketOf(beforeSeq - 1); bucket >= 0 && out.length < limit; bucket--) {
-      const page = await this.rows(
-        conversationId,
-        'SELECT * FROM messages WHERE conversation_id = ? AND bucket = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
-        [id, bucket, toLong(String(beforeSeq)), limit - out.length],
-      );
+      const page = await this.rows(conversationId, 'SELECT * FROM messages WHERE conversation_id = ? AND bucket = ? AND seq < ? ORDER BY seq DESC LIMIT ?', [
+        id,
+        bucket,
+        toLong(String(beforeSeq)),
+        limit - out.length,
+      ]);
       out.push(...page);
     }
     return out.reverse();

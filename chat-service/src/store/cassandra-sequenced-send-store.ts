@@ -67,7 +67,17 @@ export class CassandraSequencedSendStore implements SequencedSendStore {
       const group = groups.get(`${s.conversation_id}/${day}`) ?? { statements: [], bytes: 0 };
       group.statements.push({
         query: INSERT,
-        params: [toLong(s.conversation_id), day, s.sender_id, s.client_msg_id, toLong(s.message_id), toLong(String(s.seq)), s.body_sha256, new Date(s.created_at), ts],
+        params: [
+          toLong(s.conversation_id),
+          day,
+          s.sender_id,
+          s.client_msg_id,
+          toLong(s.message_id),
+          toLong(String(s.seq)),
+          s.body_sha256,
+          new Date(s.created_at),
+          ts,
+        ],
       });
       group.bytes += ROW_BYTES + s.sender_id.length + s.client_msg_id.length + s.body_sha256.length;
       groups.set(`${s.conversation_id}/${day}`, group);

@@ -63,9 +63,14 @@ export class CoalescingBatcher {
   }
 
   private send(groups: Group[]): void {
-    this.db.batch(groups.flatMap((g) => g.statements), { prepare: true, isIdempotent: true, logged: false }).then(
-      () => groups.forEach((g) => g.resolve()),
-      (err: unknown) => groups.forEach((g) => g.reject(err)),
-    );
+    this.db
+      .batch(
+        groups.flatMap((g) => g.statements),
+        { prepare: true, isIdempotent: true, logged: false },
+      )
+      .then(
+        () => groups.forEach((g) => g.resolve()),
+        (err: unknown) => groups.forEach((g) => g.reject(err)),
+      );
   }
 }

@@ -13,7 +13,11 @@ function storeWith(membersOf: (cid: string) => number): ConversationStore {
 describe('MembershipCache memory', () => {
   it('item 15: cached conversations stay within the byte budget, whatever their member counts', async () => {
     const budget = 2 * 1024 * 1024;
-    const cache = new MembershipCache(storeWith(() => 1000), {} as Redis, { channel: 'test:members-changed', maxBytes: budget });
+    const cache = new MembershipCache(
+      storeWith(() => 1000),
+      {} as Redis,
+      { channel: 'test:members-changed', maxBytes: budget },
+    );
     for (let c = 0; c < 200; c++) {
       expect(await cache.isMember(String(c), `member-${c}-999`)).toBe(true);
       expect(cache.bytes).toBeLessThanOrEqual(budget);

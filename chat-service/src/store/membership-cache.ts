@@ -49,7 +49,13 @@ export class MembershipCache {
     private readonly pub: Redis,
     options: MembershipCacheOptions,
   ) {
-    this.opts = { ttlMs: 30_000, maxBytes: envDefault('MEMBERSHIP_CACHE_MAX_BYTES'), missTtlMs: envDefault('CONVERSATION_MISS_CACHE_MS'), maxMisses: 10_000, ...options };
+    this.opts = {
+      ttlMs: 30_000,
+      maxBytes: envDefault('MEMBERSHIP_CACHE_MAX_BYTES'),
+      missTtlMs: envDefault('CONVERSATION_MISS_CACHE_MS'),
+      maxMisses: 10_000,
+      ...options,
+    };
     this.entries = new ByteLru(this.opts.maxBytes, entryBytes);
   }
 

@@ -8,7 +8,11 @@ export class MemorySequencedSendStore implements SequencedSendStore {
     const out = new Map<string, SequencedSend[]>();
     for (const k of keys) {
       const rows = this.rows.get(`${conversationId}\n${clientKey(k)}`);
-      if (rows) out.set(clientKey(k), [...rows.values()].map((r) => ({ ...r.send })));
+      if (rows)
+        out.set(
+          clientKey(k),
+          [...rows.values()].map((r) => ({ ...r.send })),
+        );
     }
     return out;
   }

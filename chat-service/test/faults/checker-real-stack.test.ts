@@ -47,9 +47,13 @@ describe('history checker on the real stack', () => {
     expect(history.devices.every((d) => d.rawLog.length >= 20)).toBe(true);
 
     // Sequencer writes carry generation-derived timestamps: the delete needs a later one to win.
-    await sys.cassandra.execute('DELETE FROM messages USING TIMESTAMP ? WHERE conversation_id = ? AND bucket = 0 AND seq = 7', [cassandra.types.Long.fromString('4000000000000000000'), cassandra.types.Long.fromString(conv)], {
-      prepare: true,
-    });
+    await sys.cassandra.execute(
+      'DELETE FROM messages USING TIMESTAMP ? WHERE conversation_id = ? AND bucket = 0 AND seq = 7',
+      [cassandra.types.Long.fromString('4000000000000000000'), cassandra.types.Long.fromString(conv)],
+      {
+        prepare: true,
+      },
+    );
     const broken = await checkHistory(history, { readStored, print: false });
     expect(broken).toMatchObject({ ok: false, lost: 1, gaps: 1, stored: 19 });
   });

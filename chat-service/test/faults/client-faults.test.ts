@@ -114,17 +114,19 @@ describe('client and record faults', () => {
     // 20 source addresses (as 2,000 real clients would come from many).
     const senders = convs.map((c, g) => openDevice(sys, history, members[g]![0]!, [gwB.url], [c]));
     const storm = members.flatMap((users, g) =>
-      users.map((u, i) => openDevice(sys, history, u, [gwA.url, gwB.url], [convs[g]!], {
-        WebSocketImpl: socketFactory(`127.0.1.${1 + ((g * perGroup + i) % 20)}`).Impl,
-        reconnectBaseMs: 250,
-        reconnectCapMs: 5_000,
-        connectTimeoutMs: 30_000,
-        // The SDK's default request timeout: with a shorter one, syncs answered late under the storm
-        // were retried while still being served, multiplying the load (seen on a loaded machine).
-        requestTimeoutMs: 10_000,
-        retryBaseMs: 250,
-        retryCapMs: 10_000,
-      })),
+      users.map((u, i) =>
+        openDevice(sys, history, u, [gwA.url, gwB.url], [convs[g]!], {
+          WebSocketImpl: socketFactory(`127.0.1.${1 + ((g * perGroup + i) % 20)}`).Impl,
+          reconnectBaseMs: 250,
+          reconnectCapMs: 5_000,
+          connectTimeoutMs: 30_000,
+          // The SDK's default request timeout: with a shorter one, syncs answered late under the storm
+          // were retried while still being served, multiplying the load (seen on a loaded machine).
+          requestTimeoutMs: 10_000,
+          retryBaseMs: 250,
+          retryCapMs: 10_000,
+        }),
+      ),
     );
     devices = [...senders, ...storm];
     for (let i = 0; i < storm.length; i += 100) await Promise.all(storm.slice(i, i + 100).map((d) => d.client.connect()));
@@ -165,7 +167,16 @@ describe('client and record faults', () => {
     const poison = [
       'not json at all',
       JSON.stringify({ v: 1, type: 'message', conversation_id: conv }),
-      JSON.stringify({ v: 1, type: 'message', conversation_id: '9223372036854775806', message_id: '77', sender_id: users[0], client_msg_id: 'x', body: 'no such conversation', created_at: 1 }),
+      JSON.stringify({
+        v: 1,
+        type: 'message',
+        conversation_id: '9223372036854775806',
+        message_id: '77',
+        sender_id: users[0],
+        client_msg_id: 'x',
+        body: 'no such conversation',
+        created_at: 1,
+      }),
     ];
     await producer.send({ topic: sys.topic, acks: -1, messages: poison.map((value) => ({ key: conv, value })) });
     await producer.disconnect();
@@ -179,7 +190,11 @@ describe('client and record faults', () => {
     await consumer.connect();
     await consumer.subscribe({ topic: dlqTopicOf(sys.topic), fromBeginning: true });
     await consumer.run({ eachMessage: async ({ message }) => void dead.push(message.value?.toString() ?? '') });
-    await waitFor(() => poison.every((p) => dead.some((d) => d.includes(p) || (p.includes('no such conversation') && d.includes('no such conversation')))), 30_000, 'every poison record in the dead-letter topic');
+    await waitFor(
+      () => poison.every((p) => dead.some((d) => d.includes(p) || (p.includes('no such conversation') && d.includes('no such conversation')))),
+      30_000,
+      'every poison record in the dead-letter topic',
+    );
     await consumer.disconnect();
     reportRecovery(name, 'messages behind the poison stored and shown; checked after', Date.now() - poisonedAt);
     expect(result.violations).toEqual([]);

@@ -9,7 +9,10 @@ let sys: TestSystem;
 
 beforeAll(async () => {
   kafka = await startPrivateKafka();
-  sys = await startSystem(0, { roles: 'api,sequencer,inbox', env: { KAFKA_BROKERS: kafka.brokers.join(','), LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal' } });
+  sys = await startSystem(0, {
+    roles: 'api,sequencer,inbox',
+    env: { KAFKA_BROKERS: kafka.brokers.join(','), LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'fatal' },
+  });
 }, 240_000);
 
 afterAll(async () => {

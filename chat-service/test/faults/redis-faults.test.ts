@@ -40,7 +40,15 @@ describe('Redis faults (private Redis)', () => {
 
     // Nobody is locked out: every user connects a second device at once and is served.
     const users = [...new Set(run.devices.map((d) => d.userId))];
-    const more = users.map((u) => openDevice(sys, run.history, u, sys.gateways.map((g) => g.url), [run.conversationId]));
+    const more = users.map((u) =>
+      openDevice(
+        sys,
+        run.history,
+        u,
+        sys.gateways.map((g) => g.url),
+        [run.conversationId],
+      ),
+    );
     devices.push(...more);
     await Promise.all(more.map((d) => d.client.connect()));
     const acks = await Promise.all(more.map((d, i) => run.history.send(d.client, d.userId, run.conversationId, `after ${i}`, `after-${i}`)));

@@ -42,10 +42,15 @@ describe('replicated Cassandra: SIGKILL of one node', () => {
       }
     })();
 
-    const loop = sendLoop(history, conv, [
-      { userId: alice, client: a },
-      { userId: bob, client: b },
-    ], 150);
+    const loop = sendLoop(
+      history,
+      conv,
+      [
+        { userId: alice, client: a },
+        { userId: bob, client: b },
+      ],
+      150,
+    );
     await waitFor(() => loop.acked() >= 60, 60_000, '60 acked sends before the fault');
     const killedAt = await crash(VICTIM);
     killed = true;

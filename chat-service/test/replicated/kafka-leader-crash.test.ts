@@ -18,7 +18,7 @@ afterAll(async () => {
 });
 
 describe('replicated Kafka: SIGKILL of the partition leader', () => {
-  it('G1/G2/G3 under SIGKILL of the leader broker of the conversation\'s partition mid-sends (RF 3, min ISR 2): no acked message lost, sends keep succeeding', async () => {
+  it("G1/G2/G3 under SIGKILL of the leader broker of the conversation's partition mid-sends (RF 3, min ISR 2): no acked message lost, sends keep succeeding", async () => {
     const history = new History('kafka leader SIGKILL (replicated)');
     const [alice, bob, carol] = ['alice', 'bob', 'carol'].map((n) => stack.user(n)) as [string, string, string];
     const conv = await stack.createGroup(alice, [alice, bob, carol]);
@@ -30,10 +30,15 @@ describe('replicated Kafka: SIGKILL of the partition leader', () => {
     const { partition, leader } = await conversationPartitionLeader(stack.kafka, stack.topic);
 
     const perSender = 150;
-    const loop = sendLoop(history, conv, [
-      { userId: alice, client: a },
-      { userId: bob, client: b },
-    ], perSender);
+    const loop = sendLoop(
+      history,
+      conv,
+      [
+        { userId: alice, client: a },
+        { userId: bob, client: b },
+      ],
+      perSender,
+    );
     await waitFor(() => loop.acked() >= 60, 60_000, '60 acked sends before the fault');
     const killedAt = await crash(leader);
     killed = leader;

@@ -68,7 +68,9 @@ describe('replicated Redis: Sentinel failover', () => {
     killedAt = await crash(master);
     killed = master;
     let promotedAt = 0;
-    await waitFor(async () => (await redisMasterNode().catch(() => master)) !== master, 60_000, 'the sentinels to promote the replica').then(() => (promotedAt = Date.now()));
+    await waitFor(async () => (await redisMasterNode().catch(() => master)) !== master, 60_000, 'the sentinels to promote the replica').then(
+      () => (promotedAt = Date.now()),
+    );
 
     const deliveryRecovered = () => {
       const t = records.filter((r) => r.startedAt >= killedAt && deliveredAt.has(r.clientMsgId)).map((r) => deliveredAt.get(r.clientMsgId)!);

@@ -17,7 +17,11 @@ export async function countInboxRows(db: CassandraClient, conversationId: string
     for (const day of [today - 1, today]) {
       queries.push(
         db
-          .execute('SELECT count(*) AS n FROM inbox WHERE user_id IN ? AND day = ? AND conversation_id = ? ALLOW FILTERING', [users, day, cassandra.types.Long.fromString(conversationId)], { prepare: true })
+          .execute(
+            'SELECT count(*) AS n FROM inbox WHERE user_id IN ? AND day = ? AND conversation_id = ? ALLOW FILTERING',
+            [users, day, cassandra.types.Long.fromString(conversationId)],
+            { prepare: true },
+          )
           .then((rs) => Number(rs.first()?.n ?? 0)),
       );
     }

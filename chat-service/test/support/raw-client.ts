@@ -41,7 +41,9 @@ export class RawClient {
   }
 
   messages(conversationId?: string): Extract<ServerFrame, { type: 'message' }>[] {
-    return this.frames.filter((f): f is Extract<ServerFrame, { type: 'message' }> => f.type === 'message' && (!conversationId || f.conversation_id === conversationId));
+    return this.frames.filter(
+      (f): f is Extract<ServerFrame, { type: 'message' }> => f.type === 'message' && (!conversationId || f.conversation_id === conversationId),
+    );
   }
 
   close(): void {

@@ -20,14 +20,23 @@ export async function internalSend(sys: TestSystem, requests: InternalSendReques
 }
 
 /** Every stored (seq, message_id, client_msg_id, body) of a conversation, ascending, read straight from Cassandra. */
-export async function storedRows(sys: TestSystem, conversationId: string, maxBuckets = 32): Promise<{ seq: number; message_id: string; client_msg_id: string; body: string }[]> {
+export async function storedRows(
+  sys: TestSystem,
+  conversationId: string,
+  maxBuckets = 32,
+): Promise<{ seq: number; message_id: string; client_msg_id: string; body: string }[]> {
   const out: { seq: number; message_id: string; client_msg_id: string; body: string }[] = [];
   for (let bucket = 0; bucket < maxBuckets; bucket++) {
-    const rs = await sys.cassandra.execute('SELECT seq, message_id, client_msg_id, body FROM messages WHERE conversation_id = ? AND bucket = ?', [long(conversationId), bucket], {
-      prepare: true,
-      fetchSize: 5000,
-    });
-    for (const r of rs.rows) out.push({ seq: Number(r.seq), message_id: String(r.message_id), client_msg_id: r.client_msg_id as string, body: r.body as string });
+    const rs = await sys.cassandra.execute(
+      'SELECT seq, message_id, client_msg_id, body FROM messages WHERE conversation_id = ? AND bucket = ?',
+      [long(conversationId), bucket],
+      {
+        prepare: true,
+        fetchSize: 5000,
+      },
+    );
+    for (const r of rs.rows)
+      out.push({ seq: Number(r.seq), message_id: String(r.message_id), client_msg_id: r.client_msg_id as string, body: r.body as string });
   }
   return out.sort((a, b) => a.seq - b.seq);
 }
@@ -35,7 +44,11 @@ export async function storedRows(sys: TestSystem, conversationId: string, maxBuc
 /** Whether a message with seq ≥ `seq` is stored. */
 export async function storedAtLeast(sys: TestSystem, conversationId: string, seq: number): Promise<boolean> {
   for (let bucket = Math.floor(seq / BUCKET_SIZE); bucket < Math.floor(seq / BUCKET_SIZE) + 16; bucket++) {
-    const rs = await sys.cassandra.execute('SELECT seq FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? LIMIT 1', [long(conversationId), bucket, long(seq)], { prepare: true });
+    const rs = await sys.cassandra.execute(
+      'SELECT seq FROM messages WHERE conversation_id = ? AND bucket = ? AND seq >= ? LIMIT 1',
+      [long(conversationId), bucket, long(seq)],
+      { prepare: true },
+    );
     if (rs.rowLength > 0) return true;
   }
   return false;

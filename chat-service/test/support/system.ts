@@ -2,7 +2,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { mintDevToken } from '@chat/server/auth';
-import { createCassandra, createIdempotentProducer, createKafka, createRedis, createRedisSubscriber, createTopicsWithLeaders, redisTargetFromConfig, type CassandraClient, type Kafka, type Redis } from '@chat/server/clients';
+import {
+  createCassandra,
+  createIdempotentProducer,
+  createKafka,
+  createRedis,
+  createRedisSubscriber,
+  createTopicsWithLeaders,
+  redisTargetFromConfig,
+  type CassandraClient,
+  type Kafka,
+  type Redis,
+} from '@chat/server/clients';
 import { loadConfig, type Config } from '@chat/server/config';
 import { kafkaTopics, topicSettingsFromConfig, toTopicConfigs } from '@chat/server/kafka-topics';
 import { createLogger } from '@chat/server/logger';
@@ -15,7 +26,6 @@ export { freePort, waitFor };
 export { spawnGateway as startGateway, type GatewayProcess };
 
 const CHAT_SERVICE_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
-
 
 export interface TestSystem {
   config: Config;
@@ -83,12 +93,20 @@ export async function startSystem(gatewayCount = 2, options: SystemOptions = {})
 
   const redisSub = createRedisSubscriber(redis, log);
   const s3 = createS3ObjectStorage(s3SettingsFromConfig(config));
-  const chat: RunningChatService = await startChatService(config, log, { redis, redisSub, kafka, cassandra, createProducer: () => createIdempotentProducer(kafka), objects: s3.storage });
+  const chat: RunningChatService = await startChatService(config, log, {
+    redis,
+    redisSub,
+    kafka,
+    cassandra,
+    createProducer: () => createIdempotentProducer(kafka),
+    objects: s3.storage,
+  });
 
   const gateways: GatewayProcess[] = [];
   for (let i = 1; i <= gatewayCount; i++) gateways.push(await spawnGateway(env, `t${run}-gw${i}`));
 
-  const token = (userId: string, ttlSeconds = 600) => mintDevToken(config.JWT_HS256_SECRET, userId, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds });
+  const token = (userId: string, ttlSeconds = 600) =>
+    mintDevToken(config.JWT_HS256_SECRET, userId, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds });
   const chatUrl = `http://127.0.0.1:${chat.publicPort ?? chatPort}`;
   return {
     config,
@@ -153,4 +171,3 @@ export async function startChatServiceProcess(env: NodeJS.ProcessEnv): Promise<C
     },
   };
 }
-

@@ -13,7 +13,12 @@ const root = process.cwd();
 const exceptionsFile = join(root, '.ci', 'audit-exceptions.json');
 const exceptions = existsSync(exceptionsFile) ? parseExceptions(readFileSync(exceptionsFile, 'utf8')) : [];
 
-const run = spawnSync('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], { cwd: root, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
+const run = spawnSync('npm', ['audit', '--omit=dev', '--audit-level=high', '--json'], {
+  cwd: root,
+  encoding: 'utf8',
+  timeout: 120_000,
+  maxBuffer: 64 * 1024 * 1024,
+});
 const verdict =
   run.error !== undefined ? { kind: 'failed' as const, reason: `npm audit did not run: ${run.error.message}` } : classifyAudit(run.stdout, exceptions);
 const { lines, exitCode } = reportVerdict(verdict);

@@ -19,7 +19,11 @@ const NO_LOCKFILE = JSON.stringify({ error: { code: 'ENOLOCK', summary: 'This co
 const DNS = JSON.stringify({ error: { code: 'EAI_AGAIN', summary: 'request to https://registry.npmjs.org failed', detail: '' } });
 
 function report(vulnerabilities: Record<string, unknown>, counts: Record<string, number>): string {
-  return JSON.stringify({ auditReportVersion: 2, vulnerabilities, metadata: { vulnerabilities: { info: 0, low: 0, moderate: 0, high: 0, critical: 0, ...counts, total: 0 } } });
+  return JSON.stringify({
+    auditReportVersion: 2,
+    vulnerabilities,
+    metadata: { vulnerabilities: { info: 0, low: 0, moderate: 0, high: 0, critical: 0, ...counts, total: 0 } },
+  });
 }
 const advisory = (name: string, severity: string, ghsa: string) => ({
   source: 1,
@@ -62,7 +66,10 @@ describe('dependency audit verdict (CI: npm audit --omit=dev --audit-level=high)
       { advisory: 'https://github.com/advisories/GHSA-7777-8888-9999', reason: 'y' },
     ]);
     expect(both.kind).toBe('clean');
-    expect(reportVerdict(both)).toMatchObject({ exitCode: 0, lines: [expect.stringMatching(/no high or critical/), expect.stringMatching(/excepted.*GHSA-1111/), expect.stringMatching(/excepted.*GHSA-7777/)] });
+    expect(reportVerdict(both)).toMatchObject({
+      exitCode: 0,
+      lines: [expect.stringMatching(/no high or critical/), expect.stringMatching(/excepted.*GHSA-1111/), expect.stringMatching(/excepted.*GHSA-7777/)],
+    });
   });
 
   it('a clean report and a moderate-only report pass and say so', () => {
@@ -82,7 +89,9 @@ describe('dependency audit verdict (CI: npm audit --omit=dev --audit-level=high)
       expect(lines[0]).toMatch(/NOT PERFORMED: this is not a clean result/);
       expect(lines.join('\n')).not.toMatch(/no high or critical/);
     }
-    expect(classifyAudit(ENDPOINT_405, []).kind === 'not_performed' && classifyAudit(ENDPOINT_405, [])).toMatchObject({ reason: expect.stringContaining('405') });
+    expect(classifyAudit(ENDPOINT_405, []).kind === 'not_performed' && classifyAudit(ENDPOINT_405, [])).toMatchObject({
+      reason: expect.stringContaining('405'),
+    });
   });
 
   it('npm failing for a reason of ours (no lockfile, no JSON) fails CI', () => {

@@ -29,7 +29,17 @@ export type AuditVerdict =
 
 const BLOCKING = new Set(['high', 'critical']);
 /** npm error codes that mean the registry could not be reached (npm also uses E<HTTP status>). */
-const NETWORK_CODES = new Set(['ENOTFOUND', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ERR_SOCKET_TIMEOUT', 'FETCH_ERROR']);
+const NETWORK_CODES = new Set([
+  'ENOTFOUND',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ERR_SOCKET_TIMEOUT',
+  'FETCH_ERROR',
+]);
 
 interface ViaAdvisory {
   title?: unknown;
@@ -61,7 +71,8 @@ export function classifyAudit(stdout: string, exceptions: readonly AuditExceptio
     if (typeof r.message === 'string') return { kind: 'not_performed', reason: `the advisory endpoint could not be used: ${r.message}` };
     const code = typeof r.error?.code === 'string' ? r.error.code : '';
     const summary = typeof r.error?.summary === 'string' ? r.error.summary : '';
-    if (NETWORK_CODES.has(code) || /^E[45]\d\d$/.test(code)) return { kind: 'not_performed', reason: `the advisory endpoint could not be reached: ${code} ${summary}`.trim() };
+    if (NETWORK_CODES.has(code) || /^E[45]\d\d$/.test(code))
+      return { kind: 'not_performed', reason: `the advisory endpoint could not be reached: ${code} ${summary}`.trim() };
     return { kind: 'failed', reason: `npm audit failed: ${code || 'unknown error'} ${summary}`.trim() };
   }
   const excused = new Set(exceptions.flatMap((e) => [e.advisory.toLowerCase(), advisoryId(e.advisory).toLowerCase()]));
@@ -83,7 +94,8 @@ export function classifyAudit(stdout: string, exceptions: readonly AuditExceptio
   const excepted = all.filter(isExcused);
   const advisories = all.filter((a) => !isExcused(a));
   if (advisories.length > 0) return { kind: 'vulnerable', advisories, excepted };
-  const counts = typeof r.metadata?.vulnerabilities === 'object' && r.metadata.vulnerabilities !== null ? (r.metadata.vulnerabilities as Record<string, number>) : {};
+  const counts =
+    typeof r.metadata?.vulnerabilities === 'object' && r.metadata.vulnerabilities !== null ? (r.metadata.vulnerabilities as Record<string, number>) : {};
   return { kind: 'clean', counts, excepted };
 }
 
@@ -102,14 +114,18 @@ export function parseExceptions(text: string): AuditException[] {
 
 /** The lines CI prints for a verdict, and its exit code (only `vulnerable` fails). */
 export function reportVerdict(verdict: AuditVerdict): { lines: string[]; exitCode: number } {
-  const excepted = (list: Advisory[]): string[] => list.map((a) => `  excepted (documented in .ci/audit-exceptions.json): ${a.id} ${a.package} (${a.severity})`);
+  const excepted = (list: Advisory[]): string[] =>
+    list.map((a) => `  excepted (documented in .ci/audit-exceptions.json): ${a.id} ${a.package} (${a.severity})`);
   switch (verdict.kind) {
     case 'clean': {
       const counts = Object.entries(verdict.counts)
         .filter(([k]) => k !== 'total')
         .map(([k, v]) => `${k} ${v}`)
         .join(', ');
-      return { lines: [`dependency audit: no high or critical advisories in production dependencies${counts ? ` (${counts})` : ''}`, ...excepted(verdict.excepted)], exitCode: 0 };
+      return {
+        lines: [`dependency audit: no high or critical advisories in production dependencies${counts ? ` (${counts})` : ''}`, ...excepted(verdict.excepted)],
+        exitCode: 0,
+      };
     }
     case 'vulnerable':
       return {

@@ -40,8 +40,14 @@ describe('boundaryProblems', () => {
   write('node_modules/right/package.json', JSON.stringify({ name: 'right' }));
   write('node_modules/@x/b/package.json', JSON.stringify({ name: '@x/b', dependencies: { deep: '1' } }));
   write('node_modules/deep/package.json', JSON.stringify({ name: 'deep' }));
-  write('a/src/fine.ts', "import { b } from '@x/b';\nimport { l } from 'left';\nimport { h } from './here.js';\nimport { readFileSync } from 'node:fs';\nimport path from 'path';\n");
-  write('a/src/bad.ts', "import { b } from '../../b/src/index.js';\nimport { c } from '@x/b/src/thing';\nimport { t } from 'tool';\nexport { u } from 'undeclared';\nconst lazy = await import('../../b/dist/x.js');\n");
+  write(
+    'a/src/fine.ts',
+    "import { b } from '@x/b';\nimport { l } from 'left';\nimport { h } from './here.js';\nimport { readFileSync } from 'node:fs';\nimport path from 'path';\n",
+  );
+  write(
+    'a/src/bad.ts',
+    "import { b } from '../../b/src/index.js';\nimport { c } from '@x/b/src/thing';\nimport { t } from 'tool';\nexport { u } from 'undeclared';\nconst lazy = await import('../../b/dist/x.js');\n",
+  );
   write('a/test/ok.test.ts', "import { t } from 'tool';\nimport { describe } from 'vitest';\n");
 
   it('names each import that leaves its package, reaches into internals or is undeclared, and nothing else', () => {

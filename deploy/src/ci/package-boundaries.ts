@@ -65,7 +65,8 @@ export function boundaryProblems(root: string, packages: readonly WorkspacePacka
     for (const { file, specifier } of importsOf(root, pkg)) {
       if (specifier.startsWith('.')) {
         const target = resolve(root, dirname(file), specifier);
-        if (target !== pkgRoot && !target.startsWith(pkgRoot + sep)) problems.push(`${file}: '${specifier}' reaches outside ${pkg.dir}/; import the package by name`);
+        if (target !== pkgRoot && !target.startsWith(pkgRoot + sep))
+          problems.push(`${file}: '${specifier}' reaches outside ${pkg.dir}/; import the package by name`);
         continue;
       }
       if (specifier.startsWith('node:') || builtinModules.includes(specifier)) continue;

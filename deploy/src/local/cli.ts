@@ -57,8 +57,7 @@ async function cmdDown(args: string[]): Promise<number> {
 async function cmdStatus(): Promise<number> {
   const st = await status(resolvePaths(), resolveEndpoints());
   for (const s of st) {
-    const state =
-      s.state === 'stopped' ? 'stopped' : `${s.state}${s.pid ? ` (pid ${s.pid})` : ''}, ${s.ready ? 'ready' : 'NOT ready'}`;
+    const state = s.state === 'stopped' ? 'stopped' : `${s.state}${s.pid ? ` (pid ${s.pid})` : ''}, ${s.ready ? 'ready' : 'NOT ready'}`;
     process.stdout.write(`${s.name.padEnd(10)} ${state.padEnd(30)} ${s.endpoint}${s.log ? `  log: ${s.log}` : ''}\n`);
   }
   return 0;
@@ -94,7 +93,8 @@ async function cmdTest(vitestArgs: string[]): Promise<number> {
   const abort = new AbortController();
   let child: ReturnType<typeof spawn> | undefined;
   let cleaning: Promise<void> | undefined;
-  const cleanup = () => (cleaning ??= started.length > 0 ? (log(`stopping what this run started: ${started.join(', ')}`), down(paths, log, started)) : Promise.resolve());
+  const cleanup = () =>
+    (cleaning ??= started.length > 0 ? (log(`stopping what this run started: ${started.join(', ')}`), down(paths, log, started)) : Promise.resolve());
   const onSignal = (sig: NodeJS.Signals) => {
     if (child && child.exitCode === null) {
       child.kill(sig); // vitest exits; the normal path below cleans up

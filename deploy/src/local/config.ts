@@ -94,7 +94,8 @@ export function resolveEndpoints(env: NodeJS.ProcessEnv = process.env): Endpoint
 }
 
 function bucketName(name: string): string {
-  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name)) throw new Error(`S3_BUCKET must be a valid bucket name (3-63 of a-z 0-9 . -), got ${JSON.stringify(name)}`);
+  if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name))
+    throw new Error(`S3_BUCKET must be a valid bucket name (3-63 of a-z 0-9 . -), got ${JSON.stringify(name)}`);
   return name;
 }
 

@@ -55,14 +55,23 @@ async function upOne(c: Component, paths: Paths, e: Endpoints, log: Log, onSpawn
   }
   for (const p of c.ports) {
     if (await portOpen(HOST, p)) {
-      throw new Error(`${c.name}: port ${HOST}:${p} is already in use by a process we did not start; free it, or point ${envVarOf(c.name)} at an existing ${c.name}`);
+      throw new Error(
+        `${c.name}: port ${HOST}:${p} is already in use by a process we did not start; free it, or point ${envVarOf(c.name)} at an existing ${c.name}`,
+      );
     }
   }
   const launch = await c.prepare(paths, say);
   signal?.throwIfAborted();
   mkdirSync(paths.logDir, { recursive: true });
   writeFileSync(logFile, `\n===== ${new Date().toISOString()} starting ${launch.version}: ${launch.command} ${launch.args.join(' ')}\n`, { flag: 'a' });
-  const pid = spawnDetached({ command: launch.command, args: launch.args, cwd: paths.componentDir(c.name), logFile, pidFile, ...(launch.env ? { env: launch.env } : {}) });
+  const pid = spawnDetached({
+    command: launch.command,
+    args: launch.args,
+    cwd: paths.componentDir(c.name),
+    logFile,
+    pidFile,
+    ...(launch.env ? { env: launch.env } : {}),
+  });
   onSpawned();
   say(`started ${launch.version} (pid ${pid}), waiting for readiness...`);
   try {
@@ -108,7 +117,9 @@ export async function provision(e: ProvisionTarget, paths: Paths, log: Log, topi
         log: (m) => log(`cassandra: ${m}`),
       });
       if (r.applied.length === 0 && r.alreadyApplied.length === 0) log(`cassandra: warning: no migrations found in ${paths.migrationsDir}`);
-      log(`cassandra: keyspace ${e.cassandraKeyspace}: ${r.applied.length} migration(s) applied, ${r.alreadyApplied.length} already applied (${secs(Date.now() - t)})`);
+      log(
+        `cassandra: keyspace ${e.cassandraKeyspace}: ${r.applied.length} migration(s) applied, ${r.alreadyApplied.length} already applied (${secs(Date.now() - t)})`,
+      );
     } finally {
       await client.shutdown().catch(() => undefined);
     }
@@ -145,7 +156,12 @@ export async function up(paths: Paths, e: Endpoints, log: Log, started: Componen
   const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
   if (errors.length > 0) throw new Error(errors.map((x) => x.message).join('\n\n'));
   await Promise.all([provision(e, paths, log), provisionBucket(e, log)]);
-  writeFileSync(join(paths.dataDir, 'infra.env'), Object.entries(endpointEnv(e)).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(
+    join(paths.dataDir, 'infra.env'),
+    Object.entries(endpointEnv(e))
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
   log(`infra ready in ${secs(Date.now() - t0)}; logs: ${paths.logDir}/{redis,kafka,cassandra,s3}.log`);
   return { started, endpoints: e };
 }
@@ -188,8 +204,7 @@ export async function status(paths: Paths, e: Endpoints): Promise<ComponentStatu
   return Promise.all(
     ALL.map(async (c): Promise<ComponentStatus> => {
       const endpoint = endpointEnv(e)[envVarOf(c.name)] ?? '';
-      const ready = () =>
-        Promise.race([c.ready(e).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]).catch(() => false);
+      const ready = () => Promise.race([c.ready(e).then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]).catch(() => false);
       if (e.external[c.name]) return { name: c.name, state: 'external', endpoint, ready: await ready() };
       const pid = runningPid(paths.pidFile(c.name), paths.dataDir);
       if (pid === undefined) return { name: c.name, state: 'stopped', endpoint, log: paths.logFile(c.name) };

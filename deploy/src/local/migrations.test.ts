@@ -14,10 +14,7 @@ CREATE TABLE b (
   x text
 );
 `;
-    expect(splitStatements(script)).toEqual([
-      'CREATE TABLE a (id int PRIMARY KEY, kind text)',
-      'CREATE TABLE b (\n  id int PRIMARY KEY, \n  x text\n)',
-    ]);
+    expect(splitStatements(script)).toEqual(['CREATE TABLE a (id int PRIMARY KEY, kind text)', 'CREATE TABLE b (\n  id int PRIMARY KEY, \n  x text\n)']);
   });
 
   it('keeps semicolons and comment markers inside literals, quoted identifiers and $$ blocks', () => {
@@ -99,18 +96,24 @@ describe('applyMigrations (fake client)', () => {
     const c = fakeClient();
     await applyMigrations(c as unknown as cassandra.Client, { keyspace: 'ks_t', migrations: [m1] });
     const edited = parseMigration('001_a.cql', 'CREATE TABLE IF NOT EXISTS a (id int PRIMARY KEY, x text);\n');
-    await expect(applyMigrations(c as unknown as cassandra.Client, { keyspace: 'ks_t', migrations: [edited, m2] })).rejects.toThrow(/checksum mismatch.*001_a\.cql/);
+    await expect(applyMigrations(c as unknown as cassandra.Client, { keyspace: 'ks_t', migrations: [edited, m2] })).rejects.toThrow(
+      /checksum mismatch.*001_a\.cql/,
+    );
     expect(c.rows.has('002_b.cql')).toBe(false);
   });
 
   it('does not record a migration whose statement failed', async () => {
     const c = fakeClient();
     const bad = parseMigration('003_bad.cql', 'CREATE TABLE IF NOT EXISTS ok (id int PRIMARY KEY);\nFAIL;\n');
-    await expect(applyMigrations(c as unknown as cassandra.Client, { keyspace: 'ks_t', migrations: [m1, bad] })).rejects.toThrow(/003_bad\.cql: statement 2 failed/);
+    await expect(applyMigrations(c as unknown as cassandra.Client, { keyspace: 'ks_t', migrations: [m1, bad] })).rejects.toThrow(
+      /003_bad\.cql: statement 2 failed/,
+    );
     expect([...c.rows.keys()]).toEqual(['001_a.cql']);
   });
 
   it('validates the keyspace name', async () => {
-    await expect(applyMigrations(fakeClient() as unknown as cassandra.Client, { keyspace: 'bad-name; DROP', migrations: [] })).rejects.toThrow(/invalid keyspace/);
+    await expect(applyMigrations(fakeClient() as unknown as cassandra.Client, { keyspace: 'bad-name; DROP', migrations: [] })).rejects.toThrow(
+      /invalid keyspace/,
+    );
   });
 });

@@ -159,11 +159,10 @@ export async function applyMigrations(client: cassandra.Client, opts: MigrationO
         throw new MigrationError(`${m.version}: statement ${k + 1} failed: ${(err as Error).message}\n  ${stmt.split('\n').join('\n  ')}`);
       }
     }
-    await client.execute(
-      `INSERT INTO ${keyspace}.schema_migrations (version, applied_at, checksum) VALUES (?, ?, ?)`,
-      [m.version, new Date(), m.checksum],
-      { prepare: true, consistency: cassandra.types.consistencies.quorum },
-    );
+    await client.execute(`INSERT INTO ${keyspace}.schema_migrations (version, applied_at, checksum) VALUES (?, ?, ?)`, [m.version, new Date(), m.checksum], {
+      prepare: true,
+      consistency: cassandra.types.consistencies.quorum,
+    });
     log(`applied migration ${m.version} (${m.statements.length} statement${m.statements.length === 1 ? '' : 's'})`);
     result.applied.push(m.version);
   }

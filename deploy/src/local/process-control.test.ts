@@ -12,7 +12,13 @@ describe('process control', () => {
   it('spawns a detached daemon with pid file and log, recognises it, stops it', async () => {
     const pidFile = join(dir, 'run', 'x.pid');
     const logFile = join(dir, 'logs', 'x.log');
-    const pid = spawnDetached({ command: process.execPath, args: ['-e', "console.log('hello'); setInterval(() => {}, 1000)"], cwd: join(dir, 'x'), logFile, pidFile });
+    const pid = spawnDetached({
+      command: process.execPath,
+      args: ['-e', "console.log('hello'); setInterval(() => {}, 1000)"],
+      cwd: join(dir, 'x'),
+      logFile,
+      pidFile,
+    });
     expect(readPidFile(pidFile)).toBe(pid);
     expect(isAlive(pid)).toBe(true);
     expect(belongsToUs(pid, dir)).toBe(true);

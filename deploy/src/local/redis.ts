@@ -36,7 +36,9 @@ export const redis: Component = {
     const bin = process.env.CHAT_REDIS_SERVER || 'redis-server';
     const probe = spawnSync(bin, ['--version'], { encoding: 'utf8' });
     if (probe.error || probe.status !== 0) {
-      throw new Error(`'${bin}' not found: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), or set REDIS_URL to an existing Redis`);
+      throw new Error(
+        `'${bin}' not found: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis), or set REDIS_URL to an existing Redis`,
+      );
     }
     const dir = paths.componentDir('redis');
     const dataDir = join(dir, 'data');

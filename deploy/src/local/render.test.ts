@@ -54,7 +54,15 @@ describe('cassandra.yaml', () => {
   });
   it('JVM args carry heap, Java 17 module flags, jamm and a loopback JMX port', () => {
     const a = cassandraJvmArgs({ lib: '/c/lib', dir: '/d/cassandra', logDir: '/d/cassandra/logs', jamm: '/c/lib/jamm-0.4.0.jar', jmxPort: 17199 });
-    expect(a).toEqual(expect.arrayContaining(['-Xms1g', '-Xmx1g', '--add-opens=java.base/java.lang=ALL-UNNAMED', '-javaagent:/c/lib/jamm-0.4.0.jar', '-Dcassandra.jmx.local.port=17199']));
+    expect(a).toEqual(
+      expect.arrayContaining([
+        '-Xms1g',
+        '-Xmx1g',
+        '--add-opens=java.base/java.lang=ALL-UNNAMED',
+        '-javaagent:/c/lib/jamm-0.4.0.jar',
+        '-Dcassandra.jmx.local.port=17199',
+      ]),
+    );
     expect(a.at(-1)).toBe('org.apache.cassandra.service.CassandraDaemon');
     expect(a).toContain('-Dcassandra.config=file:///d/cassandra/cassandra.yaml');
   });

@@ -42,7 +42,12 @@ export function restartDelay(attempt: number, baseMs: number, capMs: number): nu
  * backoff, and the restart is printed (not after exit code 78, a configuration error). Resolves once stopped (SIGINT/SIGTERM to this process, or
  * `options.signal`) and every service has exited: SIGTERM, then SIGKILL after graceMs.
  */
-export async function runServices(specs: readonly ServiceSpec[], env: Record<string, string>, log: (m: string) => void, options: RunServicesOptions = {}): Promise<void> {
+export async function runServices(
+  specs: readonly ServiceSpec[],
+  env: Record<string, string>,
+  log: (m: string) => void,
+  options: RunServicesOptions = {},
+): Promise<void> {
   const runnable = specs.filter((s) => {
     if (existsSync(join(REPO_ROOT, s.main))) return true;
     log(`warning: skipping ${s.name}: ${s.main} does not exist (not built yet?)`);

@@ -12,7 +12,9 @@ describe('topicProblems', () => {
   });
 
   it('item 13: a keyed topic must keep exactly its partition count; other topics may have more', () => {
-    expect(topicProblems(messages!, { name: 'm', replicasPerPartition: replicas(16), configs: good })).toEqual([expect.stringMatching(/has 16 partitions, configured 12/)]);
+    expect(topicProblems(messages!, { name: 'm', replicasPerPartition: replicas(16), configs: good })).toEqual([
+      expect.stringMatching(/has 16 partitions, configured 12/),
+    ]);
     expect(topicProblems(messages!, { name: 'm', replicasPerPartition: replicas(8), configs: good })).toHaveLength(1);
     expect(topicProblems(dlq!, { name: 'm.dlq', replicasPerPartition: replicas(3), configs: good })).toEqual([]);
     expect(topicProblems(dlq!, { name: 'm.dlq', replicasPerPartition: [], configs: good })).toHaveLength(1);

@@ -11,7 +11,9 @@ export interface TopicResult {
 /** An existing topic differs from its declaration in a way the tooling must not "fix" by itself. */
 export class TopicMismatchError extends NotRetriableError {
   constructor(readonly problems: string[]) {
-    super(`Kafka topics differ from their declaration (shared/server/src/kafka-topics.ts, KAFKA_* variables); refusing to continue:\n  ${problems.join('\n  ')}`);
+    super(
+      `Kafka topics differ from their declaration (shared/server/src/kafka-topics.ts, KAFKA_* variables); refusing to continue:\n  ${problems.join('\n  ')}`,
+    );
     this.name = 'TopicMismatchError';
   }
 }
@@ -50,7 +52,9 @@ export function topicProblems(declared: TopicSpec, actual: ActualTopic): string[
   for (const [key, want] of Object.entries(declared.config)) {
     const have = actual.configs[key];
     if (have !== want) {
-      problems.push(`topic ${declared.name}: ${key}=${have ?? '(unset)'}, configured ${want}; change it with kafka-configs --alter --entity-type topics --entity-name ${declared.name} --add-config ${key}=${want}`);
+      problems.push(
+        `topic ${declared.name}: ${key}=${have ?? '(unset)'}, configured ${want}; change it with kafka-configs --alter --entity-type topics --entity-name ${declared.name} --add-config ${key}=${want}`,
+      );
     }
   }
   return problems;
@@ -102,7 +106,13 @@ export async function ensureTopics(brokers: string[], topics: TopicSpec[]): Prom
  */
 export async function warmUpCoordinators(brokers: string[]): Promise<void> {
   // Idempotent producers refuse a client without retries; keep them short.
-  const kafka = new Kafka({ clientId: 'chat-infra-warmup', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 1000 } });
+  const kafka = new Kafka({
+    clientId: 'chat-infra-warmup',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 1000 },
+  });
   const admin = kafka.admin();
   await admin.connect();
   try {

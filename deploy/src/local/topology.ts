@@ -48,19 +48,30 @@ export function systemProcesses(t: Topology): SystemProcess[] {
   const chat = 'chat-service/dist/main.js';
   const out: SystemProcess[] = [
     // The HTTP API and the sequencer consumer run as separate processes, as they would in production.
-    { name: names.api, main: chat, port: t.chatHttpPort, env: { CHAT_SERVICE_ROLES: 'api', CHAT_HTTP_PORT: String(t.chatHttpPort), CHAT_INTERNAL_PORT: String(t.chatInternalPort) } },
+    {
+      name: names.api,
+      main: chat,
+      port: t.chatHttpPort,
+      env: { CHAT_SERVICE_ROLES: 'api', CHAT_HTTP_PORT: String(t.chatHttpPort), CHAT_INTERNAL_PORT: String(t.chatInternalPort) },
+    },
     { name: names.sequencer, main: chat, env: { CHAT_SERVICE_ROLES: t.sequencerRoles ?? 'sequencer', CHAT_INTERNAL_PORT: String(t.sequencerInternalPort) } },
     { name: names.presence, main: 'presence-service/dist/main.js', port: t.presencePort, env: { PRESENCE_HTTP_PORT: String(t.presencePort) } },
   ];
   // Pushes to offline users; without FCM credentials it logs what it would push (a local fake FCM).
-  if (t.notifierInternalPort !== undefined) out.push({ name: names.notifier, main: 'notifier/dist/main.js', env: { NOTIFIER_INTERNAL_PORT: String(t.notifierInternalPort) } });
+  if (t.notifierInternalPort !== undefined)
+    out.push({ name: names.notifier, main: 'notifier/dist/main.js', env: { NOTIFIER_INTERNAL_PORT: String(t.notifierInternalPort) } });
   t.gatewayPorts.forEach((port, i) => {
     const name = `gw-${i + 1}`;
     out.push({
       name,
       main: 'gateway/dist/main.js',
       port,
-      env: { ...backends, GATEWAY_PORT: String(port), GATEWAY_INTERNAL_PORT: String(t.gatewayInternalPorts?.[i] ?? 0), GATEWAY_ID: t.gatewayId?.(name) ?? name },
+      env: {
+        ...backends,
+        GATEWAY_PORT: String(port),
+        GATEWAY_INTERNAL_PORT: String(t.gatewayInternalPorts?.[i] ?? 0),
+        GATEWAY_ID: t.gatewayId?.(name) ?? name,
+      },
     });
   });
   return out;

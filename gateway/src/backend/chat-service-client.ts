@@ -1,9 +1,23 @@
 import type { EverythingNew } from '@chat/protocol';
-import { INTERNAL_PATHS, type HistoryPage, type InternalInboxRequest, type InternalHistoryRequest, type InternalSendBatchRequest, type InternalLatestRequest, type InternalLatestResponse, type InternalReadRequest, type InternalReadResponse, type InternalSendBatchResponse, type InternalSendRequest, type InternalSendResponse, type InternalSyncRequest, type InternalSyncResponse } from '@chat/protocol/internal';
+import {
+  INTERNAL_PATHS,
+  type HistoryPage,
+  type InternalInboxRequest,
+  type InternalHistoryRequest,
+  type InternalSendBatchRequest,
+  type InternalLatestRequest,
+  type InternalLatestResponse,
+  type InternalReadRequest,
+  type InternalReadResponse,
+  type InternalSendBatchResponse,
+  type InternalSendRequest,
+  type InternalSendResponse,
+  type InternalSyncRequest,
+  type InternalSyncResponse,
+} from '@chat/protocol/internal';
 import { envDefault } from '@chat/server/config';
 import { InternalHttp } from './internal-http.js';
 import { SendCoalescer } from './send-coalescer.js';
-
 
 /**
  * chat-service's internal API as the gateway sees it. `user_id` is always the verified token

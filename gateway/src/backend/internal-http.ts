@@ -22,7 +22,8 @@ export function chatErrorFromBody(status: number, body: unknown, service = 'the 
     const known: ErrorDef | undefined = errorByName(e.name);
     const message = typeof e.message === 'string' ? e.message : (known?.message ?? 'error');
     const def: ErrorDef = known ?? { code: e.code, name: e.name, retry: e.retry === true, httpStatus: status, message };
-    const retryAfterMs = typeof e.retry_after_ms === 'number' && Number.isFinite(e.retry_after_ms) && e.retry_after_ms > 0 ? Math.ceil(e.retry_after_ms) : undefined;
+    const retryAfterMs =
+      typeof e.retry_after_ms === 'number' && Number.isFinite(e.retry_after_ms) && e.retry_after_ms > 0 ? Math.ceil(e.retry_after_ms) : undefined;
     return new ChatError(def, message, retryAfterMs);
   }
   return new ChatError(status >= 500 ? Errors.UNAVAILABLE : Errors.INTERNAL, `${service} replied ${status}`);

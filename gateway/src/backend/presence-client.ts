@@ -1,5 +1,12 @@
 import { ChatError, Errors } from '@chat/protocol';
-import { PRESENCE_PATHS, type PresenceQueryRequest, type PresenceQueryResponse, type PresenceReportRequest, type PresenceState, type TypingRequest } from '@chat/protocol/internal';
+import {
+  PRESENCE_PATHS,
+  type PresenceQueryRequest,
+  type PresenceQueryResponse,
+  type PresenceReportRequest,
+  type PresenceState,
+  type TypingRequest,
+} from '@chat/protocol/internal';
 import { InternalHttp } from './internal-http.js';
 
 /**

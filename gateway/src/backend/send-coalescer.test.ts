@@ -4,7 +4,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { SendCoalescer } from './send-coalescer.js';
 
 const req = (i: number): InternalSendRequest => ({ user_id: 'u', conversation_id: String(i), client_msg_id: `c${i}`, body: 'b' });
-const ok = (r: InternalSendRequest): InternalSendResult => ({ ok: { conversation_id: r.conversation_id, client_msg_id: r.client_msg_id, message_id: `m${r.conversation_id}`, duplicate: false } });
+const ok = (r: InternalSendRequest): InternalSendResult => ({
+  ok: { conversation_id: r.conversation_id, client_msg_id: r.client_msg_id, message_id: `m${r.conversation_id}`, duplicate: false },
+});
 
 describe('SendCoalescer', () => {
   it('puts sends of one event-loop turn into one batch and answers each caller', async () => {
@@ -39,12 +41,15 @@ describe('SendCoalescer', () => {
     const releases: (() => void)[] = [];
     let concurrent = 0;
     let peak = 0;
-    const c = new SendCoalescer(async (requests) => {
-      peak = Math.max(peak, ++concurrent);
-      await new Promise<void>((r) => releases.push(r));
-      concurrent--;
-      return requests.map(ok);
-    }, { maxInFlight: 1 });
+    const c = new SendCoalescer(
+      async (requests) => {
+        peak = Math.max(peak, ++concurrent);
+        await new Promise<void>((r) => releases.push(r));
+        concurrent--;
+        return requests.map(ok);
+      },
+      { maxInFlight: 1 },
+    );
     const first = c.send(req(1));
     await new Promise((r) => setImmediate(r));
     const later = [c.send(req(2)), c.send(req(3))];

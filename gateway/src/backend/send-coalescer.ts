@@ -59,7 +59,13 @@ export class SendCoalescer {
     private readonly sendBatch: SendBatch,
     options: SendCoalescerOptions = {},
   ) {
-    this.opts = { maxInFlight: 8, deadlineMs: envDefault('SEND_DEADLINE_MS'), maxQueuedBytes: envDefault('GATEWAY_SEND_QUEUE_MAX_BYTES'), returnMarginMs: 250, ...options };
+    this.opts = {
+      maxInFlight: 8,
+      deadlineMs: envDefault('SEND_DEADLINE_MS'),
+      maxQueuedBytes: envDefault('GATEWAY_SEND_QUEUE_MAX_BYTES'),
+      returnMarginMs: 250,
+      ...options,
+    };
   }
 
   /** Bytes of sends queued or in flight (for tests and metrics). */

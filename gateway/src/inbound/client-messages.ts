@@ -1,4 +1,17 @@
-import { ChatError, CloseCodes, Errors, decodeFrame, parseClientFrame, rateLimited, refOf, type ClientFrame, type HistoryFrame, type InboxFrame, type ServerFrame, type SyncFrame } from '@chat/protocol';
+import {
+  ChatError,
+  CloseCodes,
+  Errors,
+  decodeFrame,
+  parseClientFrame,
+  rateLimited,
+  refOf,
+  type ClientFrame,
+  type HistoryFrame,
+  type InboxFrame,
+  type ServerFrame,
+  type SyncFrame,
+} from '@chat/protocol';
 import type { Logger } from '@chat/server/logger';
 import { noteReply } from '../delivery/conversation-activity.js';
 import { errorFrame, errorFrameFor } from './error-frames.js';
@@ -186,5 +199,8 @@ export class ClientMessages {
 
 /** Ids that tie a log line to one request: the frame's ref and, for sends, the client's message id. */
 function correlationOf(frame: ClientFrame): Record<string, string> {
-  return { ...(frame.ref !== undefined ? { ref: frame.ref } : {}), ...(frame.type === 'send' ? { client_msg_id: frame.client_msg_id, conversation_id: frame.conversation_id } : {}) };
+  return {
+    ...(frame.ref !== undefined ? { ref: frame.ref } : {}),
+    ...(frame.type === 'send' ? { client_msg_id: frame.client_msg_id, conversation_id: frame.conversation_id } : {}),
+  };
 }

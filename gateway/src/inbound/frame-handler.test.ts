@@ -1,6 +1,17 @@
 import { ChatError, Errors, decodeFrame, parseClientFrame } from '@chat/protocol';
 import type { EverythingNew } from '@chat/protocol';
-import type { HistoryPage, InternalHistoryRequest, InternalInboxRequest, InternalLatestResponse, InternalReadRequest, InternalReadResponse, InternalSendRequest, InternalSendResponse, InternalSyncRequest, InternalSyncResponse } from '@chat/protocol/internal';
+import type {
+  HistoryPage,
+  InternalHistoryRequest,
+  InternalInboxRequest,
+  InternalLatestResponse,
+  InternalReadRequest,
+  InternalReadResponse,
+  InternalSendRequest,
+  InternalSendResponse,
+  InternalSyncRequest,
+  InternalSyncResponse,
+} from '@chat/protocol/internal';
 import { describe, expect, it } from 'vitest';
 import type { ChatServiceClient } from '../backend/chat-service-client.js';
 import { errorFrameFor } from './error-frames.js';

@@ -1,6 +1,13 @@
 import type { Redis } from '@chat/server/clients';
 import type { Logger } from '@chat/server/logger';
-import { BatchedRedisRateLimiter, LocalRateLimiter, MemoryRateLimiter, RedisRateLimiter, type InstantRateLimiter, type RateLimiter } from '@chat/server/rate-limit';
+import {
+  BatchedRedisRateLimiter,
+  LocalRateLimiter,
+  MemoryRateLimiter,
+  RedisRateLimiter,
+  type InstantRateLimiter,
+  type RateLimiter,
+} from '@chat/server/rate-limit';
 import { RedisKeys } from '@chat/server/redis';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 

@@ -74,5 +74,8 @@ export function registerInternalRoutes(app: TemplatedApp, deps: InternalRouteDep
 
 /** A JSON 404 for every request no other route took (on the public port: everything but /ws upgrades). */
 export function registerNotFound(app: TemplatedApp, log: Logger): void {
-  app.any('/*', guardHttp(log, (res) => replyError(res, Errors.NOT_FOUND)));
+  app.any(
+    '/*',
+    guardHttp(log, (res) => replyError(res, Errors.NOT_FOUND)),
+  );
 }

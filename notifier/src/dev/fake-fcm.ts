@@ -25,7 +25,9 @@ export const HANG: FakeAnswer = { status: 0, hang: true };
 export function fcmError(status: number, errorCode: string): FakeAnswer {
   return {
     status,
-    body: { error: { code: status, message: errorCode, status: errorCode, details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode }] } },
+    body: {
+      error: { code: status, message: errorCode, status: errorCode, details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode }] },
+    },
   };
 }
 

@@ -9,7 +9,9 @@ import { ChatServiceRecipientState } from './chat-service-recipient-state.js';
 let server: Server | null = null;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
-async function chatService(reply: (entries: { user_id: string; conversation_id: string }[]) => { status: number; body: unknown }): Promise<{ url: string; seen: { path?: string; token?: string }[] }> {
+async function chatService(
+  reply: (entries: { user_id: string; conversation_id: string }[]) => { status: number; body: unknown },
+): Promise<{ url: string; seen: { path?: string; token?: string }[] }> {
   const seen: { path?: string; token?: string }[] = [];
   server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -46,9 +48,18 @@ describe('ChatServiceRecipientState', () => {
     ['an error status', () => ({ status: 503, body: { error: { code: 4101 } } })],
     ['fewer states than keys', (e: { user_id: string; conversation_id: string }[]) => ({ status: 200, body: { states: e.slice(1).map(state) } })],
     ['states out of order', (e: { user_id: string; conversation_id: string }[]) => ({ status: 200, body: { states: [...e].reverse().map(state) } })],
-    ['a negative read position', (e: { user_id: string; conversation_id: string }[]) => ({ status: 200, body: { states: e.map((x) => ({ ...state(x), read_seq: -1 })) } })],
-    ['a fractional unread count', (e: { user_id: string; conversation_id: string }[]) => ({ status: 200, body: { states: e.map((x) => ({ ...state(x), total_unread: 1.5 })) } })],
-    ['muted as a string', (e: { user_id: string; conversation_id: string }[]) => ({ status: 200, body: { states: e.map((x) => ({ ...state(x), muted: 'false' })) } })],
+    [
+      'a negative read position',
+      (e: { user_id: string; conversation_id: string }[]) => ({ status: 200, body: { states: e.map((x) => ({ ...state(x), read_seq: -1 })) } }),
+    ],
+    [
+      'a fractional unread count',
+      (e: { user_id: string; conversation_id: string }[]) => ({ status: 200, body: { states: e.map((x) => ({ ...state(x), total_unread: 1.5 })) } }),
+    ],
+    [
+      'muted as a string',
+      (e: { user_id: string; conversation_id: string }[]) => ({ status: 200, body: { states: e.map((x) => ({ ...state(x), muted: 'false' })) } }),
+    ],
     ['no states at all', () => ({ status: 200, body: {} })],
   ])('rejects %s', async (_, reply) => {
     const cs = await chatService(reply);

@@ -14,7 +14,15 @@ const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isS
 
 /** One reply entry checked against the key it answers: anything else fails the whole lookup. */
 function toState(key: RecipientKey, s: Partial<PushRecipientState> | undefined): RecipientState {
-  if (!s || s.user_id !== key.userId || s.conversation_id !== key.conversationId || !isCount(s.read_seq) || !isCount(s.total_unread) || typeof s.muted !== 'boolean' || typeof s.member !== 'boolean') {
+  if (
+    !s ||
+    s.user_id !== key.userId ||
+    s.conversation_id !== key.conversationId ||
+    !isCount(s.read_seq) ||
+    !isCount(s.total_unread) ||
+    typeof s.muted !== 'boolean' ||
+    typeof s.member !== 'boolean'
+  ) {
     throw new Error('chat-service sent an invalid push-state reply');
   }
   return { readSeq: s.read_seq, muted: s.muted, member: s.member, totalUnread: s.total_unread };

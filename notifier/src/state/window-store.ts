@@ -12,7 +12,10 @@ import { CLAIM_DUE } from './claim-due.js';
 // KEYS: window hash, due set. ARGV: seq, epoch, due at (ms), due member, ttl seconds, preview ('' = none), now (ms).
 // A window that opens remembers when (first_at) and its delay, so a remainder left after a push
 // waits the same delay again and the grace period counts from the window's first message.
-const ADD = new RedisScript<number>('notifyWindowAdd', 2, `
+const ADD = new RedisScript<number>(
+  'notifyWindowAdd',
+  2,
+  `
 local seq = tonumber(ARGV[1])
 if redis.call('HGET', KEYS[1], 'epoch') ~= ARGV[2] then
   redis.call('HSET', KEYS[1], 'epoch', ARGV[2], 'last_seq', 0)
@@ -25,12 +28,16 @@ if n == 1 then
   redis.call('HSET', KEYS[1], 'first_at', ARGV[7], 'delay', tonumber(ARGV[3]) - tonumber(ARGV[7]))
   redis.call('ZADD', KEYS[2], 'NX', ARGV[3], ARGV[4])
 end
-return n`);
+return n`,
+);
 
 // A window's push is settled (sent, queued for retry, or suppressed) for `count` messages: those
 // leave the window; messages that arrived meanwhile form the next window, due after the window's
 // delay from now. KEYS: window, due. ARGV: count, member, now (ms).
-const COMPLETE = new RedisScript<number>('notifyWindowComplete', 2, `
+const COMPLETE = new RedisScript<number>(
+  'notifyWindowComplete',
+  2,
+  `
 local n = redis.call('HINCRBY', KEYS[1], 'count', -tonumber(ARGV[1]))
 if n <= 0 then
   redis.call('HSET', KEYS[1], 'count', 0)
@@ -39,7 +46,8 @@ else
   redis.call('HSET', KEYS[1], 'first_at', ARGV[3])
   redis.call('ZADD', KEYS[2], tonumber(ARGV[3]) + tonumber(redis.call('HGET', KEYS[1], 'delay') or '0'), ARGV[2])
 end
-return n`);
+return n`,
+);
 
 export interface WindowKey {
   userId: string;
@@ -54,7 +62,6 @@ export interface WindowSnapshot extends WindowKey {
   /** When the window's first message arrived (ms). */
   firstAt: number;
 }
-
 
 export class WindowStore {
   private readonly keys: RedisKeys;
@@ -82,7 +89,14 @@ export class WindowStore {
   }
 
   /** Adds message `seq` to each recipient's window; a new window is due at `dueAt(recipient)`. */
-  async add(conversationId: string, seq: number, epoch: string, recipients: readonly { userId: string; dueAt: number }[], preview: string, now = Date.now()): Promise<void> {
+  async add(
+    conversationId: string,
+    seq: number,
+    epoch: string,
+    recipients: readonly { userId: string; dueAt: number }[],
+    preview: string,
+    now = Date.now(),
+  ): Promise<void> {
     for (let i = 0; i < recipients.length; i += 500) {
       const pipeline = this.redis.pipeline();
       for (const r of recipients.slice(i, i + 500)) {

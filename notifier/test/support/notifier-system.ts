@@ -63,7 +63,11 @@ export async function startNotifierSystem(options: NotifierSystemOptions = {}): 
       return t;
     },
     group: async (title, members) => {
-      const res = await sys.rest<{ conversation: { conversation_id: string } }>(members[0]!, 'POST', '/v1/conversations', { kind: 'group', title, member_ids: members.slice(1) });
+      const res = await sys.rest<{ conversation: { conversation_id: string } }>(members[0]!, 'POST', '/v1/conversations', {
+        kind: 'group',
+        title,
+        member_ids: members.slice(1),
+      });
       if (res.status !== 201) throw new Error(`conversation creation answered ${res.status}`);
       return res.body.conversation.conversation_id;
     },
@@ -163,7 +167,16 @@ export async function publishSequenced(ns: NotifierSystem, producer: Producer, c
       value: JSON.stringify({
         v: 1,
         type: 'sequenced',
-        message: { conversation_id: conversationId, message_id: `${seq}${Date.now()}`, seq, epoch: 'e1', sender_id: sender, client_msg_id: `c-${seq}`, body: `secret text ${seq}`, created_at: Date.now() },
+        message: {
+          conversation_id: conversationId,
+          message_id: `${seq}${Date.now()}`,
+          seq,
+          epoch: 'e1',
+          sender_id: sender,
+          client_msg_id: `c-${seq}`,
+          body: `secret text ${seq}`,
+          created_at: Date.now(),
+        },
       }),
     })),
   });

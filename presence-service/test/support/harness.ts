@@ -116,7 +116,10 @@ export class PresenceHarness {
     await waitFor(
       async () => {
         if (child.exitCode !== null) throw new Error(`gateway ${id} exited with ${child.exitCode}`);
-        return fetch(`http://127.0.0.1:${internalPort}/healthz`).then((r) => r.ok, () => false);
+        return fetch(`http://127.0.0.1:${internalPort}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
       },
       15_000,
       `gateway ${id}`,

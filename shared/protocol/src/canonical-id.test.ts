@@ -21,7 +21,17 @@ describe('parseCanonicalId', () => {
     fc.assert(
       fc.property(validId, fc.integer({ min: 1, max: 3 }), (n, zeros) => {
         const s = n.toString();
-        for (const alias of ['0'.repeat(zeros) + s, (n + (1n << 64n)).toString(), (n + ID_LIMIT).toString(), `+${s}`, `-${s}`, ` ${s}`, `${s} `, `${s}.0`, `${s}e0`]) {
+        for (const alias of [
+          '0'.repeat(zeros) + s,
+          (n + (1n << 64n)).toString(),
+          (n + ID_LIMIT).toString(),
+          `+${s}`,
+          `-${s}`,
+          ` ${s}`,
+          `${s} `,
+          `${s}.0`,
+          `${s}e0`,
+        ]) {
           expect(parseCanonicalId(alias), alias).toBeUndefined();
         }
       }),
@@ -29,7 +39,22 @@ describe('parseCanonicalId', () => {
   });
 
   it('item 2: refuses 0, 2^63 and above, empty and non-strings', () => {
-    for (const v of ['0', '00', ID_LIMIT.toString(), (1n << 64n).toString(), '99999999999999999999', '', 'abc', '١٢', 7, 7n, null, undefined, ['7'], { id: '7' }]) {
+    for (const v of [
+      '0',
+      '00',
+      ID_LIMIT.toString(),
+      (1n << 64n).toString(),
+      '99999999999999999999',
+      '',
+      'abc',
+      '١٢',
+      7,
+      7n,
+      null,
+      undefined,
+      ['7'],
+      { id: '7' },
+    ]) {
       expect(parseCanonicalId(v), String(v)).toBeUndefined();
     }
   });

@@ -38,7 +38,12 @@ const intLike = fc.oneof(
   fc.string({ maxLength: 4 }),
   fc.jsonValue({ maxDepth: 1 }),
 );
-const text = fc.oneof(fc.string({ maxLength: 80 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constant('x'.repeat(70)));
+const text = fc.oneof(
+  fc.string({ maxLength: 80 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+  fc.constant('x'.repeat(70)),
+);
 const refLike = fc.oneof(fc.string({ minLength: 1, maxLength: 64 }), text, fc.jsonValue({ maxDepth: 1 }));
 const userIdLike = fc.oneof(fc.stringMatching(/^[A-Za-z0-9._:@-]{1,128}$/), text, fc.constant(USER));
 const anyJson = fc.jsonValue({ maxDepth: 3 });
@@ -46,12 +51,50 @@ const position = fc.record({ conversation_id: idLike, seq: intLike, epoch: fc.on
 
 /** A valid frame of every type, as the protocol documents it. */
 const validFrame: fc.Arbitrary<ClientFrame> = fc.oneof(
-  fc.record({ type: fc.constant('send' as const), ref: fc.string({ minLength: 1, maxLength: 64 }), conversation_id: canonicalId, client_msg_id: fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/), body: fc.string({ minLength: 1, maxLength: 30 }).filter((b) => b.trim() !== '') }),
-  fc.record({ type: fc.constant('sync' as const), ref: fc.string({ minLength: 1, maxLength: 64 }), positions: fc.array(fc.record({ conversation_id: canonicalId, seq: seqLike, epoch: fc.string({ minLength: 1, maxLength: 32 }) }, { requiredKeys: ['conversation_id', 'seq'] }), { maxLength: 5 }) }),
-  fc.record({ type: fc.constant('history' as const), ref: fc.string({ minLength: 1, maxLength: 64 }), conversation_id: canonicalId, before: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), after: seqLike, limit: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }) }, { requiredKeys: ['type', 'ref', 'conversation_id'] }),
-  fc.record({ type: fc.constant('typing' as const), ref: fc.string({ minLength: 1, maxLength: 64 }), conversation_id: canonicalId, state: fc.constantFrom('start' as const, 'stop' as const) }, { requiredKeys: ['type', 'conversation_id', 'state'] }),
+  fc.record({
+    type: fc.constant('send' as const),
+    ref: fc.string({ minLength: 1, maxLength: 64 }),
+    conversation_id: canonicalId,
+    client_msg_id: fc.stringMatching(/^[A-Za-z0-9._:-]{1,64}$/),
+    body: fc.string({ minLength: 1, maxLength: 30 }).filter((b) => b.trim() !== ''),
+  }),
+  fc.record({
+    type: fc.constant('sync' as const),
+    ref: fc.string({ minLength: 1, maxLength: 64 }),
+    positions: fc.array(
+      fc.record(
+        { conversation_id: canonicalId, seq: seqLike, epoch: fc.string({ minLength: 1, maxLength: 32 }) },
+        { requiredKeys: ['conversation_id', 'seq'] },
+      ),
+      { maxLength: 5 },
+    ),
+  }),
+  fc.record(
+    {
+      type: fc.constant('history' as const),
+      ref: fc.string({ minLength: 1, maxLength: 64 }),
+      conversation_id: canonicalId,
+      before: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+      after: seqLike,
+      limit: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+    },
+    { requiredKeys: ['type', 'ref', 'conversation_id'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('typing' as const),
+      ref: fc.string({ minLength: 1, maxLength: 64 }),
+      conversation_id: canonicalId,
+      state: fc.constantFrom('start' as const, 'stop' as const),
+    },
+    { requiredKeys: ['type', 'conversation_id', 'state'] },
+  ),
   fc.record({ type: fc.constant('read' as const), ref: fc.string({ minLength: 1, maxLength: 64 }), conversation_id: canonicalId, seq: seqLike }),
-  fc.record({ type: fc.constantFrom('presence.sub' as const, 'presence.unsub' as const), ref: fc.string({ minLength: 1, maxLength: 64 }), user_ids: fc.array(fc.stringMatching(/^[A-Za-z0-9._:@-]{1,128}$/), { maxLength: 5 }) }),
+  fc.record({
+    type: fc.constantFrom('presence.sub' as const, 'presence.unsub' as const),
+    ref: fc.string({ minLength: 1, maxLength: 64 }),
+    user_ids: fc.array(fc.stringMatching(/^[A-Za-z0-9._:@-]{1,128}$/), { maxLength: 5 }),
+  }),
   fc.record({ type: fc.constant('ping' as const), ref: fc.string({ minLength: 1, maxLength: 64 }) }),
   fc.record({ type: fc.constant('auth' as const), ref: fc.string({ minLength: 1, maxLength: 64 }), token: fc.stringMatching(/^[A-Za-z0-9._~+/=-]{1,300}$/) }),
 );
@@ -122,7 +165,14 @@ const respelled = (json: fc.Arbitrary<string>) =>
   });
 const frameText = fc.oneof(frameish, nearValid, nearValid).map((f) => JSON.stringify(f));
 /** What a client can put in a text frame. */
-const wireText = fc.oneof(frameText, respelled(frameText), mutated(frameText), fc.json({ maxDepth: 4 }), text, fc.constantFrom('[', '{"type":"ping","ref":"r"', '"ping"', 'null', '1e309', '{"type":"ping","ref":"r","x":1e999999}'));
+const wireText = fc.oneof(
+  frameText,
+  respelled(frameText),
+  mutated(frameText),
+  fc.json({ maxDepth: 4 }),
+  text,
+  fc.constantFrom('[', '{"type":"ping","ref":"r"', '"ping"', 'null', '1e309', '{"type":"ping","ref":"r","x":1e999999}'),
+);
 
 // ---- the pipeline under test ----
 type Outcome = { frame: ClientFrame; input: unknown } | { refused: ErrorDef; stage: 'decode' | 'parse' };
@@ -154,81 +204,101 @@ function idsOf(frame: ClientFrame): string[] {
 const accepted = { ids: 0, roundTrip: 0 };
 
 describe('client frame decoder and parser (property-based)', () => {
-  it('hostile input: any text frame is either accepted or refused with a documented code (BAD_FRAME only when not JSON), never another exception', () => {
-    fc.assert(
-      fc.property(wireText, (wire) => {
-        const out = run(wire);
-        if ('refused' in out) {
-          if (out.stage === 'decode') expect(out.refused).toBe(Errors.BAD_FRAME);
-          else expect(REFUSALS.has(out.refused), out.refused.name).toBe(true);
-        }
-      }),
-      RUNS,
-    );
-  }, TIMEOUT_MS);
+  it(
+    'hostile input: any text frame is either accepted or refused with a documented code (BAD_FRAME only when not JSON), never another exception',
+    () => {
+      fc.assert(
+        fc.property(wireText, (wire) => {
+          const out = run(wire);
+          if ('refused' in out) {
+            if (out.stage === 'decode') expect(out.refused).toBe(Errors.BAD_FRAME);
+            else expect(REFUSALS.has(out.refused), out.refused.name).toBe(true);
+          }
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it('hostile input: an accepted frame names only canonical ids, exactly as the client wrote them, and never a sender but the token subject', () => {
-    fc.assert(
-      fc.property(fc.oneof(frameText, respelled(frameText)), (wire) => {
-        const out = run(wire);
-        if (!('frame' in out)) return;
-        accepted.ids++;
-        for (const id of idsOf(out.frame)) expect(parseCanonicalId(id)).toBe(id);
-        const input = out.input as Record<string, unknown>;
-        if ('conversation_id' in out.frame) expect(input.conversation_id).toBe(out.frame.conversation_id);
-        for (const field of ['sender', 'sender_id', 'user_id']) {
-          expect(field in out.frame).toBe(false);
-          if (input[field] !== undefined) expect(input[field]).toBe(USER);
-        }
-      }),
-      RUNS,
-    );
-    expect(accepted.ids).toBeGreaterThan(RUNS.numRuns / 5);
-  }, TIMEOUT_MS);
+  it(
+    'hostile input: an accepted frame names only canonical ids, exactly as the client wrote them, and never a sender but the token subject',
+    () => {
+      fc.assert(
+        fc.property(fc.oneof(frameText, respelled(frameText)), (wire) => {
+          const out = run(wire);
+          if (!('frame' in out)) return;
+          accepted.ids++;
+          for (const id of idsOf(out.frame)) expect(parseCanonicalId(id)).toBe(id);
+          const input = out.input as Record<string, unknown>;
+          if ('conversation_id' in out.frame) expect(input.conversation_id).toBe(out.frame.conversation_id);
+          for (const field of ['sender', 'sender_id', 'user_id']) {
+            expect(field in out.frame).toBe(false);
+            if (input[field] !== undefined) expect(input[field]).toBe(USER);
+          }
+        }),
+        RUNS,
+      );
+      expect(accepted.ids).toBeGreaterThan(RUNS.numRuns / 5);
+    },
+    TIMEOUT_MS,
+  );
 
-  it('hostile input: an accepted frame round-trips: serialized and parsed again it is the same frame, and every field it has came unchanged from the input', () => {
-    fc.assert(
-      fc.property(fc.oneof(frameText, respelled(frameText)), (wire) => {
-        const out = run(wire);
-        if (!('frame' in out)) return;
-        accepted.roundTrip++;
-        const again = run(JSON.stringify(out.frame));
-        expect(again).toEqual({ frame: out.frame, input: expect.anything() });
-        expect(JSON.stringify((again as { frame: ClientFrame }).frame)).toBe(JSON.stringify(out.frame));
-        const input = out.input as Record<string, unknown>;
-        for (const [key, value] of Object.entries(out.frame)) {
-          if (key !== 'positions' && key !== 'user_ids') expect(JSON.stringify(value), key).toBe(JSON.stringify(input[key]));
-        }
-      }),
-      RUNS,
-    );
-    expect(accepted.roundTrip).toBeGreaterThan(RUNS.numRuns / 5);
-  }, TIMEOUT_MS);
+  it(
+    'hostile input: an accepted frame round-trips: serialized and parsed again it is the same frame, and every field it has came unchanged from the input',
+    () => {
+      fc.assert(
+        fc.property(fc.oneof(frameText, respelled(frameText)), (wire) => {
+          const out = run(wire);
+          if (!('frame' in out)) return;
+          accepted.roundTrip++;
+          const again = run(JSON.stringify(out.frame));
+          expect(again).toEqual({ frame: out.frame, input: expect.anything() });
+          expect(JSON.stringify((again as { frame: ClientFrame }).frame)).toBe(JSON.stringify(out.frame));
+          const input = out.input as Record<string, unknown>;
+          for (const [key, value] of Object.entries(out.frame)) {
+            if (key !== 'positions' && key !== 'user_ids') expect(JSON.stringify(value), key).toBe(JSON.stringify(input[key]));
+          }
+        }),
+        RUNS,
+      );
+      expect(accepted.roundTrip).toBeGreaterThan(RUNS.numRuns / 5);
+    },
+    TIMEOUT_MS,
+  );
 
-  it('every frame the protocol documents as valid is accepted unchanged', () => {
-    fc.assert(
-      fc.property(validFrame, (frame) => {
-        // A history frame's before/after may contradict each other; that is chat-service's to answer, not the parser's.
-        const out = run(JSON.stringify(frame));
-        expect(out).toEqual({ frame, input: frame });
-      }),
-      RUNS,
-    );
-  }, TIMEOUT_MS);
+  it(
+    'every frame the protocol documents as valid is accepted unchanged',
+    () => {
+      fc.assert(
+        fc.property(validFrame, (frame) => {
+          // A history frame's before/after may contradict each other; that is chat-service's to answer, not the parser's.
+          const out = run(JSON.stringify(frame));
+          expect(out).toEqual({ frame, input: frame });
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT_MS,
+  );
 
-  it('refusals of frames with a usable ref carry a registry code that an error frame can echo', () => {
-    fc.assert(
-      fc.property(frameish, (value) => {
-        try {
-          parseClientFrame(value, USER, LIMITS);
-        } catch (err) {
-          expect(err).toBeInstanceOf(ChatError);
-          const json = (err as ChatError).toJSON();
-          expect(Object.keys(json).sort()).toEqual(['code', 'message', 'name', 'retry']);
-          expect(json.message.length).toBeLessThanOrEqual(200);
-        }
-      }),
-      RUNS,
-    );
-  }, TIMEOUT_MS);
+  it(
+    'refusals of frames with a usable ref carry a registry code that an error frame can echo',
+    () => {
+      fc.assert(
+        fc.property(frameish, (value) => {
+          try {
+            parseClientFrame(value, USER, LIMITS);
+          } catch (err) {
+            expect(err).toBeInstanceOf(ChatError);
+            const json = (err as ChatError).toJSON();
+            expect(Object.keys(json).sort()).toEqual(['code', 'message', 'name', 'retry']);
+            expect(json.message.length).toBeLessThanOrEqual(200);
+          }
+        }),
+        RUNS,
+      );
+    },
+    TIMEOUT_MS,
+  );
 });

@@ -28,21 +28,48 @@ describe('parseClientFrame', () => {
     ['unknown type', () => parseClientFrame({ type: 'launch', ref: 'r' }, 'a', limits), Errors.UNKNOWN_TYPE.code],
     ['not an object', () => parseClientFrame([1], 'a', limits), Errors.INVALID_SHAPE.code],
     ['missing ref', () => parseClientFrame({ type: 'ping' }, 'a', limits), Errors.INVALID_SHAPE.code],
-    ['bad conversation id', () => parseClientFrame({ type: 'send', ref: 'r', conversation_id: 'x', client_msg_id: 'c', body: 'b' }, 'a', limits), Errors.INVALID_SHAPE.code],
-    ['body too large', () => parseClientFrame({ type: 'send', ref: 'r', conversation_id: '1', client_msg_id: 'c', body: 'é'.repeat(6) }, 'a', limits), Errors.BODY_TOO_LARGE.code],
-    ['forged sender', () => parseClientFrame({ type: 'send', ref: 'r', sender: 'mallory', conversation_id: '1', client_msg_id: 'c', body: 'b' }, 'alice', limits), Errors.SENDER_MISMATCH.code],
-    ['negative seq', () => parseClientFrame({ type: 'sync', ref: 'r', positions: [{ conversation_id: '1', seq: -1 }] }, 'a', limits), Errors.INVALID_SHAPE.code],
+    [
+      'bad conversation id',
+      () => parseClientFrame({ type: 'send', ref: 'r', conversation_id: 'x', client_msg_id: 'c', body: 'b' }, 'a', limits),
+      Errors.INVALID_SHAPE.code,
+    ],
+    [
+      'body too large',
+      () => parseClientFrame({ type: 'send', ref: 'r', conversation_id: '1', client_msg_id: 'c', body: 'é'.repeat(6) }, 'a', limits),
+      Errors.BODY_TOO_LARGE.code,
+    ],
+    [
+      'forged sender',
+      () => parseClientFrame({ type: 'send', ref: 'r', sender: 'mallory', conversation_id: '1', client_msg_id: 'c', body: 'b' }, 'alice', limits),
+      Errors.SENDER_MISMATCH.code,
+    ],
+    [
+      'negative seq',
+      () => parseClientFrame({ type: 'sync', ref: 'r', positions: [{ conversation_id: '1', seq: -1 }] }, 'a', limits),
+      Errors.INVALID_SHAPE.code,
+    ],
   ])('rejects %s with its registry code', (_name, fn, code) => {
     expect(codeOf(fn)).toBe(code);
   });
 
   it('accepts distinct attachment ids on a send, then an empty body too; refuses repeated, malformed or too many', () => {
-    const send = (extra: Record<string, unknown>) => parseClientFrame({ type: 'send', ref: 'r', conversation_id: '1', client_msg_id: 'c', body: 'b', ...extra }, 'a', limits);
+    const send = (extra: Record<string, unknown>) =>
+      parseClientFrame({ type: 'send', ref: 'r', conversation_id: '1', client_msg_id: 'c', body: 'b', ...extra }, 'a', limits);
     expect(send({ attachment_ids: ['5', '3'] })).toMatchObject({ attachment_ids: ['5', '3'] });
     expect(send({ attachment_ids: ['5'], body: '' })).toMatchObject({ body: '', attachment_ids: ['5'] });
     expect(send({ attachment_ids: [] })).not.toHaveProperty('attachment_ids');
-    for (const bad of [{ attachment_ids: [] as string[], body: ' ' }, { attachment_ids: ['5', '5'] }, { attachment_ids: ['05'] }, { attachment_ids: [5] }, { attachment_ids: '5' }, { attachment_ids: Array.from({ length: 11 }, (_, i) => String(i + 1)) }]) {
-      expect(codeOf(() => send(bad)), JSON.stringify(bad)).toBe(Errors.INVALID_SHAPE.code);
+    for (const bad of [
+      { attachment_ids: [] as string[], body: ' ' },
+      { attachment_ids: ['5', '5'] },
+      { attachment_ids: ['05'] },
+      { attachment_ids: [5] },
+      { attachment_ids: '5' },
+      { attachment_ids: Array.from({ length: 11 }, (_, i) => String(i + 1)) },
+    ]) {
+      expect(
+        codeOf(() => send(bad)),
+        JSON.stringify(bad),
+      ).toBe(Errors.INVALID_SHAPE.code);
     }
   });
 

@@ -1,20 +1,16 @@
 import { ChatError, Errors } from './errors.js';
 import { reqId } from './canonical-id.js';
-import { ACCESS_TOKEN_MAX, ACCESS_TOKEN_PATTERN, INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN, MAX_ATTACHMENTS_PER_MESSAGE, type ClientFrame, type Position } from './frames.js';
-import { exceedsUtf8Bytes } from './utf8.js';
 import {
-  CLIENT_MSG_ID_PATTERN,
-  ShapeError,
-  USER_ID_PATTERN,
-  isObject,
-  optInt,
-  optString,
-  reqArray,
-  reqEnum,
-  reqInt,
-  reqString,
-  type Obj,
-} from './validate.js';
+  ACCESS_TOKEN_MAX,
+  ACCESS_TOKEN_PATTERN,
+  INBOX_CURSOR_MAX,
+  INBOX_CURSOR_PATTERN,
+  MAX_ATTACHMENTS_PER_MESSAGE,
+  type ClientFrame,
+  type Position,
+} from './frames.js';
+import { exceedsUtf8Bytes } from './utf8.js';
+import { CLIENT_MSG_ID_PATTERN, ShapeError, USER_ID_PATTERN, isObject, optInt, optString, reqArray, reqEnum, reqInt, reqString, type Obj } from './validate.js';
 
 export interface FrameLimits {
   /** Largest body in UTF-8 bytes. */

@@ -4,7 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { exceedsUtf8Bytes, utf8ByteLength } from './utf8.js';
 
 /** Any UTF-16 code unit, so lone surrogates and pairs both occur; plus whole code points. */
-const text = fc.oneof(fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((u) => String.fromCharCode(u)), maxLength: 64 }), fc.string({ unit: 'binary', maxLength: 64 }));
+const text = fc.oneof(
+  fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((u) => String.fromCharCode(u)), maxLength: 64 }),
+  fc.string({ unit: 'binary', maxLength: 64 }),
+);
 
 describe('utf8ByteLength', () => {
   it('agrees with Buffer.byteLength for any string, lone surrogates included', () => {

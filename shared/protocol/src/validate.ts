@@ -1,6 +1,9 @@
 /** Minimal field readers for validating untrusted JSON objects; each throws ShapeError with the field name. */
 export class ShapeError extends Error {
-  constructor(readonly field: string, reason: string) {
+  constructor(
+    readonly field: string,
+    reason: string,
+  ) {
     super(`${field}: ${reason}`);
     this.name = 'ShapeError';
   }

@@ -58,7 +58,16 @@ function sock(i: number): FakeSocket {
 
 const CONV = '100';
 function msg(seq: number, epoch = 'e1', conversation_id = CONV): ChatMessage {
-  return { conversation_id, message_id: `m${conversation_id}-${epoch}-${seq}`, seq, epoch, sender_id: 'u2', client_msg_id: `c${seq}`, body: `hi ${seq}`, created_at: seq };
+  return {
+    conversation_id,
+    message_id: `m${conversation_id}-${epoch}-${seq}`,
+    seq,
+    epoch,
+    sender_id: 'u2',
+    client_msg_id: `c${seq}`,
+    body: `hi ${seq}`,
+    created_at: seq,
+  };
 }
 const frame = (m: ChatMessage): ServerFrame => ({ type: 'message', ...m });
 
@@ -172,7 +181,11 @@ describe('ChatClient', () => {
     // A real-time message overtakes the sync result; the sync result repeats it.
     s2.push(frame(msg(4)));
     expect(seqs()).toEqual(['100:1', '100:2']);
-    s2.push({ type: 'sync.result', ref: sync?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 4, messages: [msg(3), msg(4)] }] });
+    s2.push({
+      type: 'sync.result',
+      ref: sync?.ref,
+      conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 4, messages: [msg(3), msg(4)] }],
+    });
     await tick();
     s2.push(frame(msg(3)));
     expect(seqs()).toEqual(['100:1', '100:2', '100:3', '100:4']);
@@ -238,7 +251,11 @@ describe('ChatClient', () => {
     const s = sock(0);
     s.accept();
     const [sync] = s.ofType('sync');
-    s.push({ type: 'sync.result', ref: sync?.ref, conversations: [{ conversation_id: CONV, epoch: 'e2', status: 'resync', reason: 'epoch_changed', last_seq: 50, messages: [] }] });
+    s.push({
+      type: 'sync.result',
+      ref: sync?.ref,
+      conversations: [{ conversation_id: CONV, epoch: 'e2', status: 'resync', reason: 'epoch_changed', last_seq: 50, messages: [] }],
+    });
     await tick();
     expect(resyncs).toEqual([{ conversationId: CONV, reason: 'epoch_changed', epoch: 'e2', lastSeq: 50 }]);
     expect(client.positions()).toEqual([{ conversation_id: CONV, seq: 50, epoch: 'e2' }]);
@@ -435,11 +452,19 @@ describe('ChatClient paging and lost real-time messages', () => {
     s.accept();
     const [first] = s.ofType('sync');
     expect(first?.positions).toEqual([{ conversation_id: CONV, seq: 0, epoch: 'e1' }]);
-    s.push({ type: 'sync.result', ref: first?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 4, messages: [msg(1), msg(2)], has_more: true }] });
+    s.push({
+      type: 'sync.result',
+      ref: first?.ref,
+      conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 4, messages: [msg(1), msg(2)], has_more: true }],
+    });
     await tick();
     const second = s.ofType('sync')[1];
     expect(second?.positions).toEqual([{ conversation_id: CONV, seq: 2, epoch: 'e1' }]);
-    s.push({ type: 'sync.result', ref: second?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 4, messages: [msg(3), msg(4)] }] });
+    s.push({
+      type: 'sync.result',
+      ref: second?.ref,
+      conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 4, messages: [msg(3), msg(4)] }],
+    });
     await tick();
     expect(seqs()).toEqual([`${CONV}:1`, `${CONV}:2`, `${CONV}:3`, `${CONV}:4`]);
     expect(s.ofType('sync')).toHaveLength(2);
@@ -465,7 +490,12 @@ describe('ChatClient paging and lost real-time messages', () => {
   });
 
   it('item 8: a digest showing a later seq in the same epoch fills the gap from history; one it is level with costs nothing; another epoch is synced', async () => {
-    const { client, seqs, resyncs } = setup({ positions: [{ conversation_id: CONV, seq: 1, epoch: 'e1' }, { conversation_id: '200', seq: 5, epoch: 'e1' }] });
+    const { client, seqs, resyncs } = setup({
+      positions: [
+        { conversation_id: CONV, seq: 1, epoch: 'e1' },
+        { conversation_id: '200', seq: 5, epoch: 'e1' },
+      ],
+    });
     void client.connect();
     await tick();
     const s = sock(0);
@@ -480,7 +510,13 @@ describe('ChatClient paging and lost real-time messages', () => {
       ],
     });
     await tick();
-    s.push({ type: 'digest', conversations: [{ conversation_id: CONV, last_seq: 2, epoch: 'e1' }, { conversation_id: '200', last_seq: 5, epoch: 'e1' }] });
+    s.push({
+      type: 'digest',
+      conversations: [
+        { conversation_id: CONV, last_seq: 2, epoch: 'e1' },
+        { conversation_id: '200', last_seq: 5, epoch: 'e1' },
+      ],
+    });
     await tick();
     expect(s.ofType('sync')).toHaveLength(1);
     const [h] = s.ofType('history');
@@ -497,7 +533,11 @@ describe('ChatClient paging and lost real-time messages', () => {
     await tick();
     const second = s.ofType('sync')[1];
     expect(second?.positions).toEqual([{ conversation_id: '200', seq: 5, epoch: 'e1' }]);
-    s.push({ type: 'sync.result', ref: second?.ref, conversations: [{ conversation_id: '200', epoch: 'e2', status: 'resync', reason: 'epoch_changed', last_seq: 3, messages: [] }] });
+    s.push({
+      type: 'sync.result',
+      ref: second?.ref,
+      conversations: [{ conversation_id: '200', epoch: 'e2', status: 'resync', reason: 'epoch_changed', last_seq: 3, messages: [] }],
+    });
     await tick();
     expect(resyncs).toEqual([{ conversationId: '200', reason: 'epoch_changed', epoch: 'e2', lastSeq: 3 }]);
     client.close();
@@ -514,7 +554,11 @@ describe('ChatClient paging and lost real-time messages', () => {
     s.accept();
     const server = fakeReadServer(s, stored, { resumeMaxMessages: 1000 });
     const [first] = s.ofType('sync');
-    s.push({ type: 'sync.result', ref: first?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 112, messages: stored.slice(0, 112) }] });
+    s.push({
+      type: 'sync.result',
+      ref: first?.ref,
+      conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 112, messages: stored.slice(0, 112) }],
+    });
     await tick();
     server.answered.add(String(first?.ref));
     expect(client.positions()).toEqual([{ conversation_id: CONV, seq: 112, epoch: 'e1' }]);
@@ -559,7 +603,11 @@ describe('ChatClient paging and lost real-time messages', () => {
     const server = fakeReadServer(s, stored, { resumeMaxMessages: 1000 });
     const [first] = s.ofType('sync');
     server.answered.add(String(first?.ref));
-    s.push({ type: 'sync.result', ref: first?.ref, conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 600, messages: stored.slice(0, 300), has_more: true }] });
+    s.push({
+      type: 'sync.result',
+      ref: first?.ref,
+      conversations: [{ conversation_id: CONV, epoch: 'e1', status: 'ok', last_seq: 600, messages: stored.slice(0, 300), has_more: true }],
+    });
     stored.push(...Array.from({ length: 800 }, (_, i) => msg(601 + i))); // the next round is 1,100 behind
     await server.answerUntilQuiet();
     expect(s.ofType('sync')).toHaveLength(2);
@@ -612,13 +660,20 @@ function fakeReadServer(socket: FakeSocket, stored: readonly ChatMessage[], o: {
       n++;
       if (f.type === 'history') {
         const after = Number(f.after ?? 0);
-        socket.push({ type: 'history.result', ref, conversation_id: CONV, messages: stored.slice(after, after + Number(f.limit ?? 50)), has_more: after + Number(f.limit ?? 50) < lastSeq });
+        socket.push({
+          type: 'history.result',
+          ref,
+          conversation_id: CONV,
+          messages: stored.slice(after, after + Number(f.limit ?? 50)),
+          has_more: after + Number(f.limit ?? 50) < lastSeq,
+        });
         continue;
       }
-      const conversations = (f.positions as { conversation_id: string; seq: number }[]).map((p): ConversationSync =>
-        lastSeq - p.seq > o.resumeMaxMessages
-          ? { conversation_id: p.conversation_id, epoch: 'e1', status: 'resync', reason: 'too_far_behind', last_seq: lastSeq, messages: [] }
-          : { conversation_id: p.conversation_id, epoch: 'e1', status: 'ok', last_seq: lastSeq, messages: stored.slice(p.seq) },
+      const conversations = (f.positions as { conversation_id: string; seq: number }[]).map(
+        (p): ConversationSync =>
+          lastSeq - p.seq > o.resumeMaxMessages
+            ? { conversation_id: p.conversation_id, epoch: 'e1', status: 'resync', reason: 'too_far_behind', last_seq: lastSeq, messages: [] }
+            : { conversation_id: p.conversation_id, epoch: 'e1', status: 'ok', last_seq: lastSeq, messages: stored.slice(p.seq) },
       );
       socket.push({ type: 'sync.result', ref, conversations });
     }

@@ -1,4 +1,15 @@
-import { MAX_ATTACHMENTS_PER_MESSAGE, type AckFrame, type ChatMessage, type ClientFrame, type EverythingNew, type HelloFrame, type HistoryResultFrame, type Position, type ReceiptFrame, type ServerFrame } from '@chat/protocol';
+import {
+  MAX_ATTACHMENTS_PER_MESSAGE,
+  type AckFrame,
+  type ChatMessage,
+  type ClientFrame,
+  type EverythingNew,
+  type HelloFrame,
+  type HistoryResultFrame,
+  type Position,
+  type ReceiptFrame,
+  type ServerFrame,
+} from '@chat/protocol';
 import { DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_CAP_MS, type BackoffOptions } from './backoff.js';
 import { Connection, NORMAL_CLOSURE, type CloseInfo, type ConnectionState } from './connection.js';
 import { deferred, type Deferred } from './deferred.js';
@@ -96,7 +107,6 @@ export interface SendOptions {
   attachmentIds?: readonly string[];
 }
 
-
 /**
  * Protocol v1 client for browsers and Node: reconnects with full-jitter backoff, resumes with `sync`
  * (G4), resends unacked sends with the same client_msg_id (G5), and emits each message exactly once in
@@ -105,7 +115,10 @@ export interface SendOptions {
  */
 export class ChatClient {
   private readonly emitter = new TypedEmitter<ChatClientEvents>((err, event) => {
-    if (event === 'error') queueMicrotask(() => { throw err; });
+    if (event === 'error')
+      queueMicrotask(() => {
+        throw err;
+      });
     else this.emitError(err instanceof Error ? err : new Error(String(err)));
   });
   private readonly connection: Connection;

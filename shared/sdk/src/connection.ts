@@ -287,10 +287,7 @@ export class Connection {
 }
 
 function closeDef(code: number): ErrorDef | undefined {
-  return (
-    Object.values(CloseCodes).find((d: ErrorDef) => d.code === code) ??
-    Object.values(Errors).find((d: ErrorDef) => d.code === code)
-  );
+  return Object.values(CloseCodes).find((d: ErrorDef) => d.code === code) ?? Object.values(Errors).find((d: ErrorDef) => d.code === code);
 }
 
 function ignore(): void {

@@ -4,7 +4,7 @@ import type { Connection } from './connection.js';
 import { NORMAL_CLOSURE } from './connection.js';
 import { ChatClosedError, ChatRequestError, retryDelay } from './errors.js';
 import { validMessages } from './messages.js';
-import { RequestTracker, type RequestFrame } from './request-tracker.js';
+import type { RequestTracker, RequestFrame } from './request-tracker.js';
 import type { Scheduler } from './scheduler.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -14,7 +14,10 @@ export class RestCaller {
   readonly fetchImpl: typeof fetch;
   private readonly baseUrl: string;
 
-  constructor(private readonly options: RestOptions, client: string) {
+  constructor(
+    private readonly options: RestOptions,
+    client: string,
+  ) {
     const impl = options.fetch ?? (typeof fetch === 'function' ? fetch : undefined);
     if (!impl) throw new TypeError(`${client}: no fetch implementation; pass options.fetch`);
     this.fetchImpl = impl;
@@ -28,7 +31,9 @@ export class RestCaller {
       headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
-    const json = (await res.json().catch(() => null)) as { error?: { code: number; name: string; message: string; retry: boolean; retry_after_ms?: number } } | null;
+    const json = (await res.json().catch(() => null)) as {
+      error?: { code: number; name: string; message: string; retry: boolean; retry_after_ms?: number };
+    } | null;
     if (!res.ok) {
       const e = json?.error;
       throw new ChatRequestError(e ?? { code: 0, name: 'http_error', message: `HTTP ${res.status}`, retry: res.status >= 500 });

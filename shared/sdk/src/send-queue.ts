@@ -134,9 +134,12 @@ export class SendQueue {
       this.fail(clientMsgId, err);
       return;
     }
-    this.scheduler.schedule(() => {
-      this.outbox.markReady(clientMsgId);
-      this.flush();
-    }, retryDelay(err, fullJitterDelay(retrying.attempts - 1, this.o.retryBackoff)));
+    this.scheduler.schedule(
+      () => {
+        this.outbox.markReady(clientMsgId);
+        this.flush();
+      },
+      retryDelay(err, fullJitterDelay(retrying.attempts - 1, this.o.retryBackoff)),
+    );
   }
 }

@@ -44,7 +44,9 @@ export function instrumentProducer<P extends Producer>(producer: P, registry: Re
  */
 export function trackConsumerLag(consumer: Consumer, registry: Registry, group: string): void {
   const name = 'chat_kafka_consumer_lag';
-  const lag = shared(registry, name, () => gauge(registry, name, 'Records not yet consumed, per consumer group and partition (at the end of the last batch).', ['group', 'partition']));
+  const lag = shared(registry, name, () =>
+    gauge(registry, name, 'Records not yet consumed, per consumer group and partition (at the end of the last batch).', ['group', 'partition']),
+  );
   const owned = new Set<string>();
   consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
     const partition = String(e.payload.partition);

@@ -36,6 +36,8 @@ describe('kafkaTopics', () => {
   });
 
   it('item 13: refuses a min.insync.replicas above the replication factor', () => {
-    expect(() => kafkaTopics({ messagesTopic: 't', partitions: 1, replicationFactor: 1, minInsyncReplicas: 2 })).toThrow(/KAFKA_MIN_INSYNC_REPLICAS \(2\) exceeds KAFKA_REPLICATION_FACTOR \(1\)/);
+    expect(() => kafkaTopics({ messagesTopic: 't', partitions: 1, replicationFactor: 1, minInsyncReplicas: 2 })).toThrow(
+      /KAFKA_MIN_INSYNC_REPLICAS \(2\) exceeds KAFKA_REPLICATION_FACTOR \(1\)/,
+    );
   });
 });

@@ -30,7 +30,13 @@ export interface TopicSettings {
 }
 
 /** The config variables topicSettingsFromConfig reads (load them with loadConfigVars in tools). */
-export const TOPIC_CONFIG_VARS = ['KAFKA_TOPIC_MESSAGES', 'KAFKA_TOPIC_SEQUENCED', 'KAFKA_MESSAGES_PARTITIONS', 'KAFKA_REPLICATION_FACTOR', 'KAFKA_MIN_INSYNC_REPLICAS'] as const;
+export const TOPIC_CONFIG_VARS = [
+  'KAFKA_TOPIC_MESSAGES',
+  'KAFKA_TOPIC_SEQUENCED',
+  'KAFKA_MESSAGES_PARTITIONS',
+  'KAFKA_REPLICATION_FACTOR',
+  'KAFKA_MIN_INSYNC_REPLICAS',
+] as const;
 
 export function topicSettingsFromConfig(c: Pick<Config, (typeof TOPIC_CONFIG_VARS)[number]>): TopicSettings {
   return {

@@ -3,7 +3,16 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCassandra, createKafka, createRedis, createRedisSubscriber, createTopicsWithLeaders, type CassandraClient, type Kafka, type Redis } from '@chat/server/clients';
+import {
+  createCassandra,
+  createKafka,
+  createRedis,
+  createRedisSubscriber,
+  createTopicsWithLeaders,
+  type CassandraClient,
+  type Kafka,
+  type Redis,
+} from '@chat/server/clients';
 import { loadConfig } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
 import { waitFor } from '@chat/testing/wait';
@@ -19,7 +28,10 @@ let db: CassandraClient;
 beforeAll(() => {
   redis = createRedis(config.REDIS_URL, log);
   kafka = createKafka(config.KAFKA_BROKERS, `test-${run}`, log);
-  db = createCassandra({ contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE }, log);
+  db = createCassandra(
+    { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },
+    log,
+  );
 });
 
 afterAll(async () => {
@@ -50,7 +62,11 @@ describe('client factories against the real infrastructure', () => {
 
   it('Cassandra: a row written in the migrated keyspace reads back', async () => {
     const id = cassandra.types.Long.fromString(String(Date.now() * 1000 + Math.floor(Math.random() * 1000)));
-    await db.execute('INSERT INTO conversations (conversation_id, kind, title, created_by, created_at, epoch) VALUES (?, ?, ?, ?, ?, ?)', [id, 'group', `t ${run}`, 'tester', new Date(), 'e'], { prepare: true });
+    await db.execute(
+      'INSERT INTO conversations (conversation_id, kind, title, created_by, created_at, epoch) VALUES (?, ?, ?, ?, ?, ?)',
+      [id, 'group', `t ${run}`, 'tester', new Date(), 'e'],
+      { prepare: true },
+    );
     const row = (await db.execute('SELECT title FROM conversations WHERE conversation_id = ?', [id], { prepare: true })).first();
     await db.execute('DELETE FROM conversations WHERE conversation_id = ?', [id], { prepare: true });
     expect(row?.title).toBe(`t ${run}`);

@@ -40,7 +40,7 @@ describe('Snowflake worker-id leases (real Redis)', () => {
     await a.ready();
     const oldId = a.current();
     const ids = new SnowflakeIds(a);
-    expect(BigInt(ids.next()) >> 12n & 1023n).toBe(BigInt(oldId));
+    expect((BigInt(ids.next()) >> 12n) & 1023n).toBe(BigInt(oldId));
 
     // Redis loses everything of this deployment (a restart without persistence), and another
     // process leases at once: with the counter gone it is handed the same id.

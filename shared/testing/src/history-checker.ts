@@ -60,7 +60,12 @@ export interface SendOp {
 }
 
 /** Error codes that are a definite refusal: the message never reached Kafka. */
-const DEFINITE_REFUSALS = new Set<number>([...Object.values(Errors).filter((e) => !e.retry).map((e) => e.code), Errors.RATE_LIMITED.code]);
+const DEFINITE_REFUSALS = new Set<number>([
+  ...Object.values(Errors)
+    .filter((e) => !e.retry)
+    .map((e) => e.code),
+  Errors.RATE_LIMITED.code,
+]);
 
 /**
  * failed = the server refused definitively (a non-retryable code such as 4003/4012/4002, or 4100
@@ -164,7 +169,13 @@ export class History {
   }
 
   /** Records a promise-returning send (e.g. `client.send(...)`); never rejects. */
-  async track(sender: string, conversationId: string, clientMsgId: string, body: string | undefined, send: Promise<Pick<AckFrame, 'message_id'>>): Promise<SendRecord> {
+  async track(
+    sender: string,
+    conversationId: string,
+    clientMsgId: string,
+    body: string | undefined,
+    send: Promise<Pick<AckFrame, 'message_id'>>,
+  ): Promise<SendRecord> {
     const op = this.begin(sender, conversationId, clientMsgId, body);
     try {
       op.ok((await send).message_id);
@@ -387,7 +398,9 @@ async function checkOnce(history: History, options: CheckOptions): Promise<Check
         violate(`${d.deviceId} showed seq ${m.seq} after seq ${prev} in ${m.conversation_id}`);
       } else if (storedBy.has(m.conversation_id) && storedAtSeq?.message_id !== m.message_id) {
         reordered++;
-        violate(`${d.deviceId} showed message ${m.message_id} at seq ${m.seq} in ${m.conversation_id}; storage has ${storedAtSeq?.message_id ?? 'nothing'} there`);
+        violate(
+          `${d.deviceId} showed message ${m.message_id} at seq ${m.seq} in ${m.conversation_id}; storage has ${storedAtSeq?.message_id ?? 'nothing'} there`,
+        );
       }
       lastSeq.set(m.conversation_id, Math.max(prev, m.seq));
     }

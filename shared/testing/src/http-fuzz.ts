@@ -47,7 +47,13 @@ export function rawRequest(port: number, req: RawRequest, timeoutMs = 5000): Pro
     socket.on('close', () => finish(true));
     socket.on('error', () => undefined); // 'close' follows
     const body = Buffer.from(req.body, 'utf8');
-    const head = [`${req.method} ${req.target} HTTP/1.1`, 'host: 127.0.0.1', ...req.headers.map(([k, v]) => `${k}: ${v}`), `content-length: ${body.length}`, 'connection: close'];
+    const head = [
+      `${req.method} ${req.target} HTTP/1.1`,
+      'host: 127.0.0.1',
+      ...req.headers.map(([k, v]) => `${k}: ${v}`),
+      `content-length: ${body.length}`,
+      'connection: close',
+    ];
     // write, not end: Node aborts a request whose client half-closes before the reply.
     socket.write(Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]));
   });
@@ -116,7 +122,23 @@ export function problemWithReply(reply: RawReply): string | undefined {
 const segmentChars = fc.constantFrom(...'abcz019-._~%25%zz%%/:@!$&\'()*+,;=[]{}|\\^`"<>'.split(''), '%00', '%2F', '%C3%A9', '%E2%82', '%', '..', '//');
 const segment = fc.oneof(
   fc.string({ unit: segmentChars, maxLength: 12 }),
-  fc.constantFrom('v1', 'conversations', 'members', 'messages', 'internal', 'healthz', 'metrics', 'ws', 'presence', 'typing', 'report', 'query', 'send-batch', 'sync', 'history'),
+  fc.constantFrom(
+    'v1',
+    'conversations',
+    'members',
+    'messages',
+    'internal',
+    'healthz',
+    'metrics',
+    'ws',
+    'presence',
+    'typing',
+    'report',
+    'query',
+    'send-batch',
+    'sync',
+    'history',
+  ),
   fc.bigInt({ min: 0n, max: 1n << 70n }).map(String),
 );
 
@@ -130,11 +152,32 @@ export function targetArb(knownPaths: readonly string[]): fc.Arbitrary<string> {
     return parts.join('/');
   });
   const query = fc.option(fc.string({ unit: fc.constantFrom(...'ab=&%zz%25?#+access_token'.split('')), maxLength: 20 }), { nil: undefined });
-  return fc
-    .tuple(fc.oneof(path, known, bent, fc.constantFrom('//', '///', '/%', '/%zz', '*', 'http://127.0.0.1/healthz', '//healthz', '/v1/conversations/%', '/v1/conversations/%E0%A4%A/messages', '/\u00e9')), query)
-    .map(([p, q]) => (q === undefined ? p : `${p}?${q}`))
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: a request target cannot carry control characters
-    .map((t) => t.replace(/[\s\u0000-\u001f\u007f]/g, '') || '/');
+  return (
+    fc
+      .tuple(
+        fc.oneof(
+          path,
+          known,
+          bent,
+          fc.constantFrom(
+            '//',
+            '///',
+            '/%',
+            '/%zz',
+            '*',
+            'http://127.0.0.1/healthz',
+            '//healthz',
+            '/v1/conversations/%',
+            '/v1/conversations/%E0%A4%A/messages',
+            '/\u00e9',
+          ),
+        ),
+        query,
+      )
+      .map(([p, q]) => (q === undefined ? p : `${p}?${q}`))
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: a request target cannot carry control characters
+      .map((t) => t.replace(/[\s\u0000-\u001f\u007f]/g, '') || '/')
+  );
 }
 
 const headerName = fc
@@ -155,7 +198,14 @@ export function headersArb(secrets: FuzzSecrets = {}): fc.Arbitrary<[string, str
   const bearer = secrets.bearer === undefined ? fc.constant('Bearer a.b.c') : fc.constantFrom('Bearer a.b.c', `Bearer ${secrets.bearer}`);
   const known: [string, fc.Arbitrary<string>][] = [
     ['content-type', fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', '')],
-    ['authorization', fc.oneof(headerValue, headerValue.map((v) => `Bearer ${v}`), bearer)],
+    [
+      'authorization',
+      fc.oneof(
+        headerValue,
+        headerValue.map((v) => `Bearer ${v}`),
+        bearer,
+      ),
+    ],
     ['x-internal-token', internal],
     ['origin', fc.constantFrom('https://chat.example', 'null', 'http://evil.example')],
     ['upgrade', fc.constantFrom('websocket', 'h2c')],
@@ -172,7 +222,12 @@ export function headersArb(secrets: FuzzSecrets = {}): fc.Arbitrary<[string, str
 
 /** Bodies: empty, junk, arbitrary JSON, JSON shaped like the API's requests with odd values. */
 export function bodyArb(): fc.Arbitrary<string> {
-  const idLike = fc.oneof(fc.bigInt({ min: -5n, max: 1n << 70n }).map(String), fc.constantFrom('0', '01', '', ' 1', '1e3', '%zz'), fc.integer(), fc.constant(null));
+  const idLike = fc.oneof(
+    fc.bigInt({ min: -5n, max: 1n << 70n }).map(String),
+    fc.constantFrom('0', '01', '', ' 1', '1e3', '%zz'),
+    fc.integer(),
+    fc.constant(null),
+  );
   const shaped = fc
     .record(
       {
@@ -182,7 +237,15 @@ export function bodyArb(): fc.Arbitrary<string> {
         user_ids: fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
         conversation_id: idLike,
         positions: fc.array(fc.record({ conversation_id: idLike, seq: fc.oneof(fc.integer(), fc.double(), fc.string()) }), { maxLength: 3 }),
-        requests: fc.array(fc.record({ user_id: fc.string({ maxLength: 8 }), conversation_id: idLike, client_msg_id: fc.string({ maxLength: 8 }), body: fc.string({ maxLength: 20 }) }), { maxLength: 3 }),
+        requests: fc.array(
+          fc.record({
+            user_id: fc.string({ maxLength: 8 }),
+            conversation_id: idLike,
+            client_msg_id: fc.string({ maxLength: 8 }),
+            body: fc.string({ maxLength: 20 }),
+          }),
+          { maxLength: 3 },
+        ),
         gateway_id: fc.string({ maxLength: 8 }),
         online: fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
         state: fc.constantFrom('start', 'stop', 'x'),
@@ -192,7 +255,13 @@ export function bodyArb(): fc.Arbitrary<string> {
       { requiredKeys: [] },
     )
     .map((o) => JSON.stringify(o));
-  return fc.oneof(fc.constant(''), fc.string({ maxLength: 100 }), fc.json({ maxDepth: 3 }), shaped, fc.constantFrom('{', '[]', 'null', '"\\ud800"', '{"__proto__":{"x":1}}'));
+  return fc.oneof(
+    fc.constant(''),
+    fc.string({ maxLength: 100 }),
+    fc.json({ maxDepth: 3 }),
+    shaped,
+    fc.constantFrom('{', '[]', 'null', '"\\ud800"', '{"__proto__":{"x":1}}'),
+  );
 }
 
 export const KNOWN_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
@@ -226,7 +295,8 @@ export async function fuzzListener(
     fc.asyncProperty(requestArb(knownPaths, opts.secrets), async (req) => {
       if (opts.parserMayDrop?.(req)) {
         const answered = await rawRequest(port, req, 200).catch(() => undefined);
-        if (answered !== undefined && problemWithReply(answered) !== undefined) throw new Error(`${req.method} ${JSON.stringify(req.target)}: ${problemWithReply(answered)}`);
+        if (answered !== undefined && problemWithReply(answered) !== undefined)
+          throw new Error(`${req.method} ${JSON.stringify(req.target)}: ${problemWithReply(answered)}`);
         if (!(await alive())) throw new Error(`listener died after ${req.method} ${JSON.stringify(req.target)}`);
         return;
       }

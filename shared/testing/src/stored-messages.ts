@@ -35,11 +35,15 @@ export function cassandraMessageReader(client: CassandraClient): StoredReader {
       let rows = 0;
       let pageState: string | undefined;
       do {
-        const rs = await client.execute('SELECT seq, message_id, sender_id, client_msg_id, body FROM messages WHERE conversation_id = ? AND bucket = ?', [long(conversationId), bucket], {
-          prepare: true,
-          fetchSize: 5000,
-          ...(pageState ? { pageState } : {}),
-        });
+        const rs = await client.execute(
+          'SELECT seq, message_id, sender_id, client_msg_id, body FROM messages WHERE conversation_id = ? AND bucket = ?',
+          [long(conversationId), bucket],
+          {
+            prepare: true,
+            fetchSize: 5000,
+            ...(pageState ? { pageState } : {}),
+          },
+        );
         for (const r of rs.rows) {
           out.push({
             conversation_id: conversationId,

@@ -176,7 +176,13 @@ describe('history checker', () => {
   it('track() records a promise-returning send and an outcome is settled once', async () => {
     const h = new History('track');
     const a = await h.track('alice', CONV, 'c1', 'b', Promise.resolve({ message_id: '901' }));
-    const b = await h.track('alice', CONV, 'c2', 'b', Promise.reject(new ChatRequestError({ code: 4003, name: 'not_member', message: 'no', retry: false, ref: 'r' })));
+    const b = await h.track(
+      'alice',
+      CONV,
+      'c2',
+      'b',
+      Promise.reject(new ChatRequestError({ code: 4003, name: 'not_member', message: 'no', retry: false, ref: 'r' })),
+    );
     expect(a).toMatchObject({ outcome: 'ok', messageId: '901' });
     expect(b).toMatchObject({ outcome: 'failed', code: 4003 });
     const op = h.begin('alice', CONV, 'c3');

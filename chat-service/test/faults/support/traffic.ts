@@ -1,6 +1,14 @@
 import WebSocket from 'ws';
 import { ChatClient, type ChatClientOptions } from '@chat/sdk';
-import { cassandraMessageReader, checkHistory, History, recordingWebSocket, waitForZeroLag, type CheckResult, type DeviceLog } from '@chat/testing/history-checker';
+import {
+  cassandraMessageReader,
+  checkHistory,
+  History,
+  recordingWebSocket,
+  waitForZeroLag,
+  type CheckResult,
+  type DeviceLog,
+} from '@chat/testing/history-checker';
 import { waitFor, type TestSystem } from '../../support/system.js';
 
 /** What fault tests need of a running system: tokens and the REST API (TestSystem has both). */
@@ -26,7 +34,11 @@ export const uid = (name: string): string => `${name}-${Math.random().toString(3
 
 /** Creates a group conversation of `members` (the first creates it) and returns its id. */
 export async function createGroup(sys: RestSystem, members: readonly string[], title = 'faults'): Promise<string> {
-  const res = await sys.rest<{ conversation: { conversation_id: string } }>(members[0]!, 'POST', '/v1/conversations', { kind: 'group', title, member_ids: members });
+  const res = await sys.rest<{ conversation: { conversation_id: string } }>(members[0]!, 'POST', '/v1/conversations', {
+    kind: 'group',
+    title,
+    member_ids: members,
+  });
   if (res.status !== 201 && res.status !== 200) throw new Error(`creating the group failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.conversation.conversation_id;
 }
@@ -42,7 +54,14 @@ export interface Device {
  * `conversations` from seq 0 (must show every stored message). With several URLs each reconnect
  * moves to the next one. `options.WebSocketImpl` (default `ws`) is wrapped to record raw frames.
  */
-export function openDevice(sys: RestSystem, history: History, userId: string, urls: readonly string[], conversations: readonly string[], options: Partial<ChatClientOptions> = {}): Device {
+export function openDevice(
+  sys: RestSystem,
+  history: History,
+  userId: string,
+  urls: readonly string[],
+  conversations: readonly string[],
+  options: Partial<ChatClientOptions> = {},
+): Device {
   const log = history.device(userId);
   const client = new ChatClient({
     ...FAULT_CLIENT_OPTIONS,
@@ -109,11 +128,14 @@ export class Traffic {
         void p.finally(() => this.pending.delete(p));
       };
       // Senders start spread over one interval so the load is even.
-      const first = setTimeout(() => {
-        if (this.stopped) return;
-        tick();
-        this.timers.push(setInterval(tick, intervalMs));
-      }, Math.floor((intervalMs * i) / Math.max(1, this.senders.length)));
+      const first = setTimeout(
+        () => {
+          if (this.stopped) return;
+          tick();
+          this.timers.push(setInterval(tick, intervalMs));
+        },
+        Math.floor((intervalMs * i) / Math.max(1, this.senders.length)),
+      );
       this.timers.push(first);
     });
     return this;
@@ -217,7 +239,11 @@ export async function faultRun(sys: TestSystem, o: FaultRunOptions): Promise<Fau
   const checkAt = Date.now();
   const result = await checkHistory(history, { readStored: cassandraMessageReader(sys.cassandra), conversations: [conversationId], settleMs: 30_000 });
   mark('check', checkAt);
-  console.log(`phases[${o.name}]: ${Object.entries(t).map(([k, v]) => `${k}=${(v / 1000).toFixed(1)}s`).join(' ')}`);
+  console.log(
+    `phases[${o.name}]: ${Object.entries(t)
+      .map(([k, v]) => `${k}=${(v / 1000).toFixed(1)}s`)
+      .join(' ')}`,
+  );
   return { history, conversationId, devices, recoveryMs, result };
 }
 

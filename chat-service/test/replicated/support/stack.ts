@@ -162,7 +162,14 @@ export class ReplicatedStack {
   async device(history: History, userId: string, conv: string, options: Partial<ChatClientOptions> = {}): Promise<ChatClient> {
     const device = history.device(userId).follow(conv);
     const WebSocketImpl = recordingWebSocket(WebSocket as unknown as NonNullable<ChatClientOptions['WebSocketImpl']>, (t) => device.rawFrame(t));
-    const c = new ChatClient({ url: this.gatewayUrls, getToken: () => this.token(userId), WebSocketImpl, reconnectBaseMs: 100, reconnectCapMs: 2000, ...options });
+    const c = new ChatClient({
+      url: this.gatewayUrls,
+      getToken: () => this.token(userId),
+      WebSocketImpl,
+      reconnectBaseMs: 100,
+      reconnectCapMs: 2000,
+      ...options,
+    });
     this.clients.push(c);
     device.attach(c);
     c.track(conv, 0);

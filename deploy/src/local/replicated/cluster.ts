@@ -60,7 +60,14 @@ export async function startNode(paths: Paths, n: ReplicatedNode, log: Log, onSpa
   const launch = await n.prepare(paths, say);
   mkdirSync(paths.logDir, { recursive: true });
   writeFileSync(logFile, `\n===== ${new Date().toISOString()} starting ${launch.version}: ${launch.command} ${launch.args.join(' ')}\n`, { flag: 'a' });
-  const pid = spawnDetached({ command: launch.command, args: launch.args, cwd: paths.componentDir(n.name), logFile, pidFile, ...(launch.env ? { env: launch.env } : {}) });
+  const pid = spawnDetached({
+    command: launch.command,
+    args: launch.args,
+    cwd: paths.componentDir(n.name),
+    logFile,
+    pidFile,
+    ...(launch.env ? { env: launch.env } : {}),
+  });
   onSpawned();
   say(`started ${launch.version} (pid ${pid})`);
   try {
@@ -202,7 +209,12 @@ export async function upReplicated(paths: Paths, log: Log, started: string[] = [
     log,
     { KAFKA_REPLICATION_FACTOR: String(KAFKA_REPLICATION_FACTOR), KAFKA_MIN_INSYNC_REPLICAS: String(KAFKA_MIN_INSYNC_REPLICAS) },
   );
-  writeFileSync(join(paths.dataDir, 'infra.env'), Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+  writeFileSync(
+    join(paths.dataDir, 'infra.env'),
+    Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+  );
   log(`replicated profile ready in ${secs(Date.now() - t0)}; logs: ${paths.logDir}/<node>.log`);
   return env;
 }

@@ -41,7 +41,8 @@ export async function statusCommand(): Promise<number> {
 export function logsCommand(name: string | undefined, n: number): number {
   const paths = resolveReplicatedPaths();
   if (name === undefined) {
-    for (const x of REPLICATED_NODES) process.stdout.write(`${x.name.padEnd(12)} ${paths.logFile(x.name)}${existsSync(paths.logFile(x.name)) ? '' : ' (none yet)'}\n`);
+    for (const x of REPLICATED_NODES)
+      process.stdout.write(`${x.name.padEnd(12)} ${paths.logFile(x.name)}${existsSync(paths.logFile(x.name)) ? '' : ' (none yet)'}\n`);
     return 0;
   }
   if (!REPLICATED_NODES.some((x) => x.name === name)) {

@@ -64,7 +64,15 @@ function redisServerBinary(): { bin: string; version: string } {
 
 /** A short-lived connection that gives up at once (readiness probes). */
 export async function withRedis<T>(port: number, f: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ host: HOST, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, enableOfflineQueue: false });
+  const r = new Redis({
+    host: HOST,
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+    enableOfflineQueue: false,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -202,7 +210,11 @@ export async function cassandraNodeAnswers(host: string): Promise<void> {
     contactPoints: [endpoint],
     localDataCenter: CASSANDRA_LOCAL_DC,
     socketOptions: { connectTimeout: 3000, readTimeout: 10_000 },
-    policies: { loadBalancing: new cassandra.policies.loadBalancing.AllowListPolicy(new cassandra.policies.loadBalancing.DCAwareRoundRobinPolicy(CASSANDRA_LOCAL_DC), [endpoint]) },
+    policies: {
+      loadBalancing: new cassandra.policies.loadBalancing.AllowListPolicy(new cassandra.policies.loadBalancing.DCAwareRoundRobinPolicy(CASSANDRA_LOCAL_DC), [
+        endpoint,
+      ]),
+    },
   });
   try {
     await client.connect();
@@ -249,7 +261,15 @@ function cassandraNode(spec: CassandraNodeSpec): ReplicatedNode {
       const jamm = findJar(lib, 'jamm-');
       return {
         command: process.env.JAVA || 'java',
-        args: cassandraJvmArgs({ lib, dir, logDir: join(dir, 'logs'), jmxPort: spec.jmxPort, heap: CASSANDRA_HEAP, extra: CASSANDRA_SMALL_MACHINE_FLAGS, ...(jamm ? { jamm } : {}) }),
+        args: cassandraJvmArgs({
+          lib,
+          dir,
+          logDir: join(dir, 'logs'),
+          jmxPort: spec.jmxPort,
+          heap: CASSANDRA_HEAP,
+          extra: CASSANDRA_SMALL_MACHINE_FLAGS,
+          ...(jamm ? { jamm } : {}),
+        }),
         version: `Cassandra ${version}`,
       };
     },

@@ -21,7 +21,9 @@ describe('sequenced record', () => {
   it('round-trips a message with attachments and refuses malformed ones', () => {
     const withFiles: ChatMessage = { ...message, body: '', attachments: [{ attachment_id: '9', content_type: 'image/png', size: 10, filename: 'a.png' }] };
     expect(parseSequencedRecord(encodeSequencedRecord(withFiles)).message).toEqual(withFiles);
-    expect(() => parseSequencedRecord({ v: 1, type: 'sequenced', message: { ...message, attachments: [{ attachment_id: '09', content_type: 'x/y', size: 1 }] } })).toThrow();
+    expect(() =>
+      parseSequencedRecord({ v: 1, type: 'sequenced', message: { ...message, attachments: [{ attachment_id: '09', content_type: 'x/y', size: 1 }] } }),
+    ).toThrow();
     expect(() => parseSequencedRecord({ v: 1, type: 'sequenced', message: { ...message, attachments: {} } })).toThrow();
   });
 

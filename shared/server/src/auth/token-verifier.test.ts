@@ -22,7 +22,10 @@ describe('TokenVerifier', () => {
     ['expired', () => jwt.sign({ exp: Math.floor(Date.now() / 1000) - 60 }, 'secret', { subject: 'a', issuer: 'iss', audience: 'aud' })],
     ['no exp', () => jwt.sign({}, 'secret', { subject: 'a', issuer: 'iss', audience: 'aud' })],
     ['alg none', () => jwt.sign({}, '', { algorithm: 'none', subject: 'a', issuer: 'iss', audience: 'aud', expiresIn: 60 })],
-    ['HS256 signed with the public key of kid k1', () => jwt.sign({}, pem, { algorithm: 'HS256', keyid: 'k1', subject: 'a', issuer: 'iss', audience: 'aud', expiresIn: 60 })],
+    [
+      'HS256 signed with the public key of kid k1',
+      () => jwt.sign({}, pem, { algorithm: 'HS256', keyid: 'k1', subject: 'a', issuer: 'iss', audience: 'aud', expiresIn: 60 }),
+    ],
     ['unknown kid', () => jwt.sign({}, 'secret', { keyid: 'k9', subject: 'a', issuer: 'iss', audience: 'aud', expiresIn: 60 })],
     ['garbage', () => 'not.a.token'],
   ])('rejects %s', (_name, make) => {

@@ -122,11 +122,7 @@ export function loadPublicKeys(file: string): PublicKeyEntry[] {
 }
 
 /** Mints an HS256 development token (tests, `npm run token`). */
-export function mintDevToken(
-  secret: string,
-  userId: string,
-  opts: { issuer: string; audience: string; ttlSeconds?: number },
-): string {
+export function mintDevToken(secret: string, userId: string, opts: { issuer: string; audience: string; ttlSeconds?: number }): string {
   return jwt.sign({}, secret, {
     algorithm: 'HS256',
     subject: userId,

@@ -36,7 +36,9 @@ export function createCassandra(opts: CassandraOptions, log: Logger): cassandra.
     ...(opts.keyspace ? { keyspace: opts.keyspace } : {}),
     queryOptions: { prepare: true, consistency: cassandra.types.consistencies.localQuorum },
     pooling: { coreConnectionsPerHost: { [cassandra.types.distance.local]: 2 } },
-    policies: { reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(CASSANDRA_RECONNECT_BASE_MS, CASSANDRA_RECONNECT_MAX_MS, false) },
+    policies: {
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(CASSANDRA_RECONNECT_BASE_MS, CASSANDRA_RECONNECT_MAX_MS, false),
+    },
   });
   client.on('log', (level: string, className: string, message: string) => {
     if (level === 'error' || level === 'warning') log.warn({ cassandra: className }, message);

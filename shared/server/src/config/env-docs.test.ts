@@ -31,7 +31,7 @@ describe('docs/OPERATIONS.md configuration table', () => {
     expect(rows.map((r) => r.name)).toEqual(names);
   });
 
-  it.each(names)('%s: the documented default and meaning are the table\'s', (name) => {
+  it.each(names)("%s: the documented default and meaning are the table's", (name) => {
     const row = rows.find((r) => r.name === name);
     expect(row, `${name} has no row`).toBeDefined();
     const spec: { default: string | undefined; localDefault?: string; description: string } = ENV_TABLE[name];

@@ -13,10 +13,7 @@ describe('loadConfig', () => {
     try {
       loadConfig({ CHAT_HTTP_PORT: 'eighty', KAFKA_BROKERS: 'nohost' });
     } catch (err) {
-      expect((err as ConfigError).problems).toEqual([
-        'KAFKA_BROKERS: "nohost" is not host:port',
-        'CHAT_HTTP_PORT: must be an integer, got "eighty"',
-      ]);
+      expect((err as ConfigError).problems).toEqual(['KAFKA_BROKERS: "nohost" is not host:port', 'CHAT_HTTP_PORT: must be an integer, got "eighty"']);
     }
   });
 
@@ -36,11 +33,17 @@ describe('loadConfig', () => {
         return (err as ConfigError).problems;
       }
     };
-    expect(problemsOf({ ...base, INTERNAL_API_TOKEN: 'dev-internal-token' })).toEqual([expect.stringMatching(/^INTERNAL_API_TOKEN: is a known development value/)]);
-    expect(problemsOf({ ...base, JWT_HS256_SECRET: 'dev-secret-change-me' })).toEqual([expect.stringMatching(/^JWT_HS256_SECRET: is a known development value/)]);
+    expect(problemsOf({ ...base, INTERNAL_API_TOKEN: 'dev-internal-token' })).toEqual([
+      expect.stringMatching(/^INTERNAL_API_TOKEN: is a known development value/),
+    ]);
+    expect(problemsOf({ ...base, JWT_HS256_SECRET: 'dev-secret-change-me' })).toEqual([
+      expect.stringMatching(/^JWT_HS256_SECRET: is a known development value/),
+    ]);
     expect(problemsOf({ ...base, INTERNAL_API_TOKEN: 'x'.repeat(31) })).toEqual(['INTERNAL_API_TOKEN: must be at least 32 bytes in production']);
     expect(problemsOf({ ...base, JWT_HS256_SECRET: 'short' })).toEqual(['JWT_HS256_SECRET: must be at least 32 bytes in production']);
-    expect(problemsOf({ ...base, S3_ACCESS_KEY_ID: 'key', S3_SECRET_ACCESS_KEY: 'chat-local-secret-not-for-production' })).toEqual([expect.stringMatching(/^S3_SECRET_ACCESS_KEY: is a known development value/)]);
+    expect(problemsOf({ ...base, S3_ACCESS_KEY_ID: 'key', S3_SECRET_ACCESS_KEY: 'chat-local-secret-not-for-production' })).toEqual([
+      expect.stringMatching(/^S3_SECRET_ACCESS_KEY: is a known development value/),
+    ]);
     expect(problemsOf({ ...base, S3_ACCESS_KEY_ID: 'key' })).toEqual([expect.stringMatching(/^S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both/)]);
     // Development keeps its defaults, the local S3Proxy's included.
     expect(loadConfig({}).INTERNAL_API_TOKEN).toBe('dev-internal-token');

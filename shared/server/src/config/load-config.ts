@@ -33,8 +33,10 @@ function secretProblems(out: Record<string, unknown>): string[] {
     else if (Buffer.byteLength(value, 'utf8') < MIN_SECRET_BYTES) problems.push(`${name}: must be at least ${MIN_SECRET_BYTES} bytes in production`);
   }
   // The store's own key is as long as its operator chose; only the development one is refused.
-  if (out.S3_SECRET_ACCESS_KEY === DEV_DEFAULTS.S3_SECRET_ACCESS_KEY) problems.push('S3_SECRET_ACCESS_KEY: is a known development value; production needs a key of its own');
-  if ((out.S3_ACCESS_KEY_ID === '') !== (out.S3_SECRET_ACCESS_KEY === '')) problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both, or neither (the default credential chain)');
+  if (out.S3_SECRET_ACCESS_KEY === DEV_DEFAULTS.S3_SECRET_ACCESS_KEY)
+    problems.push('S3_SECRET_ACCESS_KEY: is a known development value; production needs a key of its own');
+  if ((out.S3_ACCESS_KEY_ID === '') !== (out.S3_SECRET_ACCESS_KEY === ''))
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both, or neither (the default credential chain)');
   return problems;
 }
 

@@ -15,9 +15,7 @@ export function parseRequestTarget(raw: string | undefined): RequestTarget | und
   const hash = raw.indexOf('#');
   const target = hash >= 0 ? raw.slice(0, hash) : raw;
   const q = target.indexOf('?');
-  return q >= 0
-    ? { pathname: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) }
-    : { pathname: target, query: new URLSearchParams() };
+  return q >= 0 ? { pathname: target.slice(0, q), query: new URLSearchParams(target.slice(q + 1)) } : { pathname: target, query: new URLSearchParams() };
 }
 
 /** decodeURIComponent that answers undefined for a malformed escape instead of throwing. */

@@ -40,8 +40,16 @@ export interface WorkerIdOptions {
 
 const WORKER_IDS = 1024;
 /** Renews only if the key still holds our token (a blind EXPIRE would extend someone else's lease). */
-const RENEW = new RedisScript<number>('chatWorkerIdRenew', 1, "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end");
-const RELEASE = new RedisScript<number>('chatWorkerIdRelease', 1, "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end");
+const RENEW = new RedisScript<number>(
+  'chatWorkerIdRenew',
+  1,
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end",
+);
+const RELEASE = new RedisScript<number>(
+  'chatWorkerIdRelease',
+  1,
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+);
 
 class RedisWorkerIdLease implements WorkerIdLease {
   private held: { id: number; usableFrom: number; validUntil: number } | null = null;

@@ -33,7 +33,10 @@ function parseEntry(value: string): { gatewayId: string; deadlineMs: number } {
 // past their deadline are deleted first, so a crashed gateway's connections stop counting within
 // the TTL even while another connection keeps the key alive.
 // ARGV: connection id, entry value, max per user, ttl seconds, now ms.
-const REGISTER = new RedisScript<number>('chatRegisterConnection', 1, `
+const REGISTER = new RedisScript<number>(
+  'chatRegisterConnection',
+  1,
+  `
 local now = tonumber(ARGV[5])
 local fields = redis.call('HGETALL', KEYS[1])
 local n = 0
@@ -48,7 +51,8 @@ end
 if n >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
-return 1`);
+return 1`,
+);
 
 const CHUNK = 500;
 const LIVENESS_CACHE_MS = 1000;
@@ -77,7 +81,9 @@ export class RedisSessionRegistry implements SessionRegistry {
   /** The gateway's liveness key is kept by `refresh` (which a gateway runs at start and periodically). */
   async register(userId: string, connectionId: string, gatewayId: string, maxPerUser: number): Promise<boolean> {
     const now = Date.now();
-    return (await REGISTER.run(this.redis, [this.userKey(userId)], [connectionId, entryValue(gatewayId, now + this.ttl * 1000), maxPerUser, this.ttl, now])) === 1;
+    return (
+      (await REGISTER.run(this.redis, [this.userKey(userId)], [connectionId, entryValue(gatewayId, now + this.ttl * 1000), maxPerUser, this.ttl, now])) === 1
+    );
   }
 
   async unregister(userId: string, connectionId: string): Promise<void> {
