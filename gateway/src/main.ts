@@ -10,6 +10,7 @@ import { startGateway } from './gateway.js';
 import { PromGatewayMetrics } from './gateway-metrics.js';
 import { gatewayOptionsFromConfig } from './gateway-options.js';
 import { HttpPresenceClient } from './backend/presence-client.js';
+import { PresenceInstances } from './backend/presence-instances.js';
 import { uwsFallbackProblem } from './transport/uws.js';
 
 const fallback = uwsFallbackProblem();
@@ -33,8 +34,15 @@ const chat = new HttpChatServiceClient({
   sendDeadlineMs: config.SEND_DEADLINE_MS,
   maxQueuedSendBytes: config.GATEWAY_SEND_QUEUE_MAX_BYTES,
 });
+// One client per presence-service instance; calls are spread over them by key (presence-instances.ts).
+const presenceUrls = config.PRESENCE_SERVICE_URL;
 const presenceClient =
-  config.PRESENCE_SERVICE_URL !== '' ? new HttpPresenceClient({ url: config.PRESENCE_SERVICE_URL, internalToken: config.INTERNAL_API_TOKEN }) : undefined;
+  presenceUrls.length > 0
+    ? new PresenceInstances(
+        presenceUrls,
+        presenceUrls.map((url) => new HttpPresenceClient({ url, internalToken: config.INTERNAL_API_TOKEN })),
+      )
+    : undefined;
 const registry = new RedisSessionRegistry(redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
 const metricsRegistry = createMetricsRegistry('gateway');
 

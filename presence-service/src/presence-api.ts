@@ -1,13 +1,20 @@
-import { PRESENCE_PATHS, type PresenceQueryResponse, type TypingResponse } from '@chat/protocol/internal';
+import { PRESENCE_PATHS, type PresenceAuthorizeResponse, type PresenceQueryResponse, type TypingResponse } from '@chat/protocol/internal';
 import { mapLimit } from '@chat/server/collections';
 import type { InternalHandler } from '@chat/server/http';
 import { sharesConversation, type Membership } from './membership.js';
 import type { PresenceStore } from './presence-store.js';
 import type { TypingRelay } from './typing-relay.js';
-import { parseQuery, parseReport, parseTyping } from './validate-request.js';
+import { parseAuthorize, parseQuery, parseReport, parseTyping } from './validate-request.js';
 
 /** Membership checks of one query in flight at once. */
 const QUERY_CONCURRENCY = 32;
+
+/** The distinct users of `userIds` that `watcherId` shares a conversation with, QUERY_CONCURRENCY membership reads at once. */
+async function visibleTo(membership: Membership, watcherId: string, userIds: readonly string[]): Promise<string[]> {
+  const unique = [...new Set(userIds)];
+  const visible = await mapLimit(unique, QUERY_CONCURRENCY, (u) => sharesConversation(membership, watcherId, u));
+  return unique.filter((_, i) => visible[i]);
+}
 
 /** The internal API's routes over the store, membership and typing relay. */
 export function presenceRoutes(store: PresenceStore, membership: Membership, typing: TypingRelay): Record<string, InternalHandler> {
@@ -21,11 +28,13 @@ export function presenceRoutes(store: PresenceStore, membership: Membership, typ
     },
     [PRESENCE_PATHS.query]: async (body): Promise<PresenceQueryResponse> => {
       const q = parseQuery(body);
-      const unique = [...new Set(q.user_ids)];
-      // Cost-bounded: at most MAX_QUERY_USERS ids (validated), QUERY_CONCURRENCY membership reads at once.
-      const visible = await mapLimit(unique, QUERY_CONCURRENCY, (u) => sharesConversation(membership, q.user_id, u));
-      const allowed = unique.filter((_, i) => visible[i]);
-      return { users: await store.query(allowed) };
+      // Cost-bounded: at most MAX_QUERY_USERS ids (validated); then one state read for all of them.
+      return { users: await store.query(await visibleTo(membership, q.user_id, q.user_ids)) };
+    },
+    [PRESENCE_PATHS.authorize]: async (body): Promise<PresenceAuthorizeResponse> => {
+      const a = parseAuthorize(body);
+      // Membership only (cached): a gateway re-checks every watcher of a flush in one request.
+      return { allowed: await Promise.all(a.checks.map((c) => visibleTo(membership, c.user_id, c.user_ids))) };
     },
     [PRESENCE_PATHS.typing]: async (body): Promise<TypingResponse> => {
       const t = parseTyping(body);

@@ -23,7 +23,7 @@ export interface RedisPresenceStoreOptions {
 /**
  * PresenceStore on one Redis (the scripts touch keys derived from the user id, so on Redis Cluster
  * run it against a single shard or per-shard instance). Cost per heartbeat and gateway: one EVALSHA
- * per `batchSize` users, each user HSET + PEXPIRE + ZADD (O(log N)); per query: one pipeline.
+ * per `batchSize` users, each user HSET + PEXPIRE + ZADD (O(log N)); per query: one ZMSCORE and one MGET per `batchSize` users (one round trip).
  */
 export class RedisPresenceStore implements PresenceStore {
   private readonly o: Required<Omit<RedisPresenceStoreOptions, 'now'>> & { now: () => number };
@@ -72,19 +72,24 @@ export class RedisPresenceStore implements PresenceStore {
 
   async query(userIds: readonly string[]): Promise<PresenceState[]> {
     const out: PresenceState[] = [];
+    // Two commands per batch whatever its size: the deadlines from the online set, then the last-seen times.
     for (const chunk of chunks(userIds, this.o.batchSize)) {
-      const pipeline = this.redis.pipeline();
-      for (const u of chunk) {
-        pipeline.zscore(this.online, u);
-        pipeline.get(this.keys.presenceSeen(u));
-      }
-      const results = (await pipeline.exec()) ?? [];
+      if (chunk.length === 0) continue;
+      const results = await this.redis
+        .pipeline()
+        .zmscore(this.online, ...chunk)
+        .mget(...chunk.map((u) => this.keys.presenceSeen(u)))
+        .exec();
+      const [scores, seen] = [results?.[0], results?.[1]];
+      if (!scores || !seen) throw new Error('presence query: pipeline returned no results');
+      if (scores[0]) throw scores[0];
+      if (seen[0]) throw seen[0];
+      const online = scores[1] as (string | null)[];
+      const lastSeen = seen[1] as (string | null)[];
       chunk.forEach((u, i) => {
-        const [scoreErr, score] = results[2 * i] ?? [null, null];
-        const [, seen] = results[2 * i + 1] ?? [null, null];
-        if (scoreErr) throw scoreErr;
-        if (score !== null && score !== undefined) out.push({ user_id: u, online: true });
-        else if (typeof seen === 'string' && seen !== '') out.push({ user_id: u, online: false, last_seen: Number(seen) });
+        const s = lastSeen[i];
+        if (online[i] !== null && online[i] !== undefined) out.push({ user_id: u, online: true });
+        else if (typeof s === 'string' && s !== '') out.push({ user_id: u, online: false, last_seen: Number(s) });
         else out.push({ user_id: u, online: false });
       });
     }

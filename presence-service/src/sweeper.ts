@@ -5,8 +5,12 @@ import type { PresenceStore } from './presence-store.js';
  * Sweeps lapsed presence every `intervalMs` (and again at once while a batch was full). A failed
  * sweep (e.g. Redis restarting) is logged and retried at the next tick. Returns a stop function
  * that resolves once a running sweep finished.
+ *
+ * The first tick comes after a random part of the interval: several instances sweep the same
+ * Redis (the sweep is atomic), so their ticks interleave and offline transitions leave in
+ * N smaller batches per interval instead of one burst.
  */
-export function startSweeper(store: PresenceStore, intervalMs: number, log: Logger, batch = 1000): () => Promise<void> {
+export function startSweeper(store: PresenceStore, intervalMs: number, log: Logger, batch = 1000, phaseMs = Math.random() * intervalMs): () => Promise<void> {
   let running: Promise<void> | undefined;
   let stopped = false;
   const tick = (): void => {
@@ -25,10 +29,15 @@ export function startSweeper(store: PresenceStore, intervalMs: number, log: Logg
       }
     })();
   };
-  const timer = setInterval(tick, intervalMs);
+  let timer: NodeJS.Timeout = setTimeout(() => {
+    tick();
+    timer = setInterval(tick, intervalMs);
+    timer.unref();
+  }, phaseMs);
   timer.unref();
   return async () => {
     stopped = true;
+    clearTimeout(timer);
     clearInterval(timer);
     await running;
   };

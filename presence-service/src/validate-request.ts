@@ -1,5 +1,13 @@
 import { ChatError, Errors, parseCanonicalId } from '@chat/protocol';
-import { MAX_QUERY_USERS, MAX_USERS_PER_REQUEST, type PresenceQueryRequest, type PresenceReportRequest, type TypingRequest } from '@chat/protocol/internal';
+import {
+  MAX_AUTHORIZE_USERS,
+  MAX_QUERY_USERS,
+  MAX_USERS_PER_REQUEST,
+  type PresenceAuthorizeRequest,
+  type PresenceQueryRequest,
+  type PresenceReportRequest,
+  type TypingRequest,
+} from '@chat/protocol/internal';
 
 function fail(detail: string): never {
   throw new ChatError(Errors.INVALID_SHAPE, detail);
@@ -28,6 +36,20 @@ export function parseReport(body: unknown): PresenceReportRequest {
 export function parseQuery(body: unknown): PresenceQueryRequest {
   const b = obj(body);
   return { user_id: id(b.user_id, 'user_id'), user_ids: ids(b.user_ids, 'user_ids', MAX_QUERY_USERS) };
+}
+
+export function parseAuthorize(body: unknown): PresenceAuthorizeRequest {
+  const b = obj(body);
+  if (!Array.isArray(b.checks)) fail('checks must be an array');
+  let total = 0;
+  const checks = b.checks.map((c: unknown) => {
+    const check = obj(c);
+    const userIds = ids(check.user_ids, 'user_ids', MAX_AUTHORIZE_USERS);
+    total += userIds.length;
+    if (total > MAX_AUTHORIZE_USERS) fail(`at most ${MAX_AUTHORIZE_USERS} user ids per request`);
+    return { user_id: id(check.user_id, 'user_id'), user_ids: userIds };
+  });
+  return { checks };
 }
 
 export function parseTyping(body: unknown): TypingRequest {

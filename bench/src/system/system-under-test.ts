@@ -27,6 +27,11 @@ export interface RunningSystem {
   env: Record<string, string>;
 }
 
+/** The presence-service instances' ports (two, as `npm start` runs). */
+export function presencePorts(o: Pick<SystemOptions, 'chatPort'>): number[] {
+  return [o.chatPort + 1, o.chatPort + 4];
+}
+
 /** Environment shared by chat-service, gateways and load workers (JWT settings must agree). */
 export function baseEnv(o: SystemOptions, internalToken: string): Record<string, string> {
   return {
@@ -39,13 +44,15 @@ export function baseEnv(o: SystemOptions, internalToken: string): Record<string,
     INTERNAL_API_TOKEN: internalToken,
     CHAT_HTTP_HOST: '127.0.0.1',
     CHAT_HTTP_PORT: String(o.chatPort),
-    // chatPort+1: presence, +2: the sequencer's internal listener, +3: the API's internal listener.
+    // chatPort+1 and +4: presence instances, +2: the sequencer's internal listener, +3: the API's internal listener.
     CHAT_INTERNAL_PORT: String(o.chatPort + 3),
     CHAT_SERVICE_URL: `http://127.0.0.1:${o.chatPort + 3}`,
     // Each gateway's /healthz and /metrics on a free port of its own (logged at start).
     GATEWAY_INTERNAL_PORT: '0',
     PRESENCE_HTTP_PORT: String(o.chatPort + 1),
-    PRESENCE_SERVICE_URL: `http://127.0.0.1:${o.chatPort + 1}`,
+    PRESENCE_SERVICE_URL: presencePorts(o)
+      .map((p) => `http://127.0.0.1:${p}`)
+      .join(','),
     METRICS_ENABLED: 'true',
     // group-fanout's largest group is 10,000 receiving members plus the sending owner.
     MAX_GROUP_MEMBERS: '20000',
@@ -67,7 +74,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     // The system's processes as `npm start` runs them (deploy's topology), on this run's ports.
     const processes = systemProcesses({
       chatHttpPort: o.chatPort,
-      presencePort: o.chatPort + 1,
+      presencePorts: presencePorts(o),
       sequencerInternalPort: o.chatPort + 2,
       chatInternalPort: o.chatPort + 3,
       gatewayPorts: Array.from({ length: o.gateways }, (_, i) => o.gatewayBasePort + i),
@@ -79,7 +86,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     // chat-service and presence-service first: gateways call them from their first connection on.
     for (const p of processes.filter((p) => !gateways.includes(p))) procs.start(p.name, p.main, { ...env, ...p.env });
     await procs.waitForPort('chat-service', o.chatPort, 90_000);
-    await procs.waitForPort('presence-service', o.chatPort + 1, 60_000);
+    for (const p of processes.filter((p) => p.main === 'presence-service/dist/main.js')) await procs.waitForPort(p.name, p.port!, 60_000);
     for (const p of gateways) procs.start(p.name, p.main, { ...env, ...p.env });
     for (const p of gateways) await procs.waitForPort(p.name, p.port!, 60_000);
     const gatewayUrls = gateways.map((p) => `ws://127.0.0.1:${p.port!}/ws`);

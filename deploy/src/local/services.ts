@@ -20,14 +20,15 @@ const node = (main: string, env: Record<string, string> = {}): Pick<ServiceSpec,
 });
 
 // Public ports: REST 8080, WebSocket 8081/8082. Internal listeners (internal API, /healthz,
-// /metrics): chat-api 8085, sequencer 8084, presence 8083, notifier 8086, gateways 8091/8092.
+// /metrics): chat-api 8085, sequencer 8084, presence 8083 and 8087, notifier 8086, gateways 8091/8092.
 export const SERVICES: readonly ServiceSpec[] = systemProcesses({
   chatHttpPort: 8080,
   chatInternalPort: 8085,
   sequencerInternalPort: 8084,
   // The inbox writer (everything new, the conversation list, unread counts) runs beside the sequencer.
   sequencerRoles: 'sequencer,inbox',
-  presencePort: 8083,
+  // Two presence-service instances: presence and typing keep working when one is lost.
+  presencePorts: [8083, 8087],
   notifierInternalPort: 8086,
   gatewayPorts: [8081, 8082],
   gatewayInternalPorts: [8091, 8092],

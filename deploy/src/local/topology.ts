@@ -10,8 +10,8 @@ export interface Topology {
   chatInternalPort: number;
   /** The sequencer process's internal listener (health and metrics). */
   sequencerInternalPort: number;
-  /** presence-service's internal API. */
-  presencePort: number;
+  /** One presence-service instance per internal API port; every gateway lists them all. */
+  presencePorts: readonly number[];
   /** One gateway per public WebSocket port. */
   gatewayPorts: readonly number[];
   /** Each gateway's internal listener, by index; absent: 0 (a free port, logged). */
@@ -20,7 +20,7 @@ export interface Topology {
   notifierInternalPort?: number;
   /** What the second chat-service process runs. @default 'sequencer' */
   sequencerRoles?: string;
-  /** Process names. @default { api: 'chat-api', sequencer: 'sequencer', presence: 'presence', notifier: 'notifier' }; gateways are gw-1, gw-2, … */
+  /** Process names. @default { api: 'chat-api', sequencer: 'sequencer', presence: 'presence', notifier: 'notifier' }; presence instances are <presence>-1, -2, … when there are several; gateways are gw-1, gw-2, … */
   names?: Partial<Record<'api' | 'sequencer' | 'presence' | 'notifier', string>>;
   /** GATEWAY_ID of the gateway named `name`. @default the name */
   gatewayId?: (name: string) => string;
@@ -43,7 +43,7 @@ export function systemProcesses(t: Topology): SystemProcess[] {
   const names = { api: 'chat-api', sequencer: 'sequencer', presence: 'presence', notifier: 'notifier', ...t.names };
   const backends = {
     CHAT_SERVICE_URL: `http://${HOST}:${t.chatInternalPort}`,
-    PRESENCE_SERVICE_URL: `http://${HOST}:${t.presencePort}`,
+    PRESENCE_SERVICE_URL: t.presencePorts.map((p) => `http://${HOST}:${p}`).join(','),
   };
   const chat = 'chat-service/dist/main.js';
   const out: SystemProcess[] = [
@@ -55,8 +55,12 @@ export function systemProcesses(t: Topology): SystemProcess[] {
       env: { CHAT_SERVICE_ROLES: 'api', CHAT_HTTP_PORT: String(t.chatHttpPort), CHAT_INTERNAL_PORT: String(t.chatInternalPort) },
     },
     { name: names.sequencer, main: chat, env: { CHAT_SERVICE_ROLES: t.sequencerRoles ?? 'sequencer', CHAT_INTERNAL_PORT: String(t.sequencerInternalPort) } },
-    { name: names.presence, main: 'presence-service/dist/main.js', port: t.presencePort, env: { PRESENCE_HTTP_PORT: String(t.presencePort) } },
   ];
+  // Presence state lives in Redis; instances share it and gateways spread their calls over them.
+  t.presencePorts.forEach((port, i) => {
+    const name = t.presencePorts.length > 1 ? `${names.presence}-${i + 1}` : names.presence;
+    out.push({ name, main: 'presence-service/dist/main.js', port, env: { PRESENCE_HTTP_PORT: String(port) } });
+  });
   // Pushes to offline users; without FCM credentials it logs what it would push (a local fake FCM).
   if (t.notifierInternalPort !== undefined)
     out.push({ name: names.notifier, main: 'notifier/dist/main.js', env: { NOTIFIER_INTERNAL_PORT: String(t.notifierInternalPort) } });

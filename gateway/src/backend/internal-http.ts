@@ -29,6 +29,9 @@ export function chatErrorFromBody(status: number, body: unknown, service = 'the 
   return new ChatError(status >= 500 ? Errors.UNAVAILABLE : Errors.INTERNAL, `${service} replied ${status}`);
 }
 
+/** The service could not be reached or did not answer in time (Errors.UNAVAILABLE); another instance may. */
+export class ServiceUnreachableError extends ChatError {}
+
 /**
  * JSON POSTs to an internal service over HTTP/1.1 keep-alive (undici Pool). Resolves with the
  * parsed 2xx body (an object) or rejects with a ChatError: the service's own error, or
@@ -64,7 +67,7 @@ export class InternalHttp {
       status = res.statusCode;
       text = await res.body.text();
     } catch {
-      throw new ChatError(Errors.UNAVAILABLE, `${this.opts.service} is unreachable`);
+      throw new ServiceUnreachableError(Errors.UNAVAILABLE, `${this.opts.service} is unreachable`);
     }
     let body: unknown;
     try {

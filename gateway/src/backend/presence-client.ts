@@ -1,6 +1,8 @@
 import { ChatError, Errors } from '@chat/protocol';
 import {
   PRESENCE_PATHS,
+  type PresenceAuthorizeRequest,
+  type PresenceAuthorizeResponse,
   type PresenceQueryRequest,
   type PresenceQueryResponse,
   type PresenceReportRequest,
@@ -17,8 +19,10 @@ import { InternalHttp } from './internal-http.js';
 export interface PresenceClient {
   /** One batched report for this gateway: users now present here, users whose last socket here closed. */
   report(gatewayId: string, online: readonly string[], offline: readonly string[]): Promise<void>;
-  /** States of the users `userId` may see (others omitted). */
+  /** States of the users `userId` may see (others omitted): authorization and one state read. */
   query(userId: string, userIds: readonly string[]): Promise<PresenceState[]>;
+  /** For each check, the users its watcher may still see (membership only, no state read). */
+  authorize(checks: PresenceAuthorizeRequest['checks']): Promise<string[][]>;
   typing(userId: string, conversationId: string, state: 'start' | 'stop'): Promise<void>;
   close(): Promise<void>;
 }
@@ -55,6 +59,15 @@ export class HttpPresenceClient implements PresenceClient {
     const res = await this.http.post<Partial<PresenceQueryResponse>>(PRESENCE_PATHS.query, request);
     if (!Array.isArray(res.users)) throw new ChatError(Errors.INTERNAL, 'presence-service sent an invalid reply');
     return res.users;
+  }
+
+  async authorize(checks: PresenceAuthorizeRequest['checks']): Promise<string[][]> {
+    const request: PresenceAuthorizeRequest = { checks };
+    const res = await this.http.post<Partial<PresenceAuthorizeResponse>>(PRESENCE_PATHS.authorize, request);
+    if (!Array.isArray(res.allowed) || res.allowed.length !== checks.length || !res.allowed.every(Array.isArray)) {
+      throw new ChatError(Errors.INTERNAL, 'presence-service sent an invalid reply');
+    }
+    return res.allowed;
   }
 
   async typing(userId: string, conversationId: string, state: 'start' | 'stop'): Promise<void> {

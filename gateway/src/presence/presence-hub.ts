@@ -6,11 +6,11 @@ import { RedisKeys } from '@chat/server/redis';
 
 /** Most users one connection may watch in total. */
 export const MAX_WATCHED_PER_CONNECTION = 1000;
-/** Authorization queries one flush runs at once. */
-const AUTHORIZE_CONCURRENCY = 16;
-
-/** The subset of `userIds` whose presence `watcherId` may see now (they share a conversation). Rejects when unknown. */
-export type PresenceAuthorizer = (watcherId: string, userIds: readonly string[]) => Promise<ReadonlySet<string>>;
+/**
+ * For each watcher user, the subset of its users whose presence it may see now (they share a
+ * conversation), for many watchers at once. Rejects when unknown.
+ */
+export type PresenceAuthorizer = (byWatcher: ReadonlyMap<string, ReadonlySet<string>>) => Promise<Map<string, ReadonlySet<string>>>;
 
 interface Watching {
   /** The watching connection's user. */
@@ -28,8 +28,8 @@ interface Watching {
  * a flap within one window produces nothing, and a repeated event is never delivered twice.
  * At-most-once (Redis pub/sub).
  *
- * Authorization is re-checked on every transition: before a flush delivers anything, each watcher
- * user's pending users are checked with `authorize` (one query per watcher user per flush). A user
+ * Authorization is re-checked on every transition: before a flush delivers anything, every watcher
+ * user's pending users are checked with one `authorize` call (membership only). A user
  * the watcher may no longer see (it left every shared conversation) is not delivered and its
  * subscription is dropped; subscribing again re-authorizes. When the check fails (presence-service
  * unreachable) nothing is delivered and the transitions are retried at the next flush.
@@ -80,6 +80,12 @@ export class PresenceHub {
     }
     if (channels.length > 0) await this.subscriber.subscribe(...channels);
     if (!this.isOpen(connectionId)) this.dropConnection(connectionId); // closed while subscribing
+  }
+
+  /** Those of `userIds` the connection does not watch yet. */
+  unwatched(connectionId: string, userIds: readonly string[]): string[] {
+    const mine = this.watching.get(connectionId)?.users;
+    return mine ? userIds.filter((u) => !mine.has(u)) : [...userIds];
   }
 
   /** Records what the subscriber was told in its reply; a transition seen meanwhile is flushed next. */
@@ -185,7 +191,7 @@ export class PresenceHub {
     }
     let allowed: Map<string, ReadonlySet<string>>;
     try {
-      allowed = await this.authorizeAll(byWatcher);
+      allowed = await this.authorize(byWatcher);
     } catch (err) {
       this.log.warn({ err }, 'presence re-authorization failed; retrying at the next flush');
       for (const u of dirty) if (this.watchers.has(u)) this.dirty.add(u);
@@ -220,19 +226,5 @@ export class PresenceHub {
         this.log.warn({ err }, 'presence delivery failed');
       }
     }
-  }
-
-  /** Runs `authorize` for every watcher user, AUTHORIZE_CONCURRENCY at a time; rejects if any query fails. */
-  private async authorizeAll(byWatcher: Map<string, Set<string>>): Promise<Map<string, ReadonlySet<string>>> {
-    const out = new Map<string, ReadonlySet<string>>();
-    const queue = [...byWatcher];
-    const worker = async (): Promise<void> => {
-      for (let next = queue.shift(); next; next = queue.shift()) {
-        const [watcherId, users] = next;
-        out.set(watcherId, await this.authorize(watcherId, [...users]));
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(AUTHORIZE_CONCURRENCY, queue.length) }, worker));
-    return out;
   }
 }

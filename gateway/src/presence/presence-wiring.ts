@@ -8,9 +8,10 @@ import { PresenceHub } from './presence-hub.js';
 import { PresenceReporter } from './presence-reporter.js';
 import { RemotePresenceAndTyping } from './remote-presence-and-typing.js';
 import { sendFrame, type SendPolicy } from '../transport/socket-sender.js';
+import { MAX_AUTHORIZE_USERS, type PresenceAuthorizeRequest } from '@chat/protocol/internal';
 
-/** Largest user list of one presence-service query (its MAX_USERS_PER_REQUEST). */
-const MAX_QUERY_USERS = 5000;
+/** Authorize requests of one flush in flight at once. */
+const AUTHORIZE_CONCURRENCY = 4;
 
 export interface PresenceWiring {
   readonly presence: PresenceAndTyping;
@@ -40,13 +41,7 @@ export function startPresenceWiring(
     log.child({ component: 'presence-hub' }),
     (connectionId) => sessions.connection(connectionId) !== undefined,
     // presence-service answers only with users the watcher shares a conversation with.
-    async (watcherId, userIds) => {
-      const allowed = new Set<string>();
-      for (let i = 0; i < userIds.length; i += MAX_QUERY_USERS) {
-        for (const s of await client.query(watcherId, userIds.slice(i, i + MAX_QUERY_USERS))) allowed.add(s.user_id);
-      }
-      return allowed;
-    },
+    (byWatcher) => authorizeInBatches(client, byWatcher),
   );
   const reporter = new PresenceReporter(
     client,
@@ -67,4 +62,36 @@ export function startPresenceWiring(
         await reporter.stop();
       })()),
   };
+}
+
+/** One flush's re-authorization: the checks packed into requests of at most MAX_AUTHORIZE_USERS ids. */
+async function authorizeInBatches(client: PresenceClient, byWatcher: ReadonlyMap<string, ReadonlySet<string>>): Promise<Map<string, ReadonlySet<string>>> {
+  const batches: PresenceAuthorizeRequest['checks'][] = [[]];
+  let size = 0;
+  for (const [watcherId, users] of byWatcher) {
+    const ids = [...users];
+    for (let i = 0; i < ids.length; i += MAX_AUTHORIZE_USERS) {
+      const part = ids.slice(i, i + MAX_AUTHORIZE_USERS);
+      if (size + part.length > MAX_AUTHORIZE_USERS) {
+        batches.push([]);
+        size = 0;
+      }
+      batches.at(-1)!.push({ user_id: watcherId, user_ids: part });
+      size += part.length;
+    }
+  }
+  const out = new Map<string, Set<string>>();
+  const queue = batches.filter((b) => b.length > 0);
+  const worker = async (): Promise<void> => {
+    for (let checks = queue.shift(); checks; checks = queue.shift()) {
+      const allowed = await client.authorize(checks);
+      checks.forEach((c, i) => {
+        let set = out.get(c.user_id);
+        if (!set) out.set(c.user_id, (set = new Set()));
+        for (const u of allowed[i] ?? []) set.add(u);
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(AUTHORIZE_CONCURRENCY, queue.length) }, worker));
+  return out;
 }

@@ -1,4 +1,5 @@
 import { ChatError, Errors, type PresenceSubFrame, type ServerFrame, type TypingFrame } from '@chat/protocol';
+import type { PresenceState } from '@chat/protocol/internal';
 import type { PresenceClient } from '../backend/presence-client.js';
 import type { PresenceHub } from './presence-hub.js';
 import type { FrameCaller, PresenceAndTyping } from './presence-and-typing.js';
@@ -40,11 +41,24 @@ export class RemotePresenceAndTyping implements PresenceAndTyping {
       this.hub.unwatch(caller.connectionId, ids);
       return { type: 'presence', ref: frame.ref, users: [] };
     }
-    // Authorize, subscribe, then read the states: a transition is either in the reply or
-    // delivered afterwards (the hub de-duplicates against what the reply said).
-    const allowed = (await this.client.query(caller.userId, ids)).map((s) => s.user_id);
-    await this.hub.watch(caller.connectionId, caller.userId, allowed);
-    const states = await this.client.query(caller.userId, allowed);
+    // Subscribe first, then one query that authorizes and reads the states (one state read per
+    // 500 users): a transition is either in the reply or delivered afterwards (the hub
+    // de-duplicates against what the reply said). Nothing is delivered for a user before its
+    // state is known, and the users the caller may not see are unwatched again at once.
+    const fresh = this.hub.unwatched(caller.connectionId, ids);
+    await this.hub.watch(caller.connectionId, caller.userId, ids);
+    let states: PresenceState[];
+    try {
+      states = await this.client.query(caller.userId, ids);
+    } catch (err) {
+      this.hub.unwatch(caller.connectionId, fresh);
+      throw err;
+    }
+    const allowed = new Set(states.map((s) => s.user_id));
+    this.hub.unwatch(
+      caller.connectionId,
+      ids.filter((u) => !allowed.has(u)),
+    );
     this.hub.setKnown(caller.connectionId, states);
     return {
       type: 'presence',

@@ -6,6 +6,7 @@
 export const PRESENCE_PATHS = {
   report: '/internal/v1/presence/report',
   query: '/internal/v1/presence/query',
+  authorize: '/internal/v1/presence/authorize',
   typing: '/internal/v1/typing',
 } as const;
 
@@ -35,6 +36,18 @@ export interface PresenceQueryResponse {
   users: PresenceState[];
 }
 
+/**
+ * Which watched users each watcher may still see (they share a conversation), for many watchers
+ * in one request: membership only, no presence state is read.
+ */
+export interface PresenceAuthorizeRequest {
+  checks: { user_id: string; user_ids: string[] }[];
+}
+/** `allowed[i]`: the subset of `checks[i].user_ids` that `checks[i].user_id` may see. */
+export interface PresenceAuthorizeResponse {
+  allowed: string[][];
+}
+
 export interface TypingRequest {
   user_id: string;
   conversation_id: string;
@@ -53,3 +66,6 @@ export const MAX_USERS_PER_REQUEST = 5000;
  * 500 ids a client may name in one presence.sub frame (gateways query with at most that many).
  */
 export const MAX_QUERY_USERS = 500;
+
+/** Most user ids (all checks together) in one authorize request. */
+export const MAX_AUTHORIZE_USERS = 5000;

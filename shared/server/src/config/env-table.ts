@@ -1,4 +1,4 @@
-import { bool, hostPorts, int, list, oneOf, optHostPorts, optStr, port, rate, str, subsetOf, url, type Parser } from './parsers.js';
+import { bool, hostPorts, int, list, oneOf, optHostPorts, optStr, optUrls, port, rate, str, subsetOf, url, type Parser } from './parsers.js';
 
 const roles = () => subsetOf(['api', 'sequencer', 'inbox']);
 
@@ -175,12 +175,16 @@ export const ENV_TABLE = {
 
   PRESENCE_HTTP_HOST: v(str(), '127.0.0.1', 'presence-service listen address (internal API for gateways).'),
   PRESENCE_HTTP_PORT: v(port(), '8083', 'presence-service internal API port.'),
-  PRESENCE_SERVICE_URL: v(optStr(), 'http://127.0.0.1:8083', 'Where gateways reach presence-service; empty disables presence and typing on the gateway.'),
+  PRESENCE_SERVICE_URL: v(
+    optUrls(['http:', 'https:']),
+    'http://127.0.0.1:8083',
+    'Where gateways reach presence-service: one URL per instance, comma-separated (the same list, in any order, on every gateway); empty disables presence and typing on the gateway.',
+  ),
   PRESENCE_TTL_SECONDS: v(int(2, 3600), '60', "TTL of a gateway's presence report for a user; must exceed SESSION_REFRESH_SECONDS (the heartbeat interval)."),
   PRESENCE_SWEEP_INTERVAL_MS: v(
     int(100, 600_000),
-    '5000',
-    'How often presence-service sweeps users whose TTL lapsed. Offline bound after a crash: PRESENCE_TTL_SECONDS + this.',
+    '1000',
+    'How often each presence-service instance sweeps users whose TTL lapsed or whose offline grace ended (instances interleave). Offline bound after a crash: PRESENCE_TTL_SECONDS + this.',
   ),
   PRESENCE_OFFLINE_GRACE_MS: v(
     int(0, 600_000),

@@ -79,6 +79,11 @@ export function optHostPorts(): Parser<string[]> {
   return (raw) => (raw.trim() === '' ? [] : hostPorts()(raw));
 }
 
+/** Comma-separated URLs of the given protocols, in order; may be empty (meaning "not set"). */
+export function optUrls(protocols: readonly string[]): Parser<string[]> {
+  return (raw) => list()(raw).map((item) => url(protocols)(item));
+}
+
 /** A string that may be empty (meaning "not set"). */
 export function optStr(): Parser<string> {
   return (raw) => raw.trim();
