@@ -4,6 +4,7 @@ import {
   INBOX_CURSOR_MAX,
   INBOX_CURSOR_PATTERN,
   Errors,
+  LARGE_FIRST_PAGE_MAX,
   ShapeError,
   USER_ID_PATTERN,
   isObject,
@@ -129,10 +130,12 @@ export function parseInternalHistory(o: Obj): InternalHistoryRequest {
 export function parseInternalInbox(o: Obj): InternalInboxRequest {
   const cursor = optString(o, 'cursor', INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN);
   const maxBytes = optInt(o, 'max_bytes', ...MAX_BYTES_RANGE);
+  const largeFirstPage = optInt(o, 'large_first_page', 1, LARGE_FIRST_PAGE_MAX);
   return {
     user_id: reqString(o, 'user_id', 128, USER_ID_PATTERN),
     ...(cursor !== undefined ? { cursor } : {}),
     ...(maxBytes !== undefined ? { max_bytes: maxBytes } : {}),
+    ...(largeFirstPage !== undefined ? { large_first_page: largeFirstPage } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { ChatError, Errors, INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN, isObject, reqInt } from '@chat/protocol';
+import { ChatError, Errors, INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN, LARGE_FIRST_PAGE_MAX, isObject, reqInt } from '@chat/protocol';
 import { readJson, sendJson } from '../http/http-utils.js';
 import { conversationIdParam, parseWith, queryInt } from '../http/request-parsers.js';
 import type { RouteContext, Router } from '../http/router.js';
@@ -13,6 +13,15 @@ function cursorParam(query: URLSearchParams): string | undefined {
   if (raw.length === 0 || raw.length > INBOX_CURSOR_MAX || !INBOX_CURSOR_PATTERN.test(raw))
     throw new ChatError(Errors.INVALID_SHAPE, 'cursor: not a cursor this server issued');
   return raw;
+}
+
+/** `large_first_page`: 1 to LARGE_FIRST_PAGE_MAX in canonical decimal; anything else is 4002. */
+function largeFirstPageParam(query: URLSearchParams): number | undefined {
+  const raw = query.get('large_first_page');
+  if (raw === null) return undefined;
+  if (!/^[1-9][0-9]{0,2}$/.test(raw) || Number(raw) > LARGE_FIRST_PAGE_MAX)
+    throw new ChatError(Errors.INVALID_SHAPE, `large_first_page: must be an integer between 1 and ${LARGE_FIRST_PAGE_MAX}`);
+  return Number(raw);
 }
 
 /** A seq in a REST path: canonical decimal (no sign, no leading zeros), 1 ≤ seq < 2^53; anything else names no message (404). */
@@ -36,7 +45,9 @@ export function registerInboxRoutes(
   router.on(
     'GET',
     '/v1/inbox',
-    authed(async ({ res, query }, userId) => sendJson(res, 200, await inbox.everythingNew(userId, cursorParam(query)))),
+    authed(async ({ res, query }, userId) =>
+      sendJson(res, 200, await inbox.everythingNew(userId, { cursor: cursorParam(query), largeFirstPage: largeFirstPageParam(query) })),
+    ),
   );
   router.on(
     'GET',

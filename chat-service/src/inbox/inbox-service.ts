@@ -1,11 +1,21 @@
-import { ChatError, Errors, type ChatMessage, type ConversationListItem, type ConversationListPage, type EverythingNew } from '@chat/protocol';
+import {
+  ChatError,
+  Errors,
+  type ChatMessage,
+  type ConversationLatest,
+  type ConversationListItem,
+  type ConversationListPage,
+  type EverythingNew,
+  type LargeConversationNew,
+} from '@chat/protocol';
 import { ENVELOPE_BYTES, ReplyBudget } from '../read/reply-budget.js';
 import type { ConversationStore } from '../store/conversation-store.js';
-import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
+import { joinedSeqOf, type MembershipCache, type MembershipEntry } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { ConversationListStore } from './conversation-list-store.js';
 import { decodeInboxCursor, encodeInboxCursor, type InboxKey } from './inbox-cursor.js';
 import type { InboxEntry, InboxStore } from './inbox-store.js';
+import { withFirstPages } from './large-first-pages.js';
 import { INBOX_VISIBILITY_MS } from './inbox-writer.js';
 import type { ReadStateStore } from './read-state-store.js';
 import type { ReceiptPublisher } from './receipt-publisher.js';
@@ -15,6 +25,13 @@ export const INBOX_RETENTION_MS = 7 * 86_400_000;
 const PAGE_ENTRIES = 500;
 /** Inbox entries read per step while filling a page. */
 const READ_STEP = 100;
+
+/** One "everything new" request: the cursor of the previous reply, the reply's byte budget, and how many messages of each large conversation to include (none: only their latest seq). */
+export interface EverythingNewRequest {
+  cursor?: string | undefined;
+  maxBytes?: number | undefined;
+  largeFirstPage?: number | undefined;
+}
 
 const encodeCursor = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 function decodeCursor(cursor: string): unknown {
@@ -57,9 +74,12 @@ export class InboxService {
    * "Everything new for me", one page: inbox entries after the cursor (see InboxCursor), at most
    * PAGE_ENTRIES and, with `maxBytes`, as many messages as fit (at least one); `has_more` when
    * entries were left for the next page. Entries of conversations the user is no longer in are
-   * dropped. Every page lists the latest seq of the user's large conversations.
+   * dropped. Every page lists the latest seq of the user's large conversations; with
+   * `largeFirstPage`, the page that ends the round also carries the first page of each one's
+   * messages after the user's read position, from what the budget has left (see withFirstPages).
    */
-  async everythingNew(userId: string, cursor: string | undefined, maxBytes?: number, now = Date.now()): Promise<EverythingNew> {
+  async everythingNew(userId: string, request: EverythingNewRequest = {}, now = Date.now()): Promise<EverythingNew> {
+    const { cursor, maxBytes, largeFirstPage } = request;
     const oldest = now - INBOX_RETENTION_MS;
     const c = cursor !== undefined ? decodeInboxCursor(cursor) : undefined;
     // Within a round of pages continue after the last entry; a new round looks back INBOX_VISIBILITY_MS
@@ -74,7 +94,8 @@ export class InboxService {
       const entry = memberOf.get(e.conversation_id);
       return entry !== undefined && e.seq > joinedSeqOf(entry, userId);
     };
-    const large = await this.latestOfLarge(mine.filter((e) => this.isLarge(e)));
+    const largeOnes = mine.filter((e) => this.isLarge(e));
+    const large = await this.latestOfLarge(largeOnes);
     const budget = new ReplyBudget(maxBytes);
     budget.charge(ENVELOPE_BYTES + Buffer.byteLength(JSON.stringify(large)));
     const messages: ChatMessage[] = [];
@@ -102,7 +123,25 @@ export class InboxService {
       chunk = await this.inbox.readSince(userId, entries.at(-1)!, now, want + 1);
     }
     const next = hasMore && last ? encodeInboxCursor({ t: roundStart, k: last }) : encodeInboxCursor({ t: roundStart });
-    return { messages, large, cursor: next, has_more: hasMore };
+    // First pages once per round, on its last page: the inbox's own messages have the budget first.
+    const largeNew = largeFirstPage !== undefined && !hasMore ? await this.firstPagesOfLarge(userId, largeOnes, large, largeFirstPage, budget) : large;
+    return { messages, large: largeNew, cursor: next, has_more: hasMore };
+  }
+
+  /** `large` (the latest of `entries`, in the same order) with first pages after the user's read position, never at or before the join point. */
+  private async firstPagesOfLarge(
+    userId: string,
+    entries: MembershipEntry[],
+    large: ConversationLatest[],
+    perConversation: number,
+    budget: ReplyBudget,
+  ): Promise<LargeConversationNew[]> {
+    const joined = entries.map((e) => joinedSeqOf(e, userId));
+    // Nothing after the join points: no read positions to read.
+    if (large.every((l, i) => l.last_seq <= joined[i]!)) return large;
+    const readSeqs = await this.reads.readSeqs(userId);
+    const positions = large.map((latest, i) => ({ latest, afterSeq: Math.max(readSeqs.get(latest.conversation_id) ?? 0, joined[i]!) }));
+    return withFirstPages(this.messages, positions, perConversation, budget);
   }
 
   /** The messages behind inbox entries that do not carry theirs (rows older than migration 012), read once per conversation range, keyed `conversation:seq`. */

@@ -2,6 +2,7 @@ import { ChatError, Errors, type ConversationLatest, type ConversationSync, type
 import type { HistoryPage, InternalHistoryRequest } from '@chat/protocol/internal';
 import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
+import { mapConcurrently } from './map-concurrently.js';
 import { ENVELOPE_BYTES, ReplyBudget, readForwardWithin } from './reply-budget.js';
 
 export interface ReadLimits {
@@ -112,18 +113,4 @@ export class ReadService {
       return { conversation_id: p.conversation_id, epoch, status: 'ok', last_seq: lastSeq, messages, ...(cut ? { has_more: true } : {}) };
     });
   }
-}
-
-/** Like Promise.all(items.map(fn)), with at most `concurrency` calls running at once; results keep their order. */
-async function mapConcurrently<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  return out;
 }

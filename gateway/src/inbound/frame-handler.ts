@@ -62,7 +62,12 @@ export class FrameHandler {
       case 'presence.unsub':
         return this.presence.presence(caller, frame);
       case 'inbox': {
-        const page = await this.chat.inbox({ user_id: caller.userId, ...(frame.cursor !== undefined ? { cursor: frame.cursor } : {}), ...this.budget() });
+        const page = await this.chat.inbox({
+          user_id: caller.userId,
+          ...(frame.cursor !== undefined ? { cursor: frame.cursor } : {}),
+          ...(frame.large_first_page !== undefined ? { large_first_page: frame.large_first_page } : {}),
+          ...this.budget(),
+        });
         return { type: 'inbox.result', ref: frame.ref, messages: page.messages, large: page.large, cursor: page.cursor, has_more: page.has_more };
       }
       default:

@@ -85,6 +85,12 @@ export interface InboxFrame {
   ref: string;
   /** The `cursor` of the previous reply (WebSocket or REST), as given. */
   cursor?: string;
+  /**
+   * Also return, for every large conversation with messages after the caller's read position, the
+   * first page of them: at most this many messages each (1 to LARGE_FIRST_PAGE_MAX), on the page
+   * that ends a round (`has_more: false`). Omit it to get only their latest seq.
+   */
+  large_first_page?: number;
 }
 /**
  * In-band token refresh: a new access token for the same user, sent on the open connection before
@@ -105,6 +111,10 @@ export const CLIENT_FRAME_TYPES = ['send', 'sync', 'history', 'typing', 'read', 
 /** Longest inbox cursor a server issues; its characters are base64url. */
 export const INBOX_CURSOR_MAX = 512;
 export const INBOX_CURSOR_PATTERN = /^[A-Za-z0-9_-]+$/;
+/** Largest `large_first_page`: messages of one large conversation in one "everything new" reply. */
+export const LARGE_FIRST_PAGE_MAX = 100;
+/** Most messages of large conversations in one "everything new" reply, all of them together. */
+export const LARGE_FIRST_PAGES_TOTAL_MAX = 500;
 
 // ---- server → client ----
 export interface ChatMessage {
@@ -217,6 +227,19 @@ export interface DigestFrame {
   conversations: ConversationLatest[];
 }
 /**
+ * A large conversation (fanned out on read) in "everything new": its latest seq and, when the
+ * request asked for `large_first_page` and the page ends the round (`has_more: false`), the first
+ * page of the messages after the caller's read position (never at or before their join point).
+ */
+export interface LargeConversationNew extends ConversationLatest {
+  /** The position the page starts after (the caller's read position, at least the join point); only with `messages`. */
+  after_seq?: number;
+  /** Ascending seq from `after_seq + 1`, at most `large_first_page`; only when `last_seq > after_seq`. */
+  messages?: ChatMessage[];
+  /** With `messages`: true when messages after the page's last (or after `after_seq`, when it is empty) remain; `sync` from there. */
+  has_more?: boolean;
+}
+/**
  * "Everything new for me", one page (REST `GET /v1/inbox` and the `inbox.result` frame alike).
  * `messages`: of the caller's conversations fanned out on write, in inbox order (oldest stamp first,
  * then conversation and seq); a page may repeat messages an earlier one returned (drop by
@@ -225,7 +248,7 @@ export interface DigestFrame {
  */
 export interface EverythingNew {
   messages: ChatMessage[];
-  large: ConversationLatest[];
+  large: LargeConversationNew[];
   /** Pass back as `cursor` next time (keep it across app restarts). */
   cursor: string;
   has_more: boolean;

@@ -1,7 +1,12 @@
 /** The REST API of the inbox and read state (docs/PROTOCOL.md, "Inbox"): paths and reply bodies. */
 
 export const INBOX_PATHS = {
-  everythingNew: (cursor?: string) => `/v1/inbox${cursor !== undefined ? `?cursor=${encodeURIComponent(cursor)}` : ''}`,
+  everythingNew: (cursor?: string, largeFirstPage?: number) => {
+    const q = [cursor !== undefined ? `cursor=${encodeURIComponent(cursor)}` : '', largeFirstPage !== undefined ? `large_first_page=${largeFirstPage}` : '']
+      .filter(Boolean)
+      .join('&');
+    return `/v1/inbox${q ? `?${q}` : ''}`;
+  },
   conversationList: (limit?: number, cursor?: string) => {
     const q = [limit !== undefined ? `limit=${limit}` : '', cursor !== undefined ? `cursor=${encodeURIComponent(cursor)}` : ''].filter(Boolean).join('&');
     return `/v1/conversation-list${q ? `?${q}` : ''}`;

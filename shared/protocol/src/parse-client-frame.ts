@@ -5,6 +5,7 @@ import {
   ACCESS_TOKEN_PATTERN,
   INBOX_CURSOR_MAX,
   INBOX_CURSOR_PATTERN,
+  LARGE_FIRST_PAGE_MAX,
   MAX_ATTACHMENTS_PER_MESSAGE,
   type ClientFrame,
   type Position,
@@ -140,7 +141,8 @@ export function parseClientFrame(value: unknown, userId: string, limits: FrameLi
         return { type, ref, token: reqString(value, 'token', ACCESS_TOKEN_MAX, ACCESS_TOKEN_PATTERN) };
       case 'inbox': {
         const cursor = optString(value, 'cursor', INBOX_CURSOR_MAX, INBOX_CURSOR_PATTERN);
-        return { type, ref, ...(cursor !== undefined ? { cursor } : {}) };
+        const largeFirstPage = optInt(value, 'large_first_page', 1, LARGE_FIRST_PAGE_MAX);
+        return { type, ref, ...(cursor !== undefined ? { cursor } : {}), ...(largeFirstPage !== undefined ? { large_first_page: largeFirstPage } : {}) };
       }
       default:
         throw new ChatError(Errors.UNKNOWN_TYPE, `unknown frame type "${type.slice(0, 32)}"`);

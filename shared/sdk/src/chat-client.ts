@@ -16,10 +16,10 @@ import { deferred, type Deferred } from './deferred.js';
 import { TypedEmitter } from './emitter.js';
 import { ChatClosedError, ChatRequestError } from './errors.js';
 import { generateClientMsgId, isValidClientMsgId } from './ids.js';
-import { validLatest, validMessages } from './messages.js';
+import { validLargeNew, validLatest, validMessages } from './messages.js';
 import { ReadState, type ListedConversation } from './read-state.js';
 import { RequestTracker } from './request-tracker.js';
-import { Requests, type HistoryQuery, type RequestInput, type RequestOptions } from './requests.js';
+import { Requests, type EverythingNewOptions, type HistoryQuery, type RequestInput, type RequestOptions } from './requests.js';
 import { Resume, type ResyncInfo } from './resume.js';
 import { Scheduler } from './scheduler.js';
 import { SendQueue } from './send-queue.js';
@@ -283,12 +283,17 @@ export class ChatClient {
    * the user's conversations fanned out on write after `cursor`, and the latest seq of every
    * large conversation (sync those from your positions). Keep the returned `cursor` (across
    * restarts too) and ask again at once while `has_more`. Pages may repeat messages already
-   * returned: drop those at or below your position. Temporary errors are retried.
+   * returned: drop those at or below your position. With `largeFirstPage` (1 to
+   * LARGE_FIRST_PAGE_MAX) the page that ends the round also carries, for each large conversation
+   * with messages after the user's read position, the first page of them (`after_seq`, `messages`,
+   * `has_more`: sync from its last message when true). Temporary errors are retried.
    */
-  async everythingNew(cursor?: string, options: RequestOptions = {}): Promise<EverythingNew> {
-    const reply = await this.requests.withRetry(() => this.request({ type: 'inbox', ...(cursor !== undefined ? { cursor } : {}) }, options));
+  async everythingNew(cursor?: string, options: EverythingNewOptions = {}): Promise<EverythingNew> {
+    const { largeFirstPage, ...requestOptions } = options;
+    const frame = { type: 'inbox', ...(cursor !== undefined ? { cursor } : {}), ...(largeFirstPage !== undefined ? { large_first_page: largeFirstPage } : {}) } as const;
+    const reply = await this.requests.withRetry(() => this.request(frame, requestOptions));
     if (reply.type !== 'inbox.result') throw new Error(`unexpected reply ${reply.type} to inbox`);
-    return { messages: validMessages(reply.messages), large: validLatest(reply.large), cursor: reply.cursor, has_more: reply.has_more === true };
+    return { messages: validMessages(reply.messages), large: validLargeNew(reply.large), cursor: reply.cursor, has_more: reply.has_more === true };
   }
 
   /**

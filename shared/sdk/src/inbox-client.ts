@@ -22,8 +22,13 @@ export class InboxClient {
     return this.rest.call('GET', INBOX_PATHS.conversationList(options.limit, options.cursor));
   }
 
-  everythingNew(cursor?: string): Promise<EverythingNew> {
-    return this.rest.call('GET', INBOX_PATHS.everythingNew(cursor));
+  /**
+   * "Everything new for me", one page (the same as `ChatClient.everythingNew`). With
+   * `largeFirstPage` (1 to LARGE_FIRST_PAGE_MAX) the page that ends the round (`has_more: false`)
+   * also carries the first page of each large conversation's messages after the read position.
+   */
+  everythingNew(cursor?: string, options: { largeFirstPage?: number } = {}): Promise<EverythingNew> {
+    return this.rest.call('GET', INBOX_PATHS.everythingNew(cursor, options.largeFirstPage));
   }
 
   /** Moves the read position forward (never back); resolves with the stored one. */

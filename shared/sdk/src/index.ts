@@ -5,7 +5,7 @@
 export { ChatClient } from './chat-client.js';
 export type { ChatClientEvents, ChatClientOptions, SendOptions } from './chat-client.js';
 export type { CloseInfo, ConnectionState } from './connection.js';
-export type { HistoryQuery, RequestInput, RequestOptions } from './requests.js';
+export type { EverythingNewOptions, HistoryQuery, RequestInput, RequestOptions } from './requests.js';
 export type { ResyncInfo } from './resume.js';
 export { AttachmentsClient } from './attachments-client.js';
 export { InboxClient } from './inbox-client.js';

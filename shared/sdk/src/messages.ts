@@ -1,4 +1,4 @@
-import type { ChatMessage, ConversationLatest, MessageAttachment, Position } from '@chat/protocol';
+import type { ChatMessage, ConversationLatest, LargeConversationNew, MessageAttachment, Position } from '@chat/protocol';
 
 /** Validates and copies a message (dropping the frame's `type`). */
 export function toChatMessage(v: unknown): ChatMessage | undefined {
@@ -64,5 +64,18 @@ export function validLatest(list: unknown): ConversationLatest[] {
     return typeof e === 'object' && e !== null && typeof e.conversation_id === 'string' && typeof e.epoch === 'string' && Number.isSafeInteger(e.last_seq)
       ? [{ conversation_id: e.conversation_id, last_seq: e.last_seq!, epoch: e.epoch }]
       : [];
+  });
+}
+
+/** The well-formed `large` entries of "everything new", with their first pages when the server sent them (messages of another conversation are dropped). */
+export function validLargeNew(list: unknown): LargeConversationNew[] {
+  if (!Array.isArray(list)) return [];
+  return (list as unknown[]).flatMap((v) => {
+    const [latest] = validLatest([v]);
+    if (!latest) return [];
+    const e = v as Partial<LargeConversationNew>;
+    if (!Number.isSafeInteger(e.after_seq) || !Array.isArray(e.messages)) return [latest];
+    const messages = validMessages(e.messages).filter((m) => m.conversation_id === latest.conversation_id);
+    return [{ ...latest, after_seq: e.after_seq!, messages, has_more: e.has_more === true }];
   });
 }

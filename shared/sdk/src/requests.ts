@@ -21,6 +21,11 @@ export interface RequestOptions {
   timeoutMs?: number;
 }
 
+/** Options of "everything new": `largeFirstPage` asks for the first page of each large conversation's new messages (1 to LARGE_FIRST_PAGE_MAX). */
+export interface EverythingNewOptions extends RequestOptions {
+  largeFirstPage?: number;
+}
+
 export interface RequestsOptions {
   requestTimeoutMs: number;
   maxRequestAttempts: number;

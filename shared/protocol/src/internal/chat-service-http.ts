@@ -94,6 +94,8 @@ export interface InternalInboxRequest {
   cursor?: string;
   /** Byte budget of the page's messages (has_more when cut); none: unbounded. */
   max_bytes?: number;
+  /** First pages of large conversations, this many messages each (the `inbox` frame's field). */
+  large_first_page?: number;
 }
 
 /** Latest seq and epoch of conversations (for the gateway's digest); unknown ids are left out. */
