@@ -14,7 +14,11 @@ const users = (name: string, n: number) => Array.from({ length: n }, (_, i) => `
 const seqsOf = (ms: readonly ChatMessage[] | undefined) => (ms ?? []).map((m) => m.seq);
 
 async function group(owner: string, members: string[]): Promise<string> {
-  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', { kind: 'group', title: 't', member_ids: members });
+  const res = await sys.rest<{ conversation: { conversation_id: string } }>(owner, 'POST', '/v1/conversations', {
+    kind: 'group',
+    title: 't',
+    member_ids: members,
+  });
   expect(res.status).toBe(201);
   return res.body.conversation.conversation_id;
 }

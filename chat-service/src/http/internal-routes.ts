@@ -95,7 +95,11 @@ export function registerInternalRoutes(
   router.on('POST', INTERNAL_PATHS.inbox, async ({ req, res }) => {
     checkInternalToken(req.headers, expected);
     const body = parseWith(await readJson(req, 4096), parseInternalInbox);
-    const page: EverythingNew = await deps.inbox.everythingNew(body.user_id, { cursor: body.cursor, maxBytes: body.max_bytes, largeFirstPage: body.large_first_page });
+    const page: EverythingNew = await deps.inbox.everythingNew(body.user_id, {
+      cursor: body.cursor,
+      maxBytes: body.max_bytes,
+      largeFirstPage: body.large_first_page,
+    });
     sendJson(res, 200, page);
   });
   router.on('POST', INTERNAL_PATHS.latest, async ({ req, res }) => {

@@ -131,10 +131,13 @@ describe('FrameHandler', () => {
       has_more: true,
     });
     expect(await reply(handler, { type: 'inbox', ref: 'j' })).toMatchObject({ type: 'inbox.result', ref: 'j' });
+    expect(await reply(handler, { type: 'inbox', ref: 'l', large_first_page: 20 })).toMatchObject({ type: 'inbox.result', ref: 'l' });
     expect(chat.inboxes).toEqual([
       { user_id: 'alice', cursor: 'abc_-1', max_bytes: 65_536 },
       { user_id: 'alice', max_bytes: 65_536 },
+      { user_id: 'alice', large_first_page: 20, max_bytes: 65_536 },
     ]);
+    for (const large_first_page of [0, 101, 2.5, '3', null]) expect(() => frame({ type: 'inbox', ref: 'm', large_first_page })).toThrow(ChatError);
     // A cursor that is not one the server could have issued never reaches chat-service.
     for (const cursor of ['', 'a b', 'x'.repeat(513), 7, '../']) expect(() => frame({ type: 'inbox', ref: 'k', cursor })).toThrow(ChatError);
   });

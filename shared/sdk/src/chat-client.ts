@@ -290,7 +290,11 @@ export class ChatClient {
    */
   async everythingNew(cursor?: string, options: EverythingNewOptions = {}): Promise<EverythingNew> {
     const { largeFirstPage, ...requestOptions } = options;
-    const frame = { type: 'inbox', ...(cursor !== undefined ? { cursor } : {}), ...(largeFirstPage !== undefined ? { large_first_page: largeFirstPage } : {}) } as const;
+    const frame = {
+      type: 'inbox',
+      ...(cursor !== undefined ? { cursor } : {}),
+      ...(largeFirstPage !== undefined ? { large_first_page: largeFirstPage } : {}),
+    } as const;
     const reply = await this.requests.withRetry(() => this.request(frame, requestOptions));
     if (reply.type !== 'inbox.result') throw new Error(`unexpected reply ${reply.type} to inbox`);
     return { messages: validMessages(reply.messages), large: validLargeNew(reply.large), cursor: reply.cursor, has_more: reply.has_more === true };
