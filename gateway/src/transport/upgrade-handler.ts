@@ -113,9 +113,11 @@ export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req
         res.cork(() => refuse(res, 'too_many_connections', Errors.TOO_MANY_CONNECTIONS));
         return;
       }
-      // Inside res.cork(), as uWS asks of every write outside its own callbacks: uncorked, each
-      // upgrade printed uWS's "writes must be made from within a corked callback" warning.
-      res.cork(() => res.upgrade(newSocketData(userId, connectionId, identity.expiresAt), secKey, credentials.subprotocol, secExtensions, context));
+      // Not inside res.cork(): in uWS v20.30, HttpResponse::cork keeps using `this` after the
+      // upgrade when the reallocated WebSocket lands at the same address, reads WebSocket memory
+      // as HTTP response state and may shut the fresh connection down (seen as 1006 right after
+      // `hello`; presence-instances.test.ts caught it again). An uncorked upgrade costs one extra write syscall.
+      res.upgrade(newSocketData(userId, connectionId, identity.expiresAt), secKey, credentials.subprotocol, secExtensions, context);
     })();
   };
 }

@@ -15,6 +15,7 @@ import { freePort, waitFor } from '@chat/testing/wait';
 export { freePort, waitFor };
 
 const GATEWAY_MAIN = fileURLToPath(new URL('../../../gateway/dist/main.js', import.meta.url));
+const PRESENCE_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 /** Timings used by the integration tests (seconds / ms). */
 export const TEST_TIMINGS = {
@@ -42,12 +43,17 @@ export class PresenceHarness {
   presence: RunningPresenceService | undefined;
   private redis: ReturnType<typeof createRedis> | undefined;
 
+  /** presence-service processes (`startInstances`), by index. */
+  readonly instances: PresenceProcess[] = [];
+
   constructor(private readonly redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:16379') {
     this.log = createLogger('presence-test', process.env.TEST_LOG_LEVEL ?? 'silent');
   }
 
-  async start(): Promise<void> {
-    const presencePort = await freePort();
+  /** One presence-service inside the test process (the default), or `processes` real processes that gateways all list. */
+  async start(processes = 0): Promise<void> {
+    const ports = await Promise.all(Array.from({ length: Math.max(1, processes) }, () => freePort()));
+    const presencePort = ports[0]!;
     this.env = {
       ...process.env,
       ...TEST_TIMINGS,
@@ -55,7 +61,7 @@ export class PresenceHarness {
       REDIS_URL: this.redisUrl,
       REDIS_KEY_PREFIX: `tp${this.run}:`,
       PRESENCE_HTTP_PORT: String(presencePort),
-      PRESENCE_SERVICE_URL: `http://127.0.0.1:${presencePort}`,
+      PRESENCE_SERVICE_URL: ports.map((p) => `http://127.0.0.1:${p}`).join(','),
       CHAT_SERVICE_URL: 'http://127.0.0.1:9',
     };
     this.config = loadConfig(this.env);
@@ -63,7 +69,36 @@ export class PresenceHarness {
       { contactPoints: this.config.CASSANDRA_CONTACT_POINTS, localDataCenter: this.config.CASSANDRA_LOCAL_DC, keyspace: this.config.CASSANDRA_KEYSPACE },
       this.log,
     );
-    await this.startPresence();
+    if (processes === 0) await this.startPresence();
+    else for (const [i, port] of ports.entries()) this.instances.push(await this.presenceProcess(`p${i + 1}`, port));
+  }
+
+  /** A presence-service process on `port`, answering /healthz. */
+  private async presenceProcess(name: string, port: number): Promise<PresenceProcess> {
+    const child = spawn(process.execPath, [PRESENCE_MAIN], { env: { ...this.env, PRESENCE_HTTP_PORT: String(port) }, stdio: ['ignore', 'inherit', 'inherit'] });
+    this.children.add(child);
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    void exited.then(() => this.children.delete(child));
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`presence-service ${name} exited with ${child.exitCode}`);
+        return fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      15_000,
+      `presence-service ${name}`,
+    );
+    return {
+      name,
+      port,
+      child,
+      stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        await exited;
+      },
+    };
   }
 
   async startPresence(): Promise<void> {
@@ -150,6 +185,13 @@ export class PresenceHarness {
     this.redis?.disconnect();
     await this.db?.shutdown().catch(() => undefined);
   }
+}
+
+export interface PresenceProcess {
+  name: string;
+  port: number;
+  child: ChildProcess;
+  stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
 export interface GatewayProcess {
