@@ -234,6 +234,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       ids,
       attachmentPolicy,
       new RedisRateLimiter({ ...rl('attachments'), limit: config.RATE_ATTACHMENTS_PER_USER }),
+      guardedBy(messageStore, breakers.cassandra),
     );
     if (config.ATTACHMENT_SWEEP_INTERVAL_MS > 0) {
       const sweeper = new AttachmentSweeper(attachmentStore, clients.objects, log.child({ component: 'attachment-sweeper' }), {

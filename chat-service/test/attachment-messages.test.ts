@@ -159,4 +159,56 @@ describe('messages with attachments', () => {
     expect(stored.map((m) => m.client_msg_id)).toEqual(['fine']);
     expect(stored[0]!.attachments).toEqual([{ attachment_id: mine.attachment_id, content_type: 'image/jpeg', size: 100 }]);
   });
+
+  it('a member added later downloads only attachments of messages after their join point, as history shows them; the uploader always', async () => {
+    const [alice, bob, carol] = [uid('alice'), uid('bob'), uid('carol')];
+    const conv = await group(alice, [bob]);
+    const aliceFiles = attachmentsClient(alice);
+    const [before, after, unsent] = [
+      await aliceFiles.upload(conv, randomBytes(100), { contentType: 'image/png' }),
+      await aliceFiles.upload(conv, randomBytes(100), { contentType: 'image/png' }),
+      await aliceFiles.upload(conv, randomBytes(100), { contentType: 'image/png' }),
+    ];
+    const client = await raw(alice);
+    const send = async (clientMsgId: string, attachmentIds: string[]) =>
+      expect(
+        (await client.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: clientMsgId, body: clientMsgId, attachment_ids: attachmentIds }))
+          .type,
+      ).toBe('ack');
+    const storedUpTo = (seq: number) =>
+      waitFor(
+        async () => (await sys.rest<HistoryPage>(alice, 'GET', `/v1/conversations/${conv}/messages`)).body.messages.at(-1)?.seq === seq,
+        20_000,
+        `seq ${seq} stored`,
+      );
+    await send('m1', [before.attachment_id]);
+    await storedUpTo(1);
+    expect((await sys.rest(alice, 'POST', `/v1/conversations/${conv}/members`, { user_ids: [carol] })).status).toBe(200);
+    await send('m2', [after.attachment_id]);
+    await storedUpTo(2);
+
+    const carolFiles = attachmentsClient(carol);
+    const refusal = (attachmentId: string) =>
+      carolFiles.downloadUrl(attachmentId).then(
+        () => undefined,
+        (e: unknown) => (e as ChatRequestError).name,
+      );
+    // Message 1 is before carol's join point (history does not show it to her): neither is its attachment.
+    expect((await sys.rest<HistoryPage>(carol, 'GET', `/v1/conversations/${conv}/messages`)).body.messages.map((m) => m.seq)).toEqual([2]);
+    expect(await refusal(before.attachment_id)).toBe(Errors.NOT_FOUND.name);
+    expect((await sys.rest(carol, 'GET', `/v1/attachments/${before.attachment_id}/download`)).status).toBe(404);
+    // An attachment no message carries is the uploader's (and the founding members') only.
+    expect(await refusal(unsent.attachment_id)).toBe(Errors.NOT_FOUND.name);
+    // Message 2 is hers, and so is its attachment; founding members and the uploader download both.
+    expect(await refusal(after.attachment_id)).toBeUndefined();
+    for (const id of [before.attachment_id, after.attachment_id, unsent.attachment_id])
+      expect(await attachmentsClient(bob).downloadUrl(id)).toHaveProperty('url');
+    // Her own upload, before any message carries it.
+    const hers = await carolFiles.upload(conv, randomBytes(50), { contentType: 'image/png' });
+    expect((await carolFiles.downloadUrl(hers.attachment_id)).url).toBeTruthy();
+    // The first attachment sent again after she joined is hers too.
+    await send('m3', [before.attachment_id]);
+    await storedUpTo(3);
+    expect(await refusal(before.attachment_id)).toBeUndefined();
+  });
 });

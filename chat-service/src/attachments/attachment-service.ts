@@ -1,7 +1,8 @@
 import { ChatError, Errors, rateLimited, type DownloadGrant, type MessageAttachment, type UploadGrant, type UploadRequest } from '@chat/protocol';
 import type { SnowflakeIds } from '@chat/server/ids';
 import type { RateLimiter } from '@chat/server/rate-limit';
-import type { MembershipCache } from '../store/membership-cache.js';
+import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
+import type { MessageStore } from '../store/message-store.js';
 import { objectKeyOf, viewOf, type AttachmentPolicy, type AttachmentRecord, type AttachmentView } from './attachment.js';
 import type { AttachmentStore } from './attachment-store.js';
 import type { ObjectStorage } from './object-storage.js';
@@ -22,6 +23,8 @@ export class AttachmentService {
     private readonly ids: SnowflakeIds,
     private readonly policy: AttachmentPolicy,
     private readonly uploads: RateLimiter,
+    /** Which messages carry an attachment (the join-point rule of downloads). */
+    private readonly messages: Pick<MessageStore, 'lastSeqCarrying'>,
   ) {}
 
   /** Validates the declaration, records a pending attachment, and signs its upload. */
@@ -74,12 +77,22 @@ export class AttachmentService {
     return viewOf({ ...a, state: 'uploaded', uploaded_at: now });
   }
 
-  /** A short-lived download URL for a member of the attachment's conversation. */
+  /**
+   * A short-lived download URL for a member of the attachment's conversation. A member added later
+   * (join point above 0) gets one only for an attachment a message after their join point carries,
+   * as history shows them only those messages (else NOT_FOUND, the answer for an unknown id); the
+   * uploader always may.
+   */
   async download(userId: string, attachmentId: string): Promise<DownloadGrant> {
     const a = await this.store.get(attachmentId);
     if (!a) throw new ChatError(Errors.NOT_FOUND, 'no such attachment');
-    if (!(await this.membership.isMember(a.conversation_id, userId))) throw new ChatError(Errors.NOT_MEMBER);
+    const entry = await this.membership.get(a.conversation_id);
+    if (!entry || !entry.members.has(userId)) throw new ChatError(Errors.NOT_MEMBER);
     if (a.state !== 'uploaded') throw new ChatError(Errors.ATTACHMENT_NOT_UPLOADED);
+    const joinedSeq = joinedSeqOf(entry, userId);
+    if (joinedSeq > 0 && a.owner_id !== userId && (await this.messages.lastSeqCarrying(a.attachment_id)) <= joinedSeq) {
+      throw new ChatError(Errors.NOT_FOUND, 'no such attachment');
+    }
     const signed = await this.objects.presignDownload(a.object_key, this.policy.downloadUrlTtlSeconds);
     return { attachment: viewOf(a), ...signed };
   }

@@ -78,6 +78,10 @@ export class CoalescingMessageStore implements MessageStore {
     return this.inner.messageIdAt(conversationId, seq);
   }
 
+  lastSeqCarrying(attachmentId: string): Promise<number> {
+    return this.inner.lastSeqCarrying(attachmentId);
+  }
+
   async lastSeqs(conversationIds: string[]): Promise<Map<string, number>> {
     return new Map(await Promise.all(conversationIds.map(async (cid) => [cid, await this.lastSeq(cid)] as const)));
   }

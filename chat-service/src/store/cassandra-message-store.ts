@@ -12,6 +12,7 @@ const IDEMPOTENT = { prepare: true, isIdempotent: true } as const;
 const RECORDED_BUCKET_ENTRY_BYTES = 80;
 const INSERT =
   'INSERT INTO messages (conversation_id, bucket, seq, message_id, sender_id, client_msg_id, body, created_at, attachments) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?';
+const INSERT_ATTACHMENT_MESSAGE = 'INSERT INTO attachment_messages (attachment_id, seq) VALUES (?, ?)';
 /** A row's values besides its strings. */
 const ROW_BYTES = 60;
 
@@ -47,6 +48,8 @@ export class CassandraMessageStore implements MessageStore {
         await this.db.execute('INSERT INTO conversation_buckets (conversation_id, bucket) VALUES (?, ?)', [id, bucket], { ...IDEMPOTENT, timestamp: ts });
         this.recordedBucket.set(conversationId, bucket);
       }
+      // Which messages carry which attachments, first: a stored message's attachments are always findable.
+      await this.recordAttachments(run, ts);
       // One partition, one group of an unlogged batch: applied atomically, so a crash never leaves a hole.
       await this.batcher.write(
         run.map((m) => ({
@@ -67,6 +70,17 @@ export class CassandraMessageStore implements MessageStore {
         run.reduce((n, m) => n + ROW_BYTES + Buffer.byteLength(m.body) + m.sender_id.length + m.client_msg_id.length, 0),
       );
     }
+  }
+
+  private async recordAttachments(run: ChatMessage[], ts: cassandra.types.Long): Promise<void> {
+    const rows = run.flatMap((m) => (m.attachments ?? []).map((a) => [toLong(a.attachment_id), toLong(String(m.seq))]));
+    await Promise.all(rows.map((params) => this.db.execute(INSERT_ATTACHMENT_MESSAGE, params, { ...IDEMPOTENT, timestamp: ts })));
+  }
+
+  async lastSeqCarrying(attachmentId: string): Promise<number> {
+    const rs = await this.db.execute('SELECT seq FROM attachment_messages WHERE attachment_id = ? LIMIT 1', [toLong(attachmentId)], IDEMPOTENT);
+    const row = rs.first();
+    return row ? longToNumber(row.seq) : 0;
   }
 
   private async recordedBucketOf(conversationId: string): Promise<number> {

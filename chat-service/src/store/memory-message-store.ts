@@ -37,6 +37,16 @@ export class MemoryMessageStore implements MessageStore {
       .slice(0, limit);
   }
 
+  async lastSeqCarrying(attachmentId: string): Promise<number> {
+    let last = 0;
+    for (const conv of this.messages.values()) {
+      for (const { message } of conv.values()) {
+        if (message.seq > last && message.attachments?.some((a) => a.attachment_id === attachmentId)) last = message.seq;
+      }
+    }
+    return last;
+  }
+
   async readBefore(conversationId: string, beforeSeq: number, limit: number): Promise<ChatMessage[]> {
     return this.sorted(conversationId)
       .filter((m) => m.seq < beforeSeq)

@@ -22,6 +22,11 @@ export interface MessageStore {
   readAfter(conversationId: string, afterSeq: number, untilSeq: number, limit: number): Promise<ChatMessage[]>;
   /** The `limit` messages just below `beforeSeq`, returned ascending. */
   readBefore(conversationId: string, beforeSeq: number, limit: number): Promise<ChatMessage[]>;
+  /**
+   * Highest seq of a stored message carrying the attachment (0: none). `append` records a message's
+   * attachments before the message itself, so a stored message is always found.
+   */
+  lastSeqCarrying(attachmentId: string): Promise<number>;
 }
 
 /** Messages are stored in partitions of BUCKET_SIZE consecutive seqs. */
