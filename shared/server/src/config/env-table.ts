@@ -1,4 +1,4 @@
-import { bool, hostPorts, int, list, oneOf, optHostPorts, optStr, optUrls, port, rate, str, subsetOf, url, type Parser } from './parsers.js';
+import { bool, hostPorts, int, list, oneOf, optHostPorts, optStr, optUrls, port, rate, str, subsetOf, url, urls, type Parser } from './parsers.js';
 
 const roles = () => subsetOf(['api', 'sequencer', 'inbox']);
 
@@ -159,6 +159,20 @@ export const ENV_TABLE = {
     "Comma-separated Origin allowlist for browsers, on gateways (WebSocket upgrade) and chat-service's REST API (CORS: other origins get 403 4011); * allows any. Requests without Origin (native clients) are allowed.",
   ),
   CORS_MAX_AGE_SECONDS: v(int(0, 86_400), '600', "How long a browser may cache chat-service's answer to a CORS preflight (Access-Control-Max-Age)."),
+  WEB_CLIENT_HOST: v(str(), '127.0.0.1', 'Listen address of the browser chat client (a static server: the page, its modules and /config.json).'),
+  WEB_CLIENT_PORT: v(port(), '8088', 'Port of the browser chat client.'),
+  WEB_CLIENT_GATEWAY_URLS: v(
+    urls(['ws:', 'wss:']),
+    'ws://127.0.0.1:8081/ws',
+    'Gateway WebSocket URLs the browser client offers, comma-separated; the first is preselected and a reconnect moves on to the next.',
+  ),
+  WEB_CLIENT_API_URL: v(url(['http:', 'https:']), 'http://127.0.0.1:8080', "chat-service's public REST base URL the browser client calls (its origin must pass ALLOWED_ORIGINS)."),
+  WEB_CLIENT_DEV_TOKENS: v(
+    bool(),
+    'false',
+    'Serve POST /dev/token (a development token for any user id, signed with JWT_HS256_SECRET) so the client can sign in as anyone; refused when NODE_ENV=production.',
+    'true',
+  ),
   MAX_CONNECTIONS_PER_USER: v(int(1, 1000), '10', 'Concurrent connections one user may hold across all gateways.'),
   MAX_FRAME_BYTES: v(int(256, 16 * 1024 * 1024), '65536', 'Largest WebSocket frame accepted from a client.'),
   MAX_BODY_BYTES: v(int(1, 1024 * 1024), '16384', 'Largest message body (UTF-8 bytes).'),

@@ -50,4 +50,14 @@ describe('loadConfig', () => {
     expect(loadConfig({})).toMatchObject({ S3_ENDPOINT: 'http://127.0.0.1:19000', S3_ACCESS_KEY_ID: 'chat-local-access', S3_FORCE_PATH_STYLE: true });
     expect(loadConfig(base)).toMatchObject({ S3_ENDPOINT: '', S3_ACCESS_KEY_ID: '', S3_FORCE_PATH_STYLE: false });
   });
+
+  it("production refuses the browser client's development tokens; development serves them by default", () => {
+    const strong = 'x'.repeat(32);
+    const base = { NODE_ENV: 'production', INTERNAL_API_TOKEN: strong, JWT_HS256_SECRET: strong };
+    expect(loadConfig(base).WEB_CLIENT_DEV_TOKENS).toBe(false);
+    expect(() => loadConfig({ ...base, WEB_CLIENT_DEV_TOKENS: 'true' })).toThrow(/WEB_CLIENT_DEV_TOKENS: development tokens are refused in production/);
+    expect(loadConfig({}).WEB_CLIENT_DEV_TOKENS).toBe(true);
+    expect(loadConfig({ WEB_CLIENT_GATEWAY_URLS: 'ws://a:1/ws, wss://b/ws' }).WEB_CLIENT_GATEWAY_URLS).toEqual(['ws://a:1/ws', 'wss://b/ws']);
+    expect(() => loadConfig({ WEB_CLIENT_GATEWAY_URLS: 'http://a/ws' })).toThrow(/WEB_CLIENT_GATEWAY_URLS: must use ws: or wss:/);
+  });
 });

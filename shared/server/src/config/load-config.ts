@@ -92,6 +92,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('JWT_HS256_SECRET, JWT_PUBLIC_KEYS_FILE or JWT_JWKS_URL must be set');
   }
   if (production) problems.push(...secretProblems(out));
+  // Whoever reaches POST /dev/token may sign in as anyone.
+  if (production && out.WEB_CLIENT_DEV_TOKENS === true) problems.push('WEB_CLIENT_DEV_TOKENS: development tokens are refused in production');
   if (problems.length > 0) throw new ConfigError(problems);
   return out as Config;
 }

@@ -53,6 +53,15 @@ export function url(protocols: readonly string[]): Parser<string> {
   };
 }
 
+/** A comma-separated list of at least one URL, each with one of `protocols`. */
+export function urls(protocols: readonly string[]): Parser<string[]> {
+  return (raw) => {
+    const items = optUrls(protocols)(raw);
+    if (items.length === 0) throw new Error('must list at least one URL');
+    return items;
+  };
+}
+
 export function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
   return (raw) => {
     const v = raw.trim() as T;
