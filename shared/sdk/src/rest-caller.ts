@@ -20,7 +20,8 @@ export class RestCaller {
   ) {
     const impl = options.fetch ?? (typeof fetch === 'function' ? fetch : undefined);
     if (!impl) throw new TypeError(`${client}: no fetch implementation; pass options.fetch`);
-    this.fetchImpl = impl;
+    // Called as a plain function: a browser's fetch throws "Illegal invocation" when called as a method of another object.
+    this.fetchImpl = (input, init) => impl(input, init);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
