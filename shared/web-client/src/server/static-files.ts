@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,7 +21,7 @@ export interface StaticRoot {
 
 /** The folder holding a package's entry module (its built `dist/`), found the way Node resolves the package. */
 export function packageEntryDir(specifier: string): string {
-  return dirname(fileURLToPath(import.meta.resolve(specifier)));
+  return dirname(createRequire(import.meta.url).resolve(specifier));
 }
 
 /**
