@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../local/paths.js';
-import { boundaryProblems, installedDependencyTree, readWorkspaces } from './package-boundaries.js';
+import { boundaryProblems, importsBeyond, installedDependencyTree, readWorkspaces } from './package-boundaries.js';
 
 const rootManifest = (root: string) => JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { devDependencies?: Record<string, string> };
 
@@ -18,6 +18,12 @@ describe('package boundaries of this repository', () => {
     const sdk = packages.find((p) => p.name === '@chat/sdk');
     expect(sdk).toBeDefined();
     expect([...installedDependencyTree(REPO_ROOT, sdk!)]).toEqual(['@chat/protocol']);
+  });
+
+  it("the browser client's page code imports the SDK and the contract alone (no Node built-in, no server kit)", () => {
+    const web = packages.find((p) => p.name === '@chat/web-client');
+    expect(web).toBeDefined();
+    expect(importsBeyond(REPO_ROOT, web!, 'src/browser', ['@chat/sdk', '@chat/protocol'])).toEqual([]);
   });
 
   it('the wire contract has no runtime dependency', () => {
@@ -62,6 +68,18 @@ describe('boundaryProblems', () => {
     ]);
     expect(problems.join('\n')).toMatch(/imports tool, which a\/package.json does not declare in dependencies/);
     expect(problems.join('\n')).toMatch(/imports undeclared/);
+  });
+
+  it('importsBeyond names what a folder imports past its allowlist: other packages, Node built-ins, relative paths out of it', () => {
+    write('b/src/browser/ok.ts', "import { x } from '@x/b';\nimport { y } from './y.js';\n");
+    write('b/src/browser/bad.ts', "import { readFileSync } from 'node:fs';\nimport { d } from 'deep';\nimport { s } from '../server/s.js';\n");
+    write('b/src/server/s.ts', "import { readFileSync } from 'node:fs';\n");
+    const b = readWorkspaces(root).find((p) => p.name === '@x/b')!;
+    expect(importsBeyond(root, b, 'src/browser', ['@x/b'])).toEqual([
+      'b/src/browser/bad.ts: imports node:fs; b/src/browser/ may import @x/b only',
+      'b/src/browser/bad.ts: imports deep; b/src/browser/ may import @x/b only',
+      "b/src/browser/bad.ts: '../server/s.js' leaves b/src/browser/",
+    ]);
   });
 
   it('follows dependencies transitively as installed', () => {

@@ -82,6 +82,27 @@ export function boundaryProblems(root: string, packages: readonly WorkspacePacka
 }
 
 /**
+ * Imports of the files under `subdir` of a package (e.g. the browser half of a package that also
+ * has a Node half) that name anything but the packages in `allowed`: another package, or a Node
+ * built-in, which a browser does not have. Relative imports inside the folder are fine. Empty when all is well.
+ */
+export function importsBeyond(root: string, pkg: WorkspacePackage, subdir: string, allowed: readonly string[]): string[] {
+  const folder = resolve(root, pkg.dir, subdir);
+  const problems: string[] = [];
+  for (const { file, specifier } of importsOf(root, pkg)) {
+    const path = resolve(root, file);
+    if (!path.startsWith(folder + sep)) continue;
+    if (specifier.startsWith('.')) {
+      const target = resolve(dirname(path), specifier);
+      if (!target.startsWith(folder + sep)) problems.push(`${file}: '${specifier}' leaves ${pkg.dir}/${subdir}/`);
+      continue;
+    }
+    if (!allowed.includes(packageName(specifier))) problems.push(`${file}: imports ${specifier}; ${pkg.dir}/${subdir}/ may import ${allowed.join(', ')} only`);
+  }
+  return problems;
+}
+
+/**
  * The production dependency tree of a package as installed: every package reachable through
  * `dependencies` (and optional and peer dependencies), resolved the way Node resolves them.
  */

@@ -19,7 +19,10 @@ const node = (main: string, env: Record<string, string> = {}): Pick<ServiceSpec,
   env,
 });
 
-// Public ports: REST 8080, WebSocket 8081/8082. Internal listeners (internal API, /healthz,
+/** The browser chat client's port under npm start. */
+export const WEB_CLIENT_PORT = 8088;
+
+// Public ports: REST 8080, WebSocket 8081/8082, the browser chat client 8088. Internal listeners (internal API, /healthz,
 // /metrics): chat-api 8085, sequencer 8084, presence 8083 and 8087, notifier 8086, gateways 8091/8092.
 export const SERVICES: readonly ServiceSpec[] = systemProcesses({
   chatHttpPort: 8080,
@@ -32,9 +35,11 @@ export const SERVICES: readonly ServiceSpec[] = systemProcesses({
   notifierInternalPort: 8086,
   gatewayPorts: [8081, 8082],
   gatewayInternalPorts: [8091, 8092],
+  webClientPort: WEB_CLIENT_PORT,
 }).map((p) => ({ name: p.name, ...node(p.main, p.env) }));
 
 export const CONNECT_HINT = [
+  `browser chat client: http://127.0.0.1:${WEB_CLIENT_PORT} (sign in as any user id, e.g. alice in one tab and bob in another)`,
   'connect a WebSocket client to ws://127.0.0.1:8081/ws (or ws://127.0.0.1:8082/ws)',
   'with a development token: npm run token -- <user>',
 ];

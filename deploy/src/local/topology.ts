@@ -18,10 +18,12 @@ export interface Topology {
   gatewayInternalPorts?: readonly number[];
   /** The notifier's internal listener; absent: no notifier. */
   notifierInternalPort?: number;
+  /** The browser chat client's port (shared/web-client); absent: no web client. */
+  webClientPort?: number;
   /** What the second chat-service process runs. @default 'sequencer' */
   sequencerRoles?: string;
-  /** Process names. @default { api: 'chat-api', sequencer: 'sequencer', presence: 'presence', notifier: 'notifier' }; presence instances are <presence>-1, -2, … when there are several; gateways are gw-1, gw-2, … */
-  names?: Partial<Record<'api' | 'sequencer' | 'presence' | 'notifier', string>>;
+  /** Process names. @default { api: 'chat-api', sequencer: 'sequencer', presence: 'presence', notifier: 'notifier', web: 'web' }; presence instances are <presence>-1, -2, … when there are several; gateways are gw-1, gw-2, … */
+  names?: Partial<Record<'api' | 'sequencer' | 'presence' | 'notifier' | 'web', string>>;
   /** GATEWAY_ID of the gateway named `name`. @default the name */
   gatewayId?: (name: string) => string;
 }
@@ -40,7 +42,7 @@ const HOST = '127.0.0.1';
 
 /** The processes of `t`, in start order (chat-service and presence-service before the gateways that call them). */
 export function systemProcesses(t: Topology): SystemProcess[] {
-  const names = { api: 'chat-api', sequencer: 'sequencer', presence: 'presence', notifier: 'notifier', ...t.names };
+  const names = { api: 'chat-api', sequencer: 'sequencer', presence: 'presence', notifier: 'notifier', web: 'web', ...t.names };
   const backends = {
     CHAT_SERVICE_URL: `http://${HOST}:${t.chatInternalPort}`,
     PRESENCE_SERVICE_URL: t.presencePorts.map((p) => `http://${HOST}:${p}`).join(','),
@@ -78,5 +80,17 @@ export function systemProcesses(t: Topology): SystemProcess[] {
       },
     });
   });
+  // The browser client talks to the public ports only: the gateways (the first is preselected) and the REST API.
+  if (t.webClientPort !== undefined)
+    out.push({
+      name: names.web,
+      main: 'shared/web-client/dist/server/main.js',
+      port: t.webClientPort,
+      env: {
+        WEB_CLIENT_PORT: String(t.webClientPort),
+        WEB_CLIENT_GATEWAY_URLS: t.gatewayPorts.map((port) => `ws://${HOST}:${port}/ws`).join(','),
+        WEB_CLIENT_API_URL: `http://${HOST}:${t.chatHttpPort}`,
+      },
+    });
   return out;
 }

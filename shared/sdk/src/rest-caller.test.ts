@@ -6,7 +6,7 @@ import { RestCaller } from './rest-caller.js';
 /** Like a browser's fetch: called as a method of any object but the global one, it throws. */
 function browserLikeFetch(replies: Response[]): { fetch: typeof fetch; calls: [string, RequestInit | undefined][] } {
   const calls: [string, RequestInit | undefined][] = [];
-  const impl = function (this: unknown, input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  const impl = function (this: unknown, input: string | URL | Request, init?: RequestInit): Promise<Response> {
     if (this !== undefined && this !== globalThis) throw new TypeError("Failed to execute 'fetch' on 'Window': Illegal invocation");
     calls.push([String(input), init]);
     const reply = replies.shift();
@@ -20,7 +20,7 @@ const json = (status: number, body: unknown) => new Response(JSON.stringify(body
 describe('RestCaller', () => {
   it('calls fetch as a plain function (a browser refuses it as a method of another object), with the bearer token', async () => {
     const { fetch, calls } = browserLikeFetch([json(200, { ok: true })]);
-    const caller = new RestCaller({ baseUrl: 'http://api.test/', getToken: () => 't0k' , fetch }, 'Test');
+    const caller = new RestCaller({ baseUrl: 'http://api.test/', getToken: () => 't0k', fetch }, 'Test');
     await expect(caller.call('PUT', '/v1/x', { a: 1 })).resolves.toEqual({ ok: true });
     expect(calls).toEqual([['http://api.test/v1/x', expect.objectContaining({ method: 'PUT', body: '{"a":1}' })]]);
     expect((calls[0]![1]!.headers as Record<string, string>).authorization).toBe('Bearer t0k');

@@ -166,7 +166,11 @@ export const ENV_TABLE = {
     'ws://127.0.0.1:8081/ws',
     'Gateway WebSocket URLs the browser client offers, comma-separated; the first is preselected and a reconnect moves on to the next.',
   ),
-  WEB_CLIENT_API_URL: v(url(['http:', 'https:']), 'http://127.0.0.1:8080', "chat-service's public REST base URL the browser client calls (its origin must pass ALLOWED_ORIGINS)."),
+  WEB_CLIENT_API_URL: v(
+    url(['http:', 'https:']),
+    'http://127.0.0.1:8080',
+    "chat-service's public REST base URL the browser client calls (its origin must pass ALLOWED_ORIGINS).",
+  ),
   WEB_CLIENT_DEV_TOKENS: v(
     bool(),
     'false',

@@ -55,7 +55,15 @@ export class ConversationView {
     this.list.addEventListener('scroll', () => {
       if (this.list.scrollTop < 40) void this.loadOlder();
     });
-    this.root = el('section', { class: 'conversation', 'data-testid': 'conversation-view', 'data-conversation-id': entry.id }, this.header, this.olderButton, this.list, this.typingLine, form);
+    this.root = el(
+      'section',
+      { class: 'conversation', 'data-testid': 'conversation-view', 'data-conversation-id': entry.id },
+      this.header,
+      this.olderButton,
+      this.list,
+      this.typingLine,
+      form,
+    );
     this.refreshHeader();
   }
 
@@ -109,7 +117,11 @@ export class ConversationView {
       this.header,
       el('h2', {}, this.entry.title),
       peer !== undefined
-        ? el('span', { class: `presence ${p?.online ? 'online' : 'offline'}`, 'data-testid': 'peer-presence', 'data-online': String(p?.online ?? false) }, p?.online ? 'online' : 'offline')
+        ? el(
+            'span',
+            { class: `presence ${p?.online ? 'online' : 'offline'}`, 'data-testid': 'peer-presence', 'data-online': String(p?.online ?? false) },
+            p?.online ? 'online' : 'offline',
+          )
         : null,
     );
     const typists = this.deps.presence.typing(this.id);
@@ -153,7 +165,11 @@ export class ConversationView {
 
   private attachmentButton(a: MessageAttachment): HTMLElement {
     const name = a.filename ?? `attachment-${a.attachment_id}`;
-    const button = el('button', { type: 'button', class: 'attachment', 'data-testid': 'attachment', 'data-attachment-id': a.attachment_id }, `📎 ${name} (${formatBytes(a.size)})`);
+    const button = el(
+      'button',
+      { type: 'button', class: 'attachment', 'data-testid': 'attachment', 'data-attachment-id': a.attachment_id },
+      `📎 ${name} (${formatBytes(a.size)})`,
+    );
     button.addEventListener('click', () => {
       this.deps.files.download(a.attachment_id).then(
         (bytes) => saveFile(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: a.content_type }), name),

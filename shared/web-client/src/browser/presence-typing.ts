@@ -31,7 +31,11 @@ export class PresenceAndTyping {
     let users = this.typists.get(frame.conversation_id);
     if (!users) this.typists.set(frame.conversation_id, (users = new Map()));
     clearTimeout(users.get(frame.user_id));
-    if (frame.state === 'start') users.set(frame.user_id, setTimeout(() => this.stopTyping(frame.conversation_id, frame.user_id), TYPING_VISIBLE_MS));
+    if (frame.state === 'start')
+      users.set(
+        frame.user_id,
+        setTimeout(() => this.stopTyping(frame.conversation_id, frame.user_id), TYPING_VISIBLE_MS),
+      );
     else users.delete(frame.user_id);
     this.changed();
   }

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { CONNECT_HINT, SERVICES, WEB_CLIENT_PORT } from './services.js';
+import { systemProcesses } from './topology.js';
+
+const base = { chatHttpPort: 8080, chatInternalPort: 8085, sequencerInternalPort: 8084, presencePorts: [8083], gatewayPorts: [8081, 8082] };
+
+describe('systemProcesses: the browser client', () => {
+  it('is started last, pointed at every gateway (the first preselected) and at the public REST API', () => {
+    const web = systemProcesses({ ...base, webClientPort: 9000 }).at(-1);
+    expect(web).toEqual({
+      name: 'web',
+      main: 'shared/web-client/dist/server/main.js',
+      port: 9000,
+      env: { WEB_CLIENT_PORT: '9000', WEB_CLIENT_GATEWAY_URLS: 'ws://127.0.0.1:8081/ws,ws://127.0.0.1:8082/ws', WEB_CLIENT_API_URL: 'http://127.0.0.1:8080' },
+    });
+  });
+
+  it('is absent without a port (the benchmarks run none)', () => {
+    expect(systemProcesses(base).map((p) => p.name)).toEqual(['chat-api', 'sequencer', 'presence', 'gw-1', 'gw-2']);
+  });
+
+  it('runs under npm start, whose start lines print its address', () => {
+    expect(SERVICES.map((s) => s.name)).toContain('web');
+    expect(CONNECT_HINT.join('\n')).toContain(`http://127.0.0.1:${WEB_CLIENT_PORT}`);
+  });
+});
