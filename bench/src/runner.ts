@@ -11,6 +11,7 @@ import { connections } from './scenarios/connections.js';
 import { direct } from './scenarios/direct.js';
 import { groupFanout } from './scenarios/group-fanout.js';
 import { inboxSync } from './scenarios/inbox-sync.js';
+import { presence } from './scenarios/presence.js';
 import { reconnectStorm } from './scenarios/reconnect-storm.js';
 
 export const SCENARIOS: Record<string, Scenario> = {
@@ -19,6 +20,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'group-fanout': groupFanout,
   'reconnect-storm': reconnectStorm,
   'inbox-sync': inboxSync,
+  presence,
 };
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));

@@ -2,18 +2,22 @@ import { RedisScript } from '@chat/server/redis';
 
 // Names (RedisKeys): presenceOnline ZSET user → deadline ms (max over the user's live claims; while
 // the user is in its offline grace: the grace end); presenceDevices(user) HASH gateway id → deadline
-// ms (one claim per gateway); presenceSeen(user) last-seen ms, kept PRESENCE_LAST_SEEN_TTL. Channel
+// ms (one claim per gateway); presenceSeen(user) last-seen ms, kept PRESENCE_LAST_SEEN_TTL;
+// presenceState(user) what a query reads, written at each transition only ('1' online, without
+// TTL: the sweep that ends it always rewrites it; '0:<last seen>' offline, kept like last-seen),
+// so a query for many users is one MGET. Channel
 // presenceEvents(user) carries the transitions (PUBLISH inside the script, so a state change and its
 // event are one atomic step and no two sweepers can publish the same transition). The scripts build
 // per-user names as head .. user .. tail from ARGV (RedisKeys.aroundUser): N = names, in order
-// devices head, devices tail, seen head, seen tail, events head, events tail.
+// devices head, devices tail, seen head, seen tail, events head, events tail, state head, state tail.
 
-/** ARGV[1..6] → the per-user name builders. */
+/** ARGV[1..8] → the per-user name builders. */
 const NAMES = `
-local dh, dt, sh, st, eh, et = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local dh, dt, sh, st, eh, et, th, tt = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
 local function devices(u) return dh .. u .. dt end
 local function seenKey(u) return sh .. u .. st end
 local function events(u) return eh .. u .. et end
+local function stateKey(u) return th .. u .. tt end
 `;
 
 /** KEYS[1]=online zset. ARGV: N, gateway, deadline, hashTtlMs, users... */
@@ -21,15 +25,16 @@ export const HEARTBEAT = new RedisScript<number>(
   'presenceHeartbeat',
   1,
   `${NAMES}
-local z, gw, dl, httl = KEYS[1], ARGV[7], tonumber(ARGV[8]), ARGV[9]
+local z, gw, dl, httl = KEYS[1], ARGV[9], tonumber(ARGV[10]), ARGV[11]
 local n = 0
-for i = 10, #ARGV do
+for i = 12, #ARGV do
   local u = ARGV[i]
   local h = devices(u)
   redis.call('HSET', h, gw, dl)
   redis.call('PEXPIRE', h, httl)
   if redis.call('ZADD', z, 'GT', dl, u) == 1 then
     n = n + 1
+    redis.call('SET', stateKey(u), '1')
     redis.call('PUBLISH', events(u), cjson.encode({v = 1, user_id = u, online = true}))
   end
 end
@@ -41,8 +46,8 @@ export const DISCONNECT = new RedisScript<number>(
   'presenceDisconnect',
   1,
   `${NAMES}
-local z, gw, now, graceEnd, sttl = KEYS[1], ARGV[7], tonumber(ARGV[8]), ARGV[9], ARGV[10]
-for i = 11, #ARGV do
+local z, gw, now, graceEnd, sttl = KEYS[1], ARGV[9], tonumber(ARGV[10]), ARGV[11], ARGV[12]
+for i = 13, #ARGV do
   local u = ARGV[i]
   local h = devices(u)
   redis.call('HDEL', h, gw)
@@ -63,7 +68,7 @@ export const SWEEP = new RedisScript<[number, number]>(
   'presenceSweep',
   1,
   `${NAMES}
-local z, now, limit, ttl, sttl = KEYS[1], tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), ARGV[10]
+local z, now, limit, ttl, sttl = KEYS[1], tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12]
 local due = redis.call('ZRANGEBYSCORE', z, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit)
 local n = 0
 for i = 1, #due, 2 do
@@ -90,6 +95,7 @@ for i = 1, #due, 2 do
     if stored and stored > seen then seen = stored end
     if seen > now then seen = now end
     redis.call('SET', sk, string.format('%d', seen), 'PX', sttl)
+    redis.call('SET', stateKey(u), '0:' .. string.format('%d', seen), 'PX', sttl)
     redis.call('PUBLISH', events(u), '{"v":1,"user_id":' .. cjson.encode(u) .. ',"online":false,"last_seen":' .. string.format('%d', seen) .. '}')
     n = n + 1
   end

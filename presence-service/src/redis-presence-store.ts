@@ -23,13 +23,13 @@ export interface RedisPresenceStoreOptions {
 /**
  * PresenceStore on one Redis (the scripts touch keys derived from the user id, so on Redis Cluster
  * run it against a single shard or per-shard instance). Cost per heartbeat and gateway: one EVALSHA
- * per `batchSize` users, each user HSET + PEXPIRE + ZADD (O(log N)); per query: one ZMSCORE and one MGET per `batchSize` users (one round trip).
+ * per `batchSize` users, each user HSET + PEXPIRE + ZADD (O(log N)); per query: one MGET of the state keys per `batchSize` users (one more round trip only for users without a state key).
  */
 export class RedisPresenceStore implements PresenceStore {
   private readonly o: Required<Omit<RedisPresenceStoreOptions, 'now'>> & { now: () => number };
   private readonly keys: RedisKeys;
   private readonly online: string;
-  /** ARGV[1..6] of every script: the per-user names around the user id. */
+  /** ARGV[1..8] of every script: the per-user names around the user id. */
   private readonly names: string[];
 
   constructor(
@@ -47,7 +47,7 @@ export class RedisPresenceStore implements PresenceStore {
     this.keys = new RedisKeys(this.o.prefix);
     this.online = this.keys.presenceOnline();
     const k = this.keys;
-    this.names = [...k.aroundUser(k.presenceDevices), ...k.aroundUser(k.presenceSeen), ...k.aroundUser(k.presenceEvents)];
+    this.names = [...k.aroundUser(k.presenceDevices), ...k.aroundUser(k.presenceSeen), ...k.aroundUser(k.presenceEvents), ...k.aroundUser(k.presenceState)];
   }
 
   async heartbeat(gatewayId: string, userIds: readonly string[]): Promise<void> {
@@ -72,27 +72,42 @@ export class RedisPresenceStore implements PresenceStore {
 
   async query(userIds: readonly string[]): Promise<PresenceState[]> {
     const out: PresenceState[] = [];
-    // Two commands per batch whatever its size: the deadlines from the online set, then the last-seen times.
+    // One MGET of the state keys per batch. A user without one (not seen since the state keys
+    // were introduced, or never) is read from the online set and last-seen key instead.
     for (const chunk of chunks(userIds, this.o.batchSize)) {
       if (chunk.length === 0) continue;
-      const results = await this.redis
-        .pipeline()
-        .zmscore(this.online, ...chunk)
-        .mget(...chunk.map((u) => this.keys.presenceSeen(u)))
-        .exec();
-      const [scores, seen] = [results?.[0], results?.[1]];
-      if (!scores || !seen) throw new Error('presence query: pipeline returned no results');
-      if (scores[0]) throw scores[0];
-      if (seen[0]) throw seen[0];
-      const online = scores[1] as (string | null)[];
-      const lastSeen = seen[1] as (string | null)[];
+      const states = await this.redis.mget(...chunk.map((u) => this.keys.presenceState(u)));
+      const unknown = chunk.filter((_, i) => states[i] === null || states[i] === undefined);
+      const fallback = unknown.length > 0 ? await this.readUnknown(unknown) : new Map<string, PresenceState>();
       chunk.forEach((u, i) => {
-        const s = lastSeen[i];
-        if (online[i] !== null && online[i] !== undefined) out.push({ user_id: u, online: true });
-        else if (typeof s === 'string' && s !== '') out.push({ user_id: u, online: false, last_seen: Number(s) });
-        else out.push({ user_id: u, online: false });
+        const s = states[i];
+        if (s === '1') out.push({ user_id: u, online: true });
+        else if (typeof s === 'string' && s.startsWith('0:') && s.length > 2) out.push({ user_id: u, online: false, last_seen: Number(s.slice(2)) });
+        else out.push(fallback.get(u) ?? { user_id: u, online: false });
       });
     }
+    return out;
+  }
+
+  /** States of users without a state key: the online set's deadlines, then the last-seen times (one round trip). */
+  private async readUnknown(userIds: readonly string[]): Promise<Map<string, PresenceState>> {
+    const results = await this.redis
+      .pipeline()
+      .zmscore(this.online, ...userIds)
+      .mget(...userIds.map((u) => this.keys.presenceSeen(u)))
+      .exec();
+    const [scores, seen] = [results?.[0], results?.[1]];
+    if (!scores || !seen) throw new Error('presence query: pipeline returned no results');
+    if (scores[0]) throw scores[0];
+    if (seen[0]) throw seen[0];
+    const online = scores[1] as (string | null)[];
+    const lastSeen = seen[1] as (string | null)[];
+    const out = new Map<string, PresenceState>();
+    userIds.forEach((u, i) => {
+      const s = lastSeen[i];
+      if (online[i] !== null && online[i] !== undefined) out.set(u, { user_id: u, online: true });
+      else if (typeof s === 'string' && s !== '') out.set(u, { user_id: u, online: false, last_seen: Number(s) });
+    });
     return out;
   }
 }

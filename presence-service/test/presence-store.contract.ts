@@ -45,6 +45,23 @@ export function describePresenceStore(name: string, factory: () => Promise<Prese
       expect(f.events()).toEqual([{ v: 1, user_id: 'v', online: true }]);
     });
 
+    it('answers a query for many users at once: online, in their grace (online), offline with last seen, never seen', async () => {
+      const f = await factory();
+      const on = Array.from({ length: 600 }, (_, i) => `on${i}`);
+      await f.store.heartbeat('g1', [...on, 'grace', 'gone']);
+      await f.store.disconnect('g1', ['gone']);
+      f.advance(f.graceMs + 1);
+      await f.store.sweep();
+      await f.store.disconnect('g1', ['grace']);
+      const states = await f.store.query([...on, 'grace', 'gone', 'never']);
+      expect(states.slice(0, on.length).every((s, i) => s.user_id === on[i] && s.online)).toBe(true);
+      expect(states.slice(on.length)).toEqual([
+        { user_id: 'grace', online: true },
+        { user_id: 'gone', online: false, last_seen: expect.any(Number) },
+        { user_id: 'never', online: false },
+      ]);
+    });
+
     it('sweeps a user whose claims lapsed (crashed gateway) exactly once', async () => {
       const f = await factory();
       await f.store.heartbeat('g1', ['w1', 'w2']);

@@ -1,7 +1,7 @@
 import { createRedis, createRedisSubscriber } from '@chat/server/clients';
 import { createLogger } from '@chat/server/logger';
 import { randomBytes } from 'node:crypto';
-import { afterAll } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { RedisPresenceStore } from '../src/redis-presence-store.js';
 import { describePresenceStore } from './presence-store.contract.js';
 import { RedisKeys } from '@chat/server/redis';
@@ -31,4 +31,19 @@ describePresenceStore('RedisPresenceStore', async () => {
     ttlMs,
     graceMs,
   };
+});
+
+describe('RedisPresenceStore state reads', () => {
+  it('reads a user without a state key (written before state keys existed) from the online set and last-seen key', async () => {
+    const prefix = `tps${randomBytes(4).toString('hex')}:`;
+    const keys = new RedisKeys(prefix);
+    const store = new RedisPresenceStore(redis, { prefix, ttlMs: 5000, offlineGraceMs: 0 });
+    await store.heartbeat('g1', ['old-online']);
+    await redis.del(keys.presenceState('old-online'));
+    await redis.set(keys.presenceSeen('old-offline'), '1700000000000');
+    expect(await store.query(['old-online', 'old-offline'])).toEqual([
+      { user_id: 'old-online', online: true },
+      { user_id: 'old-offline', online: false, last_seen: 1700000000000 },
+    ]);
+  });
 });

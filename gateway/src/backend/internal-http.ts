@@ -29,8 +29,34 @@ export function chatErrorFromBody(status: number, body: unknown, service = 'the 
   return new ChatError(status >= 500 ? Errors.UNAVAILABLE : Errors.INTERNAL, `${service} replied ${status}`);
 }
 
-/** The service could not be reached or did not answer in time (Errors.UNAVAILABLE); another instance may. */
+/**
+ * The service could not be reached: refused, reset or closed the connection, or did not accept
+ * one in time (Errors.UNAVAILABLE). Another instance may answer. A request that was sent and not
+ * answered in time is a plain UNAVAILABLE ChatError instead: the service may be busy, and sending
+ * the same work to another instance would add load where there is already too much.
+ */
 export class ServiceUnreachableError extends ChatError {}
+
+/** undici / socket error codes that mean no working connection to the service. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
+
+/** Whether a failed request never reached a live service (see ServiceUnreachableError). */
+export function isUnreachable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) return true;
+  }
+  return false;
+}
 
 /**
  * JSON POSTs to an internal service over HTTP/1.1 keep-alive (undici Pool). Resolves with the
@@ -66,8 +92,9 @@ export class InternalHttp {
       });
       status = res.statusCode;
       text = await res.body.text();
-    } catch {
-      throw new ServiceUnreachableError(Errors.UNAVAILABLE, `${this.opts.service} is unreachable`);
+    } catch (err) {
+      if (isUnreachable(err)) throw new ServiceUnreachableError(Errors.UNAVAILABLE, `${this.opts.service} is unreachable`);
+      throw new ChatError(Errors.UNAVAILABLE, `${this.opts.service} did not answer in time`);
     }
     let body: unknown;
     try {

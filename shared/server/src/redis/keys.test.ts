@@ -12,6 +12,7 @@ describe('RedisKeys', () => {
     expect(keys.presenceDevices('u1')).toBe('chat:presence:dev:{u1}');
     expect(keys.presenceSeen('u1')).toBe('chat:presence:seen:{u1}');
     expect(keys.presenceEvents('u1')).toBe('chat:presence:u:u1');
+    expect(keys.presenceState('u1')).toBe('chat:presence:state:{u1}');
     expect(keys.idempotencyRecord('u1', 'c1')).toBe('chat:idem:{u1}:c1');
     expect(keys.idempotencyMarker('u1')).toBe('chat:idem:{u1}');
     expect(keys.membersChanged()).toBe('chat:members-changed');
@@ -28,7 +29,7 @@ describe('RedisKeys', () => {
   });
 
   it('splits a per-user name around the user id for Lua scripts', () => {
-    for (const name of [keys.presenceDevices, keys.presenceSeen, keys.presenceEvents]) {
+    for (const name of [keys.presenceDevices, keys.presenceSeen, keys.presenceEvents, keys.presenceState]) {
       const [head, tail] = keys.aroundUser(name);
       expect(head + 'someone' + tail).toBe(name.call(keys, 'someone'));
     }

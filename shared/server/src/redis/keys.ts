@@ -36,6 +36,10 @@ export class RedisKeys {
   presenceSeen(userId: string): string {
     return `${this.prefix}presence:seen:{${userId}}`;
   }
+  /** The user's state as watchers read it, written at each transition: `1` online (no TTL), `0:<last seen ms>` offline. */
+  presenceState(userId: string): string {
+    return `${this.prefix}presence:state:{${userId}}`;
+  }
   /** Channel of one user's presence transitions (PresenceEvent JSON). */
   presenceEvents(userId: string): string {
     return `${this.prefix}presence:u:${userId}`;
