@@ -241,10 +241,19 @@ class PresenceLoadWorker {
   private onFrame(c: Client, ws: WebSocket, text: string): void {
     if (c.ws !== ws) return;
     const frame = JSON.parse(text) as ServerFrame;
-    if (frame.type === 'hello') return c.onHello?.();
-    if (frame.type === 'error' && 'ref' in frame && typeof frame.ref === 'string') return c.replies.get(frame.ref)?.(undefined);
+    if (frame.type === 'hello') {
+      c.onHello?.();
+      return;
+    }
+    if (frame.type === 'error' && 'ref' in frame && typeof frame.ref === 'string') {
+      c.replies.get(frame.ref)?.(undefined);
+      return;
+    }
     if (frame.type !== 'presence') return;
-    if (frame.ref !== undefined) return c.replies.get(frame.ref)?.(frame);
+    if (frame.ref !== undefined) {
+      c.replies.get(frame.ref)?.(frame);
+      return;
+    }
     const now = Date.now();
     for (const u of frame.users) {
       c.believed?.set(u.user_id, u.online);
