@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { describeProgress, downloadProgress, fileSize, readLogFrom, reportDownloads } from './maven-progress.js';
 import { runToCompletion } from './process-control.js';
 
 export interface MavenCoordinate {
@@ -91,15 +92,29 @@ async function resolveWithMaven(cacheDir: string, set: ArtifactSet, log: (msg: s
   writeFileSync(join(work, 'pom.xml'), renderPom(set));
   log(`resolving ${set.dependencies.map((d) => `${d.groupId}:${d.artifactId}:${d.version}`).join(', ')} with Maven (first run only)...`);
   const started = Date.now();
+  const logFile = join(cacheDir, `${set.name}.maven.log`);
+  const logFrom = fileSize(logFile);
+  // Not quiet: the log's "Downloaded from" lines are what the progress lines count.
+  const stopReporting = reportDownloads(logFile, logFrom, set.name, log);
   try {
     await runToCompletion(
       process.env.MVN || 'mvn',
-      ['-q', '-B', '-f', join(work, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${join(work, 'lib')}`, '-DincludeScope=runtime'],
-      { cwd: work, logFile: join(cacheDir, `${set.name}.maven.log`) },
+      [
+        '-B',
+        '-Dstyle.color=never',
+        '-f',
+        join(work, 'pom.xml'),
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${join(work, 'lib')}`,
+        '-DincludeScope=runtime',
+      ],
+      { cwd: work, logFile },
     );
   } catch (err) {
     rmSync(work, { recursive: true, force: true });
     throw err;
+  } finally {
+    stopReporting();
   }
   const jars = readdirSync(join(work, 'lib')).filter((f) => f.endsWith('.jar'));
   if (jars.length === 0) throw new Error(`Maven resolved no jars for ${set.name}`);
@@ -107,7 +122,10 @@ async function resolveWithMaven(cacheDir: string, set: ArtifactSet, log: (msg: s
   renameSync(work, finalDir);
   // Written last: its presence means lib/ is complete.
   writeFileSync(join(finalDir, MARKER), JSON.stringify({ resolvedAt: new Date().toISOString(), jars: jars.length }) + '\n');
-  log(`resolved ${jars.length} jars for ${set.name} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const downloaded = downloadProgress(readLogFrom(logFile, logFrom));
+  log(
+    `resolved ${jars.length} jars for ${set.name} in ${((Date.now() - started) / 1000).toFixed(1)} s${downloaded.files > 0 ? ` (downloaded ${describeProgress(downloaded)})` : ' (all in the local Maven repository)'}`,
+  );
   return join(finalDir, 'lib');
 }
 
