@@ -140,7 +140,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       metrics,
       log.child({ component: 'deliverer' }),
     );
-    const sequencedSends = new CassandraSequencedSendStore(clients.cassandra, batcher);
+    const sequencedSends = new CassandraSequencedSendStore(clients.cassandra, messageStore);
     const consumer = clients.kafka.consumer({ groupId: config.SEQUENCER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     trackConsumerLag(consumer, metrics.registry, config.SEQUENCER_GROUP_ID);
     const dlqProducer = instrumentProducer(clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), metrics.registry, 'dlq');
@@ -247,7 +247,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     if (!keepsRecords)
       log.warn('Redis may evict keys (maxmemory set with a policy other than noeviction, or CONFIG refused): every send is checked against durable storage');
     const coverage = new IdempotencyCoverage(idempotency, guardedBy(new CassandraUserSendDays(clients.cassandra), breakers.cassandra), keepsRecords);
-    const durableSends = guardedBy(new CassandraSequencedSendStore(clients.cassandra, batcher), breakers.cassandra);
+    const durableSends = guardedBy(new CassandraSequencedSendStore(clients.cassandra, messageStore), breakers.cassandra);
     const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, durableSends, coverage, attachments);
     const { verifier, close: closeVerifier } = await tokenVerifierFromConfig(config, log);
     closers.push(async () => closeVerifier());

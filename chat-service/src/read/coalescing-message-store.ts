@@ -1,5 +1,6 @@
 import type { ChatMessage } from '@chat/protocol';
 import type { MessageStore } from '../store/message-store.js';
+import type { SequencedSend } from '../store/sequenced-send-store.js';
 
 export interface CoalescingOptions {
   /** How long an identical range read is served from memory. @default 2000 */
@@ -49,8 +50,8 @@ export class CoalescingMessageStore implements MessageStore {
     this.opts = { rangeTtlMs: 2000, maxRangeBytes: 32 * 2 ** 20, ...options };
   }
 
-  append(conversationId: string, messages: ChatMessage[], timestamp: bigint): Promise<void> {
-    return this.inner.append(conversationId, messages, timestamp);
+  append(conversationId: string, messages: ChatMessage[], timestamp: bigint, sends?: readonly SequencedSend[]): Promise<void> {
+    return this.inner.append(conversationId, messages, timestamp, sends);
   }
 
   lastSeq(conversationId: string): Promise<number> {

@@ -2,7 +2,6 @@ import type { Consumer, Producer } from 'kafkajs';
 import { createLogger } from '@chat/server/logger';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
-import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
 import { CassandraSequencerLeases } from '../store/sequencer-lease.js';
 import type { CassandraClient } from '@chat/server/clients';
 import { MessageConsumer } from './message-consumer.js';
@@ -23,8 +22,10 @@ describe('MessageConsumer leases', () => {
     const consumer = new MessageConsumer(
       fakeConsumer,
       {} as Producer,
-      (clock) =>
-        new Sequencer({ messages: new MemoryMessageStore(), sends: new MemorySequencedSendStore(), epochOf: async () => 'e', timestamp: () => clock.next() }),
+      (clock) => {
+        const messages = new MemoryMessageStore();
+        return new Sequencer({ messages, sends: messages.sends, epochOf: async () => 'e', timestamp: () => clock.next() });
+      },
       { acquire: async (_t, p) => (acquired.push(p), 7), generation: async () => 7 },
       { deliver: async () => undefined, publish: async () => undefined },
       createLogger('test', 'silent'),

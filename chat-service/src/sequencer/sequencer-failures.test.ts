@@ -4,7 +4,7 @@ import type { MessageRecord } from '@chat/protocol/internal';
 import { createLogger } from '@chat/server/logger';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
-import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
+import type { SequencedSend } from '../store/sequenced-send-store.js';
 import { testTimestamps } from './test-timestamps.js';
 import { MessageConsumer } from './message-consumer.js';
 import { Sequencer } from './sequencer.js';
@@ -22,14 +22,14 @@ const record = (conversation_id: string): MessageRecord => {
 class FaultyStore extends MemoryMessageStore {
   failing = new Set<string>();
   stalls = new Map<string, Promise<void>>();
-  override async append(cid: string, messages: ChatMessage[], ts: bigint): Promise<void> {
+  override async append(cid: string, messages: ChatMessage[], ts: bigint, sends?: readonly SequencedSend[]): Promise<void> {
     await this.stalls.get(cid);
     if (this.failing.has(cid)) throw new Error(`storage down for ${cid}`);
-    return super.append(cid, messages, ts);
+    return super.append(cid, messages, ts, sends);
   }
 }
 
-const make = (store: FaultyStore) => new Sequencer({ messages: store, sends: new MemorySequencedSendStore(), epochOf, timestamp: testTimestamps(1) });
+const make = (store: FaultyStore) => new Sequencer({ messages: store, sends: store.sends, epochOf, timestamp: testTimestamps(1) });
 const seqsOf = async (store: MemoryMessageStore, cid: string) => (await store.readAfter(cid, 0, 1e9, 1e9)).map((m) => m.seq);
 
 describe('Sequencer with a failing conversation', () => {

@@ -1,7 +1,6 @@
 import type { MessageRecord } from '@chat/protocol/internal';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
-import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
 import { Sequencer } from './sequencer.js';
 import { testTimestamps } from './test-timestamps.js';
 
@@ -36,7 +35,7 @@ describe('Sequencer memory', () => {
     const forgotten: string[] = [];
     const budget = 256 * 1024;
     const seq = new Sequencer(
-      { messages, sends: new MemorySequencedSendStore(), epochOf: async () => 'e1', timestamp: testTimestamps(1) },
+      { messages, sends: messages.sends, epochOf: async () => 'e1', timestamp: testTimestamps(1) },
       { maxStateBytes: budget, onForget: (cid) => forgotten.push(cid) },
     );
     for (let round = 0; round < 2; round++) {
@@ -54,8 +53,9 @@ describe('Sequencer memory', () => {
 
   it('item 16: dropping the partition drops every conversation state and tells the per-conversation caches', async () => {
     const forgotten: string[] = [];
+    const messages = new MemoryMessageStore();
     const seq = new Sequencer(
-      { messages: new MemoryMessageStore(), sends: new MemorySequencedSendStore(), epochOf: async () => 'e1', timestamp: testTimestamps(1) },
+      { messages, sends: messages.sends, epochOf: async () => 'e1', timestamp: testTimestamps(1) },
       { onForget: (cid) => forgotten.push(cid) },
     );
     await seq.process([record('1'), record('2')]);

@@ -2,7 +2,7 @@ import type { ChatMessage } from '@chat/protocol';
 import type { MessageRecord } from '@chat/protocol/internal';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
-import { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
+import type { MemorySequencedSendStore } from '../store/memory-sequenced-send-store.js';
 import { BUCKET_SIZE } from '../store/message-store.js';
 import { testTimestamps } from './test-timestamps.js';
 import { DEDUP_WINDOW_MS, Sequencer, bodyHash, type SequencerOptions } from './sequencer.js';
@@ -31,7 +31,10 @@ interface Stores {
   messages: MemoryMessageStore;
   sends: MemorySequencedSendStore;
 }
-const stores = (): Stores => ({ messages: new MemoryMessageStore(), sends: new MemorySequencedSendStore() });
+const stores = (): Stores => {
+  const messages = new MemoryMessageStore();
+  return { messages, sends: messages.sends };
+};
 const sequencer = (s: Stores, generation = 1, options: SequencerOptions = {}) =>
   new Sequencer({ messages: s.messages, sends: s.sends, epochOf, timestamp: testTimestamps(generation) }, options);
 
@@ -73,7 +76,7 @@ describe('Sequencer', () => {
     expect(await stored(s.messages)).toEqual(backlog.map((r, i) => [i + 1, r.message_id]));
   });
 
-  it('item 3: a crash between the dedup rows and the message rows neither duplicates nor leaves a gap', async () => {
+  it('item 3: a crash during the message write (the dedup rows are part of it) neither duplicates nor leaves a gap', async () => {
     const s = stores();
     const batch = [record(), record(), record()];
     const original = s.messages.append.bind(s.messages);
@@ -101,7 +104,7 @@ describe('Sequencer', () => {
       created_at: r.created_at,
     });
     // Rows claim r1 → 1 and r2 → 2, but only r0 ever got stored (at seq 1).
-    await s.sends.record([row(r1, 1), row(r2, 2)], 1n);
+    s.sends.record([row(r1, 1), row(r2, 2)], 1n);
     await sequencer(s, 1).process([r0]);
     const out = await sequencer(s, 2).process([r1, r2]);
     expect(out.messages.map((m) => [m.seq, m.message_id])).toEqual([
@@ -119,12 +122,12 @@ describe('Sequencer', () => {
     const s = stores();
     const original = s.messages.append.bind(s.messages);
     let failOnce = true;
-    s.messages.append = async (cid, messages, ts) => {
+    s.messages.append = async (cid, messages, ts, sends) => {
       if (failOnce) {
         failOnce = false;
         throw new Error('storage down');
       }
-      return original(cid, messages, ts);
+      return original(cid, messages, ts, sends);
     };
     const seq = sequencer(s);
     const batch = [record(), record()];
@@ -261,8 +264,8 @@ describe('Sequencer', () => {
       const seq = sequencer(s, 1, { earlierOwnersStoppedBy: now - 10_000 });
       const batch = [firstSend(now - 5), firstSend(now - 4)];
       const append = s.messages.append.bind(s.messages);
-      s.messages.append = async (cid, messages, ts) => {
-        await append(cid, messages, ts);
+      s.messages.append = async (cid, messages, ts, sends) => {
+        await append(cid, messages, ts, sends);
         throw new Error('timeout after the write landed');
       };
       expect((await seq.process(batch)).failed.size).toBe(1);

@@ -292,13 +292,12 @@ export class Sequencer {
       pushTo(freshByKey, key, send);
     }
 
-    // 3. Durable write: the dedup rows first (with the seqs they will get), then the messages.
+    // 3. Durable write: the messages with their dedup rows, each pair atomically.
     const freshMessages = fresh.map((s) => toMessage(recordOf(s, seen), s.seq, epoch));
     if (fresh.length > 0) {
       const timestamp = this.deps.timestamp();
       try {
-        await this.deps.sends.record(fresh, timestamp);
-        await this.deps.messages.append(conversationId, freshMessages, timestamp);
+        await this.deps.messages.append(conversationId, freshMessages, timestamp, fresh);
       } catch (err) {
         // Part may be stored: the retry must check every record it sees again.
         this.distrustFirstSendsUntilNow();

@@ -2,10 +2,12 @@ import cassandra from 'cassandra-driver';
 import type { ChatMessage } from '@chat/protocol';
 import type { CassandraClient } from '@chat/server/clients';
 import { ByteLru, stringBytes } from '../cache/byte-lru.js';
-import type { CoalescingBatcher } from './coalescing-batcher.js';
+import type { CoalescingBatcher, Statement } from './coalescing-batcher.js';
 import { BUCKET_SIZE, bucketOf, byBucket, type MessageStore } from './message-store.js';
 import { attachmentsOf, encodeAttachments } from './message-attachments-column.js';
 import { fromLong, longToNumber, toLong } from './long.js';
+import { type MessageBuckets, sendRowStatement } from './cassandra-sequenced-send-store.js';
+import type { SequencedSend } from './sequenced-send-store.js';
 
 const IDEMPOTENT = { prepare: true, isIdempotent: true } as const;
 /** Map entry + number, besides the key string. */
@@ -16,7 +18,7 @@ const INSERT_ATTACHMENT_MESSAGE = 'INSERT INTO attachment_messages (attachment_i
 /** A row's values besides its strings. */
 const ROW_BYTES = 60;
 
-export class CassandraMessageStore implements MessageStore {
+export class CassandraMessageStore implements MessageStore, MessageBuckets {
   /** Highest bucket known to be recorded per conversation (only ever grows); bounded in bytes, evicted with the sequencer's state. */
   private readonly recordedBucket: ByteLru<string, number>;
 
@@ -39,9 +41,10 @@ export class CassandraMessageStore implements MessageStore {
     return this.recordedBucket.bytes;
   }
 
-  async append(conversationId: string, messages: ChatMessage[], timestamp: bigint): Promise<void> {
+  async append(conversationId: string, messages: ChatMessage[], timestamp: bigint, sends: readonly SequencedSend[] = []): Promise<void> {
     const id = toLong(conversationId);
     const ts = cassandra.types.Long.fromString(timestamp.toString());
+    const sendOf = new Map(sends.map((s) => [s.message_id, s]));
     for (const run of byBucket(messages)) {
       const bucket = bucketOf(run[0]!.seq);
       if (bucket > (await this.recordedBucketOf(conversationId))) {
@@ -50,9 +53,13 @@ export class CassandraMessageStore implements MessageStore {
       }
       // Which messages carry which attachments, first: a stored message's attachments are always findable.
       await this.recordAttachments(run, ts);
-      // One partition, one group of an unlogged batch: applied atomically, so a crash never leaves a hole.
-      await this.batcher.write(
-        run.map((m) => ({
+      // One partition key, one group of an unlogged batch: the messages and their deduplication
+      // rows are one mutation, applied atomically, so a crash never leaves a hole or a message
+      // without its row.
+      const statements: Statement[] = [];
+      let bytes = 0;
+      for (const m of run) {
+        statements.push({
           query: INSERT,
           params: [
             id,
@@ -66,9 +73,16 @@ export class CassandraMessageStore implements MessageStore {
             encodeAttachments(m.attachments),
             ts,
           ],
-        })),
-        run.reduce((n, m) => n + ROW_BYTES + Buffer.byteLength(m.body) + m.sender_id.length + m.client_msg_id.length, 0),
-      );
+        });
+        bytes += ROW_BYTES + Buffer.byteLength(m.body) + m.sender_id.length + m.client_msg_id.length;
+        const send = sendOf.get(m.message_id);
+        if (send) {
+          const row = sendRowStatement(send, bucket, ts);
+          statements.push(row.statement);
+          bytes += row.bytes;
+        }
+      }
+      await this.batcher.write(statements, bytes);
     }
   }
 
@@ -89,6 +103,20 @@ export class CassandraMessageStore implements MessageStore {
     const bucket = await this.lastBucket(toLong(conversationId));
     this.recordedBucket.set(conversationId, bucket);
     return bucket;
+  }
+
+  highestBucket(conversationId: string): Promise<number> {
+    return this.lastBucket(toLong(conversationId));
+  }
+
+  async firstCreatedAt(conversationId: string, bucket: number): Promise<number | null> {
+    const rs = await this.db.execute(
+      'SELECT created_at FROM messages WHERE conversation_id = ? AND bucket = ? LIMIT 1',
+      [toLong(conversationId), bucket],
+      IDEMPOTENT,
+    );
+    const first = rs.first();
+    return first ? (first.created_at as Date).getTime() : null;
   }
 
   /** Highest recorded bucket, -1 for none (conversation_buckets; conversation_seq for conversations written before it). */

@@ -1,49 +1,97 @@
-import cassandra from 'cassandra-driver';
+import type cassandra from 'cassandra-driver';
 import type { CassandraClient } from '@chat/server/clients';
-import type { CoalescingBatcher, Statement } from './coalescing-batcher.js';
+import type { Statement } from './coalescing-batcher.js';
 import { fromLong, longToNumber, toLong } from './long.js';
 import { clientKey, InFlightLimit, type SendKey, type SequencedSend, type SequencedSendStore } from './sequenced-send-store.js';
 
 const IDEMPOTENT = { prepare: true, isIdempotent: true } as const;
 /** Point reads kept in flight by the store: enough to hide latency, few enough not to flood the pool. */
 const MAX_IN_FLIGHT = 256;
-const DAY_MS = 24 * 3600 * 1000;
+/** G5's window either side of a key's created_at. */
+const WINDOW_MS = 24 * 3600 * 1000;
+/** created_at comes from the send path's clocks and may run out of seq order by this much. */
+const CREATED_AT_DISORDER_MS = 60_000;
+/** Buckets read per round, newest first: one round covers a conversation's last 4,096 messages. */
+const BUCKETS_PER_ROUND = 4;
 const SELECT =
-  'SELECT message_id, seq, body_sha256, created_at FROM sequenced_sends_by_day WHERE conversation_id = ? AND day IN ? AND sender_id = ? AND client_msg_id = ?';
+  'SELECT message_id, seq, body_sha256, created_at FROM sequenced_sends_by_bucket WHERE conversation_id = ? AND bucket = ? AND sender_id = ? AND client_msg_id = ?';
 const INSERT =
-  'INSERT INTO sequenced_sends_by_day (conversation_id, day, sender_id, client_msg_id, message_id, seq, body_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?';
+  'INSERT INTO sequenced_sends_by_bucket (conversation_id, bucket, sender_id, client_msg_id, message_id, seq, body_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TIMESTAMP ?';
 /** A row's values besides its strings. */
 const ROW_BYTES = 64;
 
-const dayOf = (ms: number) => Math.floor(ms / DAY_MS);
+/** Where a conversation's messages are (the message store's partitions). */
+export interface MessageBuckets {
+  /** Highest bucket that may hold messages, -1 for none. */
+  highestBucket(conversationId: string): Promise<number>;
+  /** created_at of the bucket's first stored message, null when it holds none. */
+  firstCreatedAt(conversationId: string, bucket: number): Promise<number | null>;
+}
 
-/** SequencedSendStore on `sequenced_sends_by_day` (deploy/cassandra/011_sequenced_sends_by_day.cql). */
+/**
+ * The deduplication row of `send`, for the batch group that writes its message: same partition
+ * key (conversation_id, bucket), so Cassandra applies both in one mutation
+ * (deploy/cassandra/014_sequenced_sends_by_bucket.cql).
+ */
+export function sendRowStatement(send: SequencedSend, bucket: number, timestamp: cassandra.types.Long): { statement: Statement; bytes: number } {
+  return {
+    statement: {
+      query: INSERT,
+      params: [
+        toLong(send.conversation_id),
+        bucket,
+        send.sender_id,
+        send.client_msg_id,
+        toLong(send.message_id),
+        toLong(String(send.seq)),
+        send.body_sha256,
+        new Date(send.created_at),
+        timestamp,
+      ],
+    },
+    bytes: ROW_BYTES + send.sender_id.length + send.client_msg_id.length + send.body_sha256.length,
+  };
+}
+
+/** SequencedSendStore on `sequenced_sends_by_bucket`, whose rows CassandraMessageStore writes with their messages. */
 export class CassandraSequencedSendStore implements SequencedSendStore {
   private readonly limit = new InFlightLimit(MAX_IN_FLIGHT);
 
   constructor(
     private readonly db: CassandraClient,
-    private readonly batcher: CoalescingBatcher,
+    private readonly buckets: MessageBuckets,
   ) {}
 
+  /**
+   * Reads the buckets newest first, a round of BUCKETS_PER_ROUND at a time, until one holds only
+   * messages created before every key's window (a conversation's messages are stored in seq order,
+   * and created_at follows it up to CREATED_AT_DISORDER_MS).
+   */
   async find(conversationId: string, keys: SendKey[]): Promise<Map<string, SequencedSend[]>> {
-    const id = toLong(conversationId);
-    // Per key, the days its window touches: created_at ± 24 h lies within the day before and after.
-    const days = new Map<string, { key: SendKey; days: Set<number> }>();
-    for (const k of keys) {
-      const entry = days.get(clientKey(k)) ?? { key: k, days: new Set<number>() };
-      const d = dayOf(k.created_at);
-      for (const day of [d - 1, d, d + 1]) entry.days.add(day);
-      days.set(clientKey(k), entry);
-    }
     const out = new Map<string, SequencedSend[]>();
-    await Promise.all(
-      [...days.values()].map(async ({ key: k, days: ds }) => {
-        const rs = await this.limit.run(() => this.db.execute(SELECT, [id, [...ds], k.sender_id, k.client_msg_id], IDEMPOTENT));
-        if (rs.rows.length === 0) return;
-        out.set(
-          clientKey(k),
-          rs.rows.map((r) => ({
+    const unique = new Map(keys.map((k) => [clientKey(k), k]));
+    if (unique.size === 0) return out;
+    const oldestWanted = Math.min(...keys.map((k) => k.created_at)) - WINDOW_MS - CREATED_AT_DISORDER_MS;
+    let bucket = await this.buckets.highestBucket(conversationId);
+    while (bucket >= 0) {
+      const round = Array.from({ length: Math.min(BUCKETS_PER_ROUND, bucket + 1) }, (_, i) => bucket - i);
+      const firsts = await Promise.all(round.map((b) => this.readBucket(conversationId, b, [...unique.values()], out)));
+      if (firsts.some((first) => first !== null && first < oldestWanted)) break;
+      bucket -= round.length;
+    }
+    return out;
+  }
+
+  /** Adds the bucket's rows of `keys` to `out`; returns the created_at of its first message. */
+  private async readBucket(conversationId: string, bucket: number, keys: SendKey[], out: Map<string, SequencedSend[]>): Promise<number | null> {
+    const id = toLong(conversationId);
+    const [first] = await Promise.all([
+      this.limit.run(() => this.buckets.firstCreatedAt(conversationId, bucket)),
+      ...keys.map(async (k) => {
+        const rs = await this.limit.run(() => this.db.execute(SELECT, [id, bucket, k.sender_id, k.client_msg_id], IDEMPOTENT));
+        for (const r of rs.rows) {
+          const rows = out.get(clientKey(k)) ?? [];
+          rows.push({
             conversation_id: conversationId,
             sender_id: k.sender_id,
             client_msg_id: k.client_msg_id,
@@ -51,37 +99,11 @@ export class CassandraSequencedSendStore implements SequencedSendStore {
             seq: longToNumber(r.seq),
             body_sha256: r.body_sha256 as string,
             created_at: (r.created_at as Date).getTime(),
-          })),
-        );
+          });
+          out.set(clientKey(k), rows);
+        }
       }),
-    );
-    return out;
-  }
-
-  async record(sends: SequencedSend[], timestamp: bigint): Promise<void> {
-    const ts = cassandra.types.Long.fromString(timestamp.toString());
-    // One group per partition (conversation and day): each is a single mutation, written atomically.
-    const groups = new Map<string, { statements: Statement[]; bytes: number }>();
-    for (const s of sends) {
-      const day = dayOf(s.created_at);
-      const group = groups.get(`${s.conversation_id}/${day}`) ?? { statements: [], bytes: 0 };
-      group.statements.push({
-        query: INSERT,
-        params: [
-          toLong(s.conversation_id),
-          day,
-          s.sender_id,
-          s.client_msg_id,
-          toLong(s.message_id),
-          toLong(String(s.seq)),
-          s.body_sha256,
-          new Date(s.created_at),
-          ts,
-        ],
-      });
-      group.bytes += ROW_BYTES + s.sender_id.length + s.client_msg_id.length + s.body_sha256.length;
-      groups.set(`${s.conversation_id}/${day}`, group);
-    }
-    await Promise.all([...groups.values()].map((g) => this.batcher.write(g.statements, g.bytes)));
+    ]);
+    return first;
   }
 }

@@ -1,11 +1,16 @@
 import type { ChatMessage } from '@chat/protocol';
 import type { MessageStore } from './message-store.js';
+import { MemorySequencedSendStore } from './memory-sequenced-send-store.js';
+import type { SequencedSend } from './sequenced-send-store.js';
 
 /** In-process MessageStore with the same contract as the Cassandra one (tests, tools). */
 export class MemoryMessageStore implements MessageStore {
   private readonly messages = new Map<string, Map<number, { message: ChatMessage; timestamp: bigint }>>();
+  /** The deduplication rows `append` stores with their messages. */
+  readonly sends = new MemorySequencedSendStore();
 
-  async append(conversationId: string, messages: ChatMessage[], timestamp: bigint): Promise<void> {
+  async append(conversationId: string, messages: ChatMessage[], timestamp: bigint, sends: readonly SequencedSend[] = []): Promise<void> {
+    this.sends.record(sends, timestamp);
     const conv = this.messages.get(conversationId) ?? new Map<number, { message: ChatMessage; timestamp: bigint }>();
     for (const m of messages) {
       const existing = conv.get(m.seq);

@@ -1,6 +1,6 @@
 import { clientKey, type SendKey, type SequencedSend, type SequencedSendStore } from './sequenced-send-store.js';
 
-/** In-process SequencedSendStore with the same contract as the Cassandra one (tests). */
+/** In-process SequencedSendStore with the same contract as the Cassandra one (tests); MemoryMessageStore records into it. */
 export class MemorySequencedSendStore implements SequencedSendStore {
   private readonly rows = new Map<string, Map<string, { send: SequencedSend; timestamp: bigint }>>();
 
@@ -17,7 +17,7 @@ export class MemorySequencedSendStore implements SequencedSendStore {
     return out;
   }
 
-  async record(sends: SequencedSend[], timestamp: bigint): Promise<void> {
+  record(sends: readonly SequencedSend[], timestamp: bigint): void {
     for (const s of sends) {
       const key = `${s.conversation_id}\n${clientKey(s)}`;
       const rows = this.rows.get(key) ?? new Map<string, { send: SequencedSend; timestamp: bigint }>();

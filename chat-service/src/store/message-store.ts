@@ -1,4 +1,5 @@
 import type { ChatMessage } from '@chat/protocol';
+import type { SequencedSend } from './sequenced-send-store.js';
 
 /**
  * Durable messages, stored in partitions of BUCKET_SIZE consecutive seqs.
@@ -7,12 +8,14 @@ import type { ChatMessage } from '@chat/protocol';
  * any crash the stored seqs of a conversation are still gap-free from 1: each bucket's share is
  * one atomic single-partition batch, buckets are written in order, and the conversation's
  * highest bucket is recorded before its first message is written. `lastSeq` is therefore always
- * the highest stored seq. Writes are idempotent (same key, same content) and carry `timestamp`.
+ * the highest stored seq. `sends` are the messages' deduplication rows (SequencedSendStore): each
+ * is stored atomically with its message. Writes are idempotent (same key, same content) and carry
+ * `timestamp`.
  */
 export interface MessageStore {
   /** Drops any per-conversation cache (the sequencer's state for it went away). @default no-op */
   forgetConversation?(conversationId: string): void;
-  append(conversationId: string, messages: ChatMessage[], timestamp: bigint): Promise<void>;
+  append(conversationId: string, messages: ChatMessage[], timestamp: bigint, sends?: readonly SequencedSend[]): Promise<void>;
   /** Highest stored seq (0 for none). */
   lastSeq(conversationId: string): Promise<number>;
   lastSeqs(conversationIds: string[]): Promise<Map<string, number>>;

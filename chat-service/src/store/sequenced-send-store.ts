@@ -24,13 +24,13 @@ export interface SendKey {
 /**
  * The sequencer's durable memory of what it stored, by (conversation, sender, client_msg_id).
  *
- * Contract: `record` is called BEFORE the messages it describes are written, with the seqs they
- * will get, so a row may name a seq whose message never got stored (crash between the two writes);
- * a reader must confirm a row against the message store before trusting it. Rows of one key with
- * different message_ids are all kept (a resend whose idempotency record was lost gets a new
- * message_id; a reused client_msg_id with a different body is a different message). Rows expire
- * after 8 days (longer than G5's 24 h and than the topic's retention). Writes are idempotent and
- * carry `timestamp`, like the message writes.
+ * Contract: the rows are written by `MessageStore.append`, in the same atomic write as the
+ * messages they describe, so a row exists exactly when its message was stored (a later owner
+ * that rewrote that seq aside, which is why a reader still confirms a row against the message
+ * store before trusting it). Rows of one key with different message_ids are all kept (a resend
+ * whose idempotency record was lost gets a new message_id; a reused client_msg_id with a
+ * different body is a different message). Rows expire after 8 days (longer than G5's 24 h and
+ * than the topic's retention).
  */
 export interface SequencedSendStore {
   /**
@@ -38,7 +38,6 @@ export interface SequencedSendStore {
    * key's `created_at`, and possibly older or newer ones (keys without rows are absent).
    */
   find(conversationId: string, keys: SendKey[]): Promise<Map<string, SequencedSend[]>>;
-  record(sends: SequencedSend[], timestamp: bigint): Promise<void>;
 }
 
 /**
