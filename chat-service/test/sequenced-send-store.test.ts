@@ -90,7 +90,7 @@ describe('durable dedup rows, written with their messages in the message partiti
       { sender_id: 'alice', client_msg_id: 'c1', created_at: Date.now() },
       { sender_id: 'alice', client_msg_id: `c${firstSeqOf(8)}`, created_at: Date.now() },
     ]);
-    // Rounds of four buckets newest first: 12-9, then 8-5, where bucket 8 starts before the window.
+    // Newest first: 12, then 11-8, where bucket 8 starts before the window.
     expect(found.has('alice\nc1')).toBe(false);
     expect(found.get(`alice\nc${firstSeqOf(8)}`)?.[0]?.seq).toBe(firstSeqOf(8));
   });

@@ -11,7 +11,7 @@ const MAX_IN_FLIGHT = 256;
 const WINDOW_MS = 24 * 3600 * 1000;
 /** created_at comes from the send path's clocks and may run out of seq order by this much. */
 const CREATED_AT_DISORDER_MS = 60_000;
-/** Buckets read per round, newest first: one round covers a conversation's last 4,096 messages. */
+/** Buckets read per round after the first, which reads only the newest (enough for most conversations). */
 const BUCKETS_PER_ROUND = 4;
 const SELECT =
   'SELECT message_id, seq, body_sha256, created_at FROM sequenced_sends_by_bucket WHERE conversation_id = ? AND bucket = ? AND sender_id = ? AND client_msg_id = ?';
@@ -63,9 +63,9 @@ export class CassandraSequencedSendStore implements SequencedSendStore {
   ) {}
 
   /**
-   * Reads the buckets newest first, a round of BUCKETS_PER_ROUND at a time, until one holds only
-   * messages created before every key's window (a conversation's messages are stored in seq order,
-   * and created_at follows it up to CREATED_AT_DISORDER_MS).
+   * Reads the buckets newest first (the newest alone, then BUCKETS_PER_ROUND at a time) until one
+   * starts before every key's window (a conversation's messages are stored in seq order, and
+   * created_at follows it up to CREATED_AT_DISORDER_MS).
    */
   async find(conversationId: string, keys: SendKey[]): Promise<Map<string, SequencedSend[]>> {
     const out = new Map<string, SequencedSend[]>();
@@ -73,8 +73,8 @@ export class CassandraSequencedSendStore implements SequencedSendStore {
     if (unique.size === 0) return out;
     const oldestWanted = Math.min(...keys.map((k) => k.created_at)) - WINDOW_MS - CREATED_AT_DISORDER_MS;
     let bucket = await this.buckets.highestBucket(conversationId);
-    while (bucket >= 0) {
-      const round = Array.from({ length: Math.min(BUCKETS_PER_ROUND, bucket + 1) }, (_, i) => bucket - i);
+    for (let width = 1; bucket >= 0; width = BUCKETS_PER_ROUND) {
+      const round = Array.from({ length: Math.min(width, bucket + 1) }, (_, i) => bucket - i);
       const firsts = await Promise.all(round.map((b) => this.readBucket(conversationId, b, [...unique.values()], out)));
       if (firsts.some((first) => first !== null && first < oldestWanted)) break;
       bucket -= round.length;
