@@ -1,11 +1,12 @@
 import { ChatError, Errors, type ReadCount } from '@chat/protocol';
+import { envDefault } from '@chat/server/config';
 import { ByteLru } from '../cache/byte-lru.js';
 import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { ReadStateStore } from './read-state-store.js';
 
 export interface ReadCountsOptions {
-  /** How long one conversation's positions serve counts before they are read again (READ_COUNT_CACHE_MS). @default 2000 */
+  /** How long one conversation's positions serve counts before they are read again. @default READ_COUNT_CACHE_MS's default */
   cacheMs?: number;
   /** Approximate heap budget of the cached positions. @default 16 MiB */
   maxBytes?: number;
@@ -35,7 +36,7 @@ export class ReadCounts {
     private readonly messages: Pick<MessageStore, 'lastSeq'>,
     options: ReadCountsOptions = {},
   ) {
-    this.opts = { cacheMs: 2000, maxBytes: 16 * 1024 * 1024, ...options };
+    this.opts = { cacheMs: envDefault('READ_COUNT_CACHE_MS'), maxBytes: 16 * 1024 * 1024, ...options };
     this.cache = new ByteLru(this.opts.maxBytes, (k, v) => 128 + k.length * 2 + v.sorted.byteLength);
   }
 
