@@ -1,42 +1,21 @@
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { mintDevToken } from '@chat/server/auth';
 import { loadConfig } from '@chat/server/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawRequest, spawnService, type ServiceProcess } from '@chat/testing/http-fuzz';
-import { freePort } from '@chat/testing/wait';
+import { spawnApiService, type ApiServiceProcess } from './support/system.js';
 
-const CHAT_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 const ALLOWED = 'https://app.example';
 const OTHER = 'https://evil.example';
 
 describe('CORS on the public REST API (real chat-service process, real browser-shaped requests)', () => {
-  let service: ServiceProcess;
+  let service: ApiServiceProcess;
   let base: string;
   let bearer: string;
 
   beforeAll(async () => {
-    const [port, internalPort] = [await freePort(), await freePort()];
-    const run = randomBytes(4).toString('hex');
-    service = await spawnService(
-      CHAT_MAIN,
-      {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        CHAT_SERVICE_ROLES: 'api',
-        CHAT_HTTP_PORT: String(port),
-        CHAT_INTERNAL_PORT: String(internalPort),
-        ALLOWED_ORIGINS: `${ALLOWED},https://second.example`,
-        CORS_MAX_AGE_SECONDS: '123',
-        REDIS_KEY_PREFIX: `cors${run}:`,
-        KAFKA_TOPIC_MESSAGES: `chat.messages.test-${run}`,
-      },
-      async () => (await rawRequest(internalPort, { method: 'GET', target: '/healthz', headers: [], body: '' })).status === 200,
-      'chat-service',
-    );
-    base = `http://127.0.0.1:${port}`;
+    service = await spawnApiService('cors', { ALLOWED_ORIGINS: `${ALLOWED},https://second.example`, CORS_MAX_AGE_SECONDS: '123' });
+    base = `http://127.0.0.1:${service.port}`;
     const config = loadConfig(process.env);
-    bearer = mintDevToken(config.JWT_HS256_SECRET, `cors-${run}`, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: 600 });
+    bearer = mintDevToken(config.JWT_HS256_SECRET, `cors-${service.run}`, { issuer: config.JWT_ISSUER, audience: config.JWT_AUDIENCE, ttlSeconds: 600 });
   });
   afterAll(async () => {
     await service?.stop();

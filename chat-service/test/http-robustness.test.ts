@@ -1,13 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { INTERNAL_PATHS } from '@chat/protocol/internal';
 import { mintDevToken } from '@chat/server/auth';
 import { loadConfig } from '@chat/server/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fuzzListener, problemWithReply, rawRequest, spawnService, type ServiceProcess } from '@chat/testing/http-fuzz';
-import { freePort } from '@chat/testing/wait';
-
-const CHAT_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+import { fuzzListener, problemWithReply, rawRequest } from '@chat/testing/http-fuzz';
+import { spawnApiService, type ApiServiceProcess } from './support/system.js';
 
 const PUBLIC_PATHS = [
   '/v1/conversations',
@@ -19,29 +15,15 @@ const PUBLIC_PATHS = [
 const INTERNAL_LISTENER_PATHS = ['/healthz', '/metrics', ...Object.values(INTERNAL_PATHS)];
 
 describe('chat-service HTTP listener under hostile input (real process)', () => {
-  let service: ServiceProcess;
+  let service: ApiServiceProcess;
   let port: number;
   let internalPort: number;
   // A fresh connection each time: a pooled keep-alive socket the server closed would read as ECONNRESET.
   const healthy = async () => (await rawRequest(internalPort, { method: 'GET', target: '/healthz', headers: [], body: '' })).status === 200;
 
   beforeAll(async () => {
-    [port, internalPort] = [await freePort(), await freePort()];
-    const run = randomBytes(4).toString('hex');
-    service = await spawnService(
-      CHAT_MAIN,
-      {
-        ...process.env,
-        LOG_LEVEL: 'warn',
-        CHAT_SERVICE_ROLES: 'api',
-        CHAT_HTTP_PORT: String(port),
-        CHAT_INTERNAL_PORT: String(internalPort),
-        REDIS_KEY_PREFIX: `th${run}:`,
-        KAFKA_TOPIC_MESSAGES: `chat.messages.test-${run}`,
-      },
-      healthy,
-      'chat-service',
-    );
+    service = await spawnApiService('th');
+    [port, internalPort] = [service.port, service.internalPort];
   });
   afterAll(async () => {
     await service?.stop();

@@ -20,6 +20,7 @@ import { createLogger } from '@chat/server/logger';
 import { startChatService, type RunningChatService } from '../../src/app.js';
 import { createS3ObjectStorage, s3SettingsFromConfig } from '../../src/attachments/s3-object-storage.js';
 import { spawnGateway, type GatewayProcess } from '@chat/testing/gateway-process';
+import { rawRequest, spawnService, type ServiceProcess } from '@chat/testing/http-fuzz';
 import { freePort, waitFor } from '@chat/testing/wait';
 
 export { freePort, waitFor };
@@ -136,6 +137,42 @@ export async function startSystem(gatewayCount = 2, options: SystemOptions = {})
       redis.disconnect();
     },
   };
+}
+
+export interface ApiServiceProcess extends ServiceProcess {
+  /** The public REST listener's port. */
+  port: number;
+  /** The internal listener's port (/healthz, /metrics, the internal API). */
+  internalPort: number;
+  /** The random tag that isolates this process (its Redis key prefix and Kafka topic carry it). */
+  run: string;
+}
+
+/**
+ * chat-service's real main (dist/main.js) as a child process with the API role only, on free
+ * ports, its Redis prefix (`<prefix><run>:`) and messages topic its own; resolves once /healthz
+ * answers on the internal listener. `env` adds to (or overrides) the test's environment.
+ */
+export async function spawnApiService(prefix: string, env: NodeJS.ProcessEnv = {}): Promise<ApiServiceProcess> {
+  const [port, internalPort] = [await freePort(), await freePort()];
+  const run = randomBytes(4).toString('hex');
+  const service = await spawnService(
+    CHAT_SERVICE_MAIN,
+    {
+      ...process.env,
+      LOG_LEVEL: 'warn',
+      CHAT_SERVICE_ROLES: 'api',
+      CHAT_HTTP_PORT: String(port),
+      CHAT_INTERNAL_PORT: String(internalPort),
+      REDIS_KEY_PREFIX: `${prefix}${run}:`,
+      KAFKA_TOPIC_MESSAGES: `chat.messages.test-${run}`,
+      ...env,
+    },
+    // A fresh connection each time: a pooled keep-alive socket the server closed would read as ECONNRESET.
+    async () => (await rawRequest(internalPort, { method: 'GET', target: '/healthz', headers: [], body: '' })).status === 200,
+    'chat-service',
+  );
+  return Object.assign(service, { port, internalPort, run });
 }
 
 export interface ChildProcessHandle {
