@@ -1,7 +1,8 @@
-import type { AckFrame, ChatMessage, ErrorFrame, ConversationSync, InboxResultFrame, Position, SyncResultFrame } from '@chat/protocol';
+import type { AckFrame, ChatMessage, ErrorFrame, ConversationSync, InboxResultFrame, Position, ServerFrame, SyncResultFrame } from '@chat/protocol';
 import { newHistogram, recordMs, summarize, type LatencySummary } from '../report/histogram.js';
 import { scrapeSum } from '../system/prom-scrape.js';
 import { mapLimit, Rest } from '../system/rest.js';
+import { DEFAULT_RETRY_POLICY, retryDelayMs } from '../system/retry-hint.js';
 import type { RunningSystem } from '../system/system-under-test.js';
 import { WsSession } from '../system/ws-session.js';
 import { param, round, sleep, startSystemFor, target, type Scenario, type ScenarioContext } from './common.js';
@@ -42,12 +43,25 @@ interface AppStart {
 
 const key = (m: ChatMessage) => `${m.conversation_id}:${m.seq}`;
 
+/** Requests answered with a retriable `error` frame and sent again (a Cassandra circuit open under load); reported with the run. */
+const wsRetries = { count: 0 };
+
+/** A request whose retriable `error` answers are retried with backoff, never sooner than `retry_after_ms`. */
+async function requestRetrying<T extends ServerFrame>(ws: WsSession, frame: Record<string, unknown>): Promise<T | ErrorFrame> {
+  for (let attempt = 1; ; attempt++) {
+    const reply = await ws.request<T | ErrorFrame>(frame);
+    if (reply.type !== 'error' || !reply.retry || attempt >= DEFAULT_RETRY_POLICY.attempts) return reply;
+    wsRetries.count++;
+    await sleep(retryDelayMs(attempt - 1, reply.retry_after_ms ?? 0, DEFAULT_RETRY_POLICY));
+  }
+}
+
 /** Syncs positions until no conversation has more: the rounds a client makes to resume them. */
 async function syncAll(ws: WsSession, positions: Position[], seen: Set<string>): Promise<number> {
   let requests = 0;
   let pending = positions;
   while (pending.length > 0) {
-    const reply = await ws.request<SyncResultFrame>({ type: 'sync', positions: pending });
+    const reply = await requestRetrying<SyncResultFrame>(ws, { type: 'sync', positions: pending });
     requests++;
     if (reply.type !== 'sync.result') throw new Error(`sync answered ${reply.type}: ${JSON.stringify(reply).slice(0, 200)}`);
     const next: Position[] = [];
@@ -69,7 +83,7 @@ async function everythingNewStart(ws: WsSession, from: string | undefined): Prom
   let cursor = from;
   const large = new Map<string, number>();
   for (;;) {
-    const page = await ws.request<InboxResultFrame>({ type: 'inbox', ...(cursor !== undefined ? { cursor } : {}) });
+    const page = await requestRetrying<InboxResultFrame>(ws, { type: 'inbox', ...(cursor !== undefined ? { cursor } : {}) });
     requests++;
     if (page.type !== 'inbox.result') throw new Error(`inbox answered ${page.type}: ${JSON.stringify(page).slice(0, 200)}`);
     for (const m of page.messages) seen.add(key(m));
@@ -111,7 +125,7 @@ async function phase(
   start: (ws: WsSession, user: string) => Promise<Omit<AppStart, 'ms'>>,
 ): Promise<Phase> {
   const metricsUrl = `http://127.0.0.1:${Number(sys.env.CHAT_HTTP_PORT) + 3}/metrics`;
-  const reads = () => scrapeSum(metricsUrl, 'chat_cassandra_request_seconds_count', { op: 'read' });
+  const reads = () => scrape(metricsUrl, 'chat_cassandra_request_seconds_count', { op: 'read' });
   const h = newHistogram();
   let requests = 0;
   let complete = 0;
@@ -153,7 +167,8 @@ async function sendMessages(sys: RunningSystem, rest: Rest, conversations: { id:
           });
           if (ack.type === 'ack') break;
           if (!(ack.type === 'error' && ack.retry) || attempt >= 20) throw new Error(`send refused: ${JSON.stringify(ack).slice(0, 200)}`);
-          await sleep(Math.max(100, ack.retry_after_ms ?? 200));
+          wsRetries.count++;
+          await sleep(retryDelayMs(Math.min(attempt, 6), Math.max(100, ack.retry_after_ms ?? 0), DEFAULT_RETRY_POLICY));
         }
         sent++;
       });
@@ -164,11 +179,32 @@ async function sendMessages(sys: RunningSystem, rest: Rest, conversations: { id:
   return sent;
 }
 
-/** Polls until `check` holds or the deadline passes (then throws). */
+/** A metrics scrape that survives a process being busy or paused for a while (retried for up to a minute). */
+async function scrape(url: string, name: string, labels?: Record<string, string>): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await scrapeSum(url, name, labels);
+    } catch (err) {
+      if (attempt >= 30) throw err;
+      await sleep(2000);
+    }
+  }
+}
+
+/**
+ * Polls until `check` holds or the deadline passes (then throws). A check that throws (a metrics
+ * scrape or REST call failing while a process is busy or paused) counts as "not yet".
+ */
 async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`inbox-sync: timed out waiting for ${what}`);
+  let lastError: unknown;
+  for (;;) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`inbox-sync: timed out waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ''}`);
     await sleep(500);
   }
 }
@@ -188,9 +224,9 @@ async function amplification(ctx: ScenarioContext, sys: RunningSystem, rest: Res
   const others = Array.from({ length: size - 1 }, (_, i) => `ib${ctx.runId}-amp${size}-${i + 1}`);
   const id = size === 2 ? await rest.createDirect(owner, others[0]!) : await rest.createGroup(owner, `amp ${size}`, others);
   const counters = async () => ({
-    inbox: await scrapeSum(writerMetrics, 'chat_inbox_rows_written_total'),
-    list: await scrapeSum(writerMetrics, 'chat_conversation_list_rows_written_total'),
-    writes: await scrapeSum(writerMetrics, 'chat_cassandra_request_seconds_count', { op: 'write' }),
+    inbox: await scrape(writerMetrics, 'chat_inbox_rows_written_total'),
+    list: await scrape(writerMetrics, 'chat_conversation_list_rows_written_total'),
+    writes: await scrape(writerMetrics, 'chat_cassandra_request_seconds_count', { op: 'write' }),
   });
   const before = await counters();
   await sendMessages(sys, rest, [{ id, owner }], messages, `amp${size}`);
@@ -252,6 +288,7 @@ export const inboxSync: Scenario = async (ctx) => {
     ampMessages,
   };
   ctx.log(`inbox-sync: ${JSON.stringify(config)}`);
+  wsRetries.count = 0;
 
   let sys: RunningSystem | undefined;
   try {
@@ -281,7 +318,9 @@ export const inboxSync: Scenario = async (ctx) => {
       id: await rest.createGroup(members[0]!, 'large', members.slice(1)),
       owner: members[0]!,
     }));
-    ctx.log(`inbox-sync: ${small.length} small and ${large.length} large conversations in ${round((Date.now() - t0) / 1000, 1)} s`);
+    ctx.log(
+      `inbox-sync: ${small.length} small and ${large.length} large conversations in ${round((Date.now() - t0) / 1000, 1)} s (REST retries: ${JSON.stringify(rest.retriedBy)})`,
+    );
     const conversationsOf = new Map<string, string[]>(plan.users.map((u) => [u, []]));
     plan.small.forEach((members, j) => members.forEach((u) => conversationsOf.get(u)!.push(small[j]!.id)));
     plan.large.forEach((members, j) => members.forEach((u) => conversationsOf.get(u)!.push(large[j]!.id)));
@@ -341,6 +380,7 @@ export const inboxSync: Scenario = async (ctx) => {
       'ratio sync / everything new: Cassandra reads': round(readRatio, 2),
       'ratio sync / everything new: p50 latency': round(p50Ratio, 2),
       'ratio sync / everything new: p99 latency': round(p99Ratio, 2),
+      'requests retried (REST / WebSocket)': `${rest.retries} / ${wsRetries.count}`,
     };
     for (const a of amp) {
       metrics[`${a.members} members: inbox rows / list rows / Cassandra writes per message`] =
@@ -368,6 +408,7 @@ export const inboxSync: Scenario = async (ctx) => {
       `Each user is in ${smallPer} conversations of ${smallSize} members (fanned out on write) and 2 of ${users / 2} (fanned out on read; FANOUT_WRITE_MAX_MEMBERS=${threshold}); ${perSmall} messages were sent to each small and ${perLarge} to each large conversation, so ${waiting} wait for every user.`,
       'Everything new: the app sends `inbox` with the cursor its previous session (before the messages were sent) ended with, until has_more is false, then one `sync` of the large conversations it lists (from seq 0). Per-conversation sync: the client knows its conversations and sends one `sync` with every position from 0, then has_more rounds. Latency: from the first request to the last reply, after the connection is open.',
       `App starts run ${concurrency} at a time over the same users and data: everything new, per-conversation sync, everything new, per-conversation sync; the figures are from the second round of each (the first rounds are in details.firstRounds). Cassandra reads: chat_cassandra_request_seconds_count{op="read"} of the API process over the phase, divided by the app starts (a page of a paged query counts once; the membership cache, 30 s TTL, is shared by both phases, and a gateway digest may add a few).`,
+      'Answers the server marks retriable (503 / `retry: true`, e.g. a Cassandra circuit open under load, or a rate limit) are retried with exponential backoff and full jitter, never sooner than the hint (`retry_after_ms`, `retry-after`), up to 8 attempts (sends 20); the counts are in the metrics. A retried app start keeps its time, retries included.',
       'Write amplification: one conversation per size, messages sent one after another; rows and Cassandra write requests counted on the sequencer + inbox writer process (the sequencer coalesces rows into batches: a batch is one request).',
     ];
     return {
@@ -376,7 +417,7 @@ export const inboxSync: Scenario = async (ctx) => {
       targets,
       charts: [],
       notes,
-      details: { inbox, perConversation, firstRounds: { inbox: warmInbox, perConversation: warmSync }, amplification: amp },
+      details: { restRetriedBy: rest.retriedBy, inbox, perConversation, firstRounds: { inbox: warmInbox, perConversation: warmSync }, amplification: amp },
     };
   } finally {
     await sys?.procs.stop();

@@ -1,13 +1,29 @@
 import { mintDevToken } from '@chat/server/auth';
+import { DEFAULT_RETRY_POLICY, retryDelayMs, retryHintMs, type RetryPolicy } from './retry-hint.js';
 
-/** Minimal REST client for setting up conversations (keep-alive via the global fetch agent). */
+/**
+ * Minimal REST client for setting up conversations (keep-alive via the global fetch agent). An
+ * answer the server marks retriable (503, or `retry: true`: a Cassandra circuit open under load, a
+ * rate limit) is retried with backoff, never sooner than its hint, up to the policy's attempts;
+ * `retries` counts them for the report. A retried create whose first try did get stored leaves an
+ * extra, unused conversation behind; runs tolerate that.
+ */
 export class Rest {
   private readonly tokens = new Map<string, string>();
+  private readonly policy: RetryPolicy;
+  /** Requests retried so far. */
+  retries = 0;
+  /** The retried answers by `<status> <error name>` (e.g. `503 unavailable`), for the report. */
+  readonly retriedBy: Record<string, number> = {};
 
   constructor(
     private readonly baseUrl: string,
     private readonly env: Record<string, string>,
-  ) {}
+    policy: Partial<RetryPolicy> = {},
+    private readonly wait: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {
+    this.policy = { ...DEFAULT_RETRY_POLICY, ...policy };
+  }
 
   token(userId: string): string {
     let t = this.tokens.get(userId);
@@ -19,14 +35,23 @@ export class Rest {
   }
 
   async call<T>(userId: string, method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${this.token(userId)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path} -> ${res.status}: ${text.slice(0, 300)}`);
-    return JSON.parse(text) as T;
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${this.token(userId)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await res.text();
+      if (res.ok) return JSON.parse(text) as T;
+      const hintMs = retryHintMs(res.status, res.headers.get('retry-after'), text);
+      if (hintMs === undefined || attempt >= this.policy.attempts) {
+        throw new Error(`${method} ${path} -> ${res.status}${attempt > 1 ? ` (attempt ${attempt})` : ''}: ${text.slice(0, 300)}`);
+      }
+      this.retries++;
+      const reason = `${res.status} ${errorName(text)}`;
+      this.retriedBy[reason] = (this.retriedBy[reason] ?? 0) + 1;
+      await this.wait(retryDelayMs(attempt - 1, hintMs, this.policy));
+    }
   }
 
   async createDirect(a: string, b: string): Promise<string> {
@@ -49,6 +74,16 @@ export class Rest {
   async lastSeqs(userId: string): Promise<Map<string, number>> {
     const r = await this.call<{ conversations: { conversation_id: string; last_seq: number }[] }>(userId, 'GET', '/v1/conversations');
     return new Map(r.conversations.map((c) => [c.conversation_id, c.last_seq]));
+  }
+}
+
+/** The `error.name` of an error body, or `-` when it has none. */
+function errorName(text: string): string {
+  try {
+    const name = (JSON.parse(text) as { error?: { name?: unknown } }).error?.name;
+    return typeof name === 'string' ? name : '-';
+  } catch {
+    return '-';
   }
 }
 
