@@ -12,13 +12,20 @@ export interface Membership {
   conversationsOf(userId: string): Promise<ReadonlySet<string>>;
   /** User ids of the conversation's members. */
   membersOf(conversationId: string): Promise<readonly string[]>;
+  /** `conversationsOf` if it is at hand without waiting (cached); undefined otherwise. */
+  cachedConversationsOf?(userId: string): ReadonlySet<string> | undefined;
 }
 
 /** Whether `a` and `b` share at least one conversation (`a` sees itself). */
 export async function sharesConversation(membership: Membership, a: string, b: string): Promise<boolean> {
   if (a === b) return true;
   const [mine, theirs] = await Promise.all([membership.conversationsOf(a), membership.conversationsOf(b)]);
-  const [small, large] = mine.size <= theirs.size ? [mine, theirs] : [theirs, mine];
+  return intersects(mine, theirs);
+}
+
+/** Whether two sets of conversation ids share one. */
+export function intersects(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
   for (const c of small) if (large.has(c)) return true;
   return false;
 }
@@ -48,6 +55,10 @@ export class CassandraMembership implements Membership {
       for await (const row of rows) out.add(String(row.conversation_id));
       return out;
     });
+  }
+
+  cachedConversationsOf(userId: string): ReadonlySet<string> | undefined {
+    return this.byUser.peek(userId);
   }
 
   membersOf(conversationId: string): Promise<readonly string[]> {

@@ -1,7 +1,7 @@
 import { PRESENCE_PATHS, type PresenceAuthorizeResponse, type PresenceQueryResponse, type TypingResponse } from '@chat/protocol/internal';
 import { mapLimit } from '@chat/server/collections';
 import type { InternalHandler } from '@chat/server/http';
-import { sharesConversation, type Membership } from './membership.js';
+import { intersects, sharesConversation, type Membership } from './membership.js';
 import type { PresenceStore } from './presence-store.js';
 import type { TypingRelay } from './typing-relay.js';
 import { parseAuthorize, parseQuery, parseReport, parseTyping } from './validate-request.js';
@@ -9,10 +9,23 @@ import { parseAuthorize, parseQuery, parseReport, parseTyping } from './validate
 /** Membership checks of one query in flight at once. */
 const QUERY_CONCURRENCY = 32;
 
-/** The distinct users of `userIds` that `watcherId` shares a conversation with, QUERY_CONCURRENCY membership reads at once. */
+/**
+ * The distinct users of `userIds` that `watcherId` shares a conversation with, in order. Users whose
+ * conversations are cached are checked without waiting (the common case: a subscribe names a group's
+ * members); the others are loaded QUERY_CONCURRENCY at a time.
+ */
 async function visibleTo(membership: Membership, watcherId: string, userIds: readonly string[]): Promise<string[]> {
   const unique = [...new Set(userIds)];
-  const visible = await mapLimit(unique, QUERY_CONCURRENCY, (u) => sharesConversation(membership, watcherId, u));
+  const mine = await membership.conversationsOf(watcherId);
+  const visible: boolean[] = [];
+  const misses: number[] = [];
+  unique.forEach((u, i) => {
+    const theirs = u === watcherId ? mine : membership.cachedConversationsOf?.(u);
+    if (theirs === undefined) misses.push(i);
+    else visible[i] = intersects(mine, theirs);
+  });
+  const loaded = await mapLimit(misses, QUERY_CONCURRENCY, (i) => sharesConversation(membership, watcherId, unique[i]!));
+  misses.forEach((i, k) => (visible[i] = loaded[k]!));
   return unique.filter((_, i) => visible[i]);
 }
 
