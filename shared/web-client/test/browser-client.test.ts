@@ -77,7 +77,7 @@ afterAll(async () => {
 });
 
 describe('browser chat client, two users in two Chromiums', () => {
-  it('signs in, chats in real time with typing, presence, receipts, unread counts and an attachment, scrolls back, and resumes on another gateway', async () => {
+  it('signs in, chats in real time with typing, presence, receipts, unread counts, an attachment and a list ordered by activity, scrolls back, and resumes on another gateway', async () => {
     try {
       await conversation();
     } catch (err) {
@@ -88,7 +88,7 @@ describe('browser chat client, two users in two Chromiums', () => {
       }
       throw err;
     }
-  });
+  }, 240_000);
 });
 
 async function conversation(): Promise<void> {
@@ -141,6 +141,25 @@ async function conversation(): Promise<void> {
   expect(readFileSync((await file.path()) as string).equals(bytes)).toBe(true);
   shots.push(await screenshot(bob, 'attachment'));
 
+  // The list is ordered by activity: a new group goes to the top of Bob's list, then the direct one again.
+  await alice.page.locator('details.new').evaluate((d) => d.setAttribute('open', ''));
+  await alice.page.fill('input[name=title]', `team ${run}`);
+  await alice.page.fill('input[name=members]', bobId);
+  await alice.page.click('text=Create group');
+  await visible(alice.page, '[data-testid=conversation-view] h2', `team ${run}`);
+  await alice.page.fill('[data-testid=composer]', 'group hello');
+  await alice.page.click('[data-testid=send]');
+  await visible(bob.page, `[data-testid=conversation]:first-child[data-title="team ${run}"][data-unread="1"]`);
+  shots.push(await screenshot(bob, 'group-on-top'));
+  await alice.page.click(`[data-testid=conversation][data-title="${bobId}"]`);
+  await alice.page.fill('[data-testid=composer]', 'back here');
+  await alice.page.click('[data-testid=send]');
+  await visible(bob.page, `[data-testid=conversation]:first-child[data-title="${aliceId}"]`);
+  expect(await bob.page.locator('[data-testid=conversation]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-title')))).toEqual([
+    aliceId,
+    `team ${run}`,
+  ]);
+
   // History scroll-back: 40 more messages (through the SDK), then Bob signs in again and pages back.
   const sender = new ChatClient({ url: sys.gateways[1]!.url, getToken: () => sys.token(aliceId), WebSocketImpl: WebSocket });
   await sender.connect();
@@ -155,7 +174,7 @@ async function conversation(): Promise<void> {
   expect(firstPage).toBe(30);
   await bob.page.click('[data-testid=load-older]');
   await visible(bob.page, '[data-testid=message-body]', 'hello bob');
-  expect(await bob.page.locator('[data-testid=message]').count()).toBe(43);
+  expect(await bob.page.locator('[data-testid=message]').count()).toBe(44);
   shots.push(await screenshot(bob, 'history'));
 
   // The gateway both are on drains: the clients reconnect to the other one and resume.

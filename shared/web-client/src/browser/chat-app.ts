@@ -7,6 +7,7 @@ import { ConversationView } from './conversation-view.js';
 import { ConversationsApi, type ConversationInfo } from './conversations-api.js';
 import { el, replaceChildren } from './dom.js';
 import { PresenceAndTyping } from './presence-typing.js';
+import { withRetry } from './retry.js';
 import type { TokenSource } from './token-source.js';
 
 export interface ChatAppOptions {
@@ -78,7 +79,7 @@ export class ChatApp {
   /** Connects and loads the conversation list. */
   async start(): Promise<void> {
     await this.client.connect();
-    const page = await this.inbox.conversationList({ limit: 100 });
+    const page = await withRetry(() => this.inbox.conversationList({ limit: 100 }));
     this.client.seedReadState(page.conversations);
     for (const row of page.conversations) {
       this.store.fromListRow(row);
@@ -139,7 +140,7 @@ export class ChatApp {
     const mine = [...view.root.querySelectorAll<HTMLElement>('[data-testid="message"].mine')].map((n) => Number(n.dataset.seq));
     const last = Math.max(0, ...mine);
     if (last === 0) return;
-    const count = await this.inbox.readCount(entry.id, last);
+    const count = await withRetry(() => this.inbox.readCount(entry.id, last));
     if (count.read_count >= count.members && count.members > 1) view.otherRead(last);
   }
 

@@ -72,7 +72,7 @@ export class ConversationStore {
     if (!e || m.seq < e.lastSeq) return;
     e.lastSeq = m.seq;
     e.lastActivity = Math.max(e.lastActivity, m.created_at);
-    e.preview = previewText(m.sender_id, m.body || (m.attachments?.length ? `📎 ${m.attachments[0]?.filename ?? 'attachment'}` : ''));
+    e.preview = previewText(m.sender_id, m.body || (m.attachments?.length ? `[attachment] ${m.attachments[0]?.filename ?? ''}`.trimEnd() : ''));
     this.changed();
   }
 

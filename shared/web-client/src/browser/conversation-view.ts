@@ -168,7 +168,7 @@ export class ConversationView {
     const button = el(
       'button',
       { type: 'button', class: 'attachment', 'data-testid': 'attachment', 'data-attachment-id': a.attachment_id },
-      `📎 ${name} (${formatBytes(a.size)})`,
+      `Download ${name} (${formatBytes(a.size)})`,
     );
     button.addEventListener('click', () => {
       this.deps.files.download(a.attachment_id).then(

@@ -1,4 +1,5 @@
 import { ChatRequestError } from '@chat/sdk';
+import { withRetry } from './retry.js';
 
 /** A conversation as the REST API describes it (docs/PROTOCOL.md, "REST API"). */
 export interface ConversationInfo {
@@ -14,7 +15,7 @@ export interface ConversationDetails {
   members: { user_id: string }[];
 }
 
-/** The conversation calls the SDK leaves to the app: create one, read its members. */
+/** The conversation calls the SDK leaves to the app: create one, read its members. Temporary refusals are retried. */
 export class ConversationsApi {
   private readonly baseUrl: string;
 
@@ -38,7 +39,11 @@ export class ConversationsApi {
     return this.call('GET', `/v1/conversations/${encodeURIComponent(conversationId)}`);
   }
 
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  private call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return withRetry(() => this.callOnce<T>(method, path, body));
+  }
+
+  private async callOnce<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${await this.getToken()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
