@@ -31,7 +31,7 @@ const visible = (page: Page, selector: string, hasText?: string) =>
   page
     .locator(selector, hasText !== undefined ? { hasText } : {})
     .first()
-    .waitFor({ state: 'visible', timeout: 30_000 });
+    .waitFor({ state: 'visible', timeout: 60_000 }); // generous: the machine may be loaded by other work
 
 async function signIn(who: UserBrowser, userId: string): Promise<void> {
   await who.page.goto(web.url);
@@ -52,6 +52,8 @@ beforeAll(async () => {
       PRESENCE_HTTP_PORT: String(presencePort),
       PRESENCE_OFFLINE_GRACE_MS: '500',
       PRESENCE_FLUSH_MS: '100',
+      // A real-time message lost on a loaded machine is noticed (and fetched) within 3 s, not 30.
+      DELIVERY_DIGEST_INTERVAL_MS: '3000',
       // Only the client's own origin: the REST API's CORS and the gateways' upgrade check must let it in.
       ALLOWED_ORIGINS: webOrigin,
     },
@@ -88,7 +90,7 @@ describe('browser chat client, two users in two Chromiums', () => {
       }
       throw err;
     }
-  }, 240_000);
+  }, 300_000);
 });
 
 async function conversation(): Promise<void> {
@@ -160,21 +162,23 @@ async function conversation(): Promise<void> {
     `team ${run}`,
   ]);
 
-  // History scroll-back: 40 more messages (through the SDK), then Bob signs in again and pages back.
+  // History scroll-back: 30 more messages (through the SDK), then Bob signs in again and pages back.
   const sender = new ChatClient({ url: sys.gateways[1]!.url, getToken: () => sys.token(aliceId), WebSocketImpl: WebSocket });
+  // Refusals it retries by itself (e.g. 4101 on a loaded machine) are reported as errors too; each send is awaited below.
+  sender.on('error', () => undefined);
   await sender.connect();
   const conversationId = (await bob.page.getAttribute('[data-testid=conversation-view]', 'data-conversation-id')) as string;
-  for (let i = 1; i <= 40; i++) await sender.send(conversationId, `batch ${i}`);
+  for (let i = 1; i <= 30; i++) await sender.send(conversationId, `batch ${i}`);
   sender.close();
-  await visible(bob.page, '[data-testid=message-body]', 'batch 40');
+  await visible(bob.page, '[data-testid=message-body]', 'batch 30');
   await signIn(bob, bobId);
   await bob.page.click(`[data-testid=conversation][data-title="${aliceId}"]`);
-  await visible(bob.page, '[data-testid=message-body]', 'batch 40');
+  await visible(bob.page, '[data-testid=message-body]', 'batch 30');
   const firstPage = await bob.page.locator('[data-testid=message]').count();
   expect(firstPage).toBe(30);
   await bob.page.click('[data-testid=load-older]');
   await visible(bob.page, '[data-testid=message-body]', 'hello bob');
-  expect(await bob.page.locator('[data-testid=message]').count()).toBe(44);
+  expect(await bob.page.locator('[data-testid=message]').count()).toBe(34);
   shots.push(await screenshot(bob, 'history'));
 
   // The gateway both are on drains: the clients reconnect to the other one and resume.

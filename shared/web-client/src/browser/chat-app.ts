@@ -10,6 +10,9 @@ import { PresenceAndTyping } from './presence-typing.js';
 import { withRetry } from './retry.js';
 import type { TokenSource } from './token-source.js';
 
+/** Reads marked within this window go out as one `read` with the highest seq. */
+const READ_COALESCE_MS = 200;
+
 export interface ChatAppOptions {
   /** Gateway URLs, the chosen one first: each reconnect moves on to the next. */
   gateways: string[];
@@ -30,6 +33,7 @@ export class ChatApp {
   private readonly live = new PresenceAndTyping();
   /** Highest seq already marked read per conversation (no request for what is already read). */
   private readonly marked = new Map<string, number>();
+  private readonly readTimers = new Map<string, ReturnType<typeof setTimeout>>();
   private readonly main = el('main', { class: 'pane' }, el('p', { class: 'hint' }, 'Pick a conversation, or start one.'));
   private readonly errorLine = el('p', { class: 'error', role: 'alert', 'data-testid': 'error' });
   private view: ConversationView | undefined;
@@ -144,10 +148,19 @@ export class ChatApp {
     if (count.read_count >= count.members && count.members > 1) view.otherRead(last);
   }
 
+  /** Marks read at most every READ_COALESCE_MS per conversation: a burst of messages costs one `read`. */
   private markRead(conversationId: string, seq: number): void {
     if (seq <= (this.marked.get(conversationId) ?? 0)) return;
     this.marked.set(conversationId, seq);
-    this.client.markRead(conversationId, seq).catch((err: Error) => this.error(err));
+    if (this.readTimers.has(conversationId)) return;
+    this.readTimers.set(
+      conversationId,
+      setTimeout(() => {
+        this.readTimers.delete(conversationId);
+        const upTo = this.marked.get(conversationId) ?? seq;
+        this.client.markRead(conversationId, upTo).catch((err: Error) => this.error(err));
+      }, READ_COALESCE_MS),
+    );
   }
 
   private async started(c: ConversationInfo): Promise<void> {
