@@ -1,4 +1,5 @@
 import type { AckFrame, ChatMessage, ErrorFrame, ConversationSync, InboxResultFrame, Position, ServerFrame, SyncResultFrame } from '@chat/protocol';
+import { LARGE_FIRST_PAGE_MAX } from '@chat/protocol';
 import { newHistogram, recordMs, summarize, type LatencySummary } from '../report/histogram.js';
 import { scrapeSum } from '../system/prom-scrape.js';
 import { mapLimit, Rest } from '../system/rest.js';
@@ -8,8 +9,8 @@ import { WsSession } from '../system/ws-session.js';
 import { param, round, sleep, startSystemFor, target, type Scenario, type ScenarioContext } from './common.js';
 
 /**
- * App start with messages waiting: "everything new for me" (the `inbox` frame, then `sync` of the
- * large conversations it lists) against per-conversation `sync` of every conversation, same users,
+ * App start with messages waiting: "everything new for me" (the `inbox` frame with the first page of
+ * each large conversation it lists) against per-conversation `sync` of every conversation, same users,
  * same data, same run. Latency per app start and Cassandra reads per app start (the API process's
  * chat_cassandra_request_seconds_count{op="read"}). Then write amplification per message at
  * several conversation sizes (the sequencer + inbox writer process's counters).
@@ -76,23 +77,39 @@ async function syncAll(ws: WsSession, positions: Position[], seen: Set<string>):
   return requests;
 }
 
-/** "Everything new for me" from the cursor of the previous session (none: a new device), then sync of the large conversations it lists. */
+/**
+ * "Everything new for me" from the cursor of the previous session (none: a new device), asking for
+ * the first page of each large conversation it lists (`large_first_page`); `sync` only where a
+ * page says more remain.
+ */
 async function everythingNewStart(ws: WsSession, from: string | undefined): Promise<Omit<AppStart, 'ms'> & { cursor: string | undefined }> {
   const seen = new Set<string>();
   let requests = 0;
   let cursor = from;
-  const large = new Map<string, number>();
+  /** Large conversation → where a sync must start (its first page's end), or null once read to its last seq. */
+  const large = new Map<string, number | null>();
   for (;;) {
-    const page = await requestRetrying<InboxResultFrame>(ws, { type: 'inbox', ...(cursor !== undefined ? { cursor } : {}) });
+    const page = await requestRetrying<InboxResultFrame>(ws, {
+      type: 'inbox',
+      large_first_page: LARGE_FIRST_PAGE_MAX,
+      ...(cursor !== undefined ? { cursor } : {}),
+    });
     requests++;
     if (page.type !== 'inbox.result') throw new Error(`inbox answered ${page.type}: ${JSON.stringify(page).slice(0, 200)}`);
     for (const m of page.messages) seen.add(key(m));
-    for (const l of page.large) large.set(l.conversation_id, l.last_seq);
+    for (const l of page.large) {
+      if (l.messages === undefined) {
+        if (!large.has(l.conversation_id) && l.last_seq > 0) large.set(l.conversation_id, 0);
+        continue;
+      }
+      for (const m of l.messages) seen.add(key(m));
+      large.set(l.conversation_id, l.has_more ? (l.messages.at(-1)?.seq ?? l.after_seq ?? 0) : null);
+    }
     cursor = page.cursor;
     if (!page.has_more) break;
   }
-  const positions = [...large].filter(([, last]) => last > 0).map(([conversation_id]) => ({ conversation_id, seq: 0 }));
-  requests += await syncAll(ws, positions, seen);
+  const positions = [...large].flatMap(([conversation_id, seq]) => (seq === null ? [] : [{ conversation_id, seq }]));
+  if (positions.length > 0) requests += await syncAll(ws, positions, seen);
   return { requests, messages: seen.size, cursor };
 }
 
@@ -406,7 +423,7 @@ export const inboxSync: Scenario = async (ctx) => {
     ];
     const notes = [
       `Each user is in ${smallPer} conversations of ${smallSize} members (fanned out on write) and 2 of ${users / 2} (fanned out on read; FANOUT_WRITE_MAX_MEMBERS=${threshold}); ${perSmall} messages were sent to each small and ${perLarge} to each large conversation, so ${waiting} wait for every user.`,
-      'Everything new: the app sends `inbox` with the cursor its previous session (before the messages were sent) ended with, until has_more is false, then one `sync` of the large conversations it lists (from seq 0). Per-conversation sync: the client knows its conversations and sends one `sync` with every position from 0, then has_more rounds. Latency: from the first request to the last reply, after the connection is open.',
+      'Everything new: the app sends `inbox` with the cursor its previous session (before the messages were sent) ended with, until has_more is false, asking for the first page of each large conversation (`large_first_page`), then `sync` only of those whose page says more remain. Per-conversation sync: the client knows its conversations and sends one `sync` with every position from 0, then has_more rounds. Latency: from the first request to the last reply, after the connection is open.',
       `App starts run ${concurrency} at a time over the same users and data: everything new, per-conversation sync, everything new, per-conversation sync; the figures are from the second round of each (the first rounds are in details.firstRounds). Cassandra reads: chat_cassandra_request_seconds_count{op="read"} of the API process over the phase, divided by the app starts (a page of a paged query counts once; the membership cache, 30 s TTL, is shared by both phases, and a gateway digest may add a few).`,
       'Answers the server marks retriable (503 / `retry: true`, e.g. a Cassandra circuit open under load, or a rate limit) are retried with exponential backoff and full jitter, never sooner than the hint (`retry_after_ms`, `retry-after`), up to 8 attempts (sends 20); the counts are in the metrics. A retried app start keeps its time, retries included.',
       'Write amplification: one conversation per size, messages sent one after another; rows and Cassandra write requests counted on the sequencer + inbox writer process (the sequencer coalesces rows into batches: a batch is one request).',
