@@ -34,7 +34,9 @@ const visible = (page: Page, selector: string, hasText?: string) =>
     .waitFor({ state: 'visible', timeout: 60_000 }); // generous: the machine may be loaded by other work
 
 async function signIn(who: UserBrowser, userId: string): Promise<void> {
-  await who.page.goto(web.url);
+  // The sign-in form is what matters, not the load event (a loaded machine can hold that back).
+  await who.page.goto(web.url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+  await visible(who.page, '[data-testid=user-id]');
   await who.page.fill('[data-testid=user-id]', userId);
   await who.page.click('[data-testid=sign-in]');
   await visible(who.page, '[data-testid=connection][data-state=online]');
