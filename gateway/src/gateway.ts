@@ -143,6 +143,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
         options: opts,
         nextConnectionId: () => `${opts.gatewayId}:${bootId}:${(++connectionCounter).toString(36)}`,
         isDraining: () => draining,
+        corkAnchor: () => sessions.anySocket(),
       }),
     ),
     open: (ws) => {

@@ -31,6 +31,12 @@ export class LocalSessions {
     return this.byConnection.get(connectionId);
   }
 
+  /** Some open socket (the oldest), or undefined when none is open. */
+  anySocket(): GatewaySocket | undefined {
+    for (const ws of this.byConnection.values()) if (!ws.getUserData().closed) return ws;
+    return undefined;
+  }
+
   userIds(): IterableIterator<string> {
     return this.byUser.keys();
   }

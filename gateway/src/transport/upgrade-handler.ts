@@ -8,7 +8,7 @@ import type { FloodPenalties } from '../inbound/flood-penalties.js';
 import type { GatewayMetrics, RejectReason } from '../gateway-metrics.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import { replyError } from './http-replies.js';
-import { newSocketData } from './socket-data.js';
+import { newSocketData, type GatewaySocket } from './socket-data.js';
 import { extractToken } from './upgrade-credentials.js';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from './uws.js';
 
@@ -30,6 +30,8 @@ export interface UpgradeDeps {
   options: Pick<ResolvedGatewayOptions, 'gatewayId' | 'allowedOrigins' | 'maxConnectionsPerUser'>;
   nextConnectionId(): string;
   isDraining(): boolean;
+  /** An open WebSocket whose cork the upgrade may borrow (see completeUpgrade); undefined when none is open. */
+  corkAnchor?(): GatewaySocket | undefined;
 }
 
 /**
@@ -113,11 +115,25 @@ export function createUpgradeHandler(deps: UpgradeDeps): (res: HttpResponse, req
         res.cork(() => refuse(res, 'too_many_connections', Errors.TOO_MANY_CONNECTIONS));
         return;
       }
-      // Not inside res.cork(): in uWS v20.30, HttpResponse::cork keeps using `this` after the
-      // upgrade when the reallocated WebSocket lands at the same address, reads WebSocket memory
-      // as HTTP response state and may shut the fresh connection down (seen as 1006 right after
-      // `hello`; presence-instances.test.ts caught it again). An uncorked upgrade costs one extra write syscall.
-      res.upgrade(newSocketData(userId, connectionId, identity.expiresAt), secKey, credentials.subprotocol, secExtensions, context);
+      completeUpgrade(res, deps.corkAnchor?.(), () =>
+        res.upgrade(newSocketData(userId, connectionId, identity.expiresAt), secKey, credentials.subprotocol, secExtensions, context),
+      );
     })();
   };
+}
+
+/**
+ * Completes an async upgrade with uWS's cork-callback flag set, so it prints no "writes must be
+ * made from within a corked callback" warning, without corking the response itself: in uWS v20.30
+ * `HttpResponse::cork` keeps using the response after the upgrade when the reallocated WebSocket
+ * lands at the same address, reads WebSocket memory as HTTP state and may shut the fresh connection
+ * down (seen as 1006 right after `hello`; presence-instances.test.ts caught it). While another
+ * socket (`anchor`) holds the loop's cork, `res.cork` only runs its callback (the response cannot
+ * cork), so none of that code runs; the 101 response and `hello` are written directly, as an
+ * uncorked upgrade writes them. Without an open socket to borrow (the first connection) the upgrade
+ * runs uncorked and uWS prints its warning once.
+ */
+export function completeUpgrade(res: HttpResponse, anchor: GatewaySocket | undefined, upgrade: () => void): void {
+  if (!anchor || anchor.getUserData().closed) upgrade();
+  else anchor.cork(() => res.cork(upgrade));
 }
