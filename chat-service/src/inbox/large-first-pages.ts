@@ -1,5 +1,5 @@
 import { LARGE_FIRST_PAGES_TOTAL_MAX, type ConversationLatest, type LargeConversationNew } from '@chat/protocol';
-import { mapConcurrently } from '../read/map-concurrently.js';
+import { mapLimit } from '@chat/server/collections';
 import type { ReplyBudget } from '../read/reply-budget.js';
 import type { MessageStore } from '../store/message-store.js';
 
@@ -34,7 +34,7 @@ export async function withFirstPages(
     left -= quota;
     return quota;
   });
-  const pages = await mapConcurrently(large, READ_CONCURRENCY, async ({ latest, afterSeq }, i) =>
+  const pages = await mapLimit(large, READ_CONCURRENCY, async ({ latest, afterSeq }, i) =>
     quotas[i]! > 0 ? messages.readAfter(latest.conversation_id, afterSeq, latest.last_seq, quotas[i]!) : [],
   );
   return large.map(({ latest, afterSeq }, i) => {

@@ -2,7 +2,7 @@ import { ChatError, Errors, type ConversationLatest, type ConversationSync, type
 import type { HistoryPage, InternalHistoryRequest } from '@chat/protocol/internal';
 import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
-import { mapConcurrently } from './map-concurrently.js';
+import { mapLimit } from '@chat/server/collections';
 import { ENVELOPE_BYTES, ReplyBudget, readForwardWithin } from './reply-budget.js';
 
 export interface ReadLimits {
@@ -84,12 +84,12 @@ export class ReadService {
    */
   async sync(userId: string, positions: Position[], maxBytes?: number): Promise<ConversationSync[]> {
     const unique = [...new Map(positions.map((p) => [p.conversation_id, p])).values()];
-    const entries = await mapConcurrently(unique, this.limits.syncConcurrency, (p) => this.membership.get(p.conversation_id));
+    const entries = await mapLimit(unique, this.limits.syncConcurrency, (p) => this.membership.get(p.conversation_id));
     const memberOf = new Map(unique.map((p, i) => [p.conversation_id, entries[i]?.members.has(userId) ? entries[i] : null]));
     const lastSeqs = await this.messages.lastSeqs(unique.filter((p) => memberOf.get(p.conversation_id)).map((p) => p.conversation_id));
     const budget = new ReplyBudget(maxBytes);
     budget.charge(ENVELOPE_BYTES * (unique.length + 1));
-    return mapConcurrently(unique, this.limits.syncConcurrency, async (p): Promise<ConversationSync> => {
+    return mapLimit(unique, this.limits.syncConcurrency, async (p): Promise<ConversationSync> => {
       const entry = memberOf.get(p.conversation_id);
       const lastSeq = lastSeqs.get(p.conversation_id) ?? 0;
       if (!entry) {
