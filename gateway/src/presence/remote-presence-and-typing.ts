@@ -4,6 +4,17 @@ import type { PresenceClient } from '../backend/presence-client.js';
 import type { PresenceHub } from './presence-hub.js';
 import type { FrameCaller, PresenceAndTyping } from './presence-and-typing.js';
 
+/** How long a subscribe waits for the gateway's Redis SUBSCRIBE before answering UNAVAILABLE. */
+const SUBSCRIBE_TIMEOUT_MS = 3000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ChatError(Errors.UNAVAILABLE, 'presence subscriptions are unavailable')), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * PresenceAndTyping backed by presence-service (authorization, state, typing relay) and this
  * gateway's PresenceHub (subscriptions). Typing is fire-and-forget: no reply unless it fails
@@ -46,9 +57,10 @@ export class RemotePresenceAndTyping implements PresenceAndTyping {
     // de-duplicates against what the reply said). Nothing is delivered for a user before its
     // state is known, and the users the caller may not see are unwatched again at once.
     const fresh = this.hub.unwatched(caller.connectionId, ids);
-    await this.hub.watch(caller.connectionId, caller.userId, ids);
     let states: PresenceState[];
     try {
+      // SUBSCRIBE waits while Redis is down (ioredis queues it): answer a retryable error instead of nothing.
+      await withTimeout(this.hub.watch(caller.connectionId, caller.userId, ids), SUBSCRIBE_TIMEOUT_MS);
       states = await this.client.query(caller.userId, ids);
     } catch (err) {
       this.hub.unwatch(caller.connectionId, fresh);
