@@ -35,6 +35,8 @@ export interface SubscribeResult {
   hist: string;
   ok: number;
   failed: number;
+  /** Failed subscribes by reason: the error frame's name, 'timeout' or 'closed'. */
+  reasons: Record<string, number>;
 }
 
 export interface FlapResult {

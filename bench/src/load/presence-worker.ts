@@ -32,7 +32,8 @@ interface Client {
   open: boolean;
   /** What this watcher was told about each watched user (undefined: no subscribe reply yet). */
   believed: Map<string, boolean> | undefined;
-  replies: Map<string, (frame: PresenceFrame | undefined) => void>;
+  /** Pending requests by ref: called with the reply, or with why there is none (an error frame's name, 'closed'). */
+  replies: Map<string, (frame: PresenceFrame | string) => void>;
   nextRef: number;
   onHello: (() => void) | undefined;
 }
@@ -90,11 +91,16 @@ class PresenceLoadWorker {
     const hist = newHistogram();
     let ok = 0;
     let failed = 0;
+    const reasons: Record<string, number> = {};
     await this.paced(this.clients, ratePerSec, async (c) => {
-      if ((await this.subscribe(c, hist, timeoutMs)) === 'ok') ok++;
-      else failed++;
+      const reason = await this.subscribe(c, hist, timeoutMs);
+      if (reason === 'ok') ok++;
+      else {
+        failed++;
+        reasons[reason] = (reasons[reason] ?? 0) + 1;
+      }
     });
-    return { hist: encodeHistogram(hist), ok, failed };
+    return { hist: encodeHistogram(hist), ok, failed, reasons };
   }
 
   async flap(plan: PlannedDrop[]): Promise<FlapResult> {
@@ -198,7 +204,7 @@ class PresenceLoadWorker {
         if (c.ws !== ws) return;
         c.open = false;
         c.believed = undefined;
-        for (const r of c.replies.values()) r(undefined);
+        for (const r of c.replies.values()) r('closed');
         c.replies.clear();
         settle('closed');
       });
@@ -210,12 +216,12 @@ class PresenceLoadWorker {
     c.ws = undefined;
     c.open = false;
     c.believed = undefined;
-    for (const r of c.replies.values()) r(undefined);
+    for (const r of c.replies.values()) r('closed');
     c.replies.clear();
     ws?.close();
   }
 
-  /** presence.sub of every group mate; records the round trip and what the reply says. */
+  /** presence.sub of every group mate; records the round trip and what the reply says. Resolves 'ok' or why not (an error's name, 'timeout', 'closed'). */
   private subscribe(c: Client, hist: Histogram, timeoutMs: number): Promise<string> {
     if (!c.open || !c.ws) return Promise.resolve('closed');
     const ref = `s${++c.nextRef}`;
@@ -229,7 +235,7 @@ class PresenceLoadWorker {
       c.replies.set(ref, (frame) => {
         clearTimeout(timer);
         c.replies.delete(ref);
-        if (!frame) return resolve('closed');
+        if (typeof frame === 'string') return resolve(frame);
         recordMs(hist, performance.now() - sentAt);
         c.believed = new Map(frame.users.map((u) => [u.user_id, u.online]));
         resolve('ok');
@@ -246,7 +252,7 @@ class PresenceLoadWorker {
       return;
     }
     if (frame.type === 'error' && 'ref' in frame && typeof frame.ref === 'string') {
-      c.replies.get(frame.ref)?.(undefined);
+      c.replies.get(frame.ref)?.(frame.name);
       return;
     }
     if (frame.type !== 'presence') return;

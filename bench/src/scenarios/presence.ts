@@ -123,6 +123,8 @@ export const presence: Scenario = async (ctx) => {
     const subCommands = commandDeltas(before, await redis.commandCalls());
     const subscribed = subs.reduce((n, s) => n + s.ok, 0);
     const subFailed = subs.reduce((n, s) => n + s.failed, 0);
+    const subReasons: Record<string, number> = {};
+    for (const s of subs) for (const [r, n] of Object.entries(s.reasons)) subReasons[r] = (subReasons[r] ?? 0) + n;
     const subLatency = summarize(mergeEncoded(subs.map((s) => s.hist)));
     const subPathCalls = SUBSCRIBE_COMMANDS.reduce((n, c) => n + (subCommands[c] ?? 0), 0);
     const subAllCalls = Math.max(0, total(subCommands) - idleCommandsPerMs * subMs);
@@ -168,6 +170,7 @@ export const presence: Scenario = async (ctx) => {
       'Redis commands per subscribed user, all commands in the phase less the idle rate': round(subAllCalls / Math.max(1, subscribed), 3),
       'subscribe round trip p50/p99/max ms': `${subLatency.p50}/${subLatency.p99}/${subLatency.max}`,
       'subscribes ok / failed': `${subscribed} / ${subFailed}`,
+      'failed subscribes by reason': subFailed > 0 ? JSON.stringify(subReasons) : '-',
       'presence-service CPU µs per subscribe (both instances, less idle)': round((subPresenceMs * 1000) / Math.max(1, subscribed), 1),
       'presence-service CPU cores idle (both instances)': round(idlePresenceCoresTotal, 3),
       'disconnects / reconnects / failures': `${drops} / ${reconnects} / ${flapFailures}`,
