@@ -52,8 +52,22 @@ export function presenceRoutes(store: PresenceStore, membership: Membership, typ
     },
     [PRESENCE_PATHS.query]: async (body): Promise<PresenceQueryResponse> => {
       const q = parseQuery(body);
-      // Cost-bounded: at most MAX_QUERY_USERS ids (validated); then one state read for all of them.
-      return { users: await store.query(await visibleTo(membership, q.user_id, q.user_ids)) };
+      // Cost-bounded: at most MAX_QUERY_USERS ids per check and MAX_QUERY_BATCH_USERS in all
+      // (validated). The checks' visible users are read once each, however many watchers see them.
+      const visible = await Promise.all(q.checks.map((c) => visibleTo(membership, c.user_id, c.user_ids)));
+      const index = new Map<string, number>();
+      const users: string[] = [];
+      const allowed = visible.map((list) =>
+        list.map((u) => {
+          let i = index.get(u);
+          if (i === undefined) {
+            i = users.push(u) - 1;
+            index.set(u, i);
+          }
+          return i;
+        }),
+      );
+      return { users: await store.query(users), allowed };
     },
     [PRESENCE_PATHS.authorize]: async (body): Promise<PresenceAuthorizeResponse> => {
       const a = parseAuthorize(body);

@@ -14,7 +14,8 @@ import type { PresenceState } from '@chat/protocol/internal';
  *   that crashed) or whose grace ended; safe to run from several processes at once (atomic).
  *   Offline bound: TTL + sweep interval after the last heartbeat.
  * - Events are published on `presenceChannel(prefix, user)` at most once (Redis pub/sub).
- * - `query` is read-only; a user in its grace or whose TTL lapsed but is not swept yet reads as online.
+ * - `query` is read-only and returns one state per user id, in the order given; a user in its
+ *   grace or whose TTL lapsed but is not swept yet reads as online.
  */
 export interface PresenceStore {
   heartbeat(gatewayId: string, userIds: readonly string[]): Promise<void>;

@@ -1,6 +1,7 @@
 import { ChatError, Errors, parseCanonicalId } from '@chat/protocol';
 import {
   MAX_AUTHORIZE_USERS,
+  MAX_QUERY_BATCH_USERS,
   MAX_QUERY_USERS,
   MAX_USERS_PER_REQUEST,
   type PresenceAuthorizeRequest,
@@ -33,23 +34,26 @@ export function parseReport(body: unknown): PresenceReportRequest {
   return { gateway_id: id(b.gateway_id, 'gateway_id'), online: ids(b.online ?? [], 'online'), offline: ids(b.offline ?? [], 'offline') };
 }
 
-export function parseQuery(body: unknown): PresenceQueryRequest {
+/** A list of checks (watcher, users it asks about): at most `perCheck` ids each and `total` ids in all. */
+function checks(body: unknown, perCheck: number, total: number): { user_id: string; user_ids: string[] }[] {
   const b = obj(body);
-  return { user_id: id(b.user_id, 'user_id'), user_ids: ids(b.user_ids, 'user_ids', MAX_QUERY_USERS) };
+  if (!Array.isArray(b.checks)) fail('checks must be an array');
+  let count = 0;
+  return b.checks.map((c: unknown) => {
+    const check = obj(c);
+    const userIds = ids(check.user_ids, 'user_ids', perCheck);
+    count += userIds.length;
+    if (count > total) fail(`at most ${total} user ids per request`);
+    return { user_id: id(check.user_id, 'user_id'), user_ids: userIds };
+  });
+}
+
+export function parseQuery(body: unknown): PresenceQueryRequest {
+  return { checks: checks(body, MAX_QUERY_USERS, MAX_QUERY_BATCH_USERS) };
 }
 
 export function parseAuthorize(body: unknown): PresenceAuthorizeRequest {
-  const b = obj(body);
-  if (!Array.isArray(b.checks)) fail('checks must be an array');
-  let total = 0;
-  const checks = b.checks.map((c: unknown) => {
-    const check = obj(c);
-    const userIds = ids(check.user_ids, 'user_ids', MAX_AUTHORIZE_USERS);
-    total += userIds.length;
-    if (total > MAX_AUTHORIZE_USERS) fail(`at most ${MAX_AUTHORIZE_USERS} user ids per request`);
-    return { user_id: id(check.user_id, 'user_id'), user_ids: userIds };
-  });
-  return { checks };
+  return { checks: checks(body, MAX_AUTHORIZE_USERS, MAX_AUTHORIZE_USERS) };
 }
 
 export function parseTyping(body: unknown): TypingRequest {

@@ -43,7 +43,7 @@ describe('presence-service HTTP listener under hostile input (real process)', ()
 
   it('item 12: a missing or wrong internal token is refused with 401', async () => {
     const config = loadConfig(process.env);
-    const body = JSON.stringify({ user_id: 'u', user_ids: [] });
+    const body = JSON.stringify({ checks: [{ user_id: 'u', user_ids: [] }] });
     const post = (token?: string) =>
       rawRequest(port, {
         method: 'POST',

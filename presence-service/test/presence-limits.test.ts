@@ -1,5 +1,5 @@
 import { Errors, type ServerFrame } from '@chat/protocol';
-import { INTERNAL_TOKEN_HEADER } from '@chat/protocol/internal';
+import { INTERNAL_TOKEN_HEADER, MAX_QUERY_BATCH_USERS } from '@chat/protocol/internal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PresenceHarness, type GatewayProcess } from './support/harness.js';
 
@@ -44,13 +44,22 @@ describe('presence subscriptions are cost-bounded', () => {
     expect(again).toMatchObject({ type: 'error', code: Errors.RATE_LIMITED.code });
   });
 
-  it('item 11: presence-service refuses a query naming more users than one presence.sub frame may', async () => {
-    const res = await fetch(`${h.env.PRESENCE_SERVICE_URL}/internal/v1/presence/query`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: h.config.INTERNAL_API_TOKEN },
-      body: JSON.stringify({ user_id: h.user('q'), user_ids: Array.from({ length: 501 }, (_, i) => h.user(`q${i}`)) }),
-    });
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(Errors.INVALID_SHAPE.code);
+  it('item 11: presence-service refuses a query check naming more users than one presence.sub frame may, and a batch beyond its total', async () => {
+    const post = (checks: { user_id: string; user_ids: string[] }[]) =>
+      fetch(`${h.env.PRESENCE_SERVICE_URL}/internal/v1/presence/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: h.config.INTERNAL_API_TOKEN },
+        body: JSON.stringify({ checks }),
+      });
+    const ids = (n: number) => Array.from({ length: n }, (_, i) => h.user(`q${i}`));
+    for (const checks of [
+      [{ user_id: h.user('q'), user_ids: ids(501) }],
+      Array.from({ length: Math.floor(MAX_QUERY_BATCH_USERS / 500) + 1 }, () => ({ user_id: h.user('q'), user_ids: ids(500) })),
+    ]) {
+      const res = await post(checks);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: number } }).error.code).toBe(Errors.INVALID_SHAPE.code);
+    }
+    expect((await post([{ user_id: h.user('q'), user_ids: ids(500) }])).status).toBe(200);
   });
 });

@@ -3,13 +3,13 @@ import {
   PRESENCE_PATHS,
   type PresenceAuthorizeRequest,
   type PresenceAuthorizeResponse,
-  type PresenceQueryRequest,
   type PresenceQueryResponse,
   type PresenceReportRequest,
   type PresenceState,
   type TypingRequest,
 } from '@chat/protocol/internal';
 import { InternalHttp } from './internal-http.js';
+import { QueryCoalescer } from './query-coalescer.js';
 
 /**
  * presence-service's internal API as the gateway sees it. Every method resolves with the reply
@@ -19,7 +19,7 @@ import { InternalHttp } from './internal-http.js';
 export interface PresenceClient {
   /** One batched report for this gateway: users now present here, users whose last socket here closed. */
   report(gatewayId: string, online: readonly string[], offline: readonly string[]): Promise<void>;
-  /** States of the users `userId` may see (others omitted): authorization and one state read. */
+  /** States of the users `userId` may see (others omitted): authorization and a state read (coalesced with other queries). */
   query(userId: string, userIds: readonly string[]): Promise<PresenceState[]>;
   /** For each check, the users its watcher may still see (membership only, no state read). */
   authorize(checks: PresenceAuthorizeRequest['checks']): Promise<string[][]>;
@@ -38,6 +38,7 @@ export interface HttpPresenceClientOptions {
 
 export class HttpPresenceClient implements PresenceClient {
   private readonly http: InternalHttp;
+  private readonly queries: QueryCoalescer;
 
   constructor(opts: HttpPresenceClientOptions) {
     this.http = new InternalHttp({
@@ -47,6 +48,9 @@ export class HttpPresenceClient implements PresenceClient {
       timeoutMs: opts.timeoutMs ?? 5000,
       connections: opts.connections ?? 16,
     });
+    this.queries = new QueryCoalescer((request) => this.http.post<PresenceQueryResponse>(PRESENCE_PATHS.query, request), {
+      queueTimeoutMs: opts.timeoutMs ?? 5000,
+    });
   }
 
   async report(gatewayId: string, online: readonly string[], offline: readonly string[]): Promise<void> {
@@ -54,11 +58,8 @@ export class HttpPresenceClient implements PresenceClient {
     await this.http.post(PRESENCE_PATHS.report, request);
   }
 
-  async query(userId: string, userIds: readonly string[]): Promise<PresenceState[]> {
-    const request: PresenceQueryRequest = { user_id: userId, user_ids: [...userIds] };
-    const res = await this.http.post<Partial<PresenceQueryResponse>>(PRESENCE_PATHS.query, request);
-    if (!Array.isArray(res.users)) throw new ChatError(Errors.INTERNAL, 'presence-service sent an invalid reply');
-    return res.users;
+  query(userId: string, userIds: readonly string[]): Promise<PresenceState[]> {
+    return this.queries.query(userId, userIds);
   }
 
   async authorize(checks: PresenceAuthorizeRequest['checks']): Promise<string[][]> {

@@ -21,10 +21,12 @@ export interface PresenceReportRequest {
   offline: string[];
 }
 
-/** Presence of `user_ids` as seen by `user_id`; users that share no conversation with it are omitted. */
+/**
+ * Presence for several subscribes at once (a gateway coalesces the presence.sub frames that arrive
+ * together): each check asks for the states of `user_ids` as seen by `user_id`.
+ */
 export interface PresenceQueryRequest {
-  user_id: string;
-  user_ids: string[];
+  checks: { user_id: string; user_ids: string[] }[];
 }
 export interface PresenceState {
   user_id: string;
@@ -32,8 +34,15 @@ export interface PresenceState {
   /** ms since the Unix epoch; only when offline and known. */
   last_seen?: number;
 }
+/**
+ * `users`: the state of every user at least one check may see, each once (a group's members
+ * subscribing together cost one state read per member, not one per watcher–member pair).
+ * `allowed[i]`: indexes into `users` of the states `checks[i].user_id` may see (it shares a
+ * conversation with them); users it may not see are in no list of its own.
+ */
 export interface PresenceQueryResponse {
   users: PresenceState[];
+  allowed: number[][];
 }
 
 /**
@@ -62,10 +71,13 @@ export interface TypingResponse {
 export const MAX_USERS_PER_REQUEST = 5000;
 
 /**
- * Largest user list in one query: each named user may cost a membership read, so this matches the
- * 500 ids a client may name in one presence.sub frame (gateways query with at most that many).
+ * Largest user list of one query check: each named user may cost a membership read, so this
+ * matches the 500 ids a client may name in one presence.sub frame.
  */
 export const MAX_QUERY_USERS = 500;
+
+/** Most user ids (all checks together) in one query request. */
+export const MAX_QUERY_BATCH_USERS = 10_000;
 
 /** Most user ids (all checks together) in one authorize request. */
 export const MAX_AUTHORIZE_USERS = 5000;
