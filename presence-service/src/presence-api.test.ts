@@ -9,7 +9,7 @@ import { TypingRelay } from './typing-relay.js';
 /** Conversations: g1 = {a, b, c}, g2 = {c, d}; e is in none with anyone asked about. */
 const conversations: Record<string, string[]> = { g1: ['a', 'b', 'c'], g2: ['c', 'd'], g3: ['e'] };
 
-function setup() {
+function setup(cachedLists: Record<string, string[][]> = {}) {
   const reads: string[] = [];
   const membership: Membership = {
     conversationsOf: async (u) => {
@@ -20,6 +20,7 @@ function setup() {
       reads.push(`members:${c}`);
       return conversations[c] ?? [];
     },
+    cachedMemberListsOf: (u) => (cachedLists[u] ?? []).map((l) => new Set(l)),
   };
   const stateReads: string[][] = [];
   const store: PresenceStore = {
@@ -50,6 +51,16 @@ describe('presence query', () => {
     ]);
     expect(seen).toEqual([['b', 'c'], ['c'], ['e']]);
     expect(s.stateReads).toEqual([['b', 'c', 'e']]);
+    s.close();
+  });
+
+  it('authorizes from cached member lists holding the watcher without reading, and falls back to reads for anyone they do not hold', async () => {
+    const s = setup({ a: [conversations.g1!] });
+    expect(await s.run([{ user_id: 'a', user_ids: ['b', 'c', 'a'] }])).toEqual([['b', 'c', 'a']]);
+    expect(s.reads).toEqual([]);
+    // d shares nothing with a: the lists do not prove it, so a's conversations are read and d stays hidden.
+    expect(await s.run([{ user_id: 'a', user_ids: ['b', 'd'] }])).toEqual([['b']]);
+    expect(s.reads).toContain('conversations:a');
     s.close();
   });
 });

@@ -10,7 +10,8 @@ import { parseAuthorize, parseQuery, parseReport, parseTyping } from './validate
 const QUERY_CONCURRENCY = 32;
 
 /**
- * The distinct users of `userIds` that `watcherId` shares a conversation with, in order. Users whose
+ * The distinct users of `userIds` that `watcherId` shares a conversation with, in order. When
+ * cached member lists holding the watcher hold every user, nothing is read. Users whose
  * conversations are cached are checked without waiting (the common case: a subscribe names a group's
  * members). For the others, whichever costs fewer reads: the member lists of the watcher's
  * conversations (cached and shared by every member, so a group's subscribes read it once), or each
@@ -18,6 +19,12 @@ const QUERY_CONCURRENCY = 32;
  */
 async function visibleTo(membership: Membership, watcherId: string, userIds: readonly string[]): Promise<string[]> {
   const unique = [...new Set(userIds)];
+  // Cached member lists holding the watcher often prove every user (a group's members subscribing
+  // to each other): then the watcher's own conversations are not read at all.
+  const lists = membership.cachedMemberListsOf?.(watcherId) ?? [];
+  if (lists.length > 0 && unique.every((u) => lists.some((members) => members.has(u)))) {
+    return unique;
+  }
   const mine = await membership.conversationsOf(watcherId);
   const visible: boolean[] = [];
   const misses: number[] = [];
