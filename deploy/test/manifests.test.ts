@@ -34,7 +34,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
         .map((o) => o.metadata.name)
         .sort();
     expect(kinds('Deployment')).toEqual(['chat-api', 'chat-workers', 'gateway', 'notifier', 'presence']);
-    expect(kinds('PodDisruptionBudget')).toEqual(['chat-api', 'chat-workers', 'gateway', 'notifier']);
+    expect(kinds('PodDisruptionBudget')).toEqual(['chat-api', 'chat-workers', 'gateway', 'notifier', 'presence']);
     expect(kinds('HorizontalPodAutoscaler')).toEqual(['gateway']);
     expect(kinds('Service')).toEqual(['chat-api', 'chat-api-internal', 'gateway', 'presence']);
     expect(kinds('ConfigMap')).toEqual(['chat-config', 'chat-jwt-keys']);
@@ -56,6 +56,14 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'chat-config') as unknown as { data: Record<string, string> };
     expect(Object.keys(config.data)).toEqual(expect.arrayContaining(['KAFKA_BROKERS', 'CASSANDRA_CONTACT_POINTS']));
     expect(config.data.NODE_ENV).toBe('production');
+  });
+
+  it('runs presence-service as two replicas in Kubernetes, updated one pod at a time', () => {
+    const presence = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'presence') as unknown as {
+      spec: { replicas: number; strategy: { type: string; rollingUpdate?: { maxUnavailable?: number } } };
+    };
+    expect(presence.spec.replicas).toBe(2);
+    expect(presence.spec.strategy).toMatchObject({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0 } });
   });
 
   it('refuses broken objects: a wrong type, a missing required field, an unknown kind, a probe on the public port', async () => {
@@ -87,9 +95,26 @@ describe('compose.yml', () => {
     expect(composeProblems(COMPOSE, REPO_ROOT)).toEqual([]);
   });
 
-  it('runs the whole system: infrastructure, bootstrap, chat-service roles, presence, notifier and two gateways', () => {
-    const services = Object.keys((parse(readFileSync(COMPOSE, 'utf8'), { merge: true }) as { services: Record<string, unknown> }).services).sort();
-    expect(services).toEqual(['cassandra', 'chat-api', 'chat-workers', 'gw-1', 'gw-2', 'kafka', 'migrate', 'notifier', 'presence', 'redis', 's3']);
+  it('runs the whole system: infrastructure, bootstrap, chat-service roles, two presence instances, notifier and two gateways', () => {
+    const compose = parse(readFileSync(COMPOSE, 'utf8'), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> };
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'cassandra',
+      'chat-api',
+      'chat-workers',
+      'gw-1',
+      'gw-2',
+      'kafka',
+      'migrate',
+      'notifier',
+      'presence-1',
+      'presence-2',
+      'redis',
+      's3',
+    ]);
+    // Every gateway lists both presence instances.
+    for (const gw of ['gw-1', 'gw-2']) {
+      expect(compose.services[gw]!.environment?.PRESENCE_SERVICE_URL).toBe('http://presence-1:8083,http://presence-2:8083');
+    }
   });
 
   it('refuses a broken copy: an unknown key, a wrong type, a dangling depends_on', () => {
