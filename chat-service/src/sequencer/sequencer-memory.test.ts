@@ -51,6 +51,20 @@ describe('Sequencer memory', () => {
     expect(next.messages.map((m) => m.seq)).toEqual([3]);
   });
 
+  it("item 15: a busy conversation's state stops growing once it remembers its quota of recent messages", async () => {
+    nextId = 1_000_000; // equal-length ids: every remembered entry has the same size
+    const messages = new MemoryMessageStore();
+    const seq = new Sequencer({ messages, sends: messages.sends, epochOf: async () => 'e1', timestamp: testTimestamps(1) }, { recentPerConversation: 50 });
+    const sizes: number[] = [];
+    for (let chunk = 0; chunk < 6; chunk++) {
+      await seq.process(Array.from({ length: 20 }, () => record('7')));
+      sizes.push(seq.stateBytes);
+    }
+    expect(sizes[1]).toBeGreaterThan(sizes[0]!);
+    expect(sizes[2]).toBeGreaterThan(sizes[1]!); // 60 remembered, capped at 50
+    expect(new Set(sizes.slice(2)).size).toBe(1);
+  });
+
   it('item 16: dropping the partition drops every conversation state and tells the per-conversation caches', async () => {
     const forgotten: string[] = [];
     const messages = new MemoryMessageStore();

@@ -79,6 +79,8 @@ interface ConversationState {
   recent: Map<string, Recent>;
   /** clientKey → message_id of the same recent messages: catches a first send that Redis forgot anyway (a failover losing its last writes). */
   recentByKey: Map<string, string>;
+  /** Approximate heap bytes of `recent` and `recentByKey`, kept as entries come and go (measuring them anew per chunk cost a tenth of the sequencer's CPU). */
+  recentBytes: number;
 }
 
 interface ConversationOutcome {
@@ -91,11 +93,12 @@ interface ConversationOutcome {
 export const bodyHash = sha256;
 
 const RECENT_ENTRY_OVERHEAD = 160;
+/** One message's entries in `recent` and `recentByKey`. */
+function recentEntryBytes(messageId: string, r: Recent): number {
+  return 2 * RECENT_ENTRY_OVERHEAD + 2 * stringBytes(messageId) + 2 * stringBytes(r.sender_id) + 2 * stringBytes(r.client_msg_id) + stringBytes(r.body_sha256);
+}
 function stateBytes(conversationId: string, state: ConversationState): number {
-  let bytes = 200 + stringBytes(conversationId);
-  for (const [id, r] of state.recent)
-    bytes += 2 * RECENT_ENTRY_OVERHEAD + 2 * stringBytes(id) + 2 * stringBytes(r.sender_id) + 2 * stringBytes(r.client_msg_id) + stringBytes(r.body_sha256);
-  return bytes;
+  return 200 + stringBytes(conversationId) + state.recentBytes;
 }
 
 /**
@@ -339,21 +342,26 @@ export class Sequencer {
   }
 
   private remember(state: ConversationState, m: ChatMessage, hash: string): void {
-    state.recent.delete(m.message_id);
-    state.recent.set(m.message_id, { seq: m.seq, sender_id: m.sender_id, client_msg_id: m.client_msg_id, body_sha256: hash, created_at: m.created_at });
+    this.dropRecent(state, m.message_id);
+    const entry: Recent = { seq: m.seq, sender_id: m.sender_id, client_msg_id: m.client_msg_id, body_sha256: hash, created_at: m.created_at };
+    state.recent.set(m.message_id, entry);
     state.recentByKey.set(clientKey(m), m.message_id);
-    while (state.recent.size > this.recentPerConversation) {
-      const oldest = state.recent.keys().next().value as string;
-      const r = state.recent.get(oldest)!;
-      state.recent.delete(oldest);
-      if (state.recentByKey.get(clientKey(r)) === oldest) state.recentByKey.delete(clientKey(r));
-    }
+    state.recentBytes += recentEntryBytes(m.message_id, entry);
+    while (state.recent.size > this.recentPerConversation) this.dropRecent(state, state.recent.keys().next().value as string);
+  }
+
+  private dropRecent(state: ConversationState, messageId: string): void {
+    const r = state.recent.get(messageId);
+    if (!r) return;
+    state.recent.delete(messageId);
+    state.recentBytes -= recentEntryBytes(messageId, r);
+    if (state.recentByKey.get(clientKey(r)) === messageId) state.recentByKey.delete(clientKey(r));
   }
 
   private async state(conversationId: string): Promise<ConversationState> {
     const cached = this.states.get(conversationId);
     if (cached) return cached;
-    const state: ConversationState = { lastSeq: await this.deps.messages.lastSeq(conversationId), recent: new Map(), recentByKey: new Map() };
+    const state: ConversationState = { lastSeq: await this.deps.messages.lastSeq(conversationId), recent: new Map(), recentByKey: new Map(), recentBytes: 0 };
     this.states.set(conversationId, state);
     return state;
   }
