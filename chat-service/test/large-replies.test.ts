@@ -144,7 +144,7 @@ describe('replies larger than the socket buffer', () => {
     const gateway = sys.gateways[0]!;
     const channel = new RedisKeys(sys.config.REDIS_KEY_PREFIX).gatewayEvents(gateway.id);
     const frame = JSON.stringify({ type: 'typing', conversation_id: '1', user_id: 'x', state: 'start', pad: 'y'.repeat(60 * 1024) });
-    const event = JSON.stringify({ v: 1, type: 'deliver', user_ids: [slowId], frame });
+    const event = JSON.stringify({ v: 1, type: 'deliver', deliveries: [{ user_ids: [slowId], frame }] });
     const key = new RedisKeys(sys.config.REDIS_KEY_PREFIX).userConnections(slowId);
     // Bursts in one pipeline land in one gateway tick: the limit must hold within a tick too.
     for (let n = 0; n < 1000 && (await sys.redis.hlen(key)) > 0; n += 25) {

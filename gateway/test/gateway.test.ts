@@ -336,7 +336,7 @@ describe('gateway delivery', () => {
   const publish = (g: RunningGateway, event: GatewayEvent | string): Promise<number> =>
     redis.publish(new RedisKeys(prefix).gatewayEvents(g.gatewayId), typeof event === 'string' ? event : JSON.stringify(event));
 
-  it("delivers a 'deliver' event to every socket of the user and to no one else", async () => {
+  it("delivers a 'deliver' event's frames in order to every socket of their users and to no one else", async () => {
     const [bob1, bob2, carol] = await Promise.all([connect('bob'), connect('bob'), connect('carol')]);
     await publish(gw, 'garbage'); // dropped, never crashes
     const frame = JSON.stringify({
@@ -350,9 +350,22 @@ describe('gateway delivery', () => {
       body: 'hi',
       created_at: 1,
     });
-    await publish(gw, { v: 1, type: 'deliver', user_ids: ['bob'], frame });
+    const second = JSON.stringify({ ...JSON.parse(frame), message_id: '10', seq: 2 });
+    await publish(gw, {
+      v: 1,
+      type: 'deliver',
+      deliveries: [
+        { user_ids: ['bob'], frame },
+        { user_ids: ['bob'], frame: second },
+      ],
+    });
+    for (const bob of [bob1, bob2]) {
+      expect(await bob.next()).toEqual(JSON.parse(frame));
+      expect(await bob.next()).toEqual(JSON.parse(second));
+    }
+    // The single-delivery form earlier versions publish is still delivered (rolling upgrades).
+    await publish(gw, JSON.stringify({ v: 1, type: 'deliver', user_ids: ['bob'], frame }));
     expect(await bob1.next()).toEqual(JSON.parse(frame));
-    expect(await bob2.next()).toEqual(JSON.parse(frame));
     carol.send({ type: 'ping', ref: 'c1' });
     expect(await carol.next()).toEqual({ type: 'pong', ref: 'c1' });
     for (const c of [bob1, bob2, carol]) c.ws.close();
@@ -365,7 +378,7 @@ describe('gateway delivery', () => {
     const frame = JSON.stringify({ type: 'message', pad: 'y'.repeat(32 * 1024) });
     let n = 0;
     while (gw.connections() > 0 && (await redis.hlen(userKey('slow'))) > 0 && n < 2000) {
-      await Promise.all(Array.from({ length: 20 }, () => publish(gw, { v: 1, type: 'deliver', user_ids: ['slow'], frame })));
+      await Promise.all(Array.from({ length: 20 }, () => publish(gw, { v: 1, type: 'deliver', deliveries: [{ user_ids: ['slow'], frame }] })));
       n += 20;
     }
     socket.resume();

@@ -6,16 +6,18 @@ import { Deliverer } from './deliverer.js';
 import { RedisKeys } from '@chat/server/redis';
 
 /** A Redis whose publish pipeline answers each command with `result` (as ioredis does: [err, value] pairs). */
-function fakeRedis(result: [Error | null, unknown]): { redis: Redis; published: string[] } {
+function fakeRedis(result: [Error | null, unknown]): { redis: Redis; published: string[]; events: string[] } {
   const published: string[] = [];
+  const events: string[] = [];
   const pipeline = {
-    publish(channel: string) {
+    publish(channel: string, event: string) {
       published.push(channel);
+      events.push(event);
       return pipeline;
     },
     exec: async () => published.map(() => result),
   };
-  return { redis: { pipeline: () => pipeline } as unknown as Redis, published };
+  return { redis: { pipeline: () => pipeline } as unknown as Redis, published, events };
 }
 
 const registry: SessionRegistry = {
@@ -54,5 +56,18 @@ describe('Deliverer', () => {
     expect(await deliverer.deliver([message])).toBe(1);
     expect(published).toEqual([new RedisKeys('p:').gatewayEvents('gw-1')]);
     expect(errors).toEqual([]);
+  });
+
+  it("sends a gateway all of a chunk's messages in one event, in seq order", async () => {
+    const { redis, published, events } = fakeRedis([null, 1]);
+    const deliverer = new Deliverer(redis, 'p:', registry, async () => new Set(['bob']), { markPublishErrors: () => undefined }, createLogger('t', 'silent'));
+    const second = { ...message, message_id: '2', seq: 2 };
+    expect(await deliverer.deliver([message, second])).toBe(2);
+    expect(published).toEqual([new RedisKeys('p:').gatewayEvents('gw-1')]);
+    const event = JSON.parse(events[0]!) as { deliveries: { user_ids: string[]; frame: string; conversation_id: string }[] };
+    expect(event.deliveries.map((d) => [d.user_ids, JSON.parse(d.frame).seq, d.conversation_id])).toEqual([
+      [['bob'], 1, '7'],
+      [['bob'], 2, '7'],
+    ]);
   });
 });

@@ -11,8 +11,8 @@ export interface DeliveryMetrics {
 }
 
 /**
- * Real-time delivery: one Redis publish per (message, gateway holding members); each gateway
- * fans out to its local sockets. Best effort on top of durable storage: a device that misses a
+ * Real-time delivery: one delivery per (message, gateway holding members), all of a gateway's in
+ * one Redis publish per call (GatewayEventPublisher); each gateway fans out to its local sockets. Best effort on top of durable storage: a device that misses a
  * publish (gateway restart, Redis blip) sees a seq gap or resumes, and fills it from history (G4).
  * A whole chunk of messages costs one routing lookup and one publish pipeline. Publishes Redis
  * refuses are counted and logged (never their content), then the call rejects.
@@ -31,7 +31,7 @@ export class Deliverer {
     this.publisher = new GatewayEventPublisher(redis, redisPrefix);
   }
 
-  /** Returns how many gateway events were published. */
+  /** Returns how many (message, gateway) deliveries were published. */
   async deliver(messages: ChatMessage[]): Promise<number> {
     const conversations = [...new Set(messages.map((m) => m.conversation_id))];
     const members = new Map(await Promise.all(conversations.map(async (cid) => [cid, (await this.membersOf(cid)) ?? new Set<string>()] as const)));
@@ -53,11 +53,11 @@ export class Deliverer {
         deliveries.push({ gatewayId, userIds, frame: serialized, conversationId: m.conversation_id, sequencedAtMs: sequencedAt });
       }
     }
-    const { published, errors } = await this.publisher.publish(deliveries);
-    if (errors.length > 0) {
-      this.metrics.markPublishErrors(errors.length);
-      this.log.warn({ failed: errors.length, published, err: errors[0]!.message }, 'delivery publishes failed');
-      throw new Error(`${errors.length} of ${published} delivery publishes failed`);
+    const { published, failed, errors } = await this.publisher.publish(deliveries);
+    if (failed > 0) {
+      this.metrics.markPublishErrors(failed);
+      this.log.warn({ failed, published, err: errors[0]!.message }, 'delivery publishes failed');
+      throw new Error(`${failed} of ${published + failed} delivery publishes failed`);
     }
     return published;
   }

@@ -17,7 +17,7 @@ export class LocalDelivery {
   ) {}
 
   apply(event: GatewayEvent): void {
-    this.deliver(event.user_ids, event.frame, event.conversation_id, event.sequenced_at_ms);
+    for (const d of event.deliveries) this.deliver(d.user_ids, d.frame, d.conversation_id, d.sequenced_at_ms);
   }
 
   private deliver(userIds: readonly string[], frame: string, conversationId: string | undefined, sequencedAtMs: number | undefined): void {

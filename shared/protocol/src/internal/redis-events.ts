@@ -1,19 +1,30 @@
 import { isObject } from '../validate.js';
 
-/**
- * Messages on a gateway's Redis channel (RedisKeys.gatewayEvents in @chat/server).
- * `frame` is the already-serialized server frame, so a gateway forwards bytes without re-encoding.
- */
-export type GatewayEvent = {
-  v: 1;
-  type: 'deliver';
+/** One serialized server frame for some users of the gateway. */
+export interface EventDelivery {
   user_ids: string[];
+  /** The already-serialized server frame, so a gateway forwards bytes without re-encoding. */
   frame: string;
   /** Set for chat messages: the gateway notes which conversations each socket uses. */
   conversation_id?: string;
   /** Set for chat messages: when the sequencer published it (epoch ms), for the sequenced→delivered histogram. */
   sequenced_at_ms?: number;
-};
+}
+
+/**
+ * A message on a gateway's Redis channel (RedisKeys.gatewayEvents in @chat/server): the deliveries
+ * of one publishing call for this gateway, in order, so a chunk of messages costs each gateway one
+ * event instead of one per message. Gateways also accept the single-delivery form that earlier
+ * versions published (the delivery's fields beside `v` and `type`).
+ */
+export interface GatewayEvent {
+  v: 1;
+  type: 'deliver';
+  deliveries: EventDelivery[];
+}
+
+/** Most deliveries in one GatewayEvent: bounds an event's size and the work a gateway does for it in one go. */
+export const MAX_DELIVERIES_PER_EVENT = 256;
 
 /** A presence transition on the user's channel (RedisKeys.presenceEvents) — only on online↔offline changes. */
 export interface PresenceEvent {

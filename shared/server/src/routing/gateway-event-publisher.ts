@@ -1,5 +1,6 @@
-import type { GatewayEvent } from '@chat/protocol/internal';
+import { type EventDelivery, type GatewayEvent, MAX_DELIVERIES_PER_EVENT } from '@chat/protocol/internal';
 import type { Redis } from 'ioredis';
+import { pushTo } from '../collections.js';
 import { RedisKeys } from '../redis/keys.js';
 
 /** One frame for some users of one gateway. */
@@ -15,9 +16,10 @@ export interface GatewayDelivery {
 }
 
 /**
- * The one publisher of GatewayEvents: a `deliver` event per gateway on its Redis channel
- * (RedisKeys.gatewayEvents), all of one call in one pipeline. At-most-once (Redis pub/sub):
- * a gateway that misses an event has its clients fill the gap from history (G4).
+ * The one publisher of GatewayEvents: the deliveries of one call for one gateway go in one
+ * `deliver` event on its Redis channel (RedisKeys.gatewayEvents; at most MAX_DELIVERIES_PER_EVENT
+ * each, in order), all events of the call in one pipeline. At-most-once (Redis pub/sub): a
+ * gateway that misses an event has its clients fill the gap from history (G4).
  */
 export class GatewayEventPublisher {
   private readonly keys: RedisKeys;
@@ -29,21 +31,35 @@ export class GatewayEventPublisher {
     this.keys = new RedisKeys(prefix);
   }
 
-  /** Resolves with how many events were published and the errors of those Redis refused. */
-  async publish(deliveries: Iterable<GatewayDelivery>): Promise<{ published: number; errors: Error[] }> {
-    const pipeline = this.redis.pipeline();
-    let published = 0;
+  /** Resolves with how many deliveries Redis took, how many it refused (in refused events) and its errors. */
+  async publish(deliveries: Iterable<GatewayDelivery>): Promise<{ published: number; failed: number; errors: Error[] }> {
+    const byGateway = new Map<string, EventDelivery[]>();
     for (const d of deliveries) {
-      const event: GatewayEvent = { v: 1, type: 'deliver', user_ids: d.userIds, frame: d.frame };
-      if (d.conversationId !== undefined) event.conversation_id = d.conversationId;
-      if (d.sequencedAtMs !== undefined) event.sequenced_at_ms = d.sequencedAtMs;
-      pipeline.publish(this.keys.gatewayEvents(d.gatewayId), JSON.stringify(event));
-      published++;
+      const item: EventDelivery = { user_ids: d.userIds, frame: d.frame };
+      if (d.conversationId !== undefined) item.conversation_id = d.conversationId;
+      if (d.sequencedAtMs !== undefined) item.sequenced_at_ms = d.sequencedAtMs;
+      pushTo(byGateway, d.gatewayId, item);
     }
-    if (published === 0) return { published, errors: [] };
+    const pipeline = this.redis.pipeline();
+    const sizes: number[] = [];
+    for (const [gatewayId, items] of byGateway) {
+      for (let i = 0; i < items.length; i += MAX_DELIVERIES_PER_EVENT) {
+        const event: GatewayEvent = { v: 1, type: 'deliver', deliveries: items.slice(i, i + MAX_DELIVERIES_PER_EVENT) };
+        pipeline.publish(this.keys.gatewayEvents(gatewayId), JSON.stringify(event));
+        sizes.push(event.deliveries.length);
+      }
+    }
+    if (sizes.length === 0) return { published: 0, failed: 0, errors: [] };
     // exec() resolves even when single commands failed: each result carries its own error.
     const results = (await pipeline.exec()) ?? [];
-    const errors = results.flatMap(([err]) => (err ? [err] : []));
-    return { published, errors };
+    let [published, failed] = [0, 0];
+    const errors: Error[] = [];
+    results.forEach(([err], i) => {
+      if (err) {
+        errors.push(err);
+        failed += sizes[i]!;
+      } else published += sizes[i]!;
+    });
+    return { published, failed, errors };
   }
 }
