@@ -65,6 +65,28 @@ describe('Sequencer memory', () => {
     expect(new Set(sizes.slice(2)).size).toBe(1);
   });
 
+  it("item 15: recent messages give way before numbering state, so a busy partition never reloads each conversation's last seq per chunk", async () => {
+    class CountingStore extends MemoryMessageStore {
+      lastSeqReads = 0;
+      override async lastSeq(conversationId: string): Promise<number> {
+        this.lastSeqReads++;
+        return super.lastSeq(conversationId);
+      }
+    }
+    const messages = new CountingStore();
+    // Far too small for every conversation's recent messages, ample for their numbering state.
+    const seq = new Sequencer({ messages, sends: messages.sends, epochOf: async () => 'e1', timestamp: testTimestamps(1) }, { maxStateBytes: 256 * 1024 });
+    const conversations = Array.from({ length: 100 }, (_, i) => String(500 + i));
+    for (let round = 0; round < 10; round++) {
+      const out = await seq.process(conversations.flatMap((c) => Array.from({ length: 20 }, () => record(c, 'hi'))));
+      expect(out.failed.size).toBe(0);
+      expect(seq.stateBytes).toBeLessThanOrEqual(256 * 1024);
+    }
+    expect(messages.lastSeqReads).toBe(100);
+    const last = await seq.process([record('500', 'hi')]);
+    expect(last.messages.map((m) => m.seq)).toEqual([201]);
+  });
+
   it('item 16: dropping the partition drops every conversation state and tells the per-conversation caches', async () => {
     const forgotten: string[] = [];
     const messages = new MemoryMessageStore();

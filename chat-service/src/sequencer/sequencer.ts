@@ -73,14 +73,19 @@ interface Recent {
   body_sha256: string;
 }
 
+/** What must be known to number a conversation's next message: reloaded from storage when dropped. */
 interface ConversationState {
   lastSeq: number;
-  /** message_id → what was stored under it, oldest first (a bounded fast path; storage is the truth). */
-  recent: Map<string, Recent>;
-  /** clientKey → message_id of the same recent messages: catches a first send that Redis forgot anyway (a failover losing its last writes). */
-  recentByKey: Map<string, string>;
-  /** Approximate heap bytes of `recent` and `recentByKey`, kept as entries come and go (measuring them anew per chunk cost a tenth of the sequencer's CPU). */
-  recentBytes: number;
+}
+
+/** A conversation's recently stored messages: a fast path only (storage is the truth), dropped first under memory pressure. */
+interface RecentMessages {
+  /** message_id → what was stored under it, oldest first. */
+  byId: Map<string, Recent>;
+  /** clientKey → message_id of the same messages: catches a first send that Redis forgot anyway (a failover losing its last writes). */
+  byKey: Map<string, string>;
+  /** Approximate heap bytes of both maps, kept as entries come and go (measuring them anew per chunk cost a tenth of the sequencer's CPU). */
+  bytes: number;
 }
 
 interface ConversationOutcome {
@@ -93,13 +98,12 @@ interface ConversationOutcome {
 export const bodyHash = sha256;
 
 const RECENT_ENTRY_OVERHEAD = 160;
-/** One message's entries in `recent` and `recentByKey`. */
+/** One message's entries in RecentMessages' two maps. */
 function recentEntryBytes(messageId: string, r: Recent): number {
   return 2 * RECENT_ENTRY_OVERHEAD + 2 * stringBytes(messageId) + 2 * stringBytes(r.sender_id) + 2 * stringBytes(r.client_msg_id) + stringBytes(r.body_sha256);
 }
-function stateBytes(conversationId: string, state: ConversationState): number {
-  return 200 + stringBytes(conversationId) + state.recentBytes;
-}
+const stateBytes = (conversationId: string): number => 200 + stringBytes(conversationId);
+const recentBytes = (conversationId: string, recent: RecentMessages): number => 200 + stringBytes(conversationId) + recent.bytes;
 
 /**
  * Assigns the dense per-conversation seq (G3) in Kafka order and persists the messages, for the
@@ -122,6 +126,7 @@ function stateBytes(conversationId: string, state: ConversationState): number {
  */
 export class Sequencer {
   private readonly states: ByteLru<string, ConversationState>;
+  private readonly recents: ByteLru<string, RecentMessages>;
   private readonly busy = new Map<string, Promise<unknown>>();
   private readonly recentPerConversation: number;
   private readonly forgetHook: (conversationId: string) => void;
@@ -132,7 +137,15 @@ export class Sequencer {
     options: SequencerOptions = {},
   ) {
     const onForget = options.onForget ?? (() => undefined);
-    this.states = new ByteLru(options.maxStateBytes ?? 64 * 1024 * 1024, stateBytes, (cid) => onForget(cid));
+    // Half the budget each. Recent messages are the large part and only save lookups; numbering
+    // state is small and costly to reload (several reads): sharing one LRU, a busy partition's
+    // recent messages evicted the numbering state of the very conversations about to be written.
+    const maxBytes = options.maxStateBytes ?? 64 * 1024 * 1024;
+    this.recents = new ByteLru(maxBytes / 2, recentBytes);
+    this.states = new ByteLru(maxBytes / 2, stateBytes, (cid) => {
+      this.recents.delete(cid);
+      onForget(cid);
+    });
     this.recentPerConversation = options.recentPerConversation ?? 256;
     this.forgetHook = onForget;
     this.firstSendsTrustedAfter = (options.earlierOwnersStoppedBy ?? Infinity) + CREATED_AT_SKEW_MS;
@@ -152,7 +165,7 @@ export class Sequencer {
 
   /** Approximate heap bytes held by per-conversation state. */
   get stateBytes(): number {
-    return this.states.bytes;
+    return this.states.bytes + this.recents.bytes;
   }
 
   /**
@@ -160,13 +173,14 @@ export class Sequencer {
    * again): they are then looked up in durable storage and reported in `messages` once more.
    */
   forgetStored(): void {
-    this.states.clear();
+    this.close();
     this.distrustFirstSendsUntilNow();
   }
 
   /** Drops all state (the partition was lost). */
   close(): void {
     this.states.clear();
+    this.recents.clear();
   }
 
   /**
@@ -223,11 +237,13 @@ export class Sequencer {
   }
 
   private forget(conversationId: string): void {
+    this.recents.delete(conversationId);
     if (this.states.delete(conversationId)) this.forgetHook(conversationId);
   }
 
   private async sequence(conversationId: string, records: MessageRecord[], epoch: string): Promise<ConversationOutcome> {
     const state = await this.state(conversationId);
+    const recent = this.recentOf(conversationId);
     const out: ConversationOutcome = { messages: [], poisoned: [], duplicates: 0 };
     const poison = (record: MessageRecord, reason: string) => out.poisoned.push({ record, reason });
 
@@ -238,9 +254,9 @@ export class Sequencer {
         record.body,
         record.attachments?.map((a) => a.attachment_id),
       );
-      const recent = state.recent.get(record.message_id);
-      if (!recent) pending.push({ record, hash });
-      else if (sameContent(recent, record, hash)) out.duplicates++;
+      const stored = recent.byId.get(record.message_id);
+      if (!stored) pending.push({ record, hash });
+      else if (sameContent(stored, record, hash)) out.duplicates++;
       else poison(record, `message_id ${record.message_id} is already stored with a different sender, client_msg_id or body`);
     }
     if (pending.length === 0) return out;
@@ -278,7 +294,7 @@ export class Sequencer {
         known.push(toMessage(record, own.seq, epoch));
         continue;
       }
-      if (this.isRecentResend(state, record, hash) || (await this.isResend(record, hash, freshByKey.get(key) ?? [], durable, isStored))) {
+      if (isRecentResend(recent, record, hash) || (await this.isResend(record, hash, freshByKey.get(key) ?? [], durable, isStored))) {
         out.duplicates++;
         continue;
       }
@@ -309,8 +325,8 @@ export class Sequencer {
       state.lastSeq = Math.max(state.lastSeq, ...fresh.map((s) => s.seq));
     }
     out.messages = [...known, ...freshMessages].sort((a, b) => a.seq - b.seq);
-    for (const m of out.messages) this.remember(state, m, seen.get(m.message_id)!.hash);
-    this.states.resize(conversationId);
+    for (const m of out.messages) this.remember(recent, m, seen.get(m.message_id)!.hash);
+    this.recents.resize(conversationId);
     return out;
   }
 
@@ -329,42 +345,48 @@ export class Sequencer {
     return false;
   }
 
-  /** A recently stored message with the same sender, client_msg_id and body under another message_id, within the window. */
-  private isRecentResend(state: ConversationState, record: MessageRecord, hash: string): boolean {
-    const id = state.recentByKey.get(clientKey(record));
-    const recent = id === undefined ? undefined : state.recent.get(id);
-    return (
-      id !== record.message_id &&
-      recent !== undefined &&
-      sameContent(recent, record, hash) &&
-      Math.abs(recent.created_at - record.created_at) <= DEDUP_WINDOW_MS
-    );
-  }
-
-  private remember(state: ConversationState, m: ChatMessage, hash: string): void {
-    this.dropRecent(state, m.message_id);
+  private remember(recent: RecentMessages, m: ChatMessage, hash: string): void {
+    dropRecent(recent, m.message_id);
     const entry: Recent = { seq: m.seq, sender_id: m.sender_id, client_msg_id: m.client_msg_id, body_sha256: hash, created_at: m.created_at };
-    state.recent.set(m.message_id, entry);
-    state.recentByKey.set(clientKey(m), m.message_id);
-    state.recentBytes += recentEntryBytes(m.message_id, entry);
-    while (state.recent.size > this.recentPerConversation) this.dropRecent(state, state.recent.keys().next().value as string);
+    recent.byId.set(m.message_id, entry);
+    recent.byKey.set(clientKey(m), m.message_id);
+    recent.bytes += recentEntryBytes(m.message_id, entry);
+    while (recent.byId.size > this.recentPerConversation) dropRecent(recent, recent.byId.keys().next().value as string);
   }
 
-  private dropRecent(state: ConversationState, messageId: string): void {
-    const r = state.recent.get(messageId);
-    if (!r) return;
-    state.recent.delete(messageId);
-    state.recentBytes -= recentEntryBytes(messageId, r);
-    if (state.recentByKey.get(clientKey(r)) === messageId) state.recentByKey.delete(clientKey(r));
+  /** The conversation's recent messages (empty when never known or dropped), kept in the LRU. */
+  private recentOf(conversationId: string): RecentMessages {
+    const known = this.recents.get(conversationId);
+    if (known) return known;
+    const recent: RecentMessages = { byId: new Map(), byKey: new Map(), bytes: 0 };
+    this.recents.set(conversationId, recent);
+    return recent;
   }
 
   private async state(conversationId: string): Promise<ConversationState> {
     const cached = this.states.get(conversationId);
     if (cached) return cached;
-    const state: ConversationState = { lastSeq: await this.deps.messages.lastSeq(conversationId), recent: new Map(), recentByKey: new Map(), recentBytes: 0 };
+    const state: ConversationState = { lastSeq: await this.deps.messages.lastSeq(conversationId) };
     this.states.set(conversationId, state);
     return state;
   }
+}
+
+/** A recently stored message with the same sender, client_msg_id and body under another message_id, within the window. */
+function isRecentResend(recent: RecentMessages, record: MessageRecord, hash: string): boolean {
+  const id = recent.byKey.get(clientKey(record));
+  const stored = id === undefined ? undefined : recent.byId.get(id);
+  return (
+    id !== record.message_id && stored !== undefined && sameContent(stored, record, hash) && Math.abs(stored.created_at - record.created_at) <= DEDUP_WINDOW_MS
+  );
+}
+
+function dropRecent(recent: RecentMessages, messageId: string): void {
+  const r = recent.byId.get(messageId);
+  if (!r) return;
+  recent.byId.delete(messageId);
+  recent.bytes -= recentEntryBytes(messageId, r);
+  if (recent.byKey.get(clientKey(r)) === messageId) recent.byKey.delete(clientKey(r));
 }
 
 function sameContent(stored: { sender_id: string; client_msg_id: string; body_sha256: string }, record: MessageRecord, hash: string): boolean {
