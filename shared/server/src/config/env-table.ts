@@ -299,7 +299,7 @@ export const ENV_TABLE = {
   SEQUENCER_STATE_MAX_BYTES: v(
     int(1024 * 1024, 16 * 1024 * 1024 * 1024),
     '67108864',
-    "Approximate heap budget of the sequencer's per-conversation state (least recently used conversations are dropped and re-read from Cassandra).",
+    "Approximate heap budget of the sequencer's per-conversation state, half for last seqs (least recently used conversations are dropped and re-read from Cassandra), half for recently stored message ids (a fast path, dropped first).",
   ),
   MEMBERSHIP_CACHE_MAX_BYTES: v(
     int(1024 * 1024, 16 * 1024 * 1024 * 1024),
