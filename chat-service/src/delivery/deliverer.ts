@@ -12,8 +12,9 @@ export interface DeliveryMetrics {
 
 /**
  * Real-time delivery: one delivery per (message, gateway holding members), all of a gateway's in
- * one Redis publish per call (GatewayEventPublisher); each gateway fans out to its local sockets. Best effort on top of durable storage: a device that misses a
- * publish (gateway restart, Redis blip) sees a seq gap or resumes, and fills it from history (G4).
+ * one Redis publish per call (GatewayEventPublisher); each gateway fans out to its local sockets.
+ * Best effort on top of durable storage: a device that misses a publish (gateway restart, Redis
+ * blip) sees a seq gap or resumes, and fills it from history (G4).
  * A whole chunk of messages costs one routing lookup and one publish pipeline. Publishes Redis
  * refuses are counted and logged (never their content), then the call rejects.
  */

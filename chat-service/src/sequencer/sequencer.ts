@@ -103,7 +103,7 @@ function recentEntryBytes(messageId: string, r: Recent): number {
   return 2 * RECENT_ENTRY_OVERHEAD + 2 * stringBytes(messageId) + 2 * stringBytes(r.sender_id) + 2 * stringBytes(r.client_msg_id) + stringBytes(r.body_sha256);
 }
 const stateBytes = (conversationId: string): number => 200 + stringBytes(conversationId);
-const recentBytes = (conversationId: string, recent: RecentMessages): number => 200 + stringBytes(conversationId) + recent.bytes;
+const recentBytes = (conversationId: string, recent: RecentMessages): number => stateBytes(conversationId) + recent.bytes;
 
 /**
  * Assigns the dense per-conversation seq (G3) in Kafka order and persists the messages, for the
