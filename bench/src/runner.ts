@@ -13,6 +13,7 @@ import { groupFanout } from './scenarios/group-fanout.js';
 import { inboxSync } from './scenarios/inbox-sync.js';
 import { presence } from './scenarios/presence.js';
 import { reconnectStorm } from './scenarios/reconnect-storm.js';
+import { throughput } from './scenarios/throughput.js';
 
 export const SCENARIOS: Record<string, Scenario> = {
   connections,
@@ -21,6 +22,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   'reconnect-storm': reconnectStorm,
   'inbox-sync': inboxSync,
   presence,
+  throughput,
 };
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));

@@ -31,6 +31,13 @@ describe('bench smoke (tiny scale)', () => {
     expect(failed(out).filter((f) => !f.startsWith('p99') && !f.startsWith('CPU'))).toEqual([]);
   });
 
+  it('throughput: every rate delivered and persisted with zero loss, product and bare pipeline', async () => {
+    const out = await tiny('throughput');
+    // Where the knees fall is not asserted at tiny scale on a shared 2-core machine; loss is.
+    expect(failed(out).filter((f) => !f.startsWith('knee'))).toEqual([]);
+    expect(out.result.metrics['knee, bare pipeline']).toBeDefined();
+  });
+
   it('connections: all held, no unexpected closes', async () => {
     const out = await tiny('connections');
     expect(failed(out).filter((f) => !f.startsWith('gateway RSS'))).toEqual([]);

@@ -1,8 +1,10 @@
 /**
  * Baseline: a bare uWebSockets.js server (same package and version as the gateway) with no auth,
  * no Redis, no routing. It accepts ws://127.0.0.1:<BARE_PORT>/ws, says hello, answers ping with
- * pong and subscribes every socket to one topic. Over IPC the coordinator asks it to publish a
- * burst to that topic, which gives the uWS publish rate to N subscribers on this machine.
+ * pong and subscribes every socket to one topic. Over IPC the coordinator asks it to publish to
+ * that topic: a burst (the uWS publish rate to N subscribers on this machine), or messages paced
+ * `intervalMs` apart (how long the same clients take to receive a publish when nothing queues:
+ * the floor for last-recipient latency).
  */
 import { performance } from 'node:perf_hooks';
 import type { MessageFrame } from '@chat/protocol';
@@ -51,6 +53,8 @@ interface PublishRequest {
   type: 'publish';
   count: number;
   tag: string;
+  /** Pause between publishes; absent or 0: back to back (a burst). */
+  intervalMs?: number;
 }
 
 process.on('message', (req: PublishRequest) => {
@@ -75,8 +79,10 @@ process.on('message', (req: PublishRequest) => {
     app.publish(TOPIC, frame, false);
     publishMs += performance.now() - started;
     k++;
-    if (k < req.count) setImmediate(step);
-    else process.send?.({ id: req.id, subscribers, publishMs });
+    if (k < req.count) {
+      if (req.intervalMs) setTimeout(step, req.intervalMs);
+      else setImmediate(step);
+    } else process.send?.({ id: req.id, subscribers, publishMs });
   };
   step();
 });

@@ -4,6 +4,11 @@ import { mergeEncoded, summarize, type LatencySummary } from '../report/histogra
 import type { CpuMeter } from '../system/proc-stats.js';
 import { collectStats, cpuFigures, round, waitReceived } from './common.js';
 
+/** product / bare, two decimals; infinite when the floor measured nothing. */
+export function ratio(product: number, bare: number): number {
+  return bare > 0 ? round(product / bare, 2) : Number.POSITIVE_INFINITY;
+}
+
 /** One measured stretch of open-loop sends at one rate (the product's or the bare pipeline's). */
 export interface Phase {
   name: string;
