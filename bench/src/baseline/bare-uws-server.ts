@@ -4,10 +4,12 @@
  * pong and subscribes every socket to one topic. Over IPC the coordinator asks it to publish to
  * that topic: a burst (the uWS publish rate to N subscribers on this machine), or messages paced
  * `intervalMs` apart (how long the same clients take to receive a publish when nothing queues:
- * the floor for last-recipient latency).
+ * the floor for last-recipient latency); or for its live heap after a full GC (the same
+ * measurement as the gateway's GET /debug/heap).
  */
 import { performance } from 'node:perf_hooks';
 import type { MessageFrame } from '@chat/protocol';
+import { measureLiveHeap } from '@chat/server/health';
 import uWS from 'uWebSockets.js';
 
 if (process.env.UWS_USE_FALLBACK !== undefined || !Function.prototype.toString.call(uWS.App).includes('[native code]')) {
@@ -56,8 +58,16 @@ interface PublishRequest {
   /** Pause between publishes; absent or 0: back to back (a burst). */
   intervalMs?: number;
 }
+interface HeapRequest {
+  id: number;
+  type: 'heap';
+}
 
-process.on('message', (req: PublishRequest) => {
+process.on('message', (req: PublishRequest | HeapRequest) => {
+  if (req.type === 'heap') {
+    process.send?.({ id: req.id, ...measureLiveHeap() });
+    return;
+  }
   if (req.type !== 'publish') return;
   const subscribers = app.numSubscribers(TOPIC);
   let k = 0;

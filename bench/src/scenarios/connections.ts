@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { createRedis } from '@chat/server/clients';
 import { createLogger } from '@chat/server/logger';
 import { ProcessGroup } from '../system/processes.js';
@@ -15,6 +16,37 @@ async function redisUsedMemory(url: string): Promise<number> {
   } finally {
     redis.disconnect();
   }
+}
+
+interface HeapFigures {
+  usedBytes: number;
+  totalBytes: number;
+}
+
+/** Sum of the gateways' live heap (GET /debug/heap: a full GC first) and heap capacity. */
+async function gatewayHeap(internalUrls: string[]): Promise<HeapFigures> {
+  const out: HeapFigures = { usedBytes: 0, totalBytes: 0 };
+  for (const url of internalUrls) {
+    const res = await fetch(`${url}/debug/heap`);
+    if (!res.ok) throw new Error(`${url}/debug/heap answered ${res.status}`);
+    const h = (await res.json()) as Partial<HeapFigures>;
+    if (typeof h.usedBytes !== 'number' || typeof h.totalBytes !== 'number') throw new Error(`${url}/debug/heap: unexpected body`);
+    out.usedBytes += h.usedBytes;
+    out.totalBytes += h.totalBytes;
+  }
+  return out;
+}
+
+/** The bare uWS server's live heap after a full GC, asked over IPC. */
+function bareHeap(bare: ChildProcess): Promise<HeapFigures> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('bare uWS server: no heap reply in 10 s')), 10_000);
+    bare.once('message', (m) => {
+      clearTimeout(timer);
+      resolve(m as HeapFigures);
+    });
+    bare.send({ id: 1, type: 'heap' });
+  });
 }
 
 function split(n: number, parts: number): number[] {
@@ -47,6 +79,7 @@ export const connections: Scenario = async (ctx) => {
     const bare = bareProcs.start('bare-uws', 'bench/dist/baseline/bare-uws-server.js', { BARE_PORT: String(barePort) }, true);
     await bareProcs.waitForPort('bare-uws', barePort);
     await sleep(300);
+    const bareHeapBefore = await bareHeap(bare);
     const bareBefore = sumRss([bare.pid!]);
     const bareShare = split(config.baselineConnections, workers);
     const bareConn = await fleet.all<'connect'>((w) => ({
@@ -59,17 +92,20 @@ export const connections: Scenario = async (ctx) => {
     }));
     await sleep(2000);
     const bareAfter = sumRss([bare.pid!]);
+    const bareHeapAfter = await bareHeap(bare);
     const bareOk = bareConn.reduce((n, c) => n + (c?.ok ?? 0), 0);
     const bareRssPerConn = bareOk > 0 ? (bareAfter - bareBefore) / bareOk : 0;
+    const bareHeapPerConn = bareOk > 0 ? (bareHeapAfter.usedBytes - bareHeapBefore.usedBytes) / bareOk : 0;
     await fleet.all<'close'>(() => ({ type: 'close' }));
     await bareProcs.stop();
-    ctx.log(`connections: bare uWS ${bareOk} connections, ${round(bareRssPerConn, 0)} B RSS/conn`);
+    ctx.log(`connections: bare uWS ${bareOk} connections, ${round(bareRssPerConn, 0)} B RSS/conn, ${round(bareHeapPerConn, 0)} B live heap/conn`);
 
     // --- the gateway
     sys = await startSystemFor(ctx, gateways);
     const running = sys;
     const gwPids = () => sys!.gatewayNames.map((n) => running.procs.pids()[n]!).filter((p) => p !== undefined);
     await sleep(1000);
+    const heapBefore = await gatewayHeap(running.gatewayInternalUrls);
     const rssBefore = sumRss(gwPids());
     const redisBefore = await redisUsedMemory(redisUrl);
     const meter = cpuMeter(() => running.procs.pids(), fleet);
@@ -104,13 +140,18 @@ export const connections: Scenario = async (ctx) => {
     meter.begin();
     const holds = await fleet.all<'hold'>(() => ({ type: 'hold', durationMs: holdMs, pingIntervalMs }));
     const holdCpu = meter.end();
+    // RSS first: the heap measurement's full GC may return memory to the system.
     const rssAfter = sumRss(gwPids());
+    const heapAfter = await gatewayHeap(running.gatewayInternalUrls);
     const redisAfter = await redisUsedMemory(redisUrl);
     const stats = await collectStats(fleet, false);
     const pingsSent = holds.reduce((n, h) => n + (h?.pingsSent ?? 0), 0);
     const pongs = holds.reduce((n, h) => n + (h?.pongs ?? 0), 0);
     const pingLatency = summarize(mergeEncoded(holds.map((h) => h?.pingHist ?? '').filter((s) => s !== '')));
     const rssPerConn = ok > 0 ? (rssAfter - rssBefore) / ok : 0;
+    const heapPerConn = ok > 0 ? (heapAfter.usedBytes - heapBefore.usedBytes) / ok : 0;
+    const heapCapacityPerConn = ok > 0 ? (heapAfter.totalBytes - heapBefore.totalBytes) / ok : 0;
+    const rssRatio = bareRssPerConn > 0 ? rssPerConn / bareRssPerConn : Number.NaN;
     const timeline = sumTimelines(conn.map((c) => c.perSecond));
     const crashed = sys.procs.crashed();
 
@@ -130,7 +171,10 @@ export const connections: Scenario = async (ctx) => {
       'gateway RSS after (sum, MiB)': round(rssAfter / 2 ** 20, 1),
       'gateway RSS per connection (B)': round(rssPerConn, 0),
       'bare uWS RSS per connection (B)': round(bareRssPerConn, 0),
-      'gateway / bare uWS RSS per connection': bareRssPerConn > 0 ? round(rssPerConn / bareRssPerConn, 2) : 'n/a',
+      'gateway / bare uWS RSS per connection': Number.isFinite(rssRatio) ? round(rssRatio, 2) : 'n/a',
+      'gateway live heap per connection (B, after full GC)': round(heapPerConn, 0),
+      'gateway heap capacity (V8 total) growth per connection (B, after full GC)': round(heapCapacityPerConn, 0),
+      'bare uWS live heap per connection (B, after full GC)': round(bareHeapPerConn, 0),
       'Redis used_memory growth per connection (B)': ok > 0 ? round((redisAfter - redisBefore) / ok, 0) : 0,
       ...Object.fromEntries(Object.entries(cpuFigures(rampCpu, ok, 'connection')).map(([k, v]) => [`ramp: ${k}`, v])),
       ...Object.fromEntries(Object.entries(cpuFigures(holdCpu, 0, '')).map(([k, v]) => [`hold: ${k}`, v])),
@@ -144,10 +188,17 @@ export const connections: Scenario = async (ctx) => {
         stats.unexpectedCloses === 0,
       ),
       target('gateway RSS per connection', '≤ 2048 B', `${round(rssPerConn, 0)} B (bare uWS ${round(bareRssPerConn, 0)} B)`, rssPerConn <= 2048 && ok > 0),
+      target(
+        'gateway / bare uWS RSS per connection (same run)',
+        '≤ 2',
+        Number.isFinite(rssRatio) ? `${round(rssRatio, 2)} (live heap ${round(heapPerConn, 0)} B vs ${round(bareHeapPerConn, 0)} B)` : 'n/a',
+        Number.isFinite(rssRatio) && rssRatio <= 2 && ok > 0,
+      ),
       target('no system process crashed', 'none', crashed.length ? crashed.join(', ') : 'none', crashed.length === 0),
     ];
     const notes = [
       'RSS per connection = (sum of gateway VmRSS after the hold − before the ramp) / connections; distinct users, one connection each.',
+      'Live heap per connection = (sum of V8 heap used after a full GC, GET /debug/heap, after the hold − before the ramp) / connections; the bare server is measured the same way over IPC. Heap capacity = the same for V8 total heap size.',
       `Bare uWS baseline: one process, ${config.baselineConnections} connections (one shard's share), same clients, same run.`,
       'Redis registry cost = growth of Redis used_memory during ramp+hold / connections (Redis is shared: other keys may move it).',
       'Connect latency = WebSocket start → hello frame (TCP + upgrade + JWT verification + Redis registration).',

@@ -23,9 +23,14 @@ export interface RunningSystem {
   procs: ProcessGroup;
   gatewayUrls: string[];
   gatewayNames: string[];
+  /** Each gateway's internal listener (/metrics, /debug/heap), in gatewayNames order. */
+  gatewayInternalUrls: string[];
   chatUrl: string;
   env: Record<string, string>;
 }
+
+/** Gateway i's internal listener is on gatewayBasePort + this + i (shards stay below it). */
+const GATEWAY_INTERNAL_PORT_OFFSET = 20;
 
 /** The presence-service instances' ports (two, as `npm start` runs). */
 export function presencePorts(o: Pick<SystemOptions, 'chatPort'>): number[] {
@@ -78,6 +83,7 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
       sequencerInternalPort: o.chatPort + 2,
       chatInternalPort: o.chatPort + 3,
       gatewayPorts: Array.from({ length: o.gateways }, (_, i) => o.gatewayBasePort + i),
+      gatewayInternalPorts: Array.from({ length: o.gateways }, (_, i) => o.gatewayBasePort + GATEWAY_INTERNAL_PORT_OFFSET + i),
       sequencerRoles: o.sequencerRoles ?? 'sequencer',
       names: { api: 'chat-service', presence: 'presence-service' },
       gatewayId: (name) => `bench-${o.runId}-${name}`,
@@ -91,7 +97,8 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     for (const p of gateways) await procs.waitForPort(p.name, p.port!, 60_000);
     const gatewayUrls = gateways.map((p) => `ws://127.0.0.1:${p.port!}/ws`);
     const gatewayNames = gateways.map((p) => p.name);
-    return { procs, gatewayUrls, gatewayNames, chatUrl: `http://127.0.0.1:${o.chatPort}`, env };
+    const gatewayInternalUrls = gateways.map((p) => `http://127.0.0.1:${p.env.GATEWAY_INTERNAL_PORT}`);
+    return { procs, gatewayUrls, gatewayNames, gatewayInternalUrls, chatUrl: `http://127.0.0.1:${o.chatPort}`, env };
   } catch (err) {
     await procs.stop();
     throw err;

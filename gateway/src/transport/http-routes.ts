@@ -1,5 +1,5 @@
 import { Errors } from '@chat/protocol';
-import type { Readiness } from '@chat/server/health';
+import { measureLiveHeap, type Readiness } from '@chat/server/health';
 import type { Logger } from '@chat/server/logger';
 import type { MetricsRegistry } from '../gateway-metrics.js';
 import { guardHttp } from './http-guard.js';
@@ -7,7 +7,7 @@ import { replyError, replyText } from './http-replies.js';
 import type { TemplatedApp } from './uws.js';
 
 export interface InternalRouteDeps {
-  /** Serves GET /metrics when set. */
+  /** Serves GET /metrics and GET /debug/heap when set. */
   metricsRegistry: MetricsRegistry | undefined;
   connections(): number;
   isDraining(): boolean;
@@ -18,8 +18,9 @@ export interface InternalRouteDeps {
 
 /**
  * The internal listener (GATEWAY_INTERNAL_HOST:GATEWAY_INTERNAL_PORT): GET /healthz (503 while
- * draining), GET /livez, GET /readyz (503 while a dependency fails or draining), GET /metrics, and
- * a JSON 404 for everything else. Never on the public port.
+ * draining), GET /livez, GET /readyz (503 while a dependency fails or draining), GET /metrics,
+ * GET /debug/heap (a full GC, then the live heap in bytes: for capacity measurements), and a JSON
+ * 404 for everything else. Never on the public port.
  */
 export function registerInternalRoutes(app: TemplatedApp, deps: InternalRouteDeps): void {
   app.get(
@@ -66,6 +67,13 @@ export function registerInternalRoutes(app: TemplatedApp, deps: InternalRouteDep
             if (!aborted) res.cork(() => replyError(res, Errors.INTERNAL));
           },
         );
+      }),
+    );
+    app.get(
+      '/debug/heap',
+      guardHttp(deps.log, (res) => {
+        const heap = measureLiveHeap();
+        replyText(res, 200, 'application/json', JSON.stringify({ ...heap, connections: deps.connections() }));
       }),
     );
   }

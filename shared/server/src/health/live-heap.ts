@@ -1,0 +1,29 @@
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/** V8 heap figures right after a full garbage collection. */
+export interface LiveHeap {
+  /** Bytes of live JavaScript objects (heap used after the collection). */
+  usedBytes: number;
+  /** Bytes V8 holds for the heap (committed capacity, live or not). */
+  totalBytes: number;
+  /** Bytes outside the heap owned by JavaScript objects (Buffers, ArrayBuffers). */
+  externalBytes: number;
+}
+
+let collect: (() => void) | undefined;
+
+/**
+ * Runs a full (blocking) garbage collection and reports what stays. For internal diagnostics
+ * only: on a heap of 100 MB the pause is tens of milliseconds. `--expose-gc` is switched on at
+ * the first call, so no process needs a start-up flag for it.
+ */
+export function measureLiveHeap(): LiveHeap {
+  if (!collect) {
+    setFlagsFromString('--expose-gc');
+    collect = runInNewContext('gc') as () => void;
+  }
+  collect();
+  const s = getHeapStatistics();
+  return { usedBytes: s.used_heap_size, totalBytes: s.total_heap_size, externalBytes: s.external_memory };
+}
