@@ -25,6 +25,7 @@ import { startSessionRefresher } from './delivery/session-refresher.js';
 import type { GatewaySocket, SocketData } from './transport/socket-data.js';
 import { flushReplies } from './transport/reply-writer.js';
 import { closeSocket, drainSlow, sendFrame, type SendPolicy } from './transport/socket-sender.js';
+import { TokenExpiry } from './transport/token-expiry.js';
 import { createUpgradeHandler, type AccessTokenVerifier } from './transport/upgrade-handler.js';
 import { assertNativeUws, uWS, type us_listen_socket } from './transport/uws.js';
 
@@ -64,8 +65,6 @@ export interface RunningGateway {
    */
   drain(): Promise<void>;
 }
-
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Starts a gateway on options.host:options.port; resolves once it is listening. */
 export async function startGateway(deps: GatewayDeps, options: GatewayOptions): Promise<RunningGateway> {
@@ -108,18 +107,8 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
   const frameHandler = new FrameHandler(deps.chat, presence, Math.floor(opts.maxBackpressureBytes / 4), deps.verifier);
   const rateLimits = deps.redis ? redisGatewayRateLimits(deps.redis, opts, log) : localGatewayRateLimits(opts);
   const penalties = new FloodPenalties();
-  const messages = new ClientMessages(frameHandler, metrics, log, opts, policy, rateLimits, penalties);
-
-  const scheduleExpiry = (ws: GatewaySocket): void => {
-    const data = ws.getUserData();
-    const ms = Math.max(0, Math.min(data.expiresAt - Date.now(), MAX_TIMER_MS));
-    data.expiryTimer = setTimeout(() => {
-      if (data.closed) return;
-      if (Date.now() >= data.expiresAt) closeSocket(ws, CloseCodes.TOKEN_EXPIRED);
-      else scheduleExpiry(ws);
-    }, ms);
-    data.expiryTimer.unref();
-  };
+  const tokenExpiry = new TokenExpiry();
+  const messages = new ClientMessages(frameHandler, metrics, log, opts, policy, rateLimits, penalties, tokenExpiry);
 
   app.ws<SocketData>('/ws', {
     maxPayloadLength: opts.hardMaxFrameBytes,
@@ -149,9 +138,9 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     open: (ws) => {
       const data = ws.getUserData();
       sessions.add(ws);
-      if (sessions.socketsOf(data.userId)?.size === 1) presenceWiring?.reporter.connected(data.userId);
+      if (sessions.socketCount(data.userId) === 1) presenceWiring?.reporter.connected(data.userId);
       metrics.markConnection();
-      scheduleExpiry(ws);
+      tokenExpiry.watch(ws);
       sendFrame(ws, { type: 'hello', protocol: PROTOCOL_VERSION, user_id: data.userId, connection_id: data.connectionId, gateway_id: opts.gatewayId }, policy);
       if (draining) sendFrame(ws, { type: 'reconnect', reason: 'server_restart', after_ms: 0 }, policy);
     },
@@ -166,11 +155,11 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
       data.closed = true;
       data.deferred = undefined;
       data.waitingReads = undefined;
-      clearTimeout(data.expiryTimer);
+      tokenExpiry.forget(ws);
       sessions.remove(ws);
       if (presenceWiring) {
         presenceWiring.hub.dropConnection(data.connectionId);
-        if (!sessions.socketsOf(data.userId)) presenceWiring.reporter.disconnected(data.userId);
+        if (sessions.socketCount(data.userId) === 0) presenceWiring.reporter.disconnected(data.userId);
       }
       metrics.markDisconnect(code);
       if (code === CloseCodes.SLOW_CONSUMER.code || code === 1006)
@@ -268,6 +257,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     await subscription.close();
     await registry.retireGateway(opts.gatewayId).catch((err: Error) => log.warn({ err }, 'retiring the gateway failed'));
     rateLimits.close();
+    tokenExpiry.stop();
     // Health answered 503 "draining" until here; now the internal listener goes too.
     if (internalSocket) {
       uWS.us_listen_socket_close(internalSocket);

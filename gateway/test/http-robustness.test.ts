@@ -70,8 +70,14 @@ describe('gateway HTTP listener under hostile input (real process)', () => {
     expect(service.running()).toBe(true);
   });
 
-  it('item 12: /metrics and /healthz are served on the internal port only', async () => {
-    for (const path of ['/metrics', '/healthz']) {
+  it('item 12: /metrics, /healthz and /debug/heap are served on the internal port only', async () => {
+    const heap = await rawRequest(internalPort, { method: 'GET', target: '/debug/heap', headers: [], body: '' });
+    expect(heap.status).toBe(200);
+    const live = JSON.parse(heap.body) as { usedBytes: number; totalBytes: number; connections: number };
+    expect(live.usedBytes).toBeGreaterThan(1_000_000);
+    expect(live.totalBytes).toBeGreaterThanOrEqual(live.usedBytes);
+    expect(live.connections).toBe(0);
+    for (const path of ['/metrics', '/healthz', '/debug/heap']) {
       const reply = await rawRequest(port, { method: 'GET', target: path, headers: [], body: '' });
       expect(reply.status, `public ${path}`).toBe(404);
       expect(problemWithReply(reply)).toBeUndefined();

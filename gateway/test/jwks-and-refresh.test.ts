@@ -23,17 +23,22 @@ let jwksServer: Server;
 let gateway: GatewayProcess;
 
 const now = (): number => Math.floor(Date.now() / 1000);
-const token = (key: KeyObject, kid: string, sub: string, ttlSeconds = 600): string =>
-  forgeToken({ alg: 'RS256', key }, { sub, iss: ISSUER, aud: AUDIENCE, iat: now(), exp: now() + ttlSeconds }, { kid });
+const tokenUntil = (key: KeyObject, kid: string, sub: string, exp: number): string =>
+  forgeToken({ alg: 'RS256', key }, { sub, iss: ISSUER, aud: AUDIENCE, iat: now(), exp }, { kid });
+const token = (key: KeyObject, kid: string, sub: string, ttlSeconds = 600): string => tokenUntil(key, kid, sub, now() + ttlSeconds);
 
 /** A raw socket that records frames (listening from the start: hello may come with the upgrade) and its close code. */
-async function open(t: string): Promise<{ ws: WebSocket; frames: Record<string, unknown>[]; closed: () => number | null }> {
+async function open(t: string): Promise<{ ws: WebSocket; frames: Record<string, unknown>[]; closed: () => number | null; closedAt: () => number | null }> {
   const ws = new WebSocket(gateway.url, { headers: { authorization: `Bearer ${t}` } });
   const frames: Record<string, unknown>[] = [];
   let code: number | null = null;
+  let closedAt: number | null = null;
   let refused: number | undefined;
   ws.on('message', (d) => frames.push(JSON.parse(d.toString()) as Record<string, unknown>));
-  ws.on('close', (c) => (code = c));
+  ws.on('close', (c) => {
+    code = c;
+    closedAt = Date.now();
+  });
   ws.on('unexpected-response', (_req, res) => {
     refused = res.statusCode;
     res.resume();
@@ -42,7 +47,7 @@ async function open(t: string): Promise<{ ws: WebSocket; frames: Record<string, 
   ws.on('error', () => undefined);
   await waitFor(() => refused !== undefined || frames.some((f) => f.type === 'hello'), 10_000, 'hello');
   if (refused !== undefined) throw new Error(`upgrade refused with ${refused}`);
-  return { ws, frames, closed: () => code };
+  return { ws, frames, closed: () => code, closedAt: () => closedAt };
 }
 const reply = async (c: Awaited<ReturnType<typeof open>>, ref: string) => {
   await waitFor(() => c.frames.some((f) => f.ref === ref), 10_000, `reply to ${ref}`);
@@ -139,10 +144,21 @@ describe('in-band token refresh', () => {
     c.ws.close();
   }, 30_000);
 
-  it('without a refresh the connection is closed at expiry with 4500 token_expired', async () => {
-    const c = await open(token(keyB.privateKey, 'b', 'dave', 2));
-    await waitFor(() => c.closed() !== null, 15_000, 'the expiry close');
-    expect(c.closed()).toBe(4500);
+  it('without a refresh each connection is closed at its own exp with 4500 token_expired, the later-opened earlier-expiring one first', async () => {
+    const expDave = now() + 3;
+    const dave = await open(tokenUntil(keyB.privateKey, 'b', 'dave', expDave));
+    const expErin = now() + 2;
+    const erin = await open(tokenUntil(keyB.privateKey, 'b', 'erin', expErin));
+    await waitFor(() => dave.closed() !== null && erin.closed() !== null, 15_000, 'the expiry closes');
+    expect([dave.closed(), erin.closed()]).toEqual([4500, 4500]);
+    // At exp (ms resolution on the server), not before; the slack is for a loaded machine.
+    for (const [c, exp] of [
+      [dave, expDave],
+      [erin, expErin],
+    ] as const) {
+      expect(c.closedAt()).toBeGreaterThanOrEqual(exp * 1000);
+      expect(c.closedAt()).toBeLessThan(exp * 1000 + 1000);
+    }
   }, 30_000);
 
   it('the SDK refreshes before exp on the open connection: same connection, no close, fresh tokens fetched', async () => {

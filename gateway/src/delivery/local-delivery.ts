@@ -26,10 +26,8 @@ export class LocalDelivery {
     const now = Date.now();
     let delivered = 0;
     for (const userId of userIds) {
-      const sockets = this.sessions.socketsOf(userId);
-      if (!sockets) continue;
       // Written socket by socket (a user has a few): each buffer is checked right before its write.
-      for (const ws of [...sockets]) {
+      for (const ws of this.sessions.socketsOf(userId)) {
         if (!admitBytes(ws, bytes, this.policy) || !writeText(ws, frame, this.policy)) continue;
         delivered++;
         if (conversationId !== undefined) noteActive(ws, conversationId, now);

@@ -1,30 +1,46 @@
 import type { GatewaySocket } from '../transport/socket-data.js';
 
-/** The sockets open on this gateway, by user and by connection id. Synchronous, in-memory. */
+/**
+ * The sockets open on this gateway, by user and by connection id. Synchronous, in-memory. A user
+ * with one socket (nearly every user) maps to the socket itself; a Set (about 150 bytes) is made
+ * only for a user's second socket.
+ */
 export class LocalSessions {
-  private readonly byUser = new Map<string, Set<GatewaySocket>>();
+  private readonly byUser = new Map<string, GatewaySocket | Set<GatewaySocket>>();
   private readonly byConnection = new Map<string, GatewaySocket>();
 
   add(ws: GatewaySocket): void {
     const { userId, connectionId } = ws.getUserData();
-    let set = this.byUser.get(userId);
-    if (!set) this.byUser.set(userId, (set = new Set()));
-    set.add(ws);
+    const mine = this.byUser.get(userId);
+    if (mine === undefined) this.byUser.set(userId, ws);
+    else if (mine instanceof Set) mine.add(ws);
+    else if (mine !== ws) this.byUser.set(userId, new Set([mine, ws]));
     this.byConnection.set(connectionId, ws);
   }
 
   remove(ws: GatewaySocket): void {
     const { userId, connectionId } = ws.getUserData();
-    const set = this.byUser.get(userId);
-    if (set) {
-      set.delete(ws);
-      if (set.size === 0) this.byUser.delete(userId);
+    const mine = this.byUser.get(userId);
+    if (mine === ws) this.byUser.delete(userId);
+    else if (mine instanceof Set) {
+      mine.delete(ws);
+      if (mine.size === 1) this.byUser.set(userId, mine.values().next().value!);
     }
     if (this.byConnection.get(connectionId) === ws) this.byConnection.delete(connectionId);
   }
 
-  socketsOf(userId: string): ReadonlySet<GatewaySocket> | undefined {
-    return this.byUser.get(userId);
+  /** The user's open sockets (a new array: writing to them may close some); empty when none. */
+  socketsOf(userId: string): GatewaySocket[] {
+    const mine = this.byUser.get(userId);
+    if (mine === undefined) return [];
+    return mine instanceof Set ? [...mine] : [mine];
+  }
+
+  /** How many sockets the user has open here. */
+  socketCount(userId: string): number {
+    const mine = this.byUser.get(userId);
+    if (mine === undefined) return 0;
+    return mine instanceof Set ? mine.size : 1;
   }
 
   connection(connectionId: string): GatewaySocket | undefined {

@@ -23,6 +23,7 @@ import type { GatewayRateLimits } from './gateway-rate-limits.js';
 import type { ResolvedGatewayOptions } from '../gateway-options.js';
 import { recordInvalidFrame } from './invalid-frames.js';
 import type { GatewaySocket } from '../transport/socket-data.js';
+import type { TokenExpiry } from '../transport/token-expiry.js';
 import { hasDeferredReplies, sendReply } from '../transport/reply-writer.js';
 import { closeSocket, isShut, type SendPolicy } from '../transport/socket-sender.js';
 
@@ -62,6 +63,8 @@ export class ClientMessages {
     private readonly rateLimits: GatewayRateLimits,
     /** Where a connection closed with 4502 leaves its user, so reconnecting buys no fresh frame budget. */
     private readonly penalties: FloodPenalties,
+    /** Moves a socket's 4500 close later when it refreshes its token in band. */
+    private readonly tokenExpiry: Pick<TokenExpiry, 'extend'>,
   ) {}
 
   onMessage(ws: GatewaySocket, message: ArrayBuffer, isBinary: boolean): void {
@@ -156,10 +159,7 @@ export class ClientMessages {
         this.metrics.markRateLimited('presence_ids');
         reply = errorFrameFor(rateLimited(wait, 'too many presence subscriptions by this user'), frame.ref);
       } else {
-        // The expiry timer (gateway.ts) re-reads expiresAt when it fires: moving it is enough.
-        const renewExpiry = (expiresAt: number): void => {
-          if (expiresAt > data.expiresAt) data.expiresAt = expiresAt;
-        };
+        const renewExpiry = (expiresAt: number): void => this.tokenExpiry.extend(ws, expiresAt);
         reply = await this.handler.handle({ userId: data.userId, connectionId: data.connectionId, renewExpiry }, frame);
       }
     } catch (err) {

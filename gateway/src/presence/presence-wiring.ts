@@ -46,7 +46,7 @@ export function startPresenceWiring(
   const reporter = new PresenceReporter(
     client,
     () => sessions.userIds(),
-    (userId) => sessions.socketsOf(userId) !== undefined,
+    (userId) => sessions.socketCount(userId) > 0,
     log.child({ component: 'presence-reporter' }),
     { gatewayId: opts.gatewayId, heartbeatMs: opts.sessionRefreshSeconds * 1000 },
   );

@@ -25,7 +25,8 @@ export interface SocketData {
   /** Frames in the current RATE_FRAMES_PER_CONNECTION window (see takeFrame). */
   frames: number;
   frameWindowStart: number;
-  expiryTimer: NodeJS.Timeout | undefined;
+  /** Position in the gateway's token-expiry queue (TokenExpiry); -1 when not queued. */
+  expiryIndex: number;
   /** A slow consumer: nothing more is written; closed with 4400 once its backlog drained. */
   slow: boolean;
   /** Replies waiting for room in the send buffer, oldest first (undefined when none). */
@@ -51,7 +52,7 @@ export function newSocketData(userId: string, connectionId: string, expiresAt: n
     inflight: 0,
     frames: 0,
     frameWindowStart: 0,
-    expiryTimer: undefined,
+    expiryIndex: -1,
     slow: false,
     deferred: undefined,
     readsInFlight: 0,
