@@ -28,4 +28,6 @@ COPY --from=build /app/gateway/dist gateway/dist
 USER node
 EXPOSE 8081 8091
 STOPSIGNAL SIGTERM
-CMD ["node", "--enable-source-maps", "gateway/dist/main.js"]
+# V8 flags: GATEWAY_NODE_FLAGS in deploy/src/local/topology.ts (why, and what they were measured
+# to save); npm start and the benchmarks run the gateway with the same ones.
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=1", "gateway/dist/main.js"]

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../src/local/paths.js';
+import { GATEWAY_NODE_FLAGS } from '../src/local/topology.js';
 import { composeProblems, consistencyProblems, dockerfileProblems, readManifests, schemaProblems, type K8sObject } from './support/manifest-checks.js';
 
 // Deployment artifacts checked without a cluster or a container engine: Kubernetes objects against
@@ -141,6 +142,16 @@ describe('Dockerfiles (deploy/docker)', () => {
   it('one per service plus the bootstrap, each multi-stage with a non-root final stage', () => {
     expect(dockerfiles).toEqual(['chat-service.Dockerfile', 'gateway.Dockerfile', 'migrate.Dockerfile', 'notifier.Dockerfile', 'presence-service.Dockerfile']);
     expect(dockerfiles.flatMap((f) => dockerfileProblems(join(DOCKER, f)))).toEqual([]);
+  });
+
+  it('the gateway image runs node with the V8 flags the local topology and the benchmarks use (compose and Kubernetes run its CMD)', () => {
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(DOCKER, 'gateway.Dockerfile'), 'utf8'))?.[1];
+    expect(JSON.parse(cmd ?? 'null')).toEqual(['node', '--enable-source-maps', ...GATEWAY_NODE_FLAGS, 'gateway/dist/main.js']);
+    const k8s = readFileSync(join(K8S, 'gateway.yaml'), 'utf8');
+    const compose = readFileSync(COMPOSE, 'utf8');
+    // Neither overrides the image's command.
+    expect(k8s).not.toMatch(/^\s*(command|args):/m);
+    expect(parse(compose).services['gw-1'].command).toBeUndefined();
   });
 
   it('refuses a Dockerfile whose final stage runs as root', () => {

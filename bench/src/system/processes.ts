@@ -27,8 +27,8 @@ export class ProcessGroup {
     mkdirSync(logDir, { recursive: true });
   }
 
-  /** Starts `node <main>` with its output appended to <logDir>/<name>.log. */
-  start(name: string, main: string, env: Record<string, string>, ipc = false): ChildProcess {
+  /** Starts `node [nodeFlags] <main>` with its output appended to <logDir>/<name>.log. */
+  start(name: string, main: string, env: Record<string, string>, ipc = false, nodeFlags: readonly string[] = []): ChildProcess {
     const logFile = join(this.logDir, `${name}.log`);
     const fd = openSync(logFile, 'a');
     const opts = { cwd: this.repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', fd, fd, ...(ipc ? ['ipc'] : [])] as ('ignore' | number | 'ipc')[] };
@@ -36,7 +36,9 @@ export class ProcessGroup {
     const profile = process.env.BENCH_PROFILE_DIR
       ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`, `--cpu-prof-name=${name}.cpuprofile`]
       : [];
-    const child = ipc ? fork(join(this.repoRoot, main), [], { ...opts, execArgv: [] }) : spawn(process.execPath, [...profile, join(this.repoRoot, main)], opts);
+    const child = ipc
+      ? fork(join(this.repoRoot, main), [], { ...opts, execArgv: [...nodeFlags] })
+      : spawn(process.execPath, [...profile, ...nodeFlags, join(this.repoRoot, main)], opts);
     closeSync(fd);
     const m: Managed = { name, child, logFile, exited: false };
     everyChild.add(child);

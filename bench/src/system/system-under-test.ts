@@ -90,10 +90,10 @@ export async function startSystem(o: SystemOptions): Promise<RunningSystem> {
     });
     const gateways = processes.filter((p) => p.main === 'gateway/dist/main.js');
     // chat-service and presence-service first: gateways call them from their first connection on.
-    for (const p of processes.filter((p) => !gateways.includes(p))) procs.start(p.name, p.main, { ...env, ...p.env });
+    for (const p of processes.filter((p) => !gateways.includes(p))) procs.start(p.name, p.main, { ...env, ...p.env }, false, p.nodeFlags);
     await procs.waitForPort('chat-service', o.chatPort, 90_000);
     for (const p of processes.filter((p) => p.main === 'presence-service/dist/main.js')) await procs.waitForPort(p.name, p.port!, 60_000);
-    for (const p of gateways) procs.start(p.name, p.main, { ...env, ...p.env });
+    for (const p of gateways) procs.start(p.name, p.main, { ...env, ...p.env }, false, p.nodeFlags);
     for (const p of gateways) await procs.waitForPort(p.name, p.port!, 60_000);
     const gatewayUrls = gateways.map((p) => `ws://127.0.0.1:${p.port!}/ws`);
     const gatewayNames = gateways.map((p) => p.name);

@@ -12,9 +12,9 @@ export interface ServiceSpec {
   env?: Record<string, string>;
 }
 
-const node = (main: string, env: Record<string, string> = {}): Pick<ServiceSpec, 'command' | 'args' | 'main' | 'env'> => ({
+const node = (main: string, env: Record<string, string> = {}, nodeFlags: readonly string[] = []): Pick<ServiceSpec, 'command' | 'args' | 'main' | 'env'> => ({
   command: 'node',
-  args: ['--enable-source-maps', main],
+  args: ['--enable-source-maps', ...nodeFlags, main],
   main,
   env,
 });
@@ -36,7 +36,7 @@ export const SERVICES: readonly ServiceSpec[] = systemProcesses({
   gatewayPorts: [8081, 8082],
   gatewayInternalPorts: [8091, 8092],
   webClientPort: WEB_CLIENT_PORT,
-}).map((p) => ({ name: p.name, ...node(p.main, p.env) }));
+}).map((p) => ({ name: p.name, ...node(p.main, p.env, p.nodeFlags) }));
 
 export const CONNECT_HINT = [
   `browser chat client: http://127.0.0.1:${WEB_CLIENT_PORT} (sign in as any user id, e.g. alice in one tab and bob in another)`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONNECT_HINT, SERVICES, WEB_CLIENT_PORT } from './services.js';
-import { systemProcesses } from './topology.js';
+import { GATEWAY_NODE_FLAGS, systemProcesses } from './topology.js';
 
 const base = { chatHttpPort: 8080, chatInternalPort: 8085, sequencerInternalPort: 8084, presencePorts: [8083], gatewayPorts: [8081, 8082] };
 
@@ -10,6 +10,7 @@ describe('systemProcesses: the browser client', () => {
     expect(web).toEqual({
       name: 'web',
       main: 'shared/web-client/dist/server/main.js',
+      nodeFlags: [],
       port: 9000,
       env: { WEB_CLIENT_PORT: '9000', WEB_CLIENT_GATEWAY_URLS: 'ws://127.0.0.1:8081/ws,ws://127.0.0.1:8082/ws', WEB_CLIENT_API_URL: 'http://127.0.0.1:8080' },
     });
@@ -22,5 +23,13 @@ describe('systemProcesses: the browser client', () => {
   it('runs under npm start, whose start lines print its address', () => {
     expect(SERVICES.map((s) => s.name)).toContain('web');
     expect(CONNECT_HINT.join('\n')).toContain(`http://127.0.0.1:${WEB_CLIENT_PORT}`);
+  });
+});
+
+describe('systemProcesses: V8 flags', () => {
+  it('every gateway runs with GATEWAY_NODE_FLAGS, under npm start too; the other processes with none', () => {
+    for (const p of systemProcesses(base)) expect(p.nodeFlags).toEqual(p.main === 'gateway/dist/main.js' ? GATEWAY_NODE_FLAGS : []);
+    const gateway = SERVICES.find((s) => s.name === 'gw-1')!;
+    expect(gateway.args).toEqual(['--enable-source-maps', ...GATEWAY_NODE_FLAGS, 'gateway/dist/main.js']);
   });
 });

@@ -32,6 +32,8 @@ export interface SystemProcess {
   name: string;
   /** Main file relative to the repository root. */
   main: string;
+  /** Node/V8 flags of this process (before the main file); the images run the same. */
+  nodeFlags: readonly string[];
   /** Variables of this process on top of the shared ones. */
   env: Record<string, string>;
   /** The port that accepts connections once the process is up; absent: none to wait for. */
@@ -39,6 +41,16 @@ export interface SystemProcess {
 }
 
 const HOST = '127.0.0.1';
+
+/**
+ * V8 flags of every gateway process, here, in deploy/docker/gateway.Dockerfile's CMD (compose
+ * and Kubernetes run that image) and in the benchmarks. A gateway holds tens of thousands of
+ * idle sockets and allocates in bursts (connect ramps, refreshes); V8's young generation grows to
+ * its maximum (2 × 16 MB semi-spaces by default on 64-bit) in such a burst and keeps it, which
+ * was about 2 KB per connection at 16,000 connections. A smaller cap keeps it small at the cost
+ * of more (cheap, short) scavenges; measured in the connections benchmark (README).
+ */
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1'];
 
 /** The processes of `t`, in start order (chat-service and presence-service before the gateways that call them). */
 export function systemProcesses(t: Topology): SystemProcess[] {
@@ -53,24 +65,31 @@ export function systemProcesses(t: Topology): SystemProcess[] {
     {
       name: names.api,
       main: chat,
+      nodeFlags: [],
       port: t.chatHttpPort,
       env: { CHAT_SERVICE_ROLES: 'api', CHAT_HTTP_PORT: String(t.chatHttpPort), CHAT_INTERNAL_PORT: String(t.chatInternalPort) },
     },
-    { name: names.sequencer, main: chat, env: { CHAT_SERVICE_ROLES: t.sequencerRoles ?? 'sequencer', CHAT_INTERNAL_PORT: String(t.sequencerInternalPort) } },
+    {
+      name: names.sequencer,
+      main: chat,
+      nodeFlags: [],
+      env: { CHAT_SERVICE_ROLES: t.sequencerRoles ?? 'sequencer', CHAT_INTERNAL_PORT: String(t.sequencerInternalPort) },
+    },
   ];
   // Presence state lives in Redis; instances share it and gateways spread their calls over them.
   t.presencePorts.forEach((port, i) => {
     const name = t.presencePorts.length > 1 ? `${names.presence}-${i + 1}` : names.presence;
-    out.push({ name, main: 'presence-service/dist/main.js', port, env: { PRESENCE_HTTP_PORT: String(port) } });
+    out.push({ name, main: 'presence-service/dist/main.js', nodeFlags: [], port, env: { PRESENCE_HTTP_PORT: String(port) } });
   });
   // Pushes to offline users; without FCM credentials it logs what it would push (a local fake FCM).
   if (t.notifierInternalPort !== undefined)
-    out.push({ name: names.notifier, main: 'notifier/dist/main.js', env: { NOTIFIER_INTERNAL_PORT: String(t.notifierInternalPort) } });
+    out.push({ name: names.notifier, main: 'notifier/dist/main.js', nodeFlags: [], env: { NOTIFIER_INTERNAL_PORT: String(t.notifierInternalPort) } });
   t.gatewayPorts.forEach((port, i) => {
     const name = `gw-${i + 1}`;
     out.push({
       name,
       main: 'gateway/dist/main.js',
+      nodeFlags: GATEWAY_NODE_FLAGS,
       port,
       env: {
         ...backends,
@@ -85,6 +104,7 @@ export function systemProcesses(t: Topology): SystemProcess[] {
     out.push({
       name: names.web,
       main: 'shared/web-client/dist/server/main.js',
+      nodeFlags: [],
       port: t.webClientPort,
       env: {
         WEB_CLIENT_PORT: String(t.webClientPort),
