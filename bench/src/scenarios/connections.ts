@@ -21,21 +21,27 @@ async function redisUsedMemory(url: string): Promise<number> {
 interface HeapFigures {
   usedBytes: number;
   totalBytes: number;
+  /** Per V8 heap space: [used, committed] bytes (absent for the sums). */
+  spaces?: Record<string, [number, number]>;
 }
 
-/** Sum of the gateways' live heap (GET /debug/heap: a full GC first) and heap capacity. */
-async function gatewayHeap(internalUrls: string[]): Promise<HeapFigures> {
-  const out: HeapFigures = { usedBytes: 0, totalBytes: 0 };
+/** Each gateway's live heap (GET /debug/heap: a full GC first) and heap capacity, one after another. */
+async function gatewayHeaps(internalUrls: string[]): Promise<HeapFigures[]> {
+  const out: HeapFigures[] = [];
   for (const url of internalUrls) {
     const res = await fetch(`${url}/debug/heap`);
     if (!res.ok) throw new Error(`${url}/debug/heap answered ${res.status}`);
     const h = (await res.json()) as Partial<HeapFigures>;
     if (typeof h.usedBytes !== 'number' || typeof h.totalBytes !== 'number') throw new Error(`${url}/debug/heap: unexpected body`);
-    out.usedBytes += h.usedBytes;
-    out.totalBytes += h.totalBytes;
+    out.push({ usedBytes: h.usedBytes, totalBytes: h.totalBytes, ...(h.spaces ? { spaces: h.spaces } : {}) });
   }
   return out;
 }
+
+const sumHeaps = (hs: HeapFigures[]): HeapFigures => ({
+  usedBytes: hs.reduce((n, h) => n + h.usedBytes, 0),
+  totalBytes: hs.reduce((n, h) => n + h.totalBytes, 0),
+});
 
 /** The bare uWS server's live heap after a full GC, asked over IPC. */
 function bareHeap(bare: ChildProcess): Promise<HeapFigures> {
@@ -103,10 +109,12 @@ export const connections: Scenario = async (ctx) => {
     // --- the gateway
     sys = await startSystemFor(ctx, gateways);
     const running = sys;
-    const gwPids = () => sys!.gatewayNames.map((n) => running.procs.pids()[n]!).filter((p) => p !== undefined);
+    // In gatewayNames order; a gateway that exited counts 0.
+    const gatewayRss = (): number[] => running.gatewayNames.map((n) => running.procs.pids()[n]).map((pid) => (pid === undefined ? 0 : sumRss([pid])));
     await sleep(1000);
-    const heapBefore = await gatewayHeap(running.gatewayInternalUrls);
-    const rssBefore = sumRss(gwPids());
+    const heapsBefore = await gatewayHeaps(running.gatewayInternalUrls);
+    const rssEachBefore = gatewayRss();
+    const rssBefore = rssEachBefore.reduce((a, b) => a + b, 0);
     const redisBefore = await redisUsedMemory(redisUrl);
     const meter = cpuMeter(() => running.procs.pids(), fleet);
     meter.begin();
@@ -141,8 +149,25 @@ export const connections: Scenario = async (ctx) => {
     const holds = await fleet.all<'hold'>(() => ({ type: 'hold', durationMs: holdMs, pingIntervalMs }));
     const holdCpu = meter.end();
     // RSS first: the heap measurement's full GC may return memory to the system.
-    const rssAfter = sumRss(gwPids());
-    const heapAfter = await gatewayHeap(running.gatewayInternalUrls);
+    const rssEachAfter = gatewayRss();
+    const rssAfter = rssEachAfter.reduce((a, b) => a + b, 0);
+    const heapsAfter = await gatewayHeaps(running.gatewayInternalUrls);
+    const [heapBefore, heapAfter] = [sumHeaps(heapsBefore), sumHeaps(heapsAfter)];
+    // Connections are dealt round-robin, so each gateway holds ok / gateways of them (±1).
+    const perGateway = sys.gatewayNames.map((name, i) => {
+      const held = ok / gateways;
+      const perConn = (after: number | undefined, before: number | undefined) => round(((after ?? 0) - (before ?? 0)) / held, 0);
+      return {
+        name,
+        rssPerConnection: perConn(rssEachAfter[i], rssEachBefore[i]),
+        liveHeapPerConnection: perConn(heapsAfter[i]?.usedBytes, heapsBefore[i]?.usedBytes),
+        heapCapacityPerConnection: perConn(heapsAfter[i]?.totalBytes, heapsBefore[i]?.totalBytes),
+        // Where the capacity went: growth of each V8 space's committed size, per connection.
+        capacityPerConnectionBySpace: Object.fromEntries(
+          Object.entries(heapsAfter[i]?.spaces ?? {}).map(([space, [, size]]) => [space, perConn(size, heapsBefore[i]?.spaces?.[space]?.[1])]),
+        ),
+      };
+    });
     const redisAfter = await redisUsedMemory(redisUrl);
     const stats = await collectStats(fleet, false);
     const pingsSent = holds.reduce((n, h) => n + (h?.pingsSent ?? 0), 0);
@@ -175,6 +200,18 @@ export const connections: Scenario = async (ctx) => {
       'gateway live heap per connection (B, after full GC)': round(heapPerConn, 0),
       'gateway heap capacity (V8 total) growth per connection (B, after full GC)': round(heapCapacityPerConn, 0),
       'bare uWS live heap per connection (B, after full GC)': round(bareHeapPerConn, 0),
+      'per gateway: RSS / live heap / heap capacity per connection (B)': perGateway
+        .map((g) => `${g.name} ${g.rssPerConnection}/${g.liveHeapPerConnection}/${g.heapCapacityPerConnection}`)
+        .join(', '),
+      'per gateway: heap capacity growth per connection by V8 space (B)': perGateway
+        .map(
+          (g) =>
+            `${g.name} ${Object.entries(g.capacityPerConnectionBySpace)
+              .filter(([, v]) => v !== 0)
+              .map(([k, v]) => `${k.replace(/_space$/, '')} ${v}`)
+              .join(' ')}`,
+        )
+        .join('; '),
       'Redis used_memory growth per connection (B)': ok > 0 ? round((redisAfter - redisBefore) / ok, 0) : 0,
       ...Object.fromEntries(Object.entries(cpuFigures(rampCpu, ok, 'connection')).map(([k, v]) => [`ramp: ${k}`, v])),
       ...Object.fromEntries(Object.entries(cpuFigures(holdCpu, 0, '')).map(([k, v]) => [`hold: ${k}`, v])),
@@ -228,7 +265,7 @@ export const connections: Scenario = async (ctx) => {
         ],
       },
     ];
-    return { config, metrics, targets, charts, notes, details: { failures, timeline, closeCodes: stats.closeCodes } };
+    return { config, metrics, targets, charts, notes, details: { failures, timeline, closeCodes: stats.closeCodes, perGateway } };
   } finally {
     await fleet?.all<'close'>(() => ({ type: 'close' })).catch(() => undefined);
     await fleet?.stop();

@@ -1,4 +1,4 @@
-import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** V8 heap figures right after a full garbage collection. */
@@ -9,6 +9,8 @@ export interface LiveHeap {
   totalBytes: number;
   /** Bytes outside the heap owned by JavaScript objects (Buffers, ArrayBuffers). */
   externalBytes: number;
+  /** Per V8 heap space (new_space, old_space, code_space, large_object_space, …): [used, committed] bytes. */
+  spaces: Record<string, [used: number, size: number]>;
 }
 
 let collect: (() => void) | undefined;
@@ -25,5 +27,6 @@ export function measureLiveHeap(): LiveHeap {
   }
   collect();
   const s = getHeapStatistics();
-  return { usedBytes: s.used_heap_size, totalBytes: s.total_heap_size, externalBytes: s.external_memory };
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((sp): [string, [number, number]] => [sp.space_name, [sp.space_used_size, sp.space_size]]));
+  return { usedBytes: s.used_heap_size, totalBytes: s.total_heap_size, externalBytes: s.external_memory, spaces };
 }
