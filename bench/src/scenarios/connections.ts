@@ -226,7 +226,7 @@ export const connections: Scenario = async (ctx) => {
       ),
       target('gateway RSS per connection', '≤ 2048 B', `${round(rssPerConn, 0)} B (bare uWS ${round(bareRssPerConn, 0)} B)`, rssPerConn <= 2048 && ok > 0),
       target(
-        'gateway / bare uWS RSS per connection (same run)',
+        'gateway RSS per connection / bare uWS (same run)',
         '≤ 2',
         Number.isFinite(rssRatio) ? `${round(rssRatio, 2)} (live heap ${round(heapPerConn, 0)} B vs ${round(bareHeapPerConn, 0)} B)` : 'n/a',
         Number.isFinite(rssRatio) && rssRatio <= 2 && ok > 0,
