@@ -22,7 +22,7 @@ import { UnsupportedPresenceAndTyping, type PresenceAndTyping } from './presence
 import type { PresenceClient } from './backend/presence-client.js';
 import { startPresenceWiring, type PresenceWiring } from './presence/presence-wiring.js';
 import { startSessionRefresher } from './delivery/session-refresher.js';
-import type { GatewaySocket, SocketData } from './transport/socket-data.js';
+import type { SocketData } from './transport/socket-data.js';
 import { flushReplies } from './transport/reply-writer.js';
 import { closeSocket, drainSlow, sendFrame, type SendPolicy } from './transport/socket-sender.js';
 import { TokenExpiry } from './transport/token-expiry.js';
