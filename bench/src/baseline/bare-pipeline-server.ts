@@ -16,6 +16,7 @@ import { loadConfigVars } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
 import uWS from 'uWebSockets.js';
 import { BareBatchProducer } from './bare-batch-producer.js';
+import { BARE_WS_SETTINGS } from './bare-ws-settings.js';
 import { bareChannel, decodeBareEvent, type BareRecord } from './bare-pipeline-wire.js';
 
 if (process.env.UWS_USE_FALLBACK !== undefined || !Function.prototype.toString.call(uWS.App).includes('[native code]')) {
@@ -122,12 +123,7 @@ function onSend(ws: Socket, f: SendFrame): void {
 
 const app = uWS.App();
 app.ws<Conn>('/ws', {
-  compression: uWS.DISABLED,
-  maxPayloadLength: 64 * 1024,
-  maxBackpressure: 1024 * 1024,
-  closeOnBackpressureLimit: 1,
-  idleTimeout: 60,
-  sendPingsAutomatically: true,
+  ...BARE_WS_SETTINGS,
   upgrade: (res, req, context) => {
     const key = req.getHeader('sec-websocket-key');
     const protocol = req.getHeader('sec-websocket-protocol');

@@ -1,3 +1,5 @@
+import type { MessageRecord } from '@chat/protocol/internal';
+
 /**
  * Bare pipeline (the `direct` benchmark's floor): what its processes pass each other. The ingress
  * server produces one `BareRecord` per `send` to Kafka (keyed by conversation); the consumer
@@ -7,15 +9,8 @@
  * reads and refuses anything else.
  */
 
-/** One accepted send, as the ingress server writes it to Kafka. */
-export interface BareRecord {
-  conversation_id: string;
-  message_id: string;
-  sender_id: string;
-  client_msg_id: string;
-  body: string;
-  created_at: number;
-}
+/** One accepted send, as the ingress server writes it to Kafka: the product's record without its envelope and options. */
+export type BareRecord = Pick<MessageRecord, 'conversation_id' | 'message_id' | 'sender_id' | 'client_msg_id' | 'body' | 'created_at'>;
 
 /** The frames for some users of one delivering server (serialized `message` frames, in order). */
 export interface BareDelivery {

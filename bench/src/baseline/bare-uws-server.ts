@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { MessageFrame } from '@chat/protocol';
 import { measureLiveHeap } from '@chat/server/health';
 import uWS from 'uWebSockets.js';
+import { BARE_WS_SETTINGS } from './bare-ws-settings.js';
 
 if (process.env.UWS_USE_FALLBACK !== undefined || !Function.prototype.toString.call(uWS.App).includes('[native code]')) {
   process.stderr.write('bare-uws-server: uWebSockets.js is not the native binary; refusing to measure the fallback\n');
@@ -24,12 +25,7 @@ const decoder = new TextDecoder();
 
 const app = uWS.App();
 app.ws<{ n: number }>('/ws', {
-  compression: uWS.DISABLED,
-  maxPayloadLength: 64 * 1024,
-  maxBackpressure: 1024 * 1024,
-  closeOnBackpressureLimit: 1,
-  idleTimeout: 60,
-  sendPingsAutomatically: true,
+  ...BARE_WS_SETTINGS,
   upgrade: (res, req, context) => {
     // Read what the gateway reads before upgrading, so the per-connection work is comparable in kind.
     const key = req.getHeader('sec-websocket-key');
