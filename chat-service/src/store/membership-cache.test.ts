@@ -1,5 +1,5 @@
 import type { Redis } from '@chat/server/clients';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationStore } from './conversation-store.js';
 import { MembershipCache } from './membership-cache.js';
 
@@ -33,5 +33,100 @@ describe('MembershipCache memory', () => {
     expect(await cache.isMember('1', 'member-1-0')).toBe(true);
     expect(loads).toBe(2);
     expect(cache.bytes).toBe(0);
+  });
+});
+
+/** A store counting its loads, whose member reads take `membersNow()` at once and answer when released. */
+function gatedStore(membersNow: () => string[]) {
+  const state = { reads: 0, release: [] as (() => void)[] };
+  const gate = () => new Promise<void>((r) => state.release.push(r));
+  const store = {
+    get: async (cid: string) => {
+      state.reads++;
+      return { conversation_id: cid, kind: 'group', title: 't', created_by: 'u0', created_at: 1, epoch: 'e' };
+    },
+    members: async () => {
+      const snapshot = membersNow().map((user_id) => ({ user_id, role: 'member', joined_at: 1, joined_seq: 0 }));
+      await gate();
+      return snapshot;
+    },
+  } as unknown as ConversationStore;
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+  /** Lets every read started so far reach the gate, then answers them all. */
+  const releaseAll = async () => {
+    await tick();
+    while (state.release.length > 0) {
+      while (state.release.length > 0) state.release.shift()!();
+      await tick();
+    }
+  };
+  return { store, state, releaseAll };
+}
+
+describe('MembershipCache reloads', () => {
+  afterEach(() => vi.useRealTimers());
+  const opts = { channel: 'test:members-changed', ttlMs: 1000, staleMs: 1000, missTtlMs: 0 };
+
+  it('serves a list past its TTL at once while one background reload refreshes it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let members = ['a'];
+    const { store, state, releaseAll } = gatedStore(() => members);
+    const cache = new MembershipCache(store, {} as Redis, opts);
+    const first = cache.isMember('1', 'a');
+    await releaseAll();
+    expect(await first).toBe(true);
+    members = ['b'];
+    vi.advanceTimersByTime(1000); // past the TTL (jittered into its last quarter), inside the stale window
+    // Answered from the old list without waiting for storage, by as many callers as ask.
+    expect(await Promise.all([cache.isMember('1', 'a'), cache.isMember('1', 'a')])).toEqual([true, true]);
+    expect(state.reads).toBe(2); // one background reload for both
+    await releaseAll();
+    expect(await cache.isMember('1', 'b')).toBe(true);
+    expect(await cache.isMember('1', 'a')).toBe(false);
+  });
+
+  it('waits for the reload once the list is older than TTL + staleMs', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let members = ['a'];
+    const { store, releaseAll } = gatedStore(() => members);
+    const cache = new MembershipCache(store, {} as Redis, opts);
+    const first = cache.isMember('1', 'a');
+    await releaseAll();
+    await first;
+    members = ['b'];
+    vi.advanceTimersByTime(2001);
+    const answer = cache.isMember('1', 'a');
+    await releaseAll();
+    expect(await answer).toBe(false);
+  });
+
+  it('an invalidation during a load keeps that load from being cached', async () => {
+    let members = ['a'];
+    const { store, state, releaseAll } = gatedStore(() => members);
+    let onMessage: (channel: string, id: string) => void = () => undefined;
+    const sub = { on: (_: string, f: typeof onMessage) => (onMessage = f), subscribe: async () => undefined } as unknown as Redis;
+    const cache = new MembershipCache(store, {} as Redis, opts);
+    await cache.listen(sub);
+    const racing = cache.isMember('1', 'a');
+    await new Promise((r) => setTimeout(r, 0)); // it has read the list from before the change
+    members = ['b'];
+    onMessage(opts.channel, '1');
+    await releaseAll();
+    expect(await racing).toBe(true);
+    const after = cache.isMember('1', 'a'); // not answered from the discarded load: reads again
+    await releaseAll();
+    expect(await after).toBe(false);
+    expect(state.reads).toBe(2);
+  });
+
+  it('lists loaded together fall due at different times', async () => {
+    const { store, releaseAll } = gatedStore(() => ['a']);
+    const cache = new MembershipCache(store, {} as Redis, { ...opts, ttlMs: 1_000_000 });
+    const loads = Array.from({ length: 20 }, (_, i) => cache.get(String(i)));
+    await releaseAll();
+    const due = (await Promise.all(loads)).map((e) => e!.refreshAt - e!.loadedAt);
+    expect(new Set(due).size).toBeGreaterThan(1);
+    for (const d of due) expect(d).toBeGreaterThanOrEqual(750_000);
+    for (const d of due) expect(d).toBeLessThanOrEqual(1_000_000);
   });
 });

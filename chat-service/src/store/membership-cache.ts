@@ -4,8 +4,16 @@ import { ByteLru, stringBytes } from '../cache/byte-lru.js';
 import type { Conversation, ConversationStore } from './conversation-store.js';
 
 export interface MembershipCacheOptions {
-  /** How long a member list is trusted without an invalidation. @default 30000 */
+  /**
+   * How long a member list is trusted without an invalidation (each entry draws its own time in the
+   * last quarter of it, so lists loaded together are not reloaded together). @default 30000
+   */
   ttlMs?: number;
+  /**
+   * After `ttlMs`, how much longer the list is still served while a reload runs in the background;
+   * older than that, callers wait for the reload. @default 30000
+   */
+  staleMs?: number;
   /** Redis channel carrying "members of X changed" (RedisKeys.membersChanged). */
   channel: string;
   /** Approximate heap bytes of all cached entries (least recently used evicted; one over a quarter of it is not cached). @default MEMBERSHIP_CACHE_MAX_BYTES's default */
@@ -22,6 +30,8 @@ export interface MembershipEntry {
   /** Join points above 0 (members added after the start); see joinedSeqOf. */
   joinedSeqs: Map<string, number>;
   loadedAt: number;
+  /** When a reload is due (within the last quarter of the TTL after loadedAt). */
+  refreshAt: number;
 }
 type Entry = MembershipEntry;
 
@@ -33,13 +43,17 @@ export function joinedSeqOf(entry: Pick<MembershipEntry, 'joinedSeqs'>, userId: 
 /**
  * Conversation + member set cache shared by the send path and the sequencer. Every process that
  * changes membership publishes an invalidation; all processes drop their copy at once, and the
- * TTL bounds staleness if an invalidation is missed. An id with no conversation is remembered as
+ * TTL bounds staleness if an invalidation is missed. A list past its TTL is served while it is
+ * reloaded in the background (up to `staleMs`), so the send path never waits for a routine
+ * reload: with every conversation loaded at once, they would all expire at once and stall every
+ * send behind a wave of storage reads exactly when storage is busiest. An id with no conversation is remembered as
  * missing for `missTtlMs` (so requests naming unknown ids cost no Cassandra read meanwhile);
  * creating a conversation publishes an invalidation of its id too.
  */
 export class MembershipCache {
   private readonly entries: ByteLru<string, Entry>;
-  private readonly loading = new Map<string, Promise<Entry | null>>();
+  /** The load in progress per conversation; an invalidation detaches it so its result is not kept. */
+  private readonly loading = new Map<string, { promise: Promise<Entry | null> }>();
   /** Unknown conversation id → when it was found missing. */
   private readonly misses = new Map<string, number>();
   private readonly opts: Required<MembershipCacheOptions>;
@@ -51,6 +65,7 @@ export class MembershipCache {
   ) {
     this.opts = {
       ttlMs: 30_000,
+      staleMs: 30_000,
       maxBytes: envDefault('MEMBERSHIP_CACHE_MAX_BYTES'),
       missTtlMs: envDefault('CONVERSATION_MISS_CACHE_MS'),
       maxMisses: 10_000,
@@ -68,42 +83,65 @@ export class MembershipCache {
   async listen(sub: Redis): Promise<void> {
     sub.on('message', (channel: string, conversationId: string) => {
       if (channel !== this.opts.channel) return;
-      this.entries.delete(conversationId);
-      this.misses.delete(conversationId);
+      this.forget(conversationId);
     });
     await sub.subscribe(this.opts.channel);
   }
 
   async get(conversationId: string): Promise<Entry | null> {
+    const now = Date.now();
     const hit = this.entries.get(conversationId);
-    if (hit && Date.now() - hit.loadedAt < this.opts.ttlMs) return hit;
-    const missedAt = this.misses.get(conversationId);
-    if (missedAt !== undefined && Date.now() - missedAt < this.opts.missTtlMs) return null;
-    let pending = this.loading.get(conversationId);
-    if (!pending) {
-      pending = this.load(conversationId).finally(() => this.loading.delete(conversationId));
-      this.loading.set(conversationId, pending);
+    if (hit && now < hit.refreshAt) return hit;
+    if (hit && now < hit.refreshAt + this.opts.staleMs) {
+      // A failed background reload leaves the entry as it was: the next call tries again.
+      this.loadOnce(conversationId).catch(() => undefined);
+      return hit;
     }
-    return pending;
+    const missedAt = this.misses.get(conversationId);
+    if (missedAt !== undefined && now - missedAt < this.opts.missTtlMs) return null;
+    return this.loadOnce(conversationId);
   }
 
-  private async load(conversationId: string): Promise<Entry | null> {
+  /** One load per conversation at a time; concurrent callers share it. */
+  private loadOnce(conversationId: string): Promise<Entry | null> {
+    const current = this.loading.get(conversationId);
+    if (current) return current.promise;
+    const load = {} as { promise: Promise<Entry | null> };
+    const isCurrent = () => this.loading.get(conversationId) === load;
+    load.promise = this.load(conversationId, isCurrent).finally(() => {
+      if (isCurrent()) this.loading.delete(conversationId);
+    });
+    this.loading.set(conversationId, load);
+    return load.promise;
+  }
+
+  /** Reads the conversation; keeps the result only if no invalidation came while it was read. */
+  private async load(conversationId: string, isCurrent: () => boolean): Promise<Entry | null> {
     const conversation = await this.store.get(conversationId);
     if (!conversation) {
-      this.rememberMiss(conversationId);
+      if (isCurrent()) this.rememberMiss(conversationId);
       return null;
     }
     this.misses.delete(conversationId);
     const list = await this.store.members(conversationId);
     const members = new Set(list.map((m) => m.user_id));
     const joinedSeqs = new Map(list.filter((m) => m.joined_seq > 0).map((m) => [m.user_id, m.joined_seq]));
-    const entry = { conversation, members, joinedSeqs, loadedAt: Date.now() };
-    this.entries.set(conversationId, entry); // not kept when too large; served uncached then
+    const loadedAt = Date.now();
+    const refreshAt = loadedAt + this.opts.ttlMs * (0.75 + 0.25 * Math.random());
+    const entry = { conversation, members, joinedSeqs, loadedAt, refreshAt };
+    if (isCurrent()) this.entries.set(conversationId, entry); // not kept when too large; served uncached then
     return entry;
   }
 
   async isMember(conversationId: string, userId: string): Promise<boolean> {
     return (await this.get(conversationId))?.members.has(userId) ?? false;
+  }
+
+  /** Drops what is known of the conversation here, including a load that started before now. */
+  private forget(conversationId: string): void {
+    this.entries.delete(conversationId);
+    this.misses.delete(conversationId);
+    this.loading.delete(conversationId);
   }
 
   private rememberMiss(conversationId: string): void {
@@ -118,8 +156,7 @@ export class MembershipCache {
 
   /** Drops the cached entry (or remembered miss) here and, through Redis, in every process. */
   async invalidate(conversationId: string): Promise<void> {
-    this.entries.delete(conversationId);
-    this.misses.delete(conversationId);
+    this.forget(conversationId);
     await this.pub.publish(this.opts.channel, conversationId);
   }
 }
