@@ -7,7 +7,7 @@ export type MetricsRegistry = ReturnType<typeof createMetricsRegistry>;
 export type RejectReason = 'unauthorized' | 'origin' | 'too_many_connections' | 'draining' | 'aborted' | 'unavailable' | 'rate_limited';
 
 /** Which limit refused a request (see gateway-rate-limits.ts and frame-rate.ts). */
-export type LimitName = 'frames' | 'sends' | 'presence_ids' | 'upgrades';
+export type LimitName = 'frames' | 'sends' | 'in_flight' | 'presence_ids' | 'upgrades';
 
 /** What the gateway counts, as domain verbs. */
 export interface GatewayMetrics {

@@ -1,3 +1,4 @@
+import { MAX_REQUESTS_IN_FLIGHT } from '@chat/protocol';
 import { envDefault, type Config, type RateLimit } from '@chat/server/config';
 import { hostname } from 'node:os';
 
@@ -41,7 +42,7 @@ export interface GatewayOptions {
   maxInvalidFrames?: number;
   /** @default 60000 */
   invalidFrameWindowMs?: number;
-  /** Requests one socket may have in flight to chat-service before RATE_LIMITED. @default 32 */
+  /** Requests one socket may have in flight to chat-service before RATE_LIMITED. @default MAX_REQUESTS_IN_FLIGHT */
   maxInflightPerSocket?: number;
   /** Prefix of Redis keys and channels (REDIS_KEY_PREFIX). @default REDIS_KEY_PREFIX's default */
   redisPrefix?: string;
@@ -85,7 +86,7 @@ export function resolveGatewayOptions(o: GatewayOptions): ResolvedGatewayOptions
     drainTimeoutMs: o.drainTimeoutMs ?? envDefault('DRAIN_TIMEOUT_MS'),
     maxInvalidFrames: o.maxInvalidFrames ?? 20,
     invalidFrameWindowMs: o.invalidFrameWindowMs ?? 60_000,
-    maxInflightPerSocket: o.maxInflightPerSocket ?? 32,
+    maxInflightPerSocket: o.maxInflightPerSocket ?? MAX_REQUESTS_IN_FLIGHT,
     redisPrefix: o.redisPrefix ?? envDefault('REDIS_KEY_PREFIX'),
     metricsEnabled: o.metricsEnabled ?? envDefault('METRICS_ENABLED'),
     presenceFlushMs: o.presenceFlushMs ?? envDefault('PRESENCE_FLUSH_MS'),

@@ -4,7 +4,7 @@
  * Not the SDK: no outbox, no inbox beyond a seq tracker; the clock is performance.timeOrigin + now().
  */
 import { performance } from 'node:perf_hooks';
-import type { ChatMessage, Position, SendFrame, ServerFrame, SyncFrame } from '@chat/protocol';
+import { SENDS_IN_FLIGHT, type ChatMessage, type Position, type SendFrame, type ServerFrame, type SyncFrame } from '@chat/protocol';
 import WebSocket from 'ws';
 import { mintDevToken } from '@chat/server/auth';
 import { encodeHistogram, newHistogram, recordMs, type Histogram } from '../report/histogram.js';
@@ -33,6 +33,9 @@ interface Client {
   generation: number;
   refSeq: number;
   trackers: Map<string, Tracker>;
+  /** Sends transmitted and not answered yet, and those waiting for one of them to be (as the SDK keeps them). */
+  sendsInFlight: number;
+  waitingSends: string[];
   onHello?: (ok: boolean, reason: string) => void;
   /** A `sync.result`; `more` = a page of it was cut for size and the client asks again from where it got to. */
   onSync?: (resync: boolean, more: boolean) => void;
@@ -148,6 +151,7 @@ class LoadWorker {
           this.pendingSendFrames.delete(key);
           this.ackCount++;
           recordMs(this.ackHist, at - planned);
+          this.sendAnswered(c);
         }
         return;
       }
@@ -180,15 +184,24 @@ class LoadWorker {
         const retry = f.retry === true ? this.pendingSendFrames.get(key) : undefined;
         if (retry && this.pendingAcks.has(key) && retry.attempts < MAX_SEND_ATTEMPTS) {
           this.sendRetries++;
-          // As the SDK does: a jittered backoff, or the server's retry-after hint when longer.
+          // As the SDK does: a jittered backoff, or the server's retry-after hint when longer; the
+          // send's slot is free meanwhile, and it goes again ahead of the sends that waited behind it.
           const backoff = Math.min(100 * 2 ** retry.attempts++, 2000);
           const hint = typeof f.retry_after_ms === 'number' ? f.retry_after_ms : 0;
-          setTimeout(() => retry.ws.send(retry.frame), Math.max(backoff / 2 + Math.random() * backoff, hint));
+          this.sendAnswered(c);
+          setTimeout(
+            () => {
+              if (this.pendingSendFrames.get(key) === retry && c.ws === retry.ws) this.transmit(c, retry.frame, true);
+            },
+            Math.max(backoff / 2 + Math.random() * backoff, hint),
+          );
           return;
         }
         this.pendingSendFrames.delete(key);
-        if (this.pendingAcks.delete(key)) this.bump(this.ackErrors, String(f.name));
-        else this.bump(this.closeCodes, `error:${String(f.name)}`);
+        if (this.pendingAcks.delete(key)) {
+          this.bump(this.ackErrors, String(f.name));
+          this.sendAnswered(c);
+        } else this.bump(this.closeCodes, `error:${String(f.name)}`);
         if (String(f.ref).startsWith('s')) c.onSyncError?.(f.retry === true);
         return;
       }
@@ -309,6 +322,8 @@ class LoadWorker {
         expectClose: false,
         generation: 0,
         refSeq: 0,
+        sendsInFlight: 0,
+        waitingSends: [],
         trackers: new Map((spec.track ?? []).map((cid) => [cid, { contig: 0, ahead: new Set<number>() }])),
       });
     }
@@ -345,7 +360,7 @@ class LoadWorker {
             } satisfies SendFrame);
             this.pendingAcks.set(`${sender.client}:${ref}`, planned);
             this.pendingSendFrames.set(`${sender.client}:${ref}`, { ws: c.ws, frame, attempts: 0 });
-            c.ws.send(frame);
+            this.transmit(c, frame);
             sent++;
           } else this.bump(this.ackErrors, 'sender_not_open');
           i++;
@@ -362,6 +377,10 @@ class LoadWorker {
     const timeouts = this.pendingAcks.size;
     this.pendingAcks.clear();
     this.pendingSendFrames.clear();
+    for (const c of this.clients) {
+      c.sendsInFlight = 0;
+      c.waitingSends = [];
+    }
     const reply: SendReply = {
       planned: total,
       sent,
@@ -378,6 +397,22 @@ class LoadWorker {
     this.sendRetries = 0;
     for (const k of Object.keys(this.ackErrors)) delete this.ackErrors[k];
     return reply;
+  }
+
+  /** As the SDK does: at most SENDS_IN_FLIGHT sends unanswered per connection; later ones wait, in order. */
+  private transmit(c: Client, frame: string, ahead = false): void {
+    if (c.sendsInFlight < SENDS_IN_FLIGHT && c.ws) {
+      c.sendsInFlight++;
+      c.ws.send(frame);
+    } else if (ahead) c.waitingSends.unshift(frame);
+    else c.waitingSends.push(frame);
+  }
+
+  /** A send was answered (ack, refusal, or a temporary error it will be retried after): its slot goes to the next one waiting. */
+  private sendAnswered(c: Client): void {
+    c.sendsInFlight = Math.max(0, c.sendsInFlight - 1);
+    const next = c.waitingSends.shift();
+    if (next !== undefined) this.transmit(c, next);
   }
 
   private sumErrors(): number {

@@ -111,6 +111,7 @@ export class ClientMessages {
     const remote = FrameHandler.isRemote(frame);
     if (remote) {
       if (data.inflight >= this.limits.maxInflightPerSocket) {
+        this.metrics.markRateLimited('in_flight');
         sendReply(ws, errorFrame(Errors.RATE_LIMITED, frame.ref, 'too many requests in flight on this connection'), this.policy);
         return;
       }

@@ -12,6 +12,14 @@ export interface Position {
   epoch?: string;
 }
 
+/**
+ * Requests (sends, syncs, history pages, ...) a connection may have unanswered at once; the gateway
+ * refuses the next one with RATE_LIMITED until a reply comes back. Clients keep their own count below it.
+ */
+export const MAX_REQUESTS_IN_FLIGHT = 32;
+/** Sends a client keeps unanswered at most (the SDK's default), leaving the rest for syncs and history. */
+export const SENDS_IN_FLIGHT = 24;
+
 /** Most attachments one message may reference. */
 export const MAX_ATTACHMENTS_PER_MESSAGE = 10;
 

@@ -287,6 +287,45 @@ describe('ChatClient', () => {
     client.close();
   });
 
+  it('keeps at most maxSendsInFlight sends unanswered: the rest wait in order and go as replies come back', async () => {
+    const { client } = setup({ maxSendsInFlight: 3 });
+    void client.connect();
+    await tick();
+    const s = sock(0);
+    s.accept();
+    const acks = Array.from({ length: 7 }, (_, i) => client.send(CONV, `m${i}`, { clientMsgId: `w${i}` }));
+    expect(s.ofType('send').map((f) => f.client_msg_id)).toEqual(['w0', 'w1', 'w2']);
+    const ack = (f: Record<string, any>, id: string) =>
+      s.push({ type: 'ack', ref: f.ref, conversation_id: CONV, client_msg_id: f.client_msg_id, message_id: id, duplicate: false });
+    ack(s.ofType('send')[1]!, '1');
+    await tick();
+    expect(s.ofType('send').map((f) => f.client_msg_id)).toEqual(['w0', 'w1', 'w2', 'w3']);
+    // A temporary refusal frees its slot while the send waits out its backoff.
+    s.push({ type: 'error', ref: s.ofType('send')[0]!.ref, code: 4101, name: 'unavailable', message: 'later', retry: true });
+    await tick();
+    expect(s.ofType('send').map((f) => f.client_msg_id)).toEqual(['w0', 'w1', 'w2', 'w3', 'w4']);
+    // A permanent refusal frees its slot too.
+    s.push({ type: 'error', ref: s.ofType('send')[2]!.ref, code: 4003, name: 'not_member', message: 'no', retry: false });
+    await expect(acks[2]).rejects.toBeInstanceOf(ChatRequestError);
+    await tick();
+    expect(s.ofType('send').map((f) => f.client_msg_id)).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5']);
+    // After a reconnect nothing is in flight: the window starts over, oldest first.
+    s.drop();
+    await tick(1000);
+    const s2 = sock(1);
+    s2.accept();
+    await tick();
+    expect(s2.ofType('send').map((f) => f.client_msg_id)).toEqual(['w0', 'w3', 'w4']);
+    for (const f of s2.ofType('send'))
+      s2.push({ type: 'ack', ref: f.ref, conversation_id: CONV, client_msg_id: f.client_msg_id, message_id: f.client_msg_id, duplicate: false });
+    await tick();
+    expect(s2.ofType('send').map((f) => f.client_msg_id)).toEqual(['w0', 'w3', 'w4', 'w5', 'w6']);
+    for (const f of s2.ofType('send').slice(3))
+      s2.push({ type: 'ack', ref: f.ref, conversation_id: CONV, client_msg_id: f.client_msg_id, message_id: f.client_msg_id, duplicate: false });
+    await expect(Promise.all([acks[0], acks[1], acks[3], acks[4], acks[5], acks[6]])).resolves.toHaveLength(6);
+    client.close();
+  });
+
   it('item 11: a rate-limited send waits out retry_after_ms before it is sent again', async () => {
     const { client } = setup();
     void client.connect();

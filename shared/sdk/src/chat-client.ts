@@ -1,5 +1,7 @@
 import {
   MAX_ATTACHMENTS_PER_MESSAGE,
+  MAX_REQUESTS_IN_FLIGHT,
+  SENDS_IN_FLIGHT,
   type AckFrame,
   type ChatMessage,
   type ClientFrame,
@@ -61,6 +63,11 @@ export interface ChatClientOptions {
   ackTimeoutMs?: number;
   /** Transmissions of one send (timeouts and temporary errors; disconnects do not count). @default 5 */
   maxSendAttempts?: number;
+  /**
+   * Sends transmitted and not yet answered at once; more wait in the outbox, in order. Kept below the
+   * gateway's MAX_REQUESTS_IN_FLIGHT so syncs and history requests always have room. @default SENDS_IN_FLIGHT (24)
+   */
+  maxSendsInFlight?: number;
   /** Attempts of a history/sync request on temporary (`retry: true`) errors. @default 4 */
   maxRequestAttempts?: number;
   /** Backoff window base for request/send retries. @default 250 */
@@ -201,6 +208,7 @@ export class ChatClient {
     this.sends = new SendQueue(this.connection, tracker, this.scheduler, {
       ackTimeoutMs: options.ackTimeoutMs ?? 10_000,
       maxSendAttempts: options.maxSendAttempts ?? 5,
+      maxSendsInFlight: Math.min(Math.max(1, options.maxSendsInFlight ?? SENDS_IN_FLIGHT), MAX_REQUESTS_IN_FLIGHT),
       retryBackoff,
     });
   }

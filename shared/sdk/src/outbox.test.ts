@@ -40,4 +40,23 @@ describe('Outbox', () => {
     expect(box.drain().length).toBe(1);
     expect(box.size).toBe(0);
   });
+
+  it('counts the items in flight through sends, retries, acks and reconnects, and hands out at most `limit` unsent items', () => {
+    const box = new Outbox();
+    for (const id of ['a', 'b', 'c', 'd']) box.add('1', id, id);
+    expect(box.unsent(2).map((i) => i.clientMsgId)).toEqual(['a', 'b']);
+    box.markSent('a', 'r1');
+    box.markSent('b', 'r2');
+    box.markSent('b', 'r3'); // a retransmission replaces the ref, it is not a second item in flight
+    expect(box.inFlight).toBe(2);
+    expect(box.unsent(1).map((i) => i.clientMsgId)).toEqual(['c']);
+    box.markRetrying('a');
+    expect(box.inFlight).toBe(1);
+    expect(box.settle('b')?.ref).toBe('r3'); // settled items keep their ref for the caller
+    expect(box.inFlight).toBe(0);
+    box.markSent('c', 'r4');
+    box.connectionLost();
+    expect(box.inFlight).toBe(0);
+    expect(box.unsent().map((i) => i.clientMsgId)).toEqual(['a', 'c', 'd']);
+  });
 });

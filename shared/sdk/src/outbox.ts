@@ -19,9 +19,15 @@ export interface OutboxItem {
 
 export class Outbox {
   private readonly items = new Map<string, OutboxItem>();
+  private transmitted = 0;
 
   get size(): number {
     return this.items.size;
+  }
+
+  /** Items transmitted and awaiting an ack on the current connection. */
+  get inFlight(): number {
+    return this.transmitted;
   }
 
   /** Adds a send; if the client_msg_id is already pending, returns the existing item unchanged. */
@@ -42,9 +48,14 @@ export class Outbox {
     return undefined;
   }
 
-  /** Items to transmit now (not in flight, not waiting to retry), oldest first. */
-  unsent(): OutboxItem[] {
-    return [...this.items.values()].filter((i) => i.ref === undefined && !i.waiting);
+  /** Up to `limit` items to transmit now (not in flight, not waiting to retry), oldest first. */
+  unsent(limit = Infinity): OutboxItem[] {
+    const out: OutboxItem[] = [];
+    for (const item of this.items.values()) {
+      if (out.length >= limit) break;
+      if (item.ref === undefined && !item.waiting) out.push(item);
+    }
+    return out;
   }
 
   /** All pending items, oldest first. */
@@ -55,21 +66,21 @@ export class Outbox {
   markSent(clientMsgId: string, ref: string): void {
     const item = this.items.get(clientMsgId);
     if (!item) return;
-    item.ref = ref;
+    this.setRef(item, ref);
     item.waiting = false;
   }
 
   /** The transmission never left (socket not writable): the item is unsent again, not counted. */
   unmark(clientMsgId: string): void {
     const item = this.items.get(clientMsgId);
-    if (item) item.ref = undefined;
+    if (item) this.setRef(item, undefined);
   }
 
   /** A transmission failed temporarily: count it and hold the item until `markReady`. */
   markRetrying(clientMsgId: string): OutboxItem | undefined {
     const item = this.items.get(clientMsgId);
     if (!item) return undefined;
-    item.ref = undefined;
+    this.setRef(item, undefined);
     item.attempts++;
     item.waiting = true;
     return item;
@@ -86,12 +97,16 @@ export class Outbox {
       item.ref = undefined;
       item.waiting = false;
     }
+    this.transmitted = 0;
   }
 
   /** Removes an item (acked or finally rejected) and returns it. */
   settle(clientMsgId: string): OutboxItem | undefined {
     const item = this.items.get(clientMsgId);
-    if (item) this.items.delete(clientMsgId);
+    if (item) {
+      if (item.ref !== undefined) this.transmitted--; // the item keeps its ref for the caller
+      this.items.delete(clientMsgId);
+    }
     return item;
   }
 
@@ -99,6 +114,13 @@ export class Outbox {
   drain(): OutboxItem[] {
     const all = [...this.items.values()];
     this.items.clear();
+    this.transmitted = 0;
     return all;
+  }
+
+  /** Changes an item's transmission, keeping the in-flight count. */
+  private setRef(item: OutboxItem, ref: string | undefined): void {
+    this.transmitted += (ref !== undefined ? 1 : 0) - (item.ref !== undefined ? 1 : 0);
+    item.ref = ref;
   }
 }

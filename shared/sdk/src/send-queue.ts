@@ -12,12 +12,16 @@ export interface SendQueueOptions {
   ackTimeoutMs: number;
   /** Transmissions of one send (timeouts and temporary errors; disconnects do not count). */
   maxSendAttempts: number;
+  /** Sends transmitted and not yet answered at once; later ones wait in the outbox, in order. */
+  maxSendsInFlight: number;
   retryBackoff: BackoffOptions;
 }
 
 /**
  * Sends until acked: each stays in the outbox with its client_msg_id and is transmitted again
- * after reconnects, ack timeouts and temporary errors (the server dedups by that id, G5).
+ * after reconnects, ack timeouts and temporary errors (the server dedups by that id, G5). At most
+ * `maxSendsInFlight` are transmitted at once, below the gateway's per-connection limit: a faster
+ * sender's messages wait here, in order, instead of being refused and spending their attempts.
  */
 export class SendQueue {
   private readonly outbox = new Outbox();
@@ -49,7 +53,7 @@ export class SendQueue {
   /** Transmits every send waiting for a connection or a retry; a no-op while not connected. */
   flush(): void {
     if (!this.connection.isReady()) return;
-    for (const item of this.outbox.unsent()) {
+    for (const item of this.outbox.unsent(this.o.maxSendsInFlight - this.outbox.inFlight)) {
       const ref = this.tracker.nextRef();
       const frame: SendFrame = {
         type: 'send',
@@ -92,6 +96,7 @@ export class SendQueue {
     const d = this.waiters.get(clientMsgId);
     this.waiters.delete(clientMsgId);
     d?.reject(err);
+    this.flush(); // its slot is free
     return true;
   }
 
@@ -115,6 +120,7 @@ export class SendQueue {
     const d = this.waiters.get(clientMsgId);
     this.waiters.delete(clientMsgId);
     d?.resolve(ack);
+    this.flush(); // its slot is free
   }
 
   private onFailure(clientMsgId: string, ref: string, err: Error): void {
@@ -130,6 +136,7 @@ export class SendQueue {
     }
     const retrying = this.outbox.markRetrying(clientMsgId);
     if (!retrying) return;
+    this.flush(); // its slot is free while it waits
     if (retrying.attempts >= this.o.maxSendAttempts) {
       this.fail(clientMsgId, err);
       return;
