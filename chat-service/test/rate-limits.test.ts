@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { Errors, type ServerFrame } from '@chat/protocol';
+import { Errors, MAX_REQUESTS_IN_FLIGHT, type ServerFrame } from '@chat/protocol';
 import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 import { RedisKeys } from '@chat/server/redis';
@@ -152,6 +152,30 @@ describe('rate limits and cost bounds', () => {
     }
     expect(refusal?.retry_after_ms).toBeGreaterThan(0);
     expect(acceptedOnSecond).toBeLessThanOrEqual(SENDS_PER_USER / 2);
+  });
+
+  it('item 11: requests beyond MAX_REQUESTS_IN_FLIGHT on one connection are refused 4100 (wait for replies, no retry_after_ms) and counted as in_flight', async () => {
+    const user = uid('burst');
+    const conv = await direct(user, uid('z'));
+    const c = await connect(user, 0);
+    const refusedSoFar = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${sys.gateways[0]!.internalPort}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('chat_gateway_rate_limited_total{') && l.includes('limit="in_flight"'));
+      return line ? Number(line.split(' ').at(-1)) : 0;
+    };
+    const before = await refusedSoFar();
+    // One burst: the first requests are still waiting for chat-service when the last ones arrive.
+    const burst = MAX_REQUESTS_IN_FLIGHT + 8;
+    const replies = await Promise.all(Array.from({ length: burst }, () => c.request({ type: 'history', conversation_id: conv, limit: 1 }, 20_000)));
+    const limited = replies.filter(isRateLimited);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited.length).toBeLessThanOrEqual(burst - MAX_REQUESTS_IN_FLIGHT);
+    for (const e of limited) {
+      expect(e.retry).toBe(true);
+      expect(e.retry_after_ms).toBeUndefined();
+    }
+    expect(replies.filter((r) => r.type === 'history.result').length).toBe(burst - limited.length);
+    expect((await refusedSoFar()) - before).toBe(limited.length);
   });
 
   it('item 11: an upgrade flood from one address gets HTTP 429 with Retry-After on every gateway; other addresses connect', async () => {
