@@ -2,9 +2,13 @@ import { Errors } from '@chat/protocol';
 import { measureLiveHeap, type Readiness } from '@chat/server/health';
 import type { Logger } from '@chat/server/logger';
 import type { MetricsRegistry } from '../gateway-metrics.js';
+import { atMostEvery } from './at-most-every.js';
 import { guardHttp } from './http-guard.js';
 import { replyError, replyText } from './http-replies.js';
 import type { TemplatedApp } from './uws.js';
+
+/** GET /debug/heap answers a newer measurement at most this often (the last one in between). */
+const HEAP_MEASURE_INTERVAL_MS = 5000;
 
 export interface InternalRouteDeps {
   /** Serves GET /metrics and GET /debug/heap when set. */
@@ -19,7 +23,8 @@ export interface InternalRouteDeps {
 /**
  * The internal listener (GATEWAY_INTERNAL_HOST:GATEWAY_INTERNAL_PORT): GET /healthz (503 while
  * draining), GET /livez, GET /readyz (503 while a dependency fails or draining), GET /metrics,
- * GET /debug/heap (a full GC, then the live heap in bytes: for capacity measurements), and a JSON
+ * GET /debug/heap (a full GC, then the live heap in bytes: for capacity measurements; at most one
+ * GC per 5 s, the last measurement in between, with its `measured_at`), and a JSON
  * 404 for everything else. Never on the public port.
  */
 export function registerInternalRoutes(app: TemplatedApp, deps: InternalRouteDeps): void {
@@ -69,11 +74,13 @@ export function registerInternalRoutes(app: TemplatedApp, deps: InternalRouteDep
         );
       }),
     );
+    // Each measurement forces a full GC: at most one per HEAP_MEASURE_INTERVAL_MS, whoever asks.
+    const liveHeap = atMostEvery(HEAP_MEASURE_INTERVAL_MS, () => ({ ...measureLiveHeap(), connections: deps.connections() }));
     app.get(
       '/debug/heap',
       guardHttp(deps.log, (res) => {
-        const heap = measureLiveHeap();
-        replyText(res, 200, 'application/json', JSON.stringify({ ...heap, connections: deps.connections() }));
+        const { value, measuredAt } = liveHeap();
+        replyText(res, 200, 'application/json', JSON.stringify({ ...value, measured_at: measuredAt }));
       }),
     );
   }
