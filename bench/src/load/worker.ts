@@ -1,7 +1,8 @@
 /**
  * Load-generator worker (child_process.fork). Holds up to ~18k lean `ws` clients, each bound to a
  * source address of its own 127.x.y.z range, and answers the coordinator's requests over IPC.
- * Not the SDK: no outbox, no inbox beyond a seq tracker; the clock is performance.timeOrigin + now().
+ * Not the SDK, but it sends as the SDK does (same client_msg_id on retries, at most SENDS_IN_FLIGHT
+ * sends unanswered per connection); no inbox beyond a seq tracker; the clock is performance.timeOrigin + now().
  */
 import { performance } from 'node:perf_hooks';
 import { SENDS_IN_FLIGHT, type ChatMessage, type Position, type SendFrame, type ServerFrame, type SyncFrame } from '@chat/protocol';
@@ -33,8 +34,9 @@ interface Client {
   generation: number;
   refSeq: number;
   trackers: Map<string, Tracker>;
-  /** Sends transmitted and not answered yet, and those waiting for one of them to be (as the SDK keeps them). */
+  /** Sends transmitted and not answered yet (at most SENDS_IN_FLIGHT, as the SDK keeps them). */
   sendsInFlight: number;
+  /** Send frames waiting for a slot, oldest first. */
   waitingSends: string[];
   onHello?: (ok: boolean, reason: string) => void;
   /** A `sync.result`; `more` = a page of it was cut for size and the client asks again from where it got to. */
