@@ -19,7 +19,7 @@ import { QueryCoalescer } from './query-coalescer.js';
 export interface PresenceClient {
   /** One batched report for this gateway: users now present here, users whose last socket here closed. */
   report(gatewayId: string, online: readonly string[], offline: readonly string[]): Promise<void>;
-  /** States of the users `userId` may see (others omitted): authorization and a state read (coalesced with other queries). */
+  /** States of the users `userId` may see (others omitted, each once, as a client may see them): authorization and a state read (coalesced with other queries). */
   query(userId: string, userIds: readonly string[]): Promise<PresenceState[]>;
   /** For each check, the users its watcher may still see (membership only, no state read). */
   authorize(checks: PresenceAuthorizeRequest['checks']): Promise<string[][]>;
