@@ -3,6 +3,7 @@ import {
   PRESENCE_PATHS,
   type PresenceAuthorizeRequest,
   type PresenceAuthorizeResponse,
+  type PresenceQueryRequest,
   type PresenceQueryResponse,
   type PresenceReportRequest,
   type PresenceState,
@@ -27,6 +28,11 @@ export interface PresenceClient {
   close(): Promise<void>;
 }
 
+/** One presence-service instance: a PresenceClient that also sends a batch of query checks as it is (no coalescing). */
+export interface PresenceInstanceClient extends PresenceClient {
+  queryBatch(request: PresenceQueryRequest): Promise<PresenceQueryResponse>;
+}
+
 export interface HttpPresenceClientOptions {
   url: string;
   internalToken: string;
@@ -36,7 +42,7 @@ export interface HttpPresenceClientOptions {
   connections?: number;
 }
 
-export class HttpPresenceClient implements PresenceClient {
+export class HttpPresenceClient implements PresenceInstanceClient {
   private readonly http: InternalHttp;
   private readonly queries: QueryCoalescer;
 
@@ -48,9 +54,7 @@ export class HttpPresenceClient implements PresenceClient {
       timeoutMs: opts.timeoutMs ?? 5000,
       connections: opts.connections ?? 16,
     });
-    this.queries = new QueryCoalescer((request) => this.http.post<PresenceQueryResponse>(PRESENCE_PATHS.query, request), {
-      queueTimeoutMs: opts.timeoutMs ?? 5000,
-    });
+    this.queries = new QueryCoalescer((request) => this.queryBatch(request), { queueTimeoutMs: opts.timeoutMs ?? 5000 });
   }
 
   async report(gatewayId: string, online: readonly string[], offline: readonly string[]): Promise<void> {
@@ -60,6 +64,10 @@ export class HttpPresenceClient implements PresenceClient {
 
   query(userId: string, userIds: readonly string[]): Promise<PresenceState[]> {
     return this.queries.query(userId, userIds);
+  }
+
+  queryBatch(request: PresenceQueryRequest): Promise<PresenceQueryResponse> {
+    return this.http.post<PresenceQueryResponse>(PRESENCE_PATHS.query, request);
   }
 
   async authorize(checks: PresenceAuthorizeRequest['checks']): Promise<string[][]> {
