@@ -43,6 +43,8 @@ export class PresenceInstances implements PresenceClient {
     this.downMs = options.downMs ?? 2000;
     this.now = options.now ?? Date.now;
     this.queries = new QueryCoalescer((request) => this.call(`user|${request.checks[0]?.user_id ?? ''}`, (c) => c.queryBatch(request)), {
+      // One batch out at a time: what arrives meanwhile rides the next, so under load batches grow instead of requests.
+      maxInFlight: 1,
       queueTimeoutMs: options.queryQueueTimeoutMs ?? 5000,
     });
   }
