@@ -3,6 +3,7 @@ import {
   PRESENCE_PATHS,
   type PresenceAuthorizeRequest,
   type PresenceAuthorizeResponse,
+  type PresenceQueryRequest,
   type PresenceQueryResponse,
   type PresenceReportRequest,
   type PresenceState,
@@ -19,12 +20,17 @@ import { QueryCoalescer } from './query-coalescer.js';
 export interface PresenceClient {
   /** One batched report for this gateway: users now present here, users whose last socket here closed. */
   report(gatewayId: string, online: readonly string[], offline: readonly string[]): Promise<void>;
-  /** States of the users `userId` may see (others omitted): authorization and a state read (coalesced with other queries). */
+  /** States of the users `userId` may see (others omitted, each once, as a client may see them): authorization and a state read (coalesced with other queries). */
   query(userId: string, userIds: readonly string[]): Promise<PresenceState[]>;
   /** For each check, the users its watcher may still see (membership only, no state read). */
   authorize(checks: PresenceAuthorizeRequest['checks']): Promise<string[][]>;
   typing(userId: string, conversationId: string, state: 'start' | 'stop'): Promise<void>;
   close(): Promise<void>;
+}
+
+/** One presence-service instance: a PresenceClient that also sends a batch of query checks as it is (no coalescing). */
+export interface PresenceInstanceClient extends PresenceClient {
+  queryBatch(request: PresenceQueryRequest): Promise<PresenceQueryResponse>;
 }
 
 export interface HttpPresenceClientOptions {
@@ -36,7 +42,7 @@ export interface HttpPresenceClientOptions {
   connections?: number;
 }
 
-export class HttpPresenceClient implements PresenceClient {
+export class HttpPresenceClient implements PresenceInstanceClient {
   private readonly http: InternalHttp;
   private readonly queries: QueryCoalescer;
 
@@ -48,9 +54,7 @@ export class HttpPresenceClient implements PresenceClient {
       timeoutMs: opts.timeoutMs ?? 5000,
       connections: opts.connections ?? 16,
     });
-    this.queries = new QueryCoalescer((request) => this.http.post<PresenceQueryResponse>(PRESENCE_PATHS.query, request), {
-      queueTimeoutMs: opts.timeoutMs ?? 5000,
-    });
+    this.queries = new QueryCoalescer((request) => this.queryBatch(request), { queueTimeoutMs: opts.timeoutMs ?? 5000 });
   }
 
   async report(gatewayId: string, online: readonly string[], offline: readonly string[]): Promise<void> {
@@ -60,6 +64,10 @@ export class HttpPresenceClient implements PresenceClient {
 
   query(userId: string, userIds: readonly string[]): Promise<PresenceState[]> {
     return this.queries.query(userId, userIds);
+  }
+
+  queryBatch(request: PresenceQueryRequest): Promise<PresenceQueryResponse> {
+    return this.http.post<PresenceQueryResponse>(PRESENCE_PATHS.query, request);
   }
 
   async authorize(checks: PresenceAuthorizeRequest['checks']): Promise<string[][]> {

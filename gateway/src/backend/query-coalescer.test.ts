@@ -117,4 +117,26 @@ describe('statesByCheck', () => {
       expect(() => statesByCheck(bad as Partial<PresenceQueryResponse>, 1)).toThrow(ChatError);
     }
   });
+
+  it('copies each state once with only what a client may see, shared by the checks that see it', () => {
+    const users = [
+      { user_id: 'a', online: true, last_seen: 5, extra: 'x' },
+      { user_id: 'b', online: false, last_seen: 7 },
+      { user_id: 'c', online: false },
+    ];
+    const [first, second] = statesByCheck({ users, allowed: [[0, 1, 2], [1]] } as Partial<PresenceQueryResponse>, 2);
+    expect(first).toEqual([
+      { user_id: 'a', online: true },
+      { user_id: 'b', online: false, last_seen: 7 },
+      { user_id: 'c', online: false },
+    ]);
+    expect(second![0]).toBe(first![1]);
+    expect(first![0]).not.toHaveProperty('extra');
+  });
+
+  it('refuses a reply with a state that is not one', () => {
+    for (const bad of [null, 'a', { online: true }, { user_id: 'a' }, { user_id: 'a', online: 'yes' }]) {
+      expect(() => statesByCheck({ users: [bad], allowed: [[0]] } as unknown as Partial<PresenceQueryResponse>, 1)).toThrow(ChatError);
+    }
+  });
 });

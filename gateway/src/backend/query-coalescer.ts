@@ -93,7 +93,11 @@ export class QueryCoalescer {
   }
 }
 
-/** Each check's states from a batch reply; an ill-formed reply is an INTERNAL error for all. */
+/**
+ * Each check's states from a batch reply; an ill-formed reply is an INTERNAL error for all. Each
+ * distinct state is validated and copied once (only the fields a client may see), and the checks
+ * share those objects: a group's subscribes of one batch cost one object per member, not per pair.
+ */
 export function statesByCheck(res: Partial<PresenceQueryResponse>, checks: number): PresenceState[][] {
   const { users, allowed } = res;
   const valid =
@@ -102,5 +106,18 @@ export function statesByCheck(res: Partial<PresenceQueryResponse>, checks: numbe
     allowed.length === checks &&
     allowed.every((list) => Array.isArray(list) && list.every((i) => Number.isInteger(i) && i >= 0 && i < users.length));
   if (!valid) throw new ChatError(Errors.INTERNAL, 'presence-service sent an invalid reply');
-  return allowed.map((list) => list.map((i) => users[i]!));
+  const states = users.map(clientState);
+  return allowed.map((list) => list.map((i) => states[i]!));
+}
+
+/** A state as a client gets it (last_seen only when offline and known); INTERNAL when it is not one. */
+function clientState(s: unknown): PresenceState {
+  const v = s as Partial<PresenceState> | null;
+  if (typeof v !== 'object' || v === null || typeof v.user_id !== 'string' || typeof v.online !== 'boolean') {
+    throw new ChatError(Errors.INTERNAL, 'presence-service sent an invalid state');
+  }
+  if (v.online) return { user_id: v.user_id, online: true };
+  return typeof v.last_seen === 'number' && Number.isFinite(v.last_seen)
+    ? { user_id: v.user_id, online: false, last_seen: v.last_seen }
+    : { user_id: v.user_id, online: false };
 }

@@ -12,11 +12,21 @@ export const MAX_WATCHED_PER_CONNECTION = 1000;
  */
 export type PresenceAuthorizer = (byWatcher: ReadonlyMap<string, ReadonlySet<string>>) => Promise<Map<string, ReadonlySet<string>>>;
 
-interface Watching {
+/** A user watched by at least one local connection. */
+interface WatchedUser {
+  /** The user id: one string for all its watchers, not a copy per subscribe frame. */
+  readonly id: string;
+  /** Watching connection → the state it was last told (undefined: not told yet). */
+  readonly told: Map<string, boolean | undefined>;
+  /** The newest transition seen on its channel since the first local watcher subscribed. */
+  current: PresenceEvent | undefined;
+}
+
+interface Watcher {
   /** The watching connection's user. */
-  userId: string;
-  /** Watched user → the state this connection was last told (undefined: not told yet). */
-  users: Map<string, boolean | undefined>;
+  readonly userId: string;
+  /** What it watches (each once; `told` of each holds the connection). */
+  users: WatchedUser[];
 }
 
 /**
@@ -28,6 +38,9 @@ interface Watching {
  * a flap within one window produces nothing, and a repeated event is never delivered twice.
  * At-most-once (Redis pub/sub).
  *
+ * A watcher–user pair is one entry of the user's `told` map plus one slot in the connection's
+ * list: tens of thousands of connections each watching hundreds of users stay a small, stable heap.
+ *
  * Authorization is re-checked on every transition: before a flush delivers anything, every watcher
  * user's pending users are checked with one `authorize` call (membership only). A user
  * the watcher may no longer see (it left every shared conversation) is not delivered and its
@@ -35,10 +48,9 @@ interface Watching {
  * unreachable) nothing is delivered and the transitions are retried at the next flush.
  */
 export class PresenceHub {
-  private readonly watchers = new Map<string, Set<string>>();
-  private readonly watching = new Map<string, Watching>();
-  private readonly current = new Map<string, PresenceEvent>();
-  private readonly dirty = new Set<string>();
+  private readonly watched = new Map<string, WatchedUser>();
+  private readonly watchers = new Map<string, Watcher>();
+  private readonly dirty = new Set<WatchedUser>();
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing = false;
   private readonly listener = (channel: string, message: string): void => this.onMessage(channel, message);
@@ -59,90 +71,117 @@ export class PresenceHub {
     subscriber.on('message', this.listener);
   }
 
-  /** Starts watching for `watcherId`'s connection (SUBSCRIBE resolves first); states are unknown until `setKnown`. */
-  async watch(connectionId: string, watcherId: string, userIds: readonly string[]): Promise<void> {
-    let entry = this.watching.get(connectionId);
-    if (!entry) this.watching.set(connectionId, (entry = { userId: watcherId, users: new Map() }));
-    const mine = entry.users;
-    const fresh = userIds.filter((u) => !mine.has(u));
-    if (mine.size + fresh.length > MAX_WATCHED_PER_CONNECTION) {
+  /**
+   * Starts watching for `watcherId`'s connection; states are unknown until `setKnown`. Returns the
+   * users it did not watch yet (to unwatch should the subscribe fail) and the SUBSCRIBE of users no
+   * local connection watched before (undefined when there are none): events reach this gateway
+   * once it resolves.
+   */
+  watch(connectionId: string, watcherId: string, userIds: readonly string[]): { fresh: string[]; subscribing: Promise<void> | undefined } {
+    const fresh: string[] = [];
+    if (!this.isOpen(connectionId)) return { fresh, subscribing: undefined }; // closed before its subscribe got here
+    const entry = this.watchers.get(connectionId);
+    const watching = entry?.users.length ?? 0;
+    if (watching + userIds.length > MAX_WATCHED_PER_CONNECTION && watching + this.unwatched(connectionId, userIds).length > MAX_WATCHED_PER_CONNECTION) {
       throw new ChatError(Errors.INVALID_SHAPE, `at most ${MAX_WATCHED_PER_CONNECTION} watched users per connection`);
     }
+    const mine = entry ?? { userId: watcherId, users: [] };
     const channels: string[] = [];
-    for (const u of fresh) {
-      mine.set(u, undefined);
-      let set = this.watchers.get(u);
-      if (!set) {
-        this.watchers.set(u, (set = new Set()));
+    for (const u of userIds) {
+      let user = this.watched.get(u);
+      if (!user) {
+        this.watched.set(u, (user = { id: u, told: new Map(), current: undefined }));
         channels.push(this.keys.presenceEvents(u));
+      } else if (user.told.has(connectionId)) {
+        continue;
       }
-      set.add(connectionId);
+      user.told.set(connectionId, undefined);
+      mine.users.push(user);
+      fresh.push(user.id);
     }
-    if (channels.length > 0) await this.subscriber.subscribe(...channels);
-    if (!this.isOpen(connectionId)) this.dropConnection(connectionId); // closed while subscribing
+    if (!entry && fresh.length > 0) this.watchers.set(connectionId, mine);
+    if (channels.length === 0) return { fresh, subscribing: undefined };
+    const subscribing = this.subscriber.subscribe(...channels).then(() => {
+      if (!this.isOpen(connectionId)) this.dropConnection(connectionId); // closed while subscribing
+    });
+    return { fresh, subscribing };
   }
 
-  /** Those of `userIds` the connection does not watch yet. */
-  unwatched(connectionId: string, userIds: readonly string[]): string[] {
-    const mine = this.watching.get(connectionId)?.users;
-    return mine ? userIds.filter((u) => !mine.has(u)) : [...userIds];
+  /** Those of `userIds` the connection does not watch yet (each as often as it is listed). */
+  private unwatched(connectionId: string, userIds: readonly string[]): string[] {
+    return userIds.filter((u) => !this.watched.get(u)?.told.has(connectionId));
   }
 
   /** Records what the subscriber was told in its reply; a transition seen meanwhile is flushed next. */
   setKnown(connectionId: string, states: readonly PresenceState[]): void {
-    const mine = this.watching.get(connectionId)?.users;
-    if (!mine) return;
     for (const s of states) {
-      if (!mine.has(s.user_id)) continue;
-      mine.set(s.user_id, s.online);
-      const ev = this.current.get(s.user_id);
-      if (ev && ev.online !== s.online) this.markDirty(s.user_id);
+      const user = this.watched.get(s.user_id);
+      if (!user?.told.has(connectionId)) continue;
+      user.told.set(connectionId, s.online);
+      if (user.current && user.current.online !== s.online) this.markDirty(user);
     }
   }
 
   unwatch(connectionId: string, userIds: Iterable<string>): void {
-    const mine = this.watching.get(connectionId)?.users;
+    const mine = this.watchers.get(connectionId);
     if (!mine) return;
     const channels: string[] = [];
+    let removed = 0;
     for (const u of userIds) {
-      if (!mine.delete(u)) continue;
-      const set = this.watchers.get(u);
-      set?.delete(connectionId);
-      if (set && set.size === 0) {
-        this.watchers.delete(u);
-        this.current.delete(u);
-        this.dirty.delete(u);
-        channels.push(this.keys.presenceEvents(u));
-      }
+      const user = this.watched.get(u);
+      if (!user?.told.delete(connectionId)) continue;
+      removed++;
+      if (user.told.size === 0) this.forget(user, channels);
     }
-    if (mine.size === 0) this.watching.delete(connectionId);
-    if (channels.length > 0) {
-      this.subscriber.unsubscribe(...channels).catch((err: Error) => this.log.warn({ err }, 'presence unsubscribe failed'));
-    }
+    if (removed === 0) return;
+    mine.users = mine.users.filter((user) => user.told.has(connectionId));
+    if (mine.users.length === 0) this.watchers.delete(connectionId);
+    this.unsubscribe(channels);
   }
 
   /** The connection closed. */
   dropConnection(connectionId: string): void {
-    const mine = this.watching.get(connectionId)?.users;
-    if (mine) this.unwatch(connectionId, [...mine.keys()]);
+    const mine = this.watchers.get(connectionId);
+    if (!mine) return;
+    this.watchers.delete(connectionId);
+    const channels: string[] = [];
+    for (const user of mine.users) {
+      user.told.delete(connectionId);
+      if (user.told.size === 0) this.forget(user, channels);
+    }
+    this.unsubscribe(channels);
   }
 
   close(): void {
     clearTimeout(this.flushTimer);
     this.subscriber.off('message', this.listener);
-    for (const c of [...this.watching.keys()]) this.dropConnection(c);
+    for (const c of [...this.watchers.keys()]) this.dropConnection(c);
+  }
+
+  /** Its last local watcher is gone: its channel goes into `channels` to be unsubscribed. */
+  private forget(user: WatchedUser, channels: string[]): void {
+    if (this.watched.get(user.id) !== user) return;
+    this.watched.delete(user.id);
+    this.dirty.delete(user);
+    channels.push(this.keys.presenceEvents(user.id));
+  }
+
+  private unsubscribe(channels: string[]): void {
+    if (channels.length === 0) return;
+    this.subscriber.unsubscribe(...channels).catch((err: Error) => this.log.warn({ err }, 'presence unsubscribe failed'));
   }
 
   private onMessage(channel: string, message: string): void {
     if (!channel.startsWith(this.channelPrefix)) return;
     const ev = parsePresenceEvent(message);
-    if (!ev || !this.watchers.has(ev.user_id)) return;
-    this.current.set(ev.user_id, ev);
-    this.markDirty(ev.user_id);
+    const user = ev && this.watched.get(ev.user_id);
+    if (!user) return;
+    user.current = ev;
+    this.markDirty(user);
   }
 
-  private markDirty(userId: string): void {
-    this.dirty.add(userId);
+  private markDirty(user: WatchedUser): void {
+    this.dirty.add(user);
     this.scheduleFlush();
   }
 
@@ -166,17 +205,19 @@ export class PresenceHub {
 
   private async flush(): Promise<void> {
     // What each connection would be told, before authorization.
-    const pending = new Map<string, { watcherId: string; users: PresenceEventFrame['users'] }>();
-    for (const u of this.dirty) {
-      const ev = this.current.get(u);
+    const pending = new Map<string, { watcherId: string; users: WatchedUser[] }>();
+    for (const user of this.dirty) {
+      const ev = user.current;
       if (!ev) continue;
-      for (const connectionId of this.watchers.get(u) ?? []) {
-        const entry = this.watching.get(connectionId);
-        const told = entry?.users.get(u);
-        if (!entry || told === undefined || told === ev.online) continue;
+      for (const [connectionId, told] of user.told) {
+        if (told === undefined || told === ev.online) continue;
         let p = pending.get(connectionId);
-        if (!p) pending.set(connectionId, (p = { watcherId: entry.userId, users: [] }));
-        p.users.push({ user_id: u, online: ev.online, ...(!ev.online && ev.last_seen !== undefined ? { last_seen: ev.last_seen } : {}) });
+        if (!p) {
+          const watcher = this.watchers.get(connectionId);
+          if (!watcher) continue;
+          pending.set(connectionId, (p = { watcherId: watcher.userId, users: [] }));
+        }
+        p.users.push(user);
       }
     }
     const dirty = [...this.dirty];
@@ -187,36 +228,35 @@ export class PresenceHub {
     for (const p of pending.values()) {
       let set = byWatcher.get(p.watcherId);
       if (!set) byWatcher.set(p.watcherId, (set = new Set()));
-      for (const u of p.users) set.add(u.user_id);
+      for (const user of p.users) set.add(user.id);
     }
     let allowed: Map<string, ReadonlySet<string>>;
     try {
       allowed = await this.authorize(byWatcher);
     } catch (err) {
       this.log.warn({ err }, 'presence re-authorization failed; retrying at the next flush');
-      for (const u of dirty) if (this.watchers.has(u)) this.dirty.add(u);
+      for (const user of dirty) if (this.watched.get(user.id) === user) this.dirty.add(user);
       this.scheduleFlush();
       return;
     }
 
     for (const [connectionId, p] of pending) {
-      const entry = this.watching.get(connectionId);
-      if (!entry) continue; // closed or unsubscribed meanwhile
+      if (!this.watchers.has(connectionId)) continue; // closed meanwhile
       const may = allowed.get(p.watcherId);
       const users: PresenceEventFrame['users'] = [];
       const revoked: string[] = [];
-      for (const u of p.users) {
-        if (!entry.users.has(u.user_id)) continue;
-        if (!may?.has(u.user_id)) {
-          revoked.push(u.user_id);
+      for (const user of p.users) {
+        // Unsubscribed meanwhile (the user's entry is then gone, or holds no told state for it).
+        if (!user.told.has(connectionId)) continue;
+        if (!may?.has(user.id)) {
+          revoked.push(user.id);
           continue;
         }
         // The newest state wins if another transition arrived while authorizing.
-        const ev = this.current.get(u.user_id);
-        const state = ev ? { user_id: u.user_id, online: ev.online, ...(!ev.online && ev.last_seen !== undefined ? { last_seen: ev.last_seen } : {}) } : u;
-        if (entry.users.get(u.user_id) === state.online) continue;
-        entry.users.set(u.user_id, state.online);
-        users.push(state);
+        const ev = user.current!;
+        if (user.told.get(connectionId) === ev.online) continue;
+        user.told.set(connectionId, ev.online);
+        users.push({ user_id: user.id, online: ev.online, ...(!ev.online && ev.last_seen !== undefined ? { last_seen: ev.last_seen } : {}) });
       }
       if (revoked.length > 0) this.unwatch(connectionId, revoked);
       if (users.length === 0) continue;

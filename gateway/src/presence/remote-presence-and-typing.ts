@@ -47,7 +47,8 @@ export class RemotePresenceAndTyping implements PresenceAndTyping {
   }
 
   async presence(caller: FrameCaller, frame: PresenceSubFrame): Promise<ServerFrame | undefined> {
-    const ids = [...new Set(frame.user_ids)];
+    // Repeated ids cost nothing extra: the hub watches each once and presence-service answers each once.
+    const ids = frame.user_ids;
     if (frame.type === 'presence.unsub') {
       this.hub.unwatch(caller.connectionId, ids);
       return { type: 'presence', ref: frame.ref, users: [] };
@@ -56,27 +57,28 @@ export class RemotePresenceAndTyping implements PresenceAndTyping {
     // 500 users): a transition is either in the reply or delivered afterwards (the hub
     // de-duplicates against what the reply said). Nothing is delivered for a user before its
     // state is known, and the users the caller may not see are unwatched again at once.
-    const fresh = this.hub.unwatched(caller.connectionId, ids);
+    const { fresh, subscribing } = this.hub.watch(caller.connectionId, caller.userId, ids);
     let states: PresenceState[];
     try {
       // SUBSCRIBE waits while Redis is down (ioredis queues it): answer a retryable error instead of nothing.
-      await withTimeout(this.hub.watch(caller.connectionId, caller.userId, ids), SUBSCRIBE_TIMEOUT_MS);
+      if (subscribing) await withTimeout(subscribing, SUBSCRIBE_TIMEOUT_MS);
       states = await this.client.query(caller.userId, ids);
     } catch (err) {
       this.hub.unwatch(caller.connectionId, fresh);
       throw err;
     }
-    const allowed = new Set(states.map((s) => s.user_id));
-    this.hub.unwatch(
-      caller.connectionId,
-      ids.filter((u) => !allowed.has(u)),
-    );
+    // The states are of distinct users among `ids`: as many as asked means every one is allowed
+    // (fewer: some are not, or `ids` repeats some).
+    if (states.length < ids.length) {
+      const allowed = new Set(states.map((s) => s.user_id));
+      this.hub.unwatch(
+        caller.connectionId,
+        ids.filter((u) => !allowed.has(u)),
+      );
+    }
     this.hub.setKnown(caller.connectionId, states);
-    return {
-      type: 'presence',
-      ref: frame.ref,
-      users: states.map((s) => ({ user_id: s.user_id, online: s.online, ...(!s.online && s.last_seen !== undefined ? { last_seen: s.last_seen } : {}) })),
-    };
+    // The client's states as they are: the presence client already copied out what a client may see.
+    return { type: 'presence', ref: frame.ref, users: states };
   }
 
   private prune(now: number): void {
