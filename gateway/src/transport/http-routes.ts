@@ -75,12 +75,12 @@ export function registerInternalRoutes(app: TemplatedApp, deps: InternalRouteDep
       }),
     );
     // Each measurement forces a full GC: at most one per HEAP_MEASURE_INTERVAL_MS, whoever asks.
-    const liveHeap = atMostEvery(HEAP_MEASURE_INTERVAL_MS, () => ({ ...measureLiveHeap(), connections: deps.connections() }));
+    const liveHeap = atMostEvery(HEAP_MEASURE_INTERVAL_MS, measureLiveHeap);
     app.get(
       '/debug/heap',
       guardHttp(deps.log, (res) => {
         const { value, measuredAt } = liveHeap();
-        replyText(res, 200, 'application/json', JSON.stringify({ ...value, measured_at: measuredAt }));
+        replyText(res, 200, 'application/json', JSON.stringify({ ...value, measured_at: measuredAt, connections: deps.connections() }));
       }),
     );
   }
