@@ -32,10 +32,6 @@ export class TokenExpiry {
     this.queue.remove(ws);
   }
 
-  get size(): number {
-    return this.queue.size;
-  }
-
   stop(): void {
     this.queue.stop();
   }
