@@ -1,5 +1,6 @@
 import type { Logger } from '@chat/server/logger';
 import type { SessionRegistry } from '@chat/server/routing';
+import { inSlice, sliceCount, startSlicedInterval } from '../transport/sliced-interval.js';
 
 export interface SessionRefresherOptions {
   intervalMs: number;
@@ -13,8 +14,10 @@ export interface SessionRefresherOptions {
 }
 
 /**
- * Re-asserts every local connection and the gateway's liveness key now and every `intervalMs`,
- * which keeps their TTL alive and re-creates them after Redis lost its data. Returns a stop function.
+ * Re-asserts the gateway's liveness key and every local connection now, then a slice of the
+ * connections each second so that each one's turn comes every `intervalMs` (a gateway's refresh is a
+ * trickle, not one pipeline of every socket at once that stalls its event loop and Redis). This keeps
+ * their TTL alive and re-creates them after Redis lost its data. Returns a stop function.
  */
 export function startSessionRefresher(
   registry: SessionRegistry,
@@ -25,16 +28,19 @@ export function startSessionRefresher(
 ): () => void {
   let running = false;
   let lastSuccessStart: number | undefined;
-  const tick = (): void => {
-    if (running) return; // a slow Redis must not pile up refreshes
+  // A slice refreshed just before a pause is due again one interval later: its entries lapse once
+  // the pause outlasts the TTL less that interval (plus one step: the pause began a step later).
+  const lapseAfterMs = options.ttlMs - options.intervalMs + options.intervalMs / sliceCount(options.intervalMs);
+  const refresh = (connections: Iterable<readonly [string, string]>): boolean => {
+    if (running) return false; // a slow Redis must not pile up refreshes
     running = true;
     const startedAt = Date.now();
     registry
-      .refresh(gatewayId, localConnections())
+      .refresh(gatewayId, connections)
       .then(() => {
         const sinceMs = lastSuccessStart === undefined ? 0 : startedAt - lastSuccessStart;
         lastSuccessStart = startedAt;
-        if (sinceMs > options.ttlMs) {
+        if (sinceMs > lapseAfterMs) {
           log.warn({ sinceMs }, 'routing entries had lapsed; clients are told to sync');
           options.onLapse();
         }
@@ -43,9 +49,8 @@ export function startSessionRefresher(
       .finally(() => {
         running = false;
       });
+    return true;
   };
-  tick();
-  const timer = setInterval(tick, options.intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+  refresh(localConnections());
+  return startSlicedInterval(options.intervalMs, (slice, slices) => refresh(inSlice(localConnections(), ([, connectionId]) => connectionId, slice, slices)));
 }

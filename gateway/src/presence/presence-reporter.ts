@@ -1,9 +1,10 @@
 import type { Logger } from '@chat/server/logger';
 import type { PresenceClient } from '../backend/presence-client.js';
+import { inSlice, startSlicedInterval } from '../transport/sliced-interval.js';
 
 export interface PresenceReporterOptions {
   gatewayId: string;
-  /** Heartbeat: every local user is reported present this often (SESSION_REFRESH_SECONDS). */
+  /** Heartbeat: every local user is reported present this often (SESSION_REFRESH_SECONDS), a slice of them each second. */
   heartbeatMs: number;
   /** Connects/disconnects are batched this long before one report. @default 50 */
   batchMs?: number;
@@ -13,7 +14,8 @@ export interface PresenceReporterOptions {
 
 /**
  * Reports this gateway's users to presence-service: connects and disconnects batched per
- * `batchMs`, and one heartbeat per `heartbeatMs` listing every local user (chunked) — per gateway,
+ * `batchMs`, and a heartbeat that lists every local user once per `heartbeatMs`, a slice of them each
+ * second (one report of every user at once stalled the gateway and presence-service) — per gateway,
  * never per connection. A failed report is retried with the next batch; the heartbeat rebuilds
  * presence after presence-service or Redis lost it. `isLocal(user)` is the source of truth at
  * send time, so a connect that closed again before the batch left is reported as a disconnect.
@@ -22,7 +24,7 @@ export class PresenceReporter {
   private readonly online = new Set<string>();
   private readonly offline = new Set<string>();
   private batchTimer: NodeJS.Timeout | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private stopHeartbeat: (() => void) | undefined;
   private sending: Promise<void> | undefined;
   private readonly batchMs: number;
   private readonly chunk: number;
@@ -39,8 +41,10 @@ export class PresenceReporter {
   }
 
   start(): void {
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.o.heartbeatMs);
-    this.heartbeatTimer.unref();
+    this.stopHeartbeat = startSlicedInterval(this.o.heartbeatMs, (slice, slices) => {
+      this.heartbeat(inSlice(this.localUsers(), (u) => u, slice, slices));
+      return true;
+    });
   }
 
   /** The user's first socket on this gateway opened. */
@@ -59,15 +63,15 @@ export class PresenceReporter {
 
   /** Stops the heartbeat and sends what is pending (best effort). */
   async stop(): Promise<void> {
-    clearInterval(this.heartbeatTimer);
+    this.stopHeartbeat?.();
     clearTimeout(this.batchTimer);
     this.batchTimer = undefined;
     await this.sending;
     await this.flush();
   }
 
-  private heartbeat(): void {
-    for (const u of this.localUsers()) if (!this.offline.has(u)) this.online.add(u);
+  private heartbeat(users: Iterable<string>): void {
+    for (const u of users) if (!this.offline.has(u)) this.online.add(u);
     this.schedule(0);
   }
 
