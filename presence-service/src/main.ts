@@ -22,6 +22,8 @@ const cassandra = createCassandra(
   log,
 );
 const membership = new CassandraMembership(cassandra, config.PRESENCE_MEMBERSHIP_CACHE_MS);
+// Best effort: Cassandra may still be starting (readiness reports it); the first reads then prepare.
+membership.prepare().catch((err: Error) => log.warn({ err }, 'preparing the membership reads failed; the first reads will prepare them'));
 
 const metrics = config.METRICS_ENABLED ? createMetricsRegistry('presence-service') : null;
 if (metrics) instrumentCassandra(cassandra, metrics);

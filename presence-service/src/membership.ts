@@ -38,6 +38,8 @@ export function intersects(a: ReadonlySet<string>, b: ReadonlySet<string>): bool
 }
 
 const PAGE = { prepare: true, fetchSize: 5000, isIdempotent: true } as const;
+const CONVERSATIONS_QUERY = 'SELECT user_id, conversation_id FROM user_conversations WHERE user_id IN ?';
+const MEMBERS_QUERY = 'SELECT user_id FROM conversation_members WHERE conversation_id = ?';
 
 /** Users whose conversations one read asks for (`IN`): many subscribes arriving together cost one read per this many watchers. */
 const USERS_PER_READ = 50;
@@ -71,13 +73,22 @@ export class CassandraMembership implements Membership {
     this.userReads = new BatchLoader((userIds) => this.readConversations(userIds), USERS_PER_READ);
   }
 
+  /**
+   * Runs both reads once for nobody, so that their statements are prepared (and the driver's path
+   * compiled) before the first subscribes: each group's first subscribe otherwise waited for the
+   * preparation at every instance, and its batch held up the ones queued behind it.
+   */
+  async prepare(): Promise<void> {
+    await Promise.all([this.readConversations(['nobody']), this.db.execute(MEMBERS_QUERY, [cassandra.types.Long.ZERO], PAGE)]);
+  }
+
   conversationsOf(userId: string): Promise<ReadonlySet<string>> {
     return this.byUser.get(userId, () => this.userReads.load(userId));
   }
 
   private async readConversations(userIds: string[]): Promise<Map<string, ReadonlySet<string>>> {
     const out = new Map<string, Set<string>>(userIds.map((u) => [u, new Set()]));
-    const rows = await this.db.execute('SELECT user_id, conversation_id FROM user_conversations WHERE user_id IN ?', [userIds], PAGE);
+    const rows = await this.db.execute(CONVERSATIONS_QUERY, [userIds], PAGE);
     for await (const row of rows) out.get(row.user_id as string)?.add(String(row.conversation_id));
     return out;
   }
@@ -90,11 +101,7 @@ export class CassandraMembership implements Membership {
     return this.byConversation
       .get(conversationId, async () => {
         const list: string[] = [];
-        const rows = await this.db.execute(
-          'SELECT user_id FROM conversation_members WHERE conversation_id = ?',
-          [cassandra.types.Long.fromString(conversationId)],
-          PAGE,
-        );
+        const rows = await this.db.execute(MEMBERS_QUERY, [cassandra.types.Long.fromString(conversationId)], PAGE);
         for await (const row of rows) list.push(row.user_id as string);
         this.index(conversationId, list);
         return { list, set: new Set(list) };
