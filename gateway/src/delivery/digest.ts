@@ -5,6 +5,7 @@ import type { ChatServiceClient } from '../backend/chat-service-client.js';
 import { activeSince } from './conversation-activity.js';
 import type { LocalSessions } from './local-sessions.js';
 import type { GatewaySocket } from '../transport/socket-data.js';
+import { inSlice, sliceCount, startSlicedInterval } from '../transport/sliced-interval.js';
 import { sendFrame, type SendPolicy } from '../transport/socket-sender.js';
 
 export interface DigestOptions {
@@ -12,16 +13,18 @@ export interface DigestOptions {
   intervalMs: number;
   /** A conversation is listed while the socket used it within this. @default 20 × intervalMs */
   activeWindowMs?: number;
-  /** Conversations looked up per round at most (the most recently used first). @default 10_000 */
+  /** Conversations looked up per interval at most (the most recently used first; split over its rounds). @default 10_000 */
   maxConversations?: number;
 }
 
 /**
  * The digest (G2/G4 for quiet conversations): real-time delivery is at-most-once (Redis pub/sub),
- * so a lost event is otherwise noticed only when a later message shows a gap. Every interval the
- * conversations this gateway's sockets used recently are looked up in chat-service (one request
- * per 1000, at most `maxConversations` per round; rounds never overlap) and each socket gets one
- * `digest` frame with the latest seq and epoch of its own conversations. Returns a stop function.
+ * so a lost event is otherwise noticed only when a later message shows a gap. Each socket gets one
+ * `digest` frame per interval with the latest seq and epoch of the conversations it used recently.
+ * A round each second serves a slice of the sockets and looks up their conversations in
+ * chat-service (one request per 1000; rounds never overlap): a round of every socket at once made
+ * chat-service stall every interval, at the same moment for gateways started together. Returns a
+ * stop function.
  */
 export function startDigest(
   sessions: LocalSessions,
@@ -32,14 +35,14 @@ export function startDigest(
 ): () => void {
   if (options.intervalMs <= 0) return () => undefined;
   const windowMs = options.activeWindowMs ?? 20 * options.intervalMs;
-  const maxConversations = options.maxConversations ?? 10_000;
+  const maxConversations = Math.ceil((options.maxConversations ?? 10_000) / sliceCount(options.intervalMs));
   let running = false;
 
-  const round = async (): Promise<void> => {
+  const round = async (sockets: Iterable<GatewaySocket>): Promise<void> => {
     const since = Date.now() - windowMs;
     const perSocket: [GatewaySocket, string[]][] = [];
     const lastUse = new Map<string, number>();
-    for (const ws of sessions.all()) {
+    for (const ws of sockets) {
       const ids = activeSince(ws, since);
       if (ids.length === 0) continue;
       perSocket.push([ws, ids]);
@@ -60,15 +63,14 @@ export function startDigest(
     }
   };
 
-  const timer = setInterval(() => {
-    if (running) return;
+  return startSlicedInterval(options.intervalMs, (slice, slices) => {
+    if (running) return false;
     running = true;
-    round()
+    round(inSlice(sessions.all(), (ws) => ws.getUserData().connectionId, slice, slices))
       .catch((err: Error) => log.warn({ err }, 'digest round failed'))
       .finally(() => {
         running = false;
       });
-  }, options.intervalMs);
-  timer.unref();
-  return () => clearInterval(timer);
+    return true;
+  });
 }

@@ -188,7 +188,7 @@ export const ENV_TABLE = {
   DELIVERY_DIGEST_INTERVAL_MS: v(
     int(0, 3_600_000),
     '30000',
-    'How often a gateway sends each connection the latest seqs of the conversations it used recently, so a lost real-time message is noticed; 0 disables.',
+    'How often a gateway sends each connection the latest seqs of the conversations it used recently, so a lost real-time message is noticed (a slice of the connections each second); 0 disables.',
   ),
 
   PRESENCE_HTTP_HOST: v(str(), '127.0.0.1', 'presence-service listen address (internal API for gateways).'),
