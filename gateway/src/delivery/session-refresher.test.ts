@@ -43,23 +43,22 @@ describe('session refresher', () => {
     const { registry, stallUntil } = fakeRegistry();
     const onLapse = vi.fn();
     const stop = startSessionRefresher(registry, 'gw', () => connections, { intervalMs: 20_000, ttlMs: 60_000, onLapse }, silent);
+    /** Redis hangs for `ms` from the next step on; the step after it is released runs again. */
+    const hang = async (ms: number) => {
+      let release!: () => void;
+      stallUntil(new Promise<void>((r) => (release = r)));
+      await vi.advanceTimersByTimeAsync(1000);
+      stallUntil(Promise.resolve());
+      await vi.advanceTimersByTimeAsync(ms - 1000);
+      release();
+      await vi.advanceTimersByTimeAsync(1000);
+    };
     await vi.advanceTimersByTimeAsync(3000);
-    // Redis hangs for 40 s: the slice refreshed one interval before the pause still had 40 s + a step left.
-    let release!: () => void;
-    stallUntil(new Promise<void>((r) => (release = r)));
-    await vi.advanceTimersByTimeAsync(1000);
-    stallUntil(Promise.resolve());
-    await vi.advanceTimersByTimeAsync(39_000);
-    release();
-    await vi.advanceTimersByTimeAsync(1000);
+    // A 40 s hang: the slice refreshed one interval before it still had 40 s and a step left.
+    await hang(40_000);
     expect(onLapse).not.toHaveBeenCalled();
-    // A second hang of 45 s does outlast it.
-    stallUntil(new Promise<void>((r) => (release = r)));
-    await vi.advanceTimersByTimeAsync(1000);
-    stallUntil(Promise.resolve());
-    await vi.advanceTimersByTimeAsync(45_000);
-    release();
-    await vi.advanceTimersByTimeAsync(1000);
+    // A 46 s hang outlasts that.
+    await hang(46_000);
     stop();
     expect(onLapse).toHaveBeenCalledTimes(1);
   });
