@@ -183,7 +183,11 @@ export const ENV_TABLE = {
   WS_MAX_BACKPRESSURE_BYTES: v(int(1024, 256 * 1024 * 1024), '1048576', 'Per-socket send buffer before the slow client is closed.'),
   WS_IDLE_TIMEOUT_SECONDS: v(int(8, 960), '60', 'Idle timeout; the gateway pings automatically before it.'),
   SESSION_TTL_SECONDS: v(int(5, 3600), '60', 'TTL of a connection entry in the Redis routing table.'),
-  SESSION_REFRESH_SECONDS: v(int(1, 3600), '20', "How often a gateway refreshes each connection's TTL and reports each local user present (the heartbeat); a slice of them goes each second."),
+  SESSION_REFRESH_SECONDS: v(
+    int(1, 3600),
+    '20',
+    "How often a gateway refreshes each connection's TTL and reports each local user present (the heartbeat); a slice of them goes each second.",
+  ),
   DRAIN_TIMEOUT_MS: v(int(0, 600_000), '5000', 'Time a draining gateway gives clients before closing them.'),
   DELIVERY_DIGEST_INTERVAL_MS: v(
     int(0, 3_600_000),
