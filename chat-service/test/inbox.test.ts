@@ -466,7 +466,7 @@ describe('fanout on write for small conversations, on read for large ones', () =
 
     // A member who leaves stops counting.
     expect((await sys.rest(owner!, 'DELETE', `/v1/conversations/${conv}/members/${b}`)).status).toBe(200);
-    await waitFor(async () => (await count(members[9]!, 5)).body.read_count === 1, 15_000, 'a removed member no longer counted');
+    await pollUnderRestLimit(async () => (await count(members[9]!, 5)).body.read_count === 1, 15_000, 'a removed member no longer counted');
     expect((await count(members[9]!, 5)).body.members).toBe(50);
 
     // Members only; seqs that name no message the caller can read are 404; malformed seqs too.
@@ -479,7 +479,7 @@ describe('fanout on write for small conversations, on read for large ones', () =
     const ownerWs = await RawClient.connect(sys.gateways[0]!.url, sys.token(owner!));
     clients.push(ownerWs);
     expect((await ownerWs.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'sixth', body: 'sixth' })).type).toBe('ack');
-    await waitFor(async () => (await count(newcomer, 6)).status === 200, 15_000, 'the first message after joining');
+    await pollUnderRestLimit(async () => (await count(newcomer, 6)).status === 200, 15_000, 'the first message after joining');
   });
 
   it('SDK: unread counts agree on two devices of one user and survive a reconnect', async () => {
