@@ -1,5 +1,5 @@
 import { ChatError, Errors } from '@chat/protocol';
-import { MAX_QUERY_BATCH_USERS, type PresenceQueryRequest, type PresenceQueryResponse, type PresenceState } from '@chat/protocol/internal';
+import { clientPresenceState, MAX_QUERY_BATCH_USERS, type PresenceQueryRequest, type PresenceQueryResponse, type PresenceState } from '@chat/protocol/internal';
 
 export interface QueryCoalescerOptions {
   /** Batches out at once (to one instance): the fewer, the more each carries under load. @default 2 */
@@ -116,8 +116,5 @@ function clientState(s: unknown): PresenceState {
   if (typeof v !== 'object' || v === null || typeof v.user_id !== 'string' || typeof v.online !== 'boolean') {
     throw new ChatError(Errors.INTERNAL, 'presence-service sent an invalid state');
   }
-  if (v.online) return { user_id: v.user_id, online: true };
-  return typeof v.last_seen === 'number' && Number.isFinite(v.last_seen)
-    ? { user_id: v.user_id, online: false, last_seen: v.last_seen }
-    : { user_id: v.user_id, online: false };
+  return clientPresenceState(v.user_id, v.online, typeof v.last_seen === 'number' && Number.isFinite(v.last_seen) ? v.last_seen : undefined);
 }

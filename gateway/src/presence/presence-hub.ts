@@ -1,5 +1,5 @@
 import { ChatError, Errors, type PresenceEventFrame } from '@chat/protocol';
-import { parsePresenceEvent, type PresenceEvent, type PresenceState } from '@chat/protocol/internal';
+import { clientPresenceState, parsePresenceEvent, type PresenceEvent, type PresenceState } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
 import type { Logger } from '@chat/server/logger';
 import { RedisKeys } from '@chat/server/redis';
@@ -256,7 +256,7 @@ export class PresenceHub {
         const ev = user.current!;
         if (user.told.get(connectionId) === ev.online) continue;
         user.told.set(connectionId, ev.online);
-        users.push({ user_id: user.id, online: ev.online, ...(!ev.online && ev.last_seen !== undefined ? { last_seen: ev.last_seen } : {}) });
+        users.push(clientPresenceState(user.id, ev.online, ev.last_seen));
       }
       if (revoked.length > 0) this.unwatch(connectionId, revoked);
       if (users.length === 0) continue;

@@ -34,6 +34,11 @@ export interface PresenceState {
   /** ms since the Unix epoch; only when offline and known. */
   last_seen?: number;
 }
+
+/** A state as a client is told it: `last_seen` only when offline and known. */
+export function clientPresenceState(userId: string, online: boolean, lastSeen: number | undefined): PresenceState {
+  return online || lastSeen === undefined ? { user_id: userId, online } : { user_id: userId, online: false, last_seen: lastSeen };
+}
 /**
  * `users`: the state of every user at least one check may see, each once (a group's members
  * subscribing together cost one state read per member, not one per watcher–member pair).
