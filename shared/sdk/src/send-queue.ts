@@ -136,11 +136,11 @@ export class SendQueue {
     }
     const retrying = this.outbox.markRetrying(clientMsgId);
     if (!retrying) return;
-    this.flush(); // its slot is free while it waits
     if (retrying.attempts >= this.o.maxSendAttempts) {
       this.fail(clientMsgId, err);
       return;
     }
+    this.flush(); // its slot is free while it waits
     this.scheduler.schedule(
       () => {
         this.outbox.markReady(clientMsgId);
