@@ -18,11 +18,14 @@ const PAIRS = 4;
 const FLOOD_SOCKETS = 3;
 const MAX_FLOOD_FRAMES_PER_SOCKET = 40_000;
 /**
- * The bound on the others' p99 during the flood: generous (a shared 2-core machine also runs Kafka
+ * The bound on the others' p95 during the flood: generous (a shared 2-core machine also runs Kafka
  * and Cassandra), and relative to the baseline measured just before, since other load on the
- * machine moves both. Without 4502 closes this flood measured p99 2.6 s over a 0.3 s baseline.
+ * machine moves both. The p95, not the p99: the four senders send in lockstep, so the p99 of ~300
+ * samples is the single worst instant, one stall of the shared machine (a fresh-clone run once
+ * measured 2.6 s there). With 4502 closes turned off, the others' p99 now stays near 1 s (refused
+ * frames are cheap) and the close assertions are what fail; this bound guards against starvation.
  */
-const p99Bound = (baselineP99: number): number => Math.max(1500, 2 * baselineP99 + 500);
+const p95Bound = (baselineP95: number): number => Math.max(1500, 2 * baselineP95 + 500);
 
 let sys: TestSystem;
 const clients: RawClient[] = [];
@@ -128,7 +131,7 @@ afterAll(async () => {
 });
 
 describe('hostile input: a flood from one user', () => {
-  it("a user flooding sends, pings and history from 3 sockets (reconnecting when closed) gets 4100 rate_limited with retry_after_ms and, ignoring it, a 4502 close and 429 for its reconnects, while other users' send → delivery p99 on the same gateway stays bounded", async () => {
+  it("a user flooding sends, pings and history from 3 sockets (reconnecting when closed) gets 4100 rate_limited with retry_after_ms and, ignoring it, a 4502 close and 429 for its reconnects, while other users' send → delivery p95 on the same gateway stays bounded", async () => {
     const flooder = uid('flooder');
     const floodConv = await direct(flooder, uid('victim')); // the victim stays offline: the flood's cost is the flooder's
     const pairs: { sender: RawClient; receiver: RawClient; conv: string }[] = [];
@@ -170,7 +173,7 @@ describe('hostile input: a flood from one user', () => {
         `flooder acks ${flood.acks}, pongs ${flood.pongs}, history ${flood.historyResults}, other ${JSON.stringify(flood.otherErrors)}; ` +
         `closed ${flood.closeCodes.length} times, reconnected ${flood.reconnects} times, refused upgrades ${JSON.stringify(flood.refusedUpgrades)}`,
     );
-    console.log(`flood: others' send → delivery before the flood: ${fmt(base)}; during it: ${fmt(during)} (bound ${p99Bound(base.p99).toFixed(0)} ms)`);
+    console.log(`flood: others' send → delivery before the flood: ${fmt(base)}; during it: ${fmt(during)} (p95 bound ${p95Bound(base.p95).toFixed(0)} ms)`);
     console.log(
       `flood: frames written in ${flood.writingMs} ms, all answered after ${flood.answeredMs} ms; slowest deliveries (sent at +ms: latency): ${floodIds
         .map((id) => [chat.sentAt.get(id)! - floodStart, chat.deliveredAt.get(id)! - chat.sentAt.get(id)!] as const)
@@ -202,7 +205,7 @@ describe('hostile input: a flood from one user', () => {
       expect(new Set(ids).size).toBe(ids.length);
     }
     expect(during.n).toBe(floodIds.length);
-    expect(during.p99).toBeLessThan(p99Bound(base.p99));
+    expect(during.p95).toBeLessThan(p95Bound(base.p95));
     expect(Errors.RATE_LIMITED.retry).toBe(true);
   });
 });
