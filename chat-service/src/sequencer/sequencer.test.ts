@@ -231,6 +231,19 @@ describe('Sequencer', () => {
       expect(lookups()).toBe(1); // only the record not marked first_send
     });
 
+    it('looks up no second copy of a message_id in one call: a retry of a send still in the backlog is decided by its first copy', async () => {
+      const s = stores();
+      const lookups = counting(s);
+      const now = Date.now();
+      const original = firstSend(now);
+      const retry = { ...original, first_send: undefined };
+      const out = await sequencer(s, 1, { earlierOwnersStoppedBy: now - 10_000 }).process([original, retry, retry]);
+      expect(lookups()).toBe(0);
+      expect(out.duplicates).toBe(2);
+      expect(out.messages.map((m) => m.message_id)).toEqual([original.message_id]);
+      expect(await stored(s.messages)).toHaveLength(1);
+    });
+
     it('looks up first sends an earlier owner may have stored: a replay keeps its seqs', async () => {
       const s = stores();
       const t0 = Date.now() - 60_000;

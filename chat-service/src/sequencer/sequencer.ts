@@ -263,7 +263,15 @@ export class Sequencer {
 
     // 2. Decided by storage: rows of the same (sender, client_msg_id), trusted once confirmed. A
     //    trusted first send has none: nobody can have stored it, and no earlier send shares its key.
-    const toLookUp = pending.filter((p) => !this.trustedFirstSend(p.record)).map((p) => p.record);
+    //    A second copy of a message_id in this call (a client's retry of a send still in the backlog)
+    //    is decided by the first copy below, so only first copies are looked up.
+    const firstCopies = new Set<string>();
+    const toLookUp: MessageRecord[] = [];
+    for (const { record } of pending) {
+      if (firstCopies.has(record.message_id)) continue;
+      firstCopies.add(record.message_id);
+      if (!this.trustedFirstSend(record)) toLookUp.push(record);
+    }
     const rows = toLookUp.length > 0 ? await this.deps.sends.find(conversationId, toLookUp) : new Map<string, SequencedSend[]>();
     const idAtSeq = new Map<number, string | null>();
     const isStored = async (s: SequencedSend): Promise<boolean> => {
