@@ -146,6 +146,27 @@ export class MessageConsumer {
     return true;
   }
 
+  /**
+   * Runs `work` while re-confirming the lease every leaseCheckMs. Under load storage reads can take
+   * a chunk past the lease's validity before it writes; its writes were then refused and the chunk
+   * started over, slower each time. A lost lease is not confirmed, so the writes are still refused.
+   */
+  private async whileConfirmed<T>(partition: number, owner: Ownership, work: () => Promise<T>): Promise<T> {
+    let confirming = false;
+    const timer = setInterval(() => {
+      if (confirming) return;
+      confirming = true;
+      this.confirm(partition, owner)
+        .catch(() => false)
+        .finally(() => (confirming = false));
+    }, this.leaseCheckMs);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
   /** The sequencer of a partition we own, or null if another consumer took it. */
   private async ownership(partition: number, force = false): Promise<Ownership | null> {
     const current = this.owned.get(partition) ?? (await this.take(partition));
@@ -194,7 +215,7 @@ export class MessageConsumer {
         if (!owner) return false;
         // Records this owner may have stored already (an offset commit failed, the batch came again).
         if (BigInt(chunk[0]!.offset) <= owner.processedThrough) owner.sequencer.distrustFirstSendsUntilNow();
-        const result = await owner.sequencer.process(pending);
+        const result = await this.whileConfirmed(partition, owner, () => owner.sequencer.process(pending));
         this.metrics.markSequenced(result.messages.length);
         if (result.duplicates > 0) this.metrics.markDuplicates(result.duplicates);
         for (const p of result.poisoned) {

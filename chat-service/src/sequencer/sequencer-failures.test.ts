@@ -7,7 +7,7 @@ import { MemoryMessageStore } from '../store/memory-message-store.js';
 import type { SequencedSend } from '../store/sequenced-send-store.js';
 import { testTimestamps } from './test-timestamps.js';
 import { MessageConsumer } from './message-consumer.js';
-import { Sequencer } from './sequencer.js';
+import { OwnershipLostError, Sequencer } from './sequencer.js';
 
 const A = '2001';
 const B = '2002';
@@ -49,6 +49,29 @@ describe('Sequencer with a failing conversation', () => {
     ]);
     expect([...out.failed.keys()]).toEqual([A]);
     expect(await seqsOf(store, B)).toEqual([1, 2]);
+  });
+
+  it('keeps the state when the write timestamp is refused (the lease wants a fresh confirmation): nothing was written, so the retry reads nothing again', async () => {
+    const store = new FaultyStore();
+    let lastSeqReads = 0;
+    const lastSeq = store.lastSeq.bind(store);
+    store.lastSeq = async (cid) => {
+      lastSeqReads++;
+      return lastSeq(cid);
+    };
+    const timestamps = testTimestamps(1);
+    let refuse = true;
+    const timestamp = () => {
+      if (refuse) throw new OwnershipLostError('partition lease not confirmed recently enough to write');
+      return timestamps();
+    };
+    const seq = new Sequencer({ messages: store, sends: store.sends, epochOf, timestamp });
+    const chunk = [record(A), record(A)];
+    expect((await seq.process(chunk)).failed.get(A)).toBeInstanceOf(OwnershipLostError);
+    refuse = false;
+    const out = await seq.process(chunk);
+    expect(out.messages.map((m) => m.seq)).toEqual([1, 2]);
+    expect(lastSeqReads).toBe(1);
   });
 
   it('item 4: a retry never overlaps an attempt still writing, so no seq is skipped or given twice', async () => {
@@ -130,6 +153,48 @@ describe('MessageConsumer with a failing conversation', () => {
     expect(resolved).toEqual(['13']);
     expect(commits).toEqual([{ topics: [{ topic: 't', partitions: [{ partition: 0, offset: '14' }] }] }]);
     expect(dlq).toEqual([]);
+  });
+});
+
+describe('MessageConsumer under slow storage', () => {
+  it('item 16: a chunk slower than the lease validity still writes on its first attempt: the lease is confirmed again while it works', async () => {
+    const store = new FaultyStore();
+    let attempts = 0;
+    const slowEpoch = async () => {
+      await new Promise((r) => setTimeout(r, 300)); // storage slower than the 100 ms validity
+      return 'e1';
+    };
+    const commits: unknown[] = [];
+    const consumer = new MessageConsumer(
+      {} as Consumer,
+      {} as Producer,
+      (clock) => {
+        const seq = new Sequencer({ messages: store, sends: store.sends, epochOf: slowEpoch, timestamp: () => clock.next() });
+        const process = seq.process.bind(seq);
+        seq.process = (records) => (attempts++, process(records));
+        return seq;
+      },
+      { acquire: async () => 1, generation: async () => 1 },
+      { deliver: async () => undefined, publish: async () => undefined },
+      createLogger('test', 'silent'),
+      { markSequenced: () => undefined, markDuplicates: () => undefined, markDeadLettered: () => undefined, markRetry: () => undefined },
+      { topic: 't', dlqTopic: 't.dlq', owner: 'me', maxRetries: 3, leaseCheckMs: 30, leaseClock: { validityMs: 100, maxClockSkewMs: 10 } },
+    );
+    const records = [record(A), record(B)];
+    const messages = records.map(
+      (r, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage,
+    );
+    await consumer.handleBatch({
+      batch: { topic: 't', partition: 0, messages },
+      resolveOffset: () => undefined,
+      commitOffsetsIfNecessary: async (offsets?: unknown) => void commits.push(offsets),
+      heartbeat: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+    } as unknown as EachBatchPayload);
+    expect(attempts).toBe(1);
+    expect(commits).toHaveLength(1);
+    expect([...(await seqsOf(store, A)), ...(await seqsOf(store, B))]).toEqual([1, 1]);
   });
 });
 

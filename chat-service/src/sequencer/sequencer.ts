@@ -229,8 +229,10 @@ export class Sequencer {
     try {
       return await this.sequence(conversationId, records, epoch);
     } catch (err) {
-      // Part may be stored: forget the state so the retry re-reads where storage ends.
-      this.forget(conversationId);
+      // Part may be stored: forget the state so the retry re-reads where storage ends. Not when the
+      // write's timestamp was refused (the lease wants a fresh confirmation): nothing was written, and
+      // forgetting made every slow chunk reload its state and look its records up again.
+      if (!(err instanceof OwnershipLostError)) this.forget(conversationId);
       if (err instanceof PoisonRecordError || err instanceof OwnershipLostError || err instanceof RetriableError) throw err;
       throw new RetriableError(`sequencing failed: ${(err as Error).message}`);
     }
