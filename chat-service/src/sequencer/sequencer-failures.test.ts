@@ -171,7 +171,10 @@ describe('MessageConsumer under slow storage', () => {
       (clock) => {
         const seq = new Sequencer({ messages: store, sends: store.sends, epochOf: slowEpoch, timestamp: () => clock.next() });
         const process = seq.process.bind(seq);
-        seq.process = (records) => (attempts++, process(records));
+        seq.process = (records) => {
+          attempts++;
+          return process(records);
+        };
         return seq;
       },
       { acquire: async () => 1, generation: async () => 1 },
