@@ -51,8 +51,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const backoffMs = (attempt: number, baseMs = 100, capMs = 5000) => Math.random() * Math.min(baseMs * 2 ** attempt, capMs);
 
 /**
- * Consumes chat.messages: sequence + persist, then deliver and publish to the sequenced stream,
- * then commit. The offset of each chunk
+ * Consumes chat.messages: sequence + persist, deliver each conversation as soon as it is stored,
+ * publish to the sequenced stream, then commit. The offset of each chunk
  * (at most MAX_CHUNK records) is committed as soon as the chunk is durable, so a crash replays at
  * most one chunk per partition; whatever is replayed keeps its seq anyway (the sequencer decides
  * from durable state). Malformed or impossible records go to the dead-letter topic with the
@@ -67,6 +67,8 @@ export class MessageConsumer {
   private readonly leaseCheckMs: number;
   private readonly owned = new Map<number, Ownership>();
   private readonly acquiring = new Map<number, Promise<Ownership | null>>();
+  /** Stored messages waiting for the next event-loop turn's delivery (deliverSoon). */
+  private nextDelivery: { messages: ChatMessage[]; done: Promise<void> } | null = null;
   /** Bumped on every group join: an acquisition started for an older assignment is discarded. */
   private assignment = 0;
 
@@ -215,14 +217,18 @@ export class MessageConsumer {
         if (!owner) return false;
         // Records this owner may have stored already (an offset commit failed, the batch came again).
         if (BigInt(chunk[0]!.offset) <= owner.processedThrough) owner.sequencer.distrustFirstSendsUntilNow();
-        const result = await this.whileConfirmed(partition, owner, () => owner.sequencer.process(pending));
+        // Each conversation is delivered as soon as it is stored, not after the chunk's slowest one.
+        const deliveries: Promise<void>[] = [];
+        const result = await this.whileConfirmed(partition, owner, () =>
+          owner.sequencer.process(pending, (stored) => deliveries.push(this.deliverSoon(stored))),
+        );
         this.metrics.markSequenced(result.messages.length);
         if (result.duplicates > 0) this.metrics.markDuplicates(result.duplicates);
         for (const p of result.poisoned) {
           await this.deadLetter(Buffer.from(JSON.stringify(p.record)), Buffer.from(p.record.conversation_id), p.reason, partition, 'sequencer');
         }
-        // What was stored is delivered and published now, whatever happened to the other conversations.
-        await Promise.all([this.deliverSafely(result.messages), this.publish(owner, result.messages)]);
+        // What was stored is published now, whatever happened to the other conversations.
+        await Promise.all([...deliveries, this.publish(owner, result.messages)]);
         if (result.failed.size === 0) {
           owner.processedThrough = BigInt(chunk.at(-1)!.offset);
           return true;
@@ -257,6 +263,25 @@ export class MessageConsumer {
       owner.sequencer.forgetStored();
       throw err;
     }
+  }
+
+  /**
+   * Delivers `messages` together with whatever else is stored in the same event-loop turn: one
+   * routing lookup and one publish pipeline for all of them (Deliverer), as when a whole chunk went at once.
+   */
+  private deliverSoon(messages: ChatMessage[]): Promise<void> {
+    if (!this.nextDelivery) {
+      const batch: ChatMessage[] = [];
+      const done = new Promise<void>((resolve) =>
+        setImmediate(() => {
+          this.nextDelivery = null;
+          resolve(this.deliverSafely(batch));
+        }),
+      );
+      this.nextDelivery = { messages: batch, done };
+    }
+    this.nextDelivery.messages.push(...messages);
+    return this.nextDelivery.done;
   }
 
   private async deliverSafely(messages: ChatMessage[]): Promise<void> {

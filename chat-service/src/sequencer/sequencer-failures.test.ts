@@ -201,6 +201,50 @@ describe('MessageConsumer under slow storage', () => {
   });
 });
 
+describe('MessageConsumer delivering', () => {
+  it('delivers a conversation as soon as it is stored, before a slower conversation of the same chunk is written', async () => {
+    const store = new FaultyStore();
+    let release!: () => void;
+    store.stalls.set(B, new Promise((r) => (release = r)));
+    const delivered: [string, number][][] = [];
+    const consumer = new MessageConsumer(
+      {} as Consumer,
+      {} as Producer,
+      () => make(store),
+      { acquire: async () => 1, generation: async () => 1 },
+      {
+        deliver: async (messages) => {
+          delivered.push(messages.map((m) => [m.conversation_id, m.seq]));
+          release(); // B's write finishes only once A was delivered
+        },
+        publish: async () => undefined,
+      },
+      createLogger('test', 'silent'),
+      { markSequenced: () => undefined, markDuplicates: () => undefined, markDeadLettered: () => undefined, markRetry: () => undefined },
+      { topic: 't', dlqTopic: 't.dlq', owner: 'me', leaseClock: { validityMs: 1000, maxClockSkewMs: 10 } },
+    );
+    const records = [record(A), record(B), record(A)];
+    const messages = records.map(
+      (r, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage,
+    );
+    await consumer.handleBatch({
+      batch: { topic: 't', partition: 0, messages },
+      resolveOffset: () => undefined,
+      commitOffsetsIfNecessary: async () => undefined,
+      heartbeat: async () => undefined,
+      isRunning: () => true,
+      isStale: () => false,
+    } as unknown as EachBatchPayload);
+    expect(delivered).toEqual([
+      [
+        [A, 1],
+        [A, 2],
+      ],
+      [[B, 1]],
+    ]);
+  });
+});
+
 describe('MessageConsumer publishing to the sequenced stream', () => {
   const batchOf = (records: MessageRecord[], firstOffset: number) =>
     records.map(

@@ -185,14 +185,24 @@ export class Sequencer {
 
   /**
    * Sequences and persists records (any mix of conversations). Every conversation settles on its
-   * own: a failing one never takes another's stored messages out of the result.
+   * own: a failing one never takes another's stored messages out of the result. `onStored` is
+   * given each conversation's messages (as in `messages`) as soon as that conversation is done, so
+   * they can be delivered without waiting for the slowest conversation of the call.
    */
-  async process(records: MessageRecord[]): Promise<SequencerResult> {
+  async process(records: MessageRecord[], onStored: (messages: ChatMessage[]) => void = () => undefined): Promise<SequencerResult> {
     const byConversation = new Map<string, MessageRecord[]>();
     for (const r of records) pushTo(byConversation, r.conversation_id, r);
     const result: SequencerResult = { messages: [], poisoned: [], duplicates: 0, failed: new Map() };
     const entries = [...byConversation];
-    const settled = await Promise.allSettled(entries.map(([cid, recs]) => this.exclusive(cid, () => this.processConversation(cid, recs))));
+    const settled = await Promise.allSettled(
+      entries.map(([cid, recs]) =>
+        this.exclusive(cid, async () => {
+          const outcome = await this.processConversation(cid, recs);
+          if (outcome.messages.length > 0) onStored(outcome.messages);
+          return outcome;
+        }),
+      ),
+    );
     settled.forEach((s, i) => {
       const [cid, recs] = entries[i]!;
       if (s.status === 'fulfilled') {
