@@ -42,11 +42,6 @@ export class LeaseClock {
     this.confirmedAt = Math.max(this.confirmedAt, sentAt);
   }
 
-  /** Milliseconds since the last confirmation was sent. */
-  sinceConfirmed(): number {
-    return this.now() - this.confirmedAt;
-  }
-
   /** Whether a write now would need a fresh confirmation first. */
   needsConfirmation(marginMs = 0): boolean {
     return this.now() + marginMs >= this.confirmedAt + this.validityMs;

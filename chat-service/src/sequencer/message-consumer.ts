@@ -14,7 +14,11 @@ export interface MessageConsumerOptions {
   owner: string;
   /** Attempts per chunk before the consumer gives the partition back to Kafka's retry. @default 5 */
   maxRetries?: number;
-  /** How often a partition owner re-reads its lease to notice it lost the partition (and to keep writing: see LeaseClock). @default 500 */
+  /**
+   * A partition owner re-reads its lease (to keep writing: see LeaseClock, and to notice it lost the
+   * partition) this often while it works on a chunk, and before a chunk when less than this much of
+   * the lease's validity is left. @default 500
+   */
   leaseCheckMs?: number;
   /** Lease validity and tolerated clock skew (LeaseClock); a new owner waits their sum before its first write. */
   leaseClock?: LeaseClockOptions;
@@ -173,7 +177,8 @@ export class MessageConsumer {
   private async ownership(partition: number, force = false): Promise<Ownership | null> {
     const current = this.owned.get(partition) ?? (await this.take(partition));
     if (!current) return null;
-    if (force || current.clock.sinceConfirmed() >= this.leaseCheckMs) {
+    // Not before every chunk: under load that read was a Cassandra round trip in every chunk's path.
+    if (force || current.clock.needsConfirmation(this.leaseCheckMs)) {
       if (!(await this.confirm(partition, current))) {
         this.drop(partition);
         this.log.warn({ partition, generation: current.generation }, 'partition lease lost; stopping work on it');
