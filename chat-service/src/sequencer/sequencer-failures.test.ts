@@ -31,6 +31,20 @@ class FaultyStore extends MemoryMessageStore {
 
 const make = (store: FaultyStore) => new Sequencer({ messages: store, sends: store.sends, epochOf, timestamp: testTimestamps(1) });
 const seqsOf = async (store: MemoryMessageStore, cid: string) => (await store.readAfter(cid, 0, 1e9, 1e9)).map((m) => m.seq);
+const batchOf = (records: MessageRecord[], firstOffset: number) =>
+  records.map(
+    (r, i) => ({ offset: String(firstOffset + i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage,
+  );
+/** One fetch batch of partition 0 of topic t; commits are collected in `commits`. */
+const payload = (messages: KafkaMessage[], commits: unknown[] = []) =>
+  ({
+    batch: { topic: 't', partition: 0, messages },
+    resolveOffset: () => undefined,
+    commitOffsetsIfNecessary: async (offsets?: unknown) => void commits.push(offsets),
+    heartbeat: async () => undefined,
+    isRunning: () => true,
+    isStale: () => false,
+  }) as unknown as EachBatchPayload;
 
 describe('Sequencer with a failing conversation', () => {
   it("item 4: a failing conversation does not take another one's stored messages out of the result", async () => {
@@ -183,18 +197,7 @@ describe('MessageConsumer under slow storage', () => {
       { markSequenced: () => undefined, markDuplicates: () => undefined, markDeadLettered: () => undefined, markRetry: () => undefined },
       { topic: 't', dlqTopic: 't.dlq', owner: 'me', maxRetries: 3, leaseCheckMs: 30, leaseClock: { validityMs: 100, maxClockSkewMs: 10 } },
     );
-    const records = [record(A), record(B)];
-    const messages = records.map(
-      (r, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage,
-    );
-    await consumer.handleBatch({
-      batch: { topic: 't', partition: 0, messages },
-      resolveOffset: () => undefined,
-      commitOffsetsIfNecessary: async (offsets?: unknown) => void commits.push(offsets),
-      heartbeat: async () => undefined,
-      isRunning: () => true,
-      isStale: () => false,
-    } as unknown as EachBatchPayload);
+    await consumer.handleBatch(payload(batchOf([record(A), record(B)], 0), commits));
     expect(attempts).toBe(1);
     expect(commits).toHaveLength(1);
     expect([...(await seqsOf(store, A)), ...(await seqsOf(store, B))]).toEqual([1, 1]);
@@ -223,18 +226,7 @@ describe('MessageConsumer delivering', () => {
       { markSequenced: () => undefined, markDuplicates: () => undefined, markDeadLettered: () => undefined, markRetry: () => undefined },
       { topic: 't', dlqTopic: 't.dlq', owner: 'me', leaseClock: { validityMs: 1000, maxClockSkewMs: 10 } },
     );
-    const records = [record(A), record(B), record(A)];
-    const messages = records.map(
-      (r, i) => ({ offset: String(i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage,
-    );
-    await consumer.handleBatch({
-      batch: { topic: 't', partition: 0, messages },
-      resolveOffset: () => undefined,
-      commitOffsetsIfNecessary: async () => undefined,
-      heartbeat: async () => undefined,
-      isRunning: () => true,
-      isStale: () => false,
-    } as unknown as EachBatchPayload);
+    await consumer.handleBatch(payload(batchOf([record(A), record(B), record(A)], 0)));
     expect(delivered).toEqual([
       [
         [A, 1],
@@ -246,20 +238,6 @@ describe('MessageConsumer delivering', () => {
 });
 
 describe('MessageConsumer publishing to the sequenced stream', () => {
-  const batchOf = (records: MessageRecord[], firstOffset: number) =>
-    records.map(
-      (r, i) => ({ offset: String(firstOffset + i), value: Buffer.from(JSON.stringify(r)), key: Buffer.from(r.conversation_id) }) as unknown as KafkaMessage,
-    );
-  const payload = (messages: KafkaMessage[], commits: unknown[]) =>
-    ({
-      batch: { topic: 't', partition: 0, messages },
-      resolveOffset: () => undefined,
-      commitOffsetsIfNecessary: async (offsets?: unknown) => void commits.push(offsets),
-      heartbeat: async () => undefined,
-      isRunning: () => true,
-      isStale: () => false,
-    }) as unknown as EachBatchPayload;
-
   it('publishes every stored message in seq order before committing, and publishes them again after a failed publish', async () => {
     const store = new FaultyStore();
     const attempts: ChatMessage[][] = [];
