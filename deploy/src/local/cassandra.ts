@@ -32,7 +32,7 @@ export interface CassandraYamlOptions {
  * another message. An fsync costs about 0.5 ms here, shared by the writes waiting for it.
  * `memtable_allocation_type: offheap_objects` (with G1's 100 ms pause target in cassandraJvmArgs):
  * with memtables on the heap, young collections copied them and paused every request for 200 ms to
- * 1.5 s under the benchmarks on 2 cores (16 such pauses in 16 minutes; 2 of ≤ 251 ms after).
+ * 1.5 s under the benchmarks on 2 cores (16 such pauses in 16 minutes; after, 6 of ≤ 384 ms in 34).
  */
 export function renderCassandraYaml(o: CassandraYamlOptions): string {
   const seeds = (o.seeds ?? [`${o.host}:${o.storagePort}`]).join(',');
