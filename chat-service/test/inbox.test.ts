@@ -8,21 +8,10 @@ import { RawClient } from './support/raw-client.js';
 import { startSystem, waitFor, type TestSystem } from './support/system.js';
 
 /**
- * waitFor for checks that make REST requests as one user: a failed round waits 250 ms, so a long
- * poll stays under RATE_REST_PER_USER (300 per 10 s) instead of being refused with 4100 part way.
+ * Poll interval of checks that make REST requests as one user:
+ * a long poll stays under RATE_REST_PER_USER (300 per 10 s).
  */
-function pollUnderRestLimit(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  return waitFor(
-    async () => {
-      const round = new Promise((r) => setTimeout(r, 250));
-      if (await check()) return true;
-      await round;
-      return false;
-    },
-    timeoutMs,
-    what,
-  );
-}
+const REST_POLL_MS = 250;
 
 let sys: TestSystem;
 const clients: RawClient[] = [];
@@ -432,7 +421,7 @@ describe('fanout on write for small conversations, on read for large ones', () =
         `/v1/conversations/${conv}/messages/${seq}/read-count`,
       );
     // The sender's own position follows their messages (the inbox writer stores it).
-    await pollUnderRestLimit(async () => (await count(a!, 5)).body.read_count === 1, 30_000, 'the sender counted');
+    await waitFor(async () => (await count(a!, 5)).body.read_count === 1, 30_000, 'the sender counted', REST_POLL_MS);
     for (const [u, seq] of [
       [a!, 3],
       [b!, 5],
@@ -447,13 +436,14 @@ describe('fanout on write for small conversations, on read for large ones', () =
       [5, 2],
     ];
     // Counts may lag by READ_COUNT_CACHE_MS: poll until they agree.
-    await pollUnderRestLimit(
+    await waitFor(
       async () => {
         const got = await Promise.all(expected.map(async ([seq]) => [seq, (await count(members[9]!, seq!)).body.read_count]));
         return JSON.stringify(got) === JSON.stringify(expected);
       },
       15_000,
       'read counts',
+      REST_POLL_MS,
     );
     expect((await count(members[9]!, 4)).body).toEqual({ conversation_id: conv, seq: 4, read_count: 2, members: 51 });
     // The same through the SDK's InboxClient (typed REST).
@@ -466,7 +456,7 @@ describe('fanout on write for small conversations, on read for large ones', () =
 
     // A member who leaves stops counting.
     expect((await sys.rest(owner!, 'DELETE', `/v1/conversations/${conv}/members/${b}`)).status).toBe(200);
-    await pollUnderRestLimit(async () => (await count(members[9]!, 5)).body.read_count === 1, 15_000, 'a removed member no longer counted');
+    await waitFor(async () => (await count(members[9]!, 5)).body.read_count === 1, 15_000, 'a removed member no longer counted', REST_POLL_MS);
     expect((await count(members[9]!, 5)).body.members).toBe(50);
 
     // Members only; seqs that name no message the caller can read are 404; malformed seqs too.
@@ -479,7 +469,7 @@ describe('fanout on write for small conversations, on read for large ones', () =
     const ownerWs = await RawClient.connect(sys.gateways[0]!.url, sys.token(owner!));
     clients.push(ownerWs);
     expect((await ownerWs.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: 'sixth', body: 'sixth' })).type).toBe('ack');
-    await pollUnderRestLimit(async () => (await count(newcomer, 6)).status === 200, 15_000, 'the first message after joining');
+    await waitFor(async () => (await count(newcomer, 6)).status === 200, 15_000, 'the first message after joining', REST_POLL_MS);
   });
 
   it('SDK: unread counts agree on two devices of one user and survive a reconnect', async () => {

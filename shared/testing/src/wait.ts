@@ -28,12 +28,15 @@ function unusedPort(): Promise<number> {
   });
 }
 
-/** Polls `check` until it returns true, or fails naming `what` after `timeoutMs`. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition'): Promise<void> {
+/**
+ * Polls `check` every `intervalMs` until it returns true, or fails naming `what` after `timeoutMs`.
+ * A check that makes requests as one user needs an interval that keeps it under that user's rate limit.
+ */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 15_000, what = 'condition', intervalMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out waiting for ${what}`);
 }
