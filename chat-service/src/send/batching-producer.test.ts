@@ -86,6 +86,19 @@ describe('BatchingProducer', () => {
     expect(producers[1]!.written).toEqual(['b1', 'b2', 'c1', 'c2', 'c3', 'c4']);
   });
 
+  it('item 14: a request holds at most maxBatchBytes of records; a group larger than that goes alone', async () => {
+    const requests: string[][] = [];
+    const { bp } = setup([async (values) => void requests.push(values)], undefined, { maxBatchBytes: 3 * (2 + 40) + 10 });
+    await bp.start();
+    // Each record: key 'c1' (2 bytes) + a 1-byte value + 40 bytes of record overhead.
+    await Promise.all([
+      ...['a', 'b', 'c', 'd'].map((v) => bp.send('t', msg(v), soon())),
+      bp.sendAll('t', ['e', 'f', 'g', 'h'].map(msg), soon()),
+      bp.send('t', msg('i'), soon()),
+    ]);
+    expect(requests).toEqual([['a', 'b', 'c'], ['d'], ['e', 'f', 'g', 'h'], ['i']]);
+  });
+
   it('item 7: after a failed batch the producer is disconnected and the next batch goes to a new producer (new producer id)', async () => {
     const { bp, producers } = setup([failWith(new KafkaJSRequestTimeoutError('Request timed out'))]);
     await bp.start();

@@ -7,9 +7,20 @@ import type { CircuitBreaker } from '../resilience/circuit-breaker.js';
 /** Makes a new, unconnected idempotent producer (acks=all, one request in flight). main.ts wires it. */
 export type ProducerFactory = () => Producer;
 
+/**
+ * Kafka refuses a whole request when one partition's record batch in it exceeds the topic's
+ * max.message.bytes (1,048,588 by default, which the tooling keeps), so a request holds at most
+ * this much of record bytes whatever partitions its records go to.
+ */
+export const MAX_REQUEST_RECORD_BYTES = 1_000_000;
+/** What a record adds to its key and value inside a record batch (length, offset and timestamp varints, header count), rounded up. */
+const RECORD_OVERHEAD_BYTES = 40;
+
 export interface BatchingProducerOptions {
-  /** Most records per produce request (a larger group goes alone). @default 1000 */
+  /** Most records per produce request (a larger group goes alone). @default 5000 */
   maxBatch?: number;
+  /** Most record bytes (key, value and per-record overhead) per produce request (a larger group goes alone). @default MAX_REQUEST_RECORD_BYTES */
+  maxBatchBytes?: number;
   /** Records waiting to be handed to Kafka before new sends are refused (4101). @default 10000 */
   maxQueuedMessages?: number;
   /** Bytes (key + value) waiting to be handed to Kafka before new sends are refused (4101). @default 16 MiB */
@@ -42,9 +53,10 @@ function outcomeUnknown(why: string): ChatError {
   return new ChatError(Errors.UNAVAILABLE, `message log did not confirm the write (${why}); retry with the same client_msg_id`);
 }
 
-function sizeOf(message: Message): number {
+/** Bytes a record takes in a record batch, uncompressed. */
+export function sizeOf(message: Message): number {
   const len = (v: Message['value'] | Message['key']) => (v == null ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : v.length);
-  return len(message.key) + len(message.value);
+  return len(message.key) + len(message.value) + RECORD_OVERHEAD_BYTES;
 }
 
 /**
@@ -79,7 +91,14 @@ export class BatchingProducer {
     private readonly log: Logger,
     options: BatchingProducerOptions = {},
   ) {
-    this.opts = { maxBatch: 1000, maxQueuedMessages: 10_000, maxQueuedBytes: 16 * 1024 * 1024, connectTimeoutMs: 5000, ...options };
+    this.opts = {
+      maxBatch: 5000,
+      maxBatchBytes: MAX_REQUEST_RECORD_BYTES,
+      maxQueuedMessages: 10_000,
+      maxQueuedBytes: 16 * 1024 * 1024,
+      connectTimeoutMs: 5000,
+      ...options,
+    };
   }
 
   /** Connects the first producer (fails if Kafka is unreachable at start). */
@@ -223,11 +242,14 @@ export class BatchingProducer {
     }
   }
 
-  /** Whole groups from the head of the queue, up to maxBatch records (at least one group). */
+  /** Whole groups from the head of the queue, up to maxBatch records and maxBatchBytes (at least one group). */
   private takeBatch(): Waiting[] {
-    let count = 0;
-    let n = 0;
-    while (n < this.queue.length && (n === 0 || count + this.queue[n]!.messages.length <= this.opts.maxBatch)) count += this.queue[n++]!.messages.length;
+    let [count, bytes, n] = [0, 0, 0];
+    const fits = (w: Waiting) => count + w.messages.length <= this.opts.maxBatch && bytes + w.bytes <= this.opts.maxBatchBytes;
+    while (n < this.queue.length && (n === 0 || fits(this.queue[n]!))) {
+      count += this.queue[n]!.messages.length;
+      bytes += this.queue[n++]!.bytes;
+    }
     const batch = this.queue.splice(0, n);
     for (const w of batch) {
       this.queuedMessages -= w.messages.length;
