@@ -179,7 +179,11 @@ export const ENV_TABLE = {
   ),
   MAX_CONNECTIONS_PER_USER: v(int(1, 1000), '10', 'Concurrent connections one user may hold across all gateways.'),
   MAX_FRAME_BYTES: v(int(256, 16 * 1024 * 1024), '65536', 'Largest WebSocket frame accepted from a client.'),
-  MAX_BODY_BYTES: v(int(1, 1024 * 1024), '16384', 'Largest message body (UTF-8 bytes).'),
+  MAX_BODY_BYTES: v(
+    int(1, 128 * 1024),
+    '16384',
+    'Largest message body (UTF-8 bytes); at most 131072, so that a message record (its body JSON-escaped) always fits one Kafka produce request.',
+  ),
   WS_MAX_BACKPRESSURE_BYTES: v(int(1024, 256 * 1024 * 1024), '1048576', 'Per-socket send buffer before the slow client is closed.'),
   WS_IDLE_TIMEOUT_SECONDS: v(int(8, 960), '60', 'Idle timeout; the gateway pings automatically before it.'),
   SESSION_TTL_SECONDS: v(int(5, 3600), '60', 'TTL of a connection entry in the Redis routing table.'),
