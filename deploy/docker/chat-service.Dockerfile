@@ -28,4 +28,4 @@ COPY --from=build /app/chat-service/dist chat-service/dist
 USER node
 EXPOSE 8080 8085
 STOPSIGNAL SIGTERM
-CMD ["node", "--enable-source-maps", "chat-service/dist/main.js"]
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=64", "chat-service/dist/main.js"]

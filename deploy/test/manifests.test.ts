@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../src/local/paths.js';
-import { GATEWAY_NODE_FLAGS } from '../src/local/topology.js';
+import { CHAT_SERVICE_NODE_FLAGS, GATEWAY_NODE_FLAGS } from '../src/local/topology.js';
 import { composeProblems, consistencyProblems, dockerfileProblems, readManifests, schemaProblems, type K8sObject } from './support/manifest-checks.js';
 
 // Deployment artifacts checked without a cluster or a container engine: Kubernetes objects against
@@ -144,14 +144,19 @@ describe('Dockerfiles (deploy/docker)', () => {
     expect(dockerfiles.flatMap((f) => dockerfileProblems(join(DOCKER, f)))).toEqual([]);
   });
 
-  it('the gateway image runs node with the V8 flags the local topology and the benchmarks use (compose and Kubernetes run its CMD)', () => {
-    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(DOCKER, 'gateway.Dockerfile'), 'utf8'))?.[1];
-    expect(JSON.parse(cmd ?? 'null')).toEqual(['node', '--enable-source-maps', ...GATEWAY_NODE_FLAGS, 'gateway/dist/main.js']);
-    const k8s = readFileSync(join(K8S, 'gateway.yaml'), 'utf8');
-    const compose = readFileSync(COMPOSE, 'utf8');
-    // Neither overrides the image's command.
-    expect(k8s).not.toMatch(/^\s*(command|args):/m);
-    expect(parse(compose).services['gw-1'].command).toBeUndefined();
+  it.each([
+    ['gateway', GATEWAY_NODE_FLAGS, ['gateway.yaml'], ['gw-1']],
+    ['chat-service', CHAT_SERVICE_NODE_FLAGS, ['chat-api.yaml', 'chat-workers.yaml'], ['chat-api', 'chat-workers']],
+  ] as const)('the %s image runs node with the V8 flags the local topology and the benchmarks use (compose and Kubernetes run its CMD)', (image, flags, k8sFiles, composeServices) => {
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(DOCKER, `${image}.Dockerfile`), 'utf8'))?.[1];
+    expect(JSON.parse(cmd ?? 'null')).toEqual(['node', '--enable-source-maps', ...flags, `${image}/dist/main.js`]);
+    // Neither Kubernetes nor compose overrides the image's command.
+    for (const f of k8sFiles) expect(readFileSync(join(K8S, f), 'utf8')).not.toMatch(/^\s*(command|args):/m);
+    const services = parse(readFileSync(COMPOSE, 'utf8')).services;
+    for (const name of composeServices) {
+      expect(services[name]).toBeDefined();
+      expect(services[name].command).toBeUndefined();
+    }
   });
 
   it('refuses a Dockerfile whose final stage runs as root', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONNECT_HINT, SERVICES, WEB_CLIENT_PORT } from './services.js';
-import { GATEWAY_NODE_FLAGS, systemProcesses } from './topology.js';
+import { CHAT_SERVICE_NODE_FLAGS, GATEWAY_NODE_FLAGS, systemProcesses } from './topology.js';
 
 const base = { chatHttpPort: 8080, chatInternalPort: 8085, sequencerInternalPort: 8084, presencePorts: [8083], gatewayPorts: [8081, 8082] };
 
@@ -27,9 +27,12 @@ describe('systemProcesses: the browser client', () => {
 });
 
 describe('systemProcesses: V8 flags', () => {
-  it('every gateway runs with GATEWAY_NODE_FLAGS, under npm start too; the other processes with none', () => {
-    for (const p of systemProcesses(base)) expect(p.nodeFlags).toEqual(p.main === 'gateway/dist/main.js' ? GATEWAY_NODE_FLAGS : []);
+  it('every gateway runs with GATEWAY_NODE_FLAGS and chat-service with CHAT_SERVICE_NODE_FLAGS, under npm start too; the other processes with none', () => {
+    const flagsOf: Record<string, readonly string[]> = { 'gateway/dist/main.js': GATEWAY_NODE_FLAGS, 'chat-service/dist/main.js': CHAT_SERVICE_NODE_FLAGS };
+    for (const p of systemProcesses(base)) expect(p.nodeFlags).toEqual(flagsOf[p.main] ?? []);
     const gateway = SERVICES.find((s) => s.name === 'gw-1')!;
     expect(gateway.args).toEqual(['--enable-source-maps', ...GATEWAY_NODE_FLAGS, 'gateway/dist/main.js']);
+    const sequencer = SERVICES.find((s) => s.name === 'sequencer')!;
+    expect(sequencer.args).toEqual(['--enable-source-maps', ...CHAT_SERVICE_NODE_FLAGS, 'chat-service/dist/main.js']);
   });
 });
