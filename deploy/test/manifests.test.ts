@@ -147,17 +147,20 @@ describe('Dockerfiles (deploy/docker)', () => {
   it.each([
     ['gateway', GATEWAY_NODE_FLAGS, ['gateway.yaml'], ['gw-1']],
     ['chat-service', CHAT_SERVICE_NODE_FLAGS, ['chat-api.yaml', 'chat-workers.yaml'], ['chat-api', 'chat-workers']],
-  ] as const)('the %s image runs node with the V8 flags the local topology and the benchmarks use (compose and Kubernetes run its CMD)', (image, flags, k8sFiles, composeServices) => {
-    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(DOCKER, `${image}.Dockerfile`), 'utf8'))?.[1];
-    expect(JSON.parse(cmd ?? 'null')).toEqual(['node', '--enable-source-maps', ...flags, `${image}/dist/main.js`]);
-    // Neither Kubernetes nor compose overrides the image's command.
-    for (const f of k8sFiles) expect(readFileSync(join(K8S, f), 'utf8')).not.toMatch(/^\s*(command|args):/m);
-    const services = parse(readFileSync(COMPOSE, 'utf8')).services;
-    for (const name of composeServices) {
-      expect(services[name]).toBeDefined();
-      expect(services[name].command).toBeUndefined();
-    }
-  });
+  ] as const)(
+    'the %s image runs node with the V8 flags the local topology and the benchmarks use (compose and Kubernetes run its CMD)',
+    (image, flags, k8sFiles, composeServices) => {
+      const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(DOCKER, `${image}.Dockerfile`), 'utf8'))?.[1];
+      expect(JSON.parse(cmd ?? 'null')).toEqual(['node', '--enable-source-maps', ...flags, `${image}/dist/main.js`]);
+      // Neither Kubernetes nor compose overrides the image's command.
+      for (const f of k8sFiles) expect(readFileSync(join(K8S, f), 'utf8')).not.toMatch(/^\s*(command|args):/m);
+      const services = parse(readFileSync(COMPOSE, 'utf8')).services;
+      for (const name of composeServices) {
+        expect(services[name]).toBeDefined();
+        expect(services[name].command).toBeUndefined();
+      }
+    },
+  );
 
   it('refuses a Dockerfile whose final stage runs as root', () => {
     const file = join(scratch, 'root.Dockerfile');
