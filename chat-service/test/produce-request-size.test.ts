@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CircuitBreaker } from '../src/resilience/circuit-breaker.js';
 import { BatchingProducer } from '../src/send/batching-producer.js';
 import { SequencedPublisher } from '../src/sequencer/sequenced-publisher.js';
+import { storedMessages } from '../src/sequencer/test-messages.js';
 
 const log = createLogger('test', 'silent');
 const config = loadConfig(process.env);
@@ -58,16 +59,6 @@ describe('produce requests stay under the topic record batch limit', () => {
   it('item 14: a sequencer chunk of 100 messages of 16 KiB (1.6 MB) is published to one partition', async () => {
     const topic = await onePartitionTopic();
     const publisher = new SequencedPublisher(await startedProducer(), topic);
-    const messages = Array.from({ length: 100 }, (_, i) => ({
-      conversation_id: '7',
-      message_id: String(1000 + i),
-      seq: i + 1,
-      epoch: '1',
-      sender_id: 'u',
-      client_msg_id: `c${i}`,
-      body,
-      created_at: Date.now(),
-    }));
-    await expect(publisher.publish(messages)).resolves.toBeUndefined();
+    await expect(publisher.publish(storedMessages(100, body))).resolves.toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
-import type { ChatMessage } from '@chat/protocol';
 import { describe, expect, it } from 'vitest';
 import { MAX_REQUEST_RECORD_BYTES, type BatchingProducer } from '../send/batching-producer.js';
 import { partsOf, SequencedPublisher } from './sequenced-publisher.js';
+import { storedMessages } from './test-messages.js';
 
 const record = (value: string) => ({ key: 'k', value });
 
@@ -21,17 +21,7 @@ describe('SequencedPublisher', () => {
       sendAll: (_topic: string, messages: unknown[]) => new Promise<void>((ack) => calls.push({ count: messages.length, ack })),
     } as unknown as BatchingProducer;
     const body = 'x'.repeat(16 * 1024);
-    const messages: ChatMessage[] = Array.from({ length: 100 }, (_, i) => ({
-      conversation_id: '7',
-      message_id: String(1000 + i),
-      seq: i + 1,
-      epoch: '1',
-      sender_id: 'u',
-      client_msg_id: `c${i}`,
-      body,
-      created_at: 1,
-    }));
-    const done = new SequencedPublisher(producer, 'chat.sequenced').publish(messages);
+    const done = new SequencedPublisher(producer, 'chat.sequenced').publish(storedMessages(100, body));
     await Promise.resolve();
     expect(calls).toHaveLength(1); // the second part waits for the first
     const first = calls[0]!.count;
