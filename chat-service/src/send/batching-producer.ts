@@ -23,7 +23,7 @@ export interface BatchingProducerOptions {
   maxBatchBytes?: number;
   /** Records waiting to be handed to Kafka before new sends are refused (4101). @default 10000 */
   maxQueuedMessages?: number;
-  /** Bytes (key + value) waiting to be handed to Kafka before new sends are refused (4101). @default 16 MiB */
+  /** Record bytes (as maxBatchBytes counts them) waiting to be handed to Kafka before new sends are refused (4101). @default 16 MiB */
   maxQueuedBytes?: number;
   /** Longest wait for a (replacement) producer to connect before that attempt counts as failed. @default 5000 */
   connectTimeoutMs?: number;
