@@ -61,7 +61,8 @@ export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1',
  * CMD and in the benchmarks. Both allocate short-lived objects per message (JSON, Kafka record
  * encoding and decoding, driver rows); with V8's default 16 MB semi-space the scavenger ran so
  * often that garbage collection took 14.5% (API) and 12.2% (sequencer) of their CPU profiles in
- * the `direct` benchmark, 11.4% and 7.8% with 64 MB. Cost: up to about 150 MB more RSS each.
+ * the `direct` benchmark, 10.3% and 7.2% with 64 MB. Cost, as peak RSS in `reconnect-storm`: 222–237 MiB
+ * (API) and 248–269 MiB (sequencer) with it, 158–187 MiB each without.
  */
 export const CHAT_SERVICE_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=64'];
 
