@@ -4,7 +4,7 @@ import { mintDevToken } from '@chat/server/auth';
 import { loadConfig } from '@chat/server/config';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fuzzListener, problemWithReply, rawRequest, spawnService, uwsMayDrop, type ServiceProcess } from '@chat/testing/http-fuzz';
-import { freePort } from '@chat/testing/wait';
+import { freePort, waitFor } from '@chat/testing/wait';
 
 const GATEWAY_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 
@@ -71,6 +71,10 @@ describe('gateway HTTP listener under hostile input (real process)', () => {
   });
 
   it('item 12: /metrics, /healthz and /debug/heap are served on the internal port only', async () => {
+    // The fuzzer's upgrades with a valid token opened sessions; each leaves once the gateway reads its socket's close.
+    const connections = async () =>
+      (JSON.parse((await rawRequest(internalPort, { method: 'GET', target: '/healthz', headers: [], body: '' })).body) as { connections: number }).connections;
+    await waitFor(async () => (await connections()) === 0, 5000, 'the fuzzed WebSocket sessions to close', 50);
     const heap = await rawRequest(internalPort, { method: 'GET', target: '/debug/heap', headers: [], body: '' });
     expect(heap.status).toBe(200);
     const live = JSON.parse(heap.body) as { usedBytes: number; totalBytes: number; connections: number };
