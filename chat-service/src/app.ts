@@ -19,6 +19,7 @@ import { CassandraAttachmentStore } from './attachments/cassandra-attachment-sto
 import type { ObjectStorage } from './attachments/object-storage.js';
 import { ConversationService } from './conversations/conversation-service.js';
 import { Deliverer } from './delivery/deliverer.js';
+import { LatestSeqs } from './read/latest-seqs.js';
 import { CassandraDeviceStore } from './devices/cassandra-device-store.js';
 import { DeviceService } from './devices/device-service.js';
 import { registerInternalRoutes } from './http/internal-routes.js';
@@ -118,7 +119,9 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   const batcher = new CoalescingBatcher(clients.cassandra);
   const messageStore = new CassandraMessageStore(clients.cassandra, batcher, async (cid) => (await epochOf(cid)) ?? '');
   // Reads share storage work between concurrent readers (a reconnect storm resumes thousands at once).
-  const reads = new ReadService(membership, new CoalescingMessageStore(messageStore), {
+  // The digest's latest seqs: kept in Redis by the sequencer's deliveries, read by the API.
+  const latestSeqs = new LatestSeqs(clients.redis, config.REDIS_KEY_PREFIX, config.LATEST_SEQ_CACHE_SECONDS);
+  const reads = new ReadService(membership, new CoalescingMessageStore(messageStore), latestSeqs, {
     historyMaxLimit: config.HISTORY_MAX_LIMIT,
     resumeMaxMessages: config.RESUME_MAX_MESSAGES,
     syncConcurrency: config.SYNC_CONCURRENCY,
@@ -161,7 +164,10 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
         ),
       new CassandraSequencerLeases(clients.cassandra),
       {
-        deliver: async (messages) => metrics.markDelivered(await deliverer.deliver(messages)),
+        deliver: async (messages) => {
+          const [published] = await Promise.all([deliverer.deliver(messages), latestSeqs.raise(messages)]);
+          metrics.markDelivered(published);
+        },
         publish: (messages) => sequenced.publish(messages),
       },
       log.child({ component: 'sequencer' }),

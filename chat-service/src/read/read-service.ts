@@ -3,6 +3,7 @@ import type { HistoryPage, InternalHistoryRequest } from '@chat/protocol/interna
 import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import { mapLimit } from '@chat/server/collections';
+import type { LatestSeqs } from './latest-seqs.js';
 import { ENVELOPE_BYTES, ReplyBudget, readForwardWithin } from './reply-budget.js';
 
 export interface ReadLimits {
@@ -17,6 +18,7 @@ export class ReadService {
   constructor(
     private readonly membership: MembershipCache,
     private readonly messages: MessageStore,
+    private readonly latestSeqs: LatestSeqs,
     private readonly limits: ReadLimits,
   ) {}
 
@@ -60,18 +62,19 @@ export class ReadService {
   }
 
   /**
-   * Latest seq and epoch of each known conversation (unknown ones are left out). Not authorized:
-   * only gateways call it, for conversations their own connections used (the digest).
+   * Latest seq and epoch of each known conversation (unknown ones are left out), mostly from Redis
+   * (LatestSeqs). Not authorized: only gateways call it, for conversations their own connections
+   * used (the digest).
    */
   async latest(conversationIds: readonly string[]): Promise<ConversationLatest[]> {
     const unique = [...new Set(conversationIds)];
-    const [lastSeqs, entries] = await Promise.all([this.messages.lastSeqs(unique), Promise.all(unique.map((cid) => this.membership.get(cid)))]);
-    const out: ConversationLatest[] = [];
-    unique.forEach((cid, i) => {
+    const entries = await Promise.all(unique.map((cid) => this.membership.get(cid)));
+    const known = unique.flatMap((conversationId, i) => {
       const entry = entries[i];
-      if (entry) out.push({ conversation_id: cid, last_seq: lastSeqs.get(cid) ?? 0, epoch: entry.conversation.epoch });
+      return entry ? [{ conversationId, epoch: entry.conversation.epoch }] : [];
     });
-    return out;
+    const lastSeqs = await this.latestSeqs.get(known, this.messages);
+    return known.map((c) => ({ conversation_id: c.conversationId, last_seq: lastSeqs.get(c.conversationId) ?? 0, epoch: c.epoch }));
   }
 
   /**

@@ -124,6 +124,11 @@ export const ENV_TABLE = {
     'Conversations with at most this many members (direct ones always) are fanned out on write: one inbox row per member and message, list rows kept per member. Larger ones are read from the conversation (fanout on read).',
   ),
   INBOX_WRITER_GROUP_ID: v(str(), 'chat-inbox-writer', 'Kafka consumer group of the inbox writers on the sequenced stream.'),
+  LATEST_SEQ_CACHE_SECONDS: v(
+    int(1, 86_400),
+    '300',
+    "How long Redis keeps a conversation's latest seq for the digest after its last message or lookup; a latest seq whose update failed with its delivery lags storage at most this long.",
+  ),
   READ_COUNT_CACHE_MS: v(
     int(0, 600_000),
     '2000',

@@ -55,6 +55,10 @@ export class RedisKeys {
   idempotencyMarker(userId: string): string {
     return `${this.prefix}idem:{${userId}}`;
   }
+  /** A conversation's highest stored seq in one epoch, as the sequencer last delivered it (a cache of storage, with a TTL). */
+  latestSeq(conversationId: string, epoch: string): string {
+    return `${this.prefix}conv:{${conversationId}}:latest:${epoch}`;
+  }
   /** Channel announcing "the members of this conversation changed" to every chat-service cache. */
   membersChanged(): string {
     return `${this.prefix}members-changed`;
