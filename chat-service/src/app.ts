@@ -19,7 +19,6 @@ import { CassandraAttachmentStore } from './attachments/cassandra-attachment-sto
 import type { ObjectStorage } from './attachments/object-storage.js';
 import { ConversationService } from './conversations/conversation-service.js';
 import { Deliverer } from './delivery/deliverer.js';
-import { LatestSeqs } from './read/latest-seqs.js';
 import { CassandraDeviceStore } from './devices/cassandra-device-store.js';
 import { DeviceService } from './devices/device-service.js';
 import { registerInternalRoutes } from './http/internal-routes.js';
@@ -28,6 +27,7 @@ import { Router } from './http/router.js';
 import { createHttpServer } from './http/server.js';
 import { createChatMetrics } from './metrics.js';
 import { CoalescingMessageStore } from './read/coalescing-message-store.js';
+import { LatestSeqs } from './read/latest-seqs.js';
 import { ReadService } from './read/read-service.js';
 import { CircuitBreaker, type CircuitState } from './resilience/circuit-breaker.js';
 import { guardedBy } from './resilience/guard.js';
@@ -51,6 +51,7 @@ import { CassandraConversationStore } from './store/cassandra-conversation-store
 import { CassandraMessageStore } from './store/cassandra-message-store.js';
 import { CassandraSequencedSendStore } from './store/cassandra-sequenced-send-store.js';
 import { MembershipCache } from './store/membership-cache.js';
+import { RedisMembershipVersions } from './store/membership-versions.js';
 import { CassandraSequencerLeases } from './store/sequencer-lease.js';
 import { CassandraUserSendDays } from './store/user-send-days.js';
 
@@ -110,6 +111,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   const conversationStore = guardedBy(new CassandraConversationStore(clients.cassandra), breakers.cassandra);
   const membership = new MembershipCache(conversationStore, clients.redis, {
     channel: new RedisKeys(config.REDIS_KEY_PREFIX).membersChanged(),
+    versions: new RedisMembershipVersions(clients.redis, config.REDIS_KEY_PREFIX),
     maxBytes: config.MEMBERSHIP_CACHE_MAX_BYTES,
     missTtlMs: config.CONVERSATION_MISS_CACHE_MS,
   });

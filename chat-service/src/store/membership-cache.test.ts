@@ -2,6 +2,7 @@ import type { Redis } from '@chat/server/clients';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationStore } from './conversation-store.js';
 import { MembershipCache } from './membership-cache.js';
+import type { MembershipVersions } from './membership-versions.js';
 
 function storeWith(membersOf: (cid: string) => number): ConversationStore {
   return {
@@ -128,5 +129,103 @@ describe('MembershipCache reloads', () => {
     expect(new Set(due).size).toBeGreaterThan(1);
     for (const d of due) expect(d).toBeGreaterThanOrEqual(750_000);
     for (const d of due) expect(d).toBeLessThanOrEqual(1_000_000);
+  });
+
+  /** Membership tokens in memory, as RedisMembershipVersions keeps them. */
+  function tokens() {
+    const state = { tokens: new Map<string, string>(), reads: 0, next: 0, failing: false };
+    const versions: MembershipVersions = {
+      current: async (cid) => {
+        state.reads++;
+        if (state.failing) throw new Error('redis down');
+        if (!state.tokens.has(cid)) state.tokens.set(cid, `t${state.next++}`);
+        return state.tokens.get(cid)!;
+      },
+      bump: async (cid) => void state.tokens.set(cid, `t${state.next++}`),
+    };
+    return { versions, state };
+  }
+
+  it('a list due for its reload whose token is unchanged is confirmed from the token, without a storage read', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { store, state, releaseAll } = gatedStore(() => ['a']);
+    const t = tokens();
+    const cache = new MembershipCache(store, {} as Redis, { ...opts, versions: t.versions });
+    const first = cache.get('1');
+    await releaseAll();
+    const loaded = (await first)!;
+    for (let i = 0; i < 3; i++) {
+      vi.advanceTimersByTime(1000); // due
+      expect(await cache.isMember('1', 'a')).toBe(true); // served, confirmed in the background
+      await releaseAll();
+      expect(cache.bytes).toBeGreaterThan(0);
+    }
+    expect(state.reads).toBe(1);
+    expect(t.state.reads).toBe(4);
+    vi.advanceTimersByTime(500); // confirmed less than a TTL ago: not due, nothing read
+    expect(await cache.isMember('1', 'a')).toBe(true);
+    expect(t.state.reads).toBe(4);
+    expect((await cache.get('1'))!.refreshAt).toBeGreaterThan(loaded.refreshAt);
+  });
+
+  it('a missed invalidation is found at the next confirmation: the token changed, the list is reloaded', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let members = ['a'];
+    const { store, state, releaseAll } = gatedStore(() => members);
+    const t = tokens();
+    const here = new MembershipCache(store, {} as Redis, { ...opts, versions: t.versions });
+    const elsewhere = new MembershipCache(store, { publish: async () => 0 } as unknown as Redis, { ...opts, versions: t.versions });
+    const first = here.isMember('1', 'a');
+    await releaseAll();
+    expect(await first).toBe(true);
+    members = ['b'];
+    await elsewhere.invalidate('1'); // its message never reaches `here`
+    vi.advanceTimersByTime(1000);
+    here.get('1').catch(() => undefined); // due: confirmation finds another token and reloads
+    await releaseAll();
+    expect(await here.isMember('1', 'a')).toBe(false);
+    expect(await here.isMember('1', 'b')).toBe(true);
+    expect(state.reads).toBe(2);
+  });
+
+  it('without a readable token (Redis down) a due list is reloaded from storage', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { store, state, releaseAll } = gatedStore(() => ['a']);
+    const t = tokens();
+    t.state.failing = true;
+    const cache = new MembershipCache(store, {} as Redis, { ...opts, versions: t.versions });
+    const first = cache.get('1');
+    await releaseAll();
+    expect((await first)!.version).toBeNull();
+    t.state.failing = false; // a token now exists, but the list was not read under it
+    vi.advanceTimersByTime(1000);
+    cache.get('1').catch(() => undefined);
+    await releaseAll();
+    expect(state.reads).toBe(2);
+  });
+
+  it('a conversation id that does not exist creates no token (probing ids costs Redis nothing)', async () => {
+    const t = tokens();
+    const store = { get: async () => null, members: async () => [] } as unknown as ConversationStore;
+    const cache = new MembershipCache(store, {} as Redis, { ...opts, versions: t.versions });
+    expect(await cache.get('404')).toBeNull();
+    expect(t.state.reads).toBe(0);
+    expect(t.state.tokens.size).toBe(0);
+  });
+
+  it('a list confirmed by its token is still read from storage again after reloadAfterMs', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { store, state, releaseAll } = gatedStore(() => ['a']);
+    const t = tokens();
+    const cache = new MembershipCache(store, {} as Redis, { ...opts, versions: t.versions, reloadAfterMs: 5000 });
+    const first = cache.get('1');
+    await releaseAll();
+    await first;
+    for (let i = 0; i < 6; i++) {
+      vi.advanceTimersByTime(1000);
+      cache.get('1').catch(() => undefined);
+      await releaseAll();
+    }
+    expect(state.reads).toBe(2); // confirmed 4 times, then read again at 5 s
   });
 });

@@ -17,6 +17,7 @@ describe('RedisKeys', () => {
     expect(keys.idempotencyMarker('u1')).toBe('chat:idem:{u1}');
     expect(keys.membersChanged()).toBe('chat:members-changed');
     expect(keys.latestSeq('42', '7')).toBe('chat:conv:{42}:latest:7');
+    expect(keys.membersVersion('42')).toBe('chat:conv:{42}:members-v');
     expect(keys.rateLimit('sends')).toBe('chat:rl:sends');
     expect(keys.workerIdCounter()).toBe('chat:worker-id:next');
     expect(keys.workerIdClaim(7)).toBe('chat:worker-id:7');

@@ -59,6 +59,10 @@ export class RedisKeys {
   latestSeq(conversationId: string, epoch: string): string {
     return `${this.prefix}conv:{${conversationId}}:latest:${epoch}`;
   }
+  /** A random token replaced at every membership change of the conversation: cached member lists are confirmed against it. */
+  membersVersion(conversationId: string): string {
+    return `${this.prefix}conv:{${conversationId}}:members-v`;
+  }
   /** Channel announcing "the members of this conversation changed" to every chat-service cache. */
   membersChanged(): string {
     return `${this.prefix}members-changed`;
