@@ -64,19 +64,19 @@ export class LatestSeqs {
     const pipeline = this.redis.pipeline();
     for (const key of keys) pipeline.get(key);
     const cached = await pipeline.exec().catch(() => null);
-    const missing: ConversationEpoch[] = [];
+    const missing: { conversationId: string; key: string }[] = [];
     conversations.forEach((c, i) => {
       const [err, value] = cached?.[i] ?? [null, null];
-      if (err || typeof value !== 'string') missing.push(c);
+      if (err || typeof value !== 'string') missing.push({ conversationId: c.conversationId, key: keys[i]! });
       else out.set(c.conversationId, Number(value));
     });
     if (missing.length === 0) return out;
-    const stored = await storage.lastSeqs(missing.map((c) => c.conversationId));
+    const stored = await storage.lastSeqs(missing.map((m) => m.conversationId));
     const writeBack = new Map<string, number>();
-    for (const c of missing) {
-      const seq = stored.get(c.conversationId) ?? 0;
-      out.set(c.conversationId, seq);
-      writeBack.set(this.keys.latestSeq(c.conversationId, c.epoch), seq);
+    for (const { conversationId, key } of missing) {
+      const seq = stored.get(conversationId) ?? 0;
+      out.set(conversationId, seq);
+      writeBack.set(key, seq);
     }
     // Best effort: a failed write-back only means storage is read again next time.
     await this.raiseKeys(writeBack).catch(() => undefined);

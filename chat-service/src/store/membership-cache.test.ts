@@ -228,4 +228,21 @@ describe('MembershipCache reloads', () => {
     }
     expect(state.reads).toBe(2); // confirmed 4 times, then read again at 5 s
   });
+
+  it('a due list whose token cannot be read is reloaded after one failed token read, not two', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const { store, state, releaseAll } = gatedStore(() => ['a']);
+    const t = tokens();
+    const cache = new MembershipCache(store, {} as Redis, { ...opts, versions: t.versions });
+    const first = cache.get('1');
+    await releaseAll();
+    await first;
+    t.state.failing = true;
+    const before = t.state.reads;
+    vi.advanceTimersByTime(1000);
+    cache.get('1').catch(() => undefined);
+    await releaseAll();
+    expect(state.reads).toBe(2);
+    expect(t.state.reads - before).toBe(1);
+  });
 });

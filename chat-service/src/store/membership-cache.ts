@@ -136,7 +136,8 @@ export class MembershipCache {
    */
   private async load(conversationId: string, isCurrent: () => boolean, cached?: Entry): Promise<Entry | null> {
     const confirmable = cached !== undefined && Date.now() - cached.loadedAt < this.opts.reloadAfterMs;
-    let version = confirmable ? await this.versionOf(conversationId) : null;
+    // undefined: not read yet (null is a read that failed, not repeated below).
+    let version = confirmable ? await this.versionOf(conversationId) : undefined;
     if (confirmable && version !== null && version === cached.version) {
       const confirmed = { ...cached, refreshAt: this.refreshTime(Date.now()) };
       if (isCurrent()) this.entries.set(conversationId, confirmed);
@@ -149,7 +150,7 @@ export class MembershipCache {
     }
     this.misses.delete(conversationId);
     // Only now, for a conversation that exists: probing unknown ids must not create tokens in Redis.
-    version ??= await this.versionOf(conversationId);
+    if (version === undefined) version = await this.versionOf(conversationId);
     const list = await this.store.members(conversationId);
     const members = new Set(list.map((m) => m.user_id));
     const joinedSeqs = new Map(list.filter((m) => m.joined_seq > 0).map((m) => [m.user_id, m.joined_seq]));
