@@ -1,7 +1,7 @@
 import type { Redis } from '@chat/server/clients';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConversationStore } from './conversation-store.js';
-import { MembershipCache } from './membership-cache.js';
+import { MembershipCache, type MembershipCacheOptions } from './membership-cache.js';
 import type { MembershipVersions } from './membership-versions.js';
 
 function storeWith(membersOf: (cid: string) => number): ConversationStore {
@@ -146,14 +146,20 @@ describe('MembershipCache reloads', () => {
     return { versions, state };
   }
 
-  it('a list due for its reload whose token is unchanged is confirmed from the token, without a storage read', async () => {
+  /** A cache with tokens that has loaded conversation '1' (members ['a']); its list is due 1000 ms later. */
+  async function loadedWithTokens(options: Partial<MembershipCacheOptions> = {}) {
     vi.useFakeTimers({ toFake: ['Date'] });
-    const { store, state, releaseAll } = gatedStore(() => ['a']);
+    const gated = gatedStore(() => ['a']);
     const t = tokens();
-    const cache = new MembershipCache(store, {} as Redis, { ...opts, versions: t.versions });
+    const cache = new MembershipCache(gated.store, {} as Redis, { ...opts, versions: t.versions, ...options });
     const first = cache.get('1');
-    await releaseAll();
+    await gated.releaseAll();
     const loaded = (await first)!;
+    return { ...gated, t, cache, loaded };
+  }
+
+  it('a list due for its reload whose token is unchanged is confirmed from the token, without a storage read', async () => {
+    const { state, releaseAll, t, cache, loaded } = await loadedWithTokens();
     for (let i = 0; i < 3; i++) {
       vi.advanceTimersByTime(1000); // due
       expect(await cache.isMember('1', 'a')).toBe(true); // served, confirmed in the background
@@ -214,13 +220,7 @@ describe('MembershipCache reloads', () => {
   });
 
   it('a list confirmed by its token is still read from storage again after reloadAfterMs', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const { store, state, releaseAll } = gatedStore(() => ['a']);
-    const t = tokens();
-    const cache = new MembershipCache(store, {} as Redis, { ...opts, versions: t.versions, reloadAfterMs: 5000 });
-    const first = cache.get('1');
-    await releaseAll();
-    await first;
+    const { state, releaseAll, cache } = await loadedWithTokens({ reloadAfterMs: 5000 });
     for (let i = 0; i < 6; i++) {
       vi.advanceTimersByTime(1000);
       cache.get('1').catch(() => undefined);
@@ -230,13 +230,7 @@ describe('MembershipCache reloads', () => {
   });
 
   it('a due list whose token cannot be read is reloaded after one failed token read, not two', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
-    const { store, state, releaseAll } = gatedStore(() => ['a']);
-    const t = tokens();
-    const cache = new MembershipCache(store, {} as Redis, { ...opts, versions: t.versions });
-    const first = cache.get('1');
-    await releaseAll();
-    await first;
+    const { state, releaseAll, t, cache } = await loadedWithTokens();
     t.state.failing = true;
     const before = t.state.reads;
     vi.advanceTimersByTime(1000);
