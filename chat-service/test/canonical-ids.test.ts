@@ -100,7 +100,8 @@ describe('conversation ids are canonical at every boundary', () => {
     expect(batch.status).toBe(200);
     expect((batch.body.results as { error?: { code: number } }[]).map((r) => r.error?.code)).toEqual(aliases.map(() => Errors.INVALID_SHAPE.code));
     expect((await internal(INTERNAL_PATHS.history, { user_id: alice, conversation_id: aliases[0] })).status).toBe(400);
-    expect((await internal(INTERNAL_PATHS.sync, { user_id: alice, positions: [{ conversation_id: aliases[2], seq: 0 }] })).status).toBe(400);
+    const syncs = await internal(INTERNAL_PATHS.syncBatch, { requests: [{ user_id: alice, positions: [{ conversation_id: aliases[2], seq: 0 }] }] });
+    expect((syncs.body.results as { error?: { code: number } }[]).map((r) => r.error?.code)).toEqual([Errors.INVALID_SHAPE.code]);
 
     // Kafka: records that name an alias (written by anything but our send path) go to the DLQ, never to storage.
     const producer = sys.kafka.producer();

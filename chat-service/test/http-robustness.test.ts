@@ -63,7 +63,7 @@ describe('chat-service HTTP listener under hostile input (real process)', () => 
       ['content-type', 'application/json'],
       ...(token === undefined ? [] : [['x-internal-token', token] as [string, string]]),
     ];
-    const body = JSON.stringify({ user_id: 'u', positions: [] });
+    const body = JSON.stringify({ requests: [{ user_id: 'u', positions: [] }] });
     for (const path of ['/healthz', '/metrics', ...Object.values(INTERNAL_PATHS)]) {
       for (const method of ['GET', 'POST']) {
         const reply = await rawRequest(port, { method, target: path, headers: json(config.INTERNAL_API_TOKEN), body });
@@ -72,9 +72,11 @@ describe('chat-service HTTP listener under hostile input (real process)', () => 
       }
     }
     expect((await rawRequest(internalPort, { method: 'GET', target: '/metrics', headers: [], body: '' })).status).toBe(200);
-    expect((await rawRequest(internalPort, { method: 'POST', target: INTERNAL_PATHS.sync, headers: json(config.INTERNAL_API_TOKEN), body })).status).toBe(200);
+    expect((await rawRequest(internalPort, { method: 'POST', target: INTERNAL_PATHS.syncBatch, headers: json(config.INTERNAL_API_TOKEN), body })).status).toBe(
+      200,
+    );
     for (const wrong of [undefined, '', 'x', `${config.INTERNAL_API_TOKEN}x`, config.INTERNAL_API_TOKEN.slice(0, -1)]) {
-      const reply = await rawRequest(internalPort, { method: 'POST', target: INTERNAL_PATHS.sync, headers: json(wrong), body });
+      const reply = await rawRequest(internalPort, { method: 'POST', target: INTERNAL_PATHS.syncBatch, headers: json(wrong), body });
       expect(reply.status, `token ${JSON.stringify(wrong)}`).toBe(401);
       expect(JSON.parse(reply.body)).toMatchObject({ error: { name: 'unauthorized' } });
     }

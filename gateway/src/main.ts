@@ -33,6 +33,8 @@ const chat = new HttpChatServiceClient({
   internalToken: config.INTERNAL_API_TOKEN,
   sendDeadlineMs: config.SEND_DEADLINE_MS,
   maxQueuedSendBytes: config.GATEWAY_SEND_QUEUE_MAX_BYTES,
+  syncBatchesInFlight: config.GATEWAY_SYNC_BATCHES_IN_FLIGHT,
+  syncQueueTimeoutMs: config.GATEWAY_SYNC_QUEUE_TIMEOUT_MS,
 });
 // One client per presence-service instance; calls are spread over them by key (presence-instances.ts).
 const presenceUrls = config.PRESENCE_SERVICE_URL;

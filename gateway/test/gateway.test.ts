@@ -54,10 +54,13 @@ function startFakeChatService(): Promise<string> {
             : { ok: { conversation_id: r.conversation_id, client_msg_id: r.client_msg_id, message_id: '1001', duplicate: false } },
         );
         res.end(JSON.stringify({ results }));
-      } else if (req.url === INTERNAL_PATHS.sync) {
-        // A reply far over the socket buffer (a chat-service that ignored max_bytes).
+      } else if (req.url === INTERNAL_PATHS.syncBatch) {
+        // Replies far over the socket buffer (a chat-service that ignored max_bytes).
         const pad = 'z'.repeat(200 * 1024);
-        res.end(JSON.stringify({ conversations: [{ conversation_id: '7', epoch: 'e', status: 'ok', last_seq: 0, messages: [], pad }] }));
+        const results = (body.requests as unknown[]).map(() => ({
+          ok: { conversations: [{ conversation_id: '7', epoch: 'e', status: 'ok', last_seq: 0, messages: [], pad }] },
+        }));
+        res.end(JSON.stringify({ results }));
       } else {
         res.statusCode = 404;
         res.end(JSON.stringify({ error: { code: Errors.NOT_FOUND.code, name: Errors.NOT_FOUND.name, message: 'no', retry: false } }));
@@ -393,8 +396,9 @@ describe('gateway replies', () => {
     socket.pause();
     const count = 30; // 30 × 200 KB: far beyond the kernel buffers and the 64 KB socket buffer
     for (let i = 0; i < count; i++) c.send({ type: 'sync', ref: `s${i}`, positions: [{ conversation_id: '7', seq: 0 }] });
-    await until(() => received.filter((r) => r.path === INTERNAL_PATHS.sync).length >= 3);
-    expect(received.find((r) => r.path === INTERNAL_PATHS.sync)?.body.max_bytes).toBe(16 * 1024);
+    const syncs = () => received.filter((r) => r.path === INTERNAL_PATHS.syncBatch).flatMap((r) => r.body.requests as Record<string, unknown>[]);
+    await until(() => syncs().length >= 3);
+    expect(syncs()[0]?.max_bytes).toBe(16 * 1024);
     await new Promise((r) => setTimeout(r, 500)); // let the buffer fill while the client reads nothing
     socket.resume();
     const refs = new Set<unknown>();

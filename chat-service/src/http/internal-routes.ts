@@ -1,13 +1,18 @@
-import type { IncomingMessage } from 'node:http';
 import { ChatError, Errors, optInt, reqArray, type EverythingNew } from '@chat/protocol';
 import {
   INTERNAL_PATHS,
   MAX_SEND_BATCH,
+  MAX_SYNC_BATCH,
+  MAX_SYNC_BATCH_POSITIONS,
+  type InternalBatchResult,
   type InternalLatestResponse,
   type InternalPushStateResponse,
   type InternalReadResponse,
   type InternalSendBatchResponse,
   type InternalSendResult,
+  type InternalSyncBatchResponse,
+  type InternalSyncRequest,
+  type InternalSyncResponse,
 } from '@chat/protocol/internal';
 import { checkInternalToken } from '@chat/server/http';
 import type { Logger } from '@chat/server/logger';
@@ -29,6 +34,9 @@ import {
   parseWith,
 } from './request-parsers.js';
 import type { Router } from './router.js';
+
+/** A full sync batch: MAX_SYNC_BATCH_POSITIONS positions of ~100 bytes each, and room for ids. */
+const SYNC_BATCH_MAX_BODY_BYTES = 1024 * 1024;
 
 /** The API gateways call; the user id in each body is the JWT subject the gateway verified. */
 export function registerInternalRoutes(
@@ -74,10 +82,34 @@ export function registerInternalRoutes(
     const response: InternalSendBatchResponse = { results };
     sendJson(res, 200, response);
   });
-  router.on('POST', INTERNAL_PATHS.sync, async ({ req, res }) => {
+  router.on('POST', INTERNAL_PATHS.syncBatch, async ({ req, res }) => {
     checkInternalToken(req.headers, expected);
-    const body = parseWith(await readJson(req, 1024 * 1024), parseInternalSync);
-    sendJson(res, 200, { conversations: await deps.reads.sync(body.user_id, body.positions, body.max_bytes) });
+    const items = parseWith(await readJson(req, SYNC_BATCH_MAX_BODY_BYTES), (o) => reqArray(o, 'requests', MAX_SYNC_BATCH));
+    // Each item stands alone: a bad item gets its own error, the others are synced together.
+    const parsed = items.map((item): InternalSyncRequest | ChatError => {
+      try {
+        return parseWith(item, parseInternalSync);
+      } catch (err) {
+        return toChatError(err);
+      }
+    });
+    const valid = parsed.filter((p): p is InternalSyncRequest => !(p instanceof ChatError));
+    const positions = valid.reduce((n, r) => n + r.positions.length, 0);
+    if (valid.length > 1 && positions > MAX_SYNC_BATCH_POSITIONS) {
+      throw new ChatError(Errors.INVALID_SHAPE, `a batch of several syncs holds at most ${MAX_SYNC_BATCH_POSITIONS} positions`);
+    }
+    const synced = await deps.reads.syncMany(valid.map((r) => ({ userId: r.user_id, positions: r.positions, maxBytes: r.max_bytes })));
+    let next = 0;
+    const results = parsed.map((p): InternalBatchResult<InternalSyncResponse> => {
+      if (p instanceof ChatError) return { error: p.toJSON() };
+      const result = synced[next++]!;
+      if (!(result instanceof Error)) return { ok: { conversations: result } };
+      const chatError = toChatError(result);
+      if (chatError.def === Errors.INTERNAL) deps.log.error({ err: result, user_id: p.user_id }, 'sync failed');
+      return { error: chatError.toJSON() };
+    });
+    const response: InternalSyncBatchResponse = { results };
+    sendJson(res, 200, response);
   });
   router.on('POST', INTERNAL_PATHS.history, async ({ req, res }) => {
     checkInternalToken(req.headers, expected);

@@ -1,10 +1,17 @@
 import { ChatError, Errors, type ConversationLatest, type ConversationSync, type Position } from '@chat/protocol';
 import type { HistoryPage, InternalHistoryRequest } from '@chat/protocol/internal';
-import { joinedSeqOf, type MembershipCache } from '../store/membership-cache.js';
+import { joinedSeqOf, type MembershipCache, type MembershipEntry } from '../store/membership-cache.js';
 import type { MessageStore } from '../store/message-store.js';
 import { mapLimit } from '@chat/server/collections';
 import type { LatestSeqs } from './latest-seqs.js';
 import { ENVELOPE_BYTES, ReplyBudget, readForwardWithin } from './reply-budget.js';
+
+/** One user's `sync` (see ReadService.sync). */
+export interface SyncRequest {
+  userId: string;
+  positions: Position[];
+  maxBytes?: number;
+}
 
 export interface ReadLimits {
   historyMaxLimit: number;
@@ -86,14 +93,48 @@ export class ReadService {
    * `syncConcurrency` conversations are checked or read at once, whatever the request holds.
    */
   async sync(userId: string, positions: Position[], maxBytes?: number): Promise<ConversationSync[]> {
-    const unique = [...new Map(positions.map((p) => [p.conversation_id, p])).values()];
-    const entries = await mapLimit(unique, this.limits.syncConcurrency, (p) => this.membership.get(p.conversation_id));
-    const memberOf = new Map(unique.map((p, i) => [p.conversation_id, entries[i]?.members.has(userId) ? entries[i] : null]));
-    const lastSeqs = await this.messages.lastSeqs(unique.filter((p) => memberOf.get(p.conversation_id)).map((p) => p.conversation_id));
+    const [result] = await this.syncMany([{ userId, positions, maxBytes }]);
+    if (result instanceof Error) throw result;
+    return result!;
+  }
+
+  /**
+   * `sync` for several requests at once (a gateway's batch): each conversation's membership and
+   * last seq are read once for all of them, so a storm of resumes into the same conversations
+   * costs one storage read per conversation and batch, not per client. The last seqs are read
+   * after the batch arrived, so each request still sees every message stored before it asked.
+   * A request whose message reads fail gets its own error; a failed membership or last-seq read
+   * fails the batch.
+   */
+  async syncMany(requests: readonly SyncRequest[]): Promise<(ConversationSync[] | Error)[]> {
+    const uniques = requests.map((r) => [...new Map(r.positions.map((p) => [p.conversation_id, p])).values()]);
+    const ids = [...new Set(uniques.flatMap((positions) => positions.map((p) => p.conversation_id)))];
+    const entries = await mapLimit(ids, this.limits.syncConcurrency, (id) => this.membership.get(id));
+    const entryOf = new Map(ids.map((id, i) => [id, entries[i]]));
+    const memberEntry = (userId: string, conversationId: string) => {
+      const entry = entryOf.get(conversationId);
+      return entry?.members.has(userId) ? entry : null;
+    };
+    const read = new Set(requests.flatMap((r, i) => uniques[i]!.filter((p) => memberEntry(r.userId, p.conversation_id)).map((p) => p.conversation_id)));
+    const lastSeqs = await this.messages.lastSeqs([...read]);
+    return Promise.all(
+      requests.map((r, i) =>
+        this.syncOne(r.userId, uniques[i]!, r.maxBytes, memberEntry, lastSeqs).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+      ),
+    );
+  }
+
+  private syncOne(
+    userId: string,
+    unique: Position[],
+    maxBytes: number | undefined,
+    memberEntry: (userId: string, conversationId: string) => MembershipEntry | null,
+    lastSeqs: Map<string, number>,
+  ): Promise<ConversationSync[]> {
     const budget = new ReplyBudget(maxBytes);
     budget.charge(ENVELOPE_BYTES * (unique.length + 1));
     return mapLimit(unique, this.limits.syncConcurrency, async (p): Promise<ConversationSync> => {
-      const entry = memberOf.get(p.conversation_id);
+      const entry = memberEntry(userId, p.conversation_id);
       const lastSeq = lastSeqs.get(p.conversation_id) ?? 0;
       if (!entry) {
         return { conversation_id: p.conversation_id, epoch: '', status: 'resync', reason: 'not_member', last_seq: 0, messages: [] };

@@ -12,11 +12,16 @@ import {
   type InternalSendBatchResponse,
   type InternalSendRequest,
   type InternalSendResponse,
+  type InternalSyncBatchRequest,
+  type InternalSyncBatchResponse,
   type InternalSyncRequest,
   type InternalSyncResponse,
+  MAX_SYNC_BATCH,
+  MAX_SYNC_BATCH_POSITIONS,
 } from '@chat/protocol/internal';
 import { envDefault } from '@chat/server/config';
-import { InternalHttp } from './internal-http.js';
+import { BatchQueue } from './batch-queue.js';
+import { InternalHttp, batchItemResult } from './internal-http.js';
 import { SendCoalescer } from './send-coalescer.js';
 
 /**
@@ -45,18 +50,26 @@ export interface HttpChatServiceClientOptions {
   internalToken: string;
   /** Headers and body timeout per request. @default 10000 */
   timeoutMs?: number;
-  /** Keep-alive connections in the pool. @default 64 */
+  /** Keep-alive connections of the send pool. @default 64 */
   connections?: number;
   /** Every send is answered within this long. @default SEND_DEADLINE_MS's default */
   sendDeadlineMs?: number;
   /** Bytes of sends queued or in flight before new sends are refused. @default GATEWAY_SEND_QUEUE_MAX_BYTES's default */
   maxQueuedSendBytes?: number;
+  /** Sync batches out at once; the rest wait. @default GATEWAY_SYNC_BATCHES_IN_FLIGHT's default */
+  syncBatchesInFlight?: number;
+  /** Longest a sync waits to be sent before it is refused. @default GATEWAY_SYNC_QUEUE_TIMEOUT_MS's default */
+  syncQueueTimeoutMs?: number;
 }
+
+/** Syncs waiting at once, beyond which new ones are refused at once (a few MiB). */
+const MAX_WAITING_SYNCS = 20_000;
 
 /** ChatServiceClient over HTTP/1.1 keep-alive (undici Pool) with JSON bodies; concurrent sends travel in batches. */
 export class HttpChatServiceClient implements ChatServiceClient {
   /** Reads (sync, history) have connections of their own: a storm of resumes never queues sends behind it. */
   private readonly reads: InternalHttp;
+  private readonly syncs: BatchQueue<InternalSyncRequest, InternalSyncResponse>;
   private readonly writes: InternalHttp;
   private readonly sends: SendCoalescer;
 
@@ -68,9 +81,27 @@ export class HttpChatServiceClient implements ChatServiceClient {
       timeoutMs: opts.timeoutMs ?? 10_000,
       connections: opts.connections ?? 64,
     };
-    // Resumes arrive in storms and chat-service shares their storage reads (CoalescingMessageStore):
-    // more concurrent reads mean more sharing, so reads get more connections than sends.
-    this.reads = new InternalHttp({ ...pool, connections: pool.connections * 4 });
+    this.reads = new InternalHttp(pool);
+    // Resumes arrive in storms: they travel in batches (chat-service reads each conversation once
+    // per batch) and wait here, in order and before their HTTP timeout starts, while the batches
+    // in flight are answered.
+    this.syncs = new BatchQueue<InternalSyncRequest, InternalSyncResponse>(
+      async (requests) => {
+        const body: InternalSyncBatchRequest = { requests };
+        const reply = await this.reads.post<InternalSyncBatchResponse>(INTERNAL_PATHS.syncBatch, body);
+        const results = Array.isArray(reply.results) ? reply.results : [];
+        return requests.map((_, i) => batchItemResult(results[i], 'chat-service'));
+      },
+      {
+        maxInFlight: opts.syncBatchesInFlight ?? envDefault('GATEWAY_SYNC_BATCHES_IN_FLIGHT'),
+        maxBatchWeight: MAX_SYNC_BATCH,
+        // At most MAX_SYNC_BATCH syncs and MAX_SYNC_BATCH_POSITIONS positions per batch.
+        weight: (r) => Math.max(1, (r.positions.length * MAX_SYNC_BATCH) / MAX_SYNC_BATCH_POSITIONS),
+        queueTimeoutMs: opts.syncQueueTimeoutMs ?? envDefault('GATEWAY_SYNC_QUEUE_TIMEOUT_MS'),
+        maxWaiting: MAX_WAITING_SYNCS,
+        service: 'chat-service',
+      },
+    );
     this.writes = new InternalHttp(pool);
     const deadlineMs = opts.sendDeadlineMs ?? envDefault('SEND_DEADLINE_MS');
     this.sends = new SendCoalescer(
@@ -90,7 +121,7 @@ export class HttpChatServiceClient implements ChatServiceClient {
   }
 
   sync(req: InternalSyncRequest): Promise<InternalSyncResponse> {
-    return this.reads.post<InternalSyncResponse>(INTERNAL_PATHS.sync, req);
+    return this.syncs.submit(req);
   }
 
   history(req: InternalHistoryRequest): Promise<HistoryPage> {

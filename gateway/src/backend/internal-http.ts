@@ -1,5 +1,5 @@
 import { ChatError, Errors, errorByName, type ErrorDef } from '@chat/protocol';
-import { INTERNAL_TOKEN_HEADER } from '@chat/protocol/internal';
+import { INTERNAL_TOKEN_HEADER, type InternalBatchResult } from '@chat/protocol/internal';
 import { Pool } from 'undici';
 
 export interface InternalHttpOptions {
@@ -27,6 +27,13 @@ export function chatErrorFromBody(status: number, body: unknown, service = 'the 
     return new ChatError(def, message, retryAfterMs);
   }
   return new ChatError(status >= 500 ? Errors.UNAVAILABLE : Errors.INTERNAL, `${service} replied ${status}`);
+}
+
+/** One item of a batch reply: its result, its own error, or INTERNAL when the reply has no such item. */
+export function batchItemResult<T>(r: InternalBatchResult<T> | undefined, service: string): T | ChatError {
+  if (r && 'ok' in r) return r.ok;
+  if (r) return chatErrorFromBody(r.error?.retry ? 503 : 400, r, service);
+  return new ChatError(Errors.INTERNAL, `${service} sent an incomplete batch reply`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { ChatError, Errors } from '@chat/protocol';
 import { MAX_SEND_BATCH, type InternalSendRequest, type InternalSendResponse, type InternalSendResult } from '@chat/protocol/internal';
 import { envDefault } from '@chat/server/config';
-import { chatErrorFromBody } from './internal-http.js';
+import { batchItemResult } from './internal-http.js';
 
 export interface SendCoalescerOptions {
   /** Batches out at once. @default 8 */
@@ -134,10 +134,9 @@ export class SendCoalescer {
         budgetMs,
       );
       batch.forEach((w, i) => {
-        const r = results[i];
-        if (r && 'ok' in r) this.settle(w, undefined, r.ok);
-        else if (r) this.settle(w, chatErrorFromBody(r.error.retry ? 503 : 400, r, 'chat-service'));
-        else this.settle(w, new ChatError(Errors.INTERNAL, 'chat-service sent an incomplete batch reply'));
+        const r = batchItemResult(results[i], 'chat-service');
+        if (r instanceof ChatError) this.settle(w, r);
+        else this.settle(w, undefined, r);
       });
     } catch (err) {
       for (const w of batch) this.settle(w, err);

@@ -8,7 +8,7 @@ import type { ChatMessage, ConversationLatest, ConversationSync, Position } from
  */
 export const INTERNAL_PATHS = {
   sendBatch: '/internal/v1/send-batch',
-  sync: '/internal/v1/sync',
+  syncBatch: '/internal/v1/sync-batch',
   history: '/internal/v1/history',
   latest: '/internal/v1/latest',
   read: '/internal/v1/read',
@@ -42,7 +42,9 @@ export interface InternalSendBatchRequest {
    */
   budget_ms?: number;
 }
-export type InternalSendResult = { ok: InternalSendResponse } | { error: { code: number; name: string; message: string; retry: boolean } };
+/** One item's answer in a batch reply: its result, or its own error (as in an error body). */
+export type InternalBatchResult<T> = { ok: T } | { error: { code: number; name: string; message: string; retry: boolean; retry_after_ms?: number } };
+export type InternalSendResult = InternalBatchResult<InternalSendResponse>;
 export interface InternalSendBatchResponse {
   results: InternalSendResult[];
 }
@@ -57,6 +59,20 @@ export interface InternalSyncRequest {
 export interface InternalSyncResponse {
   conversations: ConversationSync[];
 }
+
+/**
+ * Several syncs in one request (a gateway coalesces the resumes of a storm); results are in
+ * order. At most MAX_SYNC_BATCH syncs and MAX_SYNC_BATCH_POSITIONS positions in all (a single
+ * larger sync travels alone); each conversation's membership and last seq are read once for all.
+ */
+export interface InternalSyncBatchRequest {
+  requests: InternalSyncRequest[];
+}
+export interface InternalSyncBatchResponse {
+  results: InternalBatchResult<InternalSyncResponse>[];
+}
+export const MAX_SYNC_BATCH = 64;
+export const MAX_SYNC_BATCH_POSITIONS = 1024;
 
 export interface InternalHistoryRequest {
   user_id: string;

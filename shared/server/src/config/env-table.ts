@@ -298,6 +298,16 @@ export const ENV_TABLE = {
     '8388608',
     'Gateway: bytes of sends waiting for or travelling to chat-service before new sends are refused with 4101.',
   ),
+  GATEWAY_SYNC_BATCHES_IN_FLIGHT: v(
+    int(1, 64),
+    '4',
+    'Gateway: sync batches (up to 64 syncs each) out to chat-service at once; later syncs wait in arrival order, their HTTP timeout not yet running.',
+  ),
+  GATEWAY_SYNC_QUEUE_TIMEOUT_MS: v(
+    int(100, 600_000),
+    '30000',
+    'Gateway: longest a sync waits to be sent before it is refused with 4101 (retry); at most 20,000 wait at once.',
+  ),
   BREAKER_FAILURE_THRESHOLD: v(
     int(1, 1000),
     '5',
