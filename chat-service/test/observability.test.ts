@@ -64,10 +64,11 @@ describe('observability', () => {
     const conv = created.body.conversation.conversation_id;
     const [a, b] = await Promise.all([RawClient.connect(sys.gateways[0]!.url, sys.token(alice)), RawClient.connect(sys.gateways[0]!.url, sys.token(bob))]);
     clients.push(a, b);
-    for (let i = 0; i < 5; i++) {
-      const ack = await a.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `obs-${i}`, body: `hello ${i}` });
-      expect(ack.type).toBe('ack');
-    }
+    // At once, so the consumers get batches of several records (see the lag check below).
+    const acks = await Promise.all(
+      [0, 1, 2, 3, 4].map((i) => a.request<AckFrame>({ type: 'send', conversation_id: conv, client_msg_id: `obs-${i}`, body: `hello ${i}` })),
+    );
+    expect(acks.map((ack) => ack.type)).toEqual(['ack', 'ack', 'ack', 'ack', 'ack']);
     await waitFor(() => b.messages(conv).length >= 5, 30_000, 'bob to receive the messages');
 
     const ports = { chat: Number(new URL(sys.chatInternalUrl).port), gateway: sys.gateways[0]!.internalPort, presence: presencePort, notifier: notifierPort };
@@ -105,6 +106,12 @@ describe('observability', () => {
     expect(sampleSum(texts.gateway!, 'chat_gateway_client_frames_total', { type: 'send' })).toBe(5);
     for (const group of [sys.config.SEQUENCER_GROUP_ID, sys.config.INBOX_WRITER_GROUP_ID])
       expect(texts.chat!).toMatch(new RegExp(`^chat_kafka_consumer_lag\\{.*group="${group}"`, 'm'));
+    // Everything was consumed: no group is behind (the lag counts from a batch's last record, not its first).
+    await waitFor(
+      async () => sampleSum((await scrape()).chat!, 'chat_kafka_consumer_lag', { group: sys.config.SEQUENCER_GROUP_ID }) === 0,
+      10_000,
+      'the sequencer group at lag 0',
+    );
     // Bounded labels: no label value carries an id (users, conversations, messages).
     for (const text of Object.values(texts)) {
       for (const id of [alice, bob, conv]) expect(text).not.toContain(id);

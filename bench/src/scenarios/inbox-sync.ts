@@ -358,6 +358,17 @@ export const inboxSync: Scenario = async (ctx) => {
     const expectedInboxRows = small.length * perSmall * smallSize;
     const writerMetrics = `http://127.0.0.1:${Number(sys.env.CHAT_HTTP_PORT) + 2}/metrics`;
     await until('the inbox writer', 30 * 60_000, async () => (await scrapeSum(writerMetrics, 'chat_inbox_rows_written_total')) >= expectedInboxRows);
+    // The count also counts rows rewritten when a chunk is retried, so it can reach the expected
+    // number while the last rows are still being written: wait until nothing is left to consume
+    // and the count stood still for a while.
+    let last = -1;
+    await until('the inbox writer to settle', 10 * 60_000, async () => {
+      const [rows, lag] = await Promise.all([scrapeSum(writerMetrics, 'chat_inbox_rows_written_total'), scrapeSum(writerMetrics, 'chat_kafka_consumer_lag')]);
+      const settled = rows === last && lag === 0;
+      last = rows;
+      if (!settled) await sleep(3000);
+      return settled;
+    });
     // Large conversations have no inbox rows: wait for their last message to be stored.
     await until('the large conversations', 10 * 60_000, async () => {
       for (const c of large) if ((await rest.lastSeqs(c.owner)).get(c.id) !== perLarge) return false;

@@ -51,7 +51,8 @@ export function trackConsumerLag(consumer: Consumer, registry: Registry, group: 
   consumer.on(consumer.events.END_BATCH_PROCESS, (e) => {
     const partition = String(e.payload.partition);
     owned.add(partition);
-    lag.set({ group, partition }, Math.max(0, Number(e.payload.offsetLagLow)));
+    // offsetLag counts from the batch's last record (offsetLagLow from its first: never 0 after a batch of several).
+    lag.set({ group, partition }, Math.max(0, Number(e.payload.offsetLag)));
   });
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     const assigned = new Set(Object.values(e.payload.memberAssignment).flat().map(String));
