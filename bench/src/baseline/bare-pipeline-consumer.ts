@@ -1,24 +1,25 @@
 /**
  * Bare pipeline (the `direct` benchmark's floor): the consumer between Kafka and the delivering
- * servers, with the product sequencer's durable steps and none of its logic. A kafkajs consumer
- * group (the sequencer's settings) on the run's bare topic; for each fetch batch of a partition it
+ * servers, with the product sequencer's durable steps and none of its logic. A consumer group (the
+ * sequencer's settings, on the client BARE_KAFKA_CLIENT names: bare-kafka.ts) on the run's bare
+ * topic; for each fetch batch of a partition it
  * numbers each conversation's messages in memory (no leases, no dedup rows, no recovery from
  * storage), writes the rows to Cassandra (the product's client: LOCAL_QUORUM, prepared; one
  * unlogged single-partition batch per conversation), publishes one event per delivering server
  * on its Redis channel (the conversation's members and their servers come from the scenario's
  * routes file: no membership or session lookups), then commits the batch's offsets.
- * It listens on BARE_READY_PORT once it has joined the group, so the scenario can wait for it.
+ * It listens on BARE_READY_PORT once it holds partitions, so the scenario can wait for it.
  *
- * Env: BARE_TOPIC, BARE_GROUP_ID, BARE_TABLE, BARE_ROUTES_FILE, BARE_READY_PORT, REDIS_KEY_PREFIX,
+ * Env: BARE_TOPIC, BARE_GROUP_ID, BARE_TABLE, BARE_ROUTES_FILE, BARE_READY_PORT, BARE_KAFKA_CLIENT, REDIS_KEY_PREFIX,
  * plus KAFKA_BROKERS, REDIS_URL and CASSANDRA_*.
  */
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { ChatMessage, MessageFrame } from '@chat/protocol';
-import { createCassandra, createKafka, createRedis } from '@chat/server/clients';
+import { createCassandra, createRedis } from '@chat/server/clients';
 import { loadConfigVars } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
-import type { EachBatchPayload } from 'kafkajs';
+import { type BareFetchedBatch, bareKafkaClientFromEnv, runBareConsumer } from './bare-kafka.js';
 import { bareChannel, decodeBareRecord, decodeBareRoutes, type BareDelivery } from './bare-pipeline-wire.js';
 
 function requiredEnv(name: string): string {
@@ -46,9 +47,7 @@ const cassandra = createCassandra(
   log,
 );
 const redis = createRedis(config.REDIS_URL, log, 'bare-pipeline-consumer');
-const kafka = createKafka(config.KAFKA_BROKERS, 'bare-pipeline-consumer', log);
-const consumer = kafka.consumer({ groupId, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
-await Promise.all([cassandra.connect(), consumer.connect()]);
+await cassandra.connect();
 
 /** Last seq per conversation (this process owns every partition of the run's topic). */
 const lastSeq = new Map<string, number>();
@@ -92,8 +91,7 @@ async function publish(messages: ChatMessage[]): Promise<void> {
   for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
 }
 
-async function handleBatch({ batch, resolveOffset, commitOffsetsIfNecessary, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-  if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+async function handleBatch(batch: BareFetchedBatch): Promise<void> {
   const byConversation = new Map<string, ChatMessage[]>();
   const seqBefore = new Map<string, number>();
   const messages: ChatMessage[] = [];
@@ -117,23 +115,27 @@ async function handleBatch({ batch, resolveOffset, commitOffsetsIfNecessary, hea
   try {
     await store(byConversation);
   } catch (err) {
-    // Not stored: the batch comes again (kafkajs retries it) and must get the same seqs.
+    // Not stored: the batch comes again (the consumer redelivers it) and must get the same seqs.
     for (const [cid, seq] of seqBefore) lastSeq.set(cid, seq);
     throw err;
   }
   await publish(messages);
-  const last = batch.messages.at(-1)!.offset;
-  resolveOffset(last);
-  await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: (BigInt(last) + 1n).toString() }] }] });
-  await heartbeat();
 }
 
 const ready = createServer((socket) => socket.end());
-consumer.on(consumer.events.GROUP_JOIN, () => {
-  if (!ready.listening) ready.listen(readyPort, '127.0.0.1');
-});
-await consumer.subscribe({ topic, fromBeginning: true });
-await consumer.run({ eachBatchAutoResolve: false, autoCommit: true, partitionsConsumedConcurrently: 16, eachBatch: handleBatch });
+const consumer = await runBareConsumer(
+  bareKafkaClientFromEnv(),
+  config.KAFKA_BROKERS,
+  {
+    topic,
+    groupId,
+    onAssigned: () => {
+      if (!ready.listening) ready.listen(readyPort, '127.0.0.1');
+    },
+    handle: handleBatch,
+  },
+  log,
+);
 
 process.on('SIGTERM', () => {
   ready.close();

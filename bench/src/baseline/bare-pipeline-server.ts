@@ -8,14 +8,16 @@
  * its own Redis channel and writes each delivered `message` frame to the named users' sockets
  * here. The consumer (bare-pipeline-consumer.ts) sits between Kafka and that channel.
  *
- * Env: BARE_PORT, BARE_SERVER_INDEX, BARE_TOPIC, REDIS_KEY_PREFIX, plus KAFKA_BROKERS and REDIS_URL.
+ * Env: BARE_PORT, BARE_SERVER_INDEX, BARE_TOPIC, BARE_KAFKA_CLIENT (bare-kafka.ts), REDIS_KEY_PREFIX, plus
+ * KAFKA_BROKERS and REDIS_URL.
  */
 import { Errors, type AckFrame, type ErrorDef, type ErrorFrame, type HelloFrame, type SendFrame } from '@chat/protocol';
-import { createIdempotentProducer, createKafka, createRedis, createRedisSubscriber } from '@chat/server/clients';
+import { createRedis, createRedisSubscriber } from '@chat/server/clients';
 import { loadConfigVars } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
 import uWS from 'uWebSockets.js';
 import { BareBatchProducer } from './bare-batch-producer.js';
+import { bareKafkaClientFromEnv, connectBareProducer } from './bare-kafka.js';
 import { BARE_WS_SETTINGS } from './bare-ws-settings.js';
 import { bareChannel, decodeBareEvent, type BareRecord } from './bare-pipeline-wire.js';
 
@@ -84,9 +86,7 @@ function write(ws: Socket, text: string): void {
   if (!ws.getUserData().closed) ws.cork(() => ws.send(text));
 }
 
-const kafka = createKafka(config.KAFKA_BROKERS, `bare-pipeline-server-${serverIndex}`, log);
-const kafkaProducer = createIdempotentProducer(kafka);
-await kafkaProducer.connect();
+const kafkaProducer = await connectBareProducer(bareKafkaClientFromEnv(), config.KAFKA_BROKERS, `bare-pipeline-server-${serverIndex}`, log);
 const producer = new BareBatchProducer(kafkaProducer, topic);
 const redis = createRedis(config.REDIS_URL, log, 'bare-pipeline-server');
 const subscriber = createRedisSubscriber(redis, log, 'bare-pipeline-server-sub');

@@ -1,9 +1,10 @@
+import type { BareKafkaClient } from '../baseline/bare-kafka.js';
 import type { BareRoutes } from '../baseline/bare-pipeline-wire.js';
 import { LoadFleet } from '../load/fleet.js';
 import { startBarePipeline, type RunningBarePipeline } from '../system/bare-pipeline.js';
 import { Rest, mapLimit } from '../system/rest.js';
 import type { RunningSystem } from '../system/system-under-test.js';
-import { cpuMeter, type ScenarioContext, startSystemFor } from './common.js';
+import { cpuMeter, param, type ScenarioContext, startSystemFor } from './common.js';
 import { connectPairs, layoutPairs, runPhases, type Phase, type PhasePlan } from './direct-phases.js';
 
 export interface DirectRunOptions {
@@ -11,15 +12,34 @@ export interface DirectRunOptions {
   gateways: number;
   workers: number;
   bodyBytes: number;
-  /** Also run the plans through the bare pipeline (system/bare-pipeline.ts), the floor. */
-  withBare: boolean;
+  /**
+   * Also run the plans through the bare pipeline (system/bare-pipeline.ts), the floor, once on
+   * each of these Kafka clients in turn; none skips the floor.
+   */
+  bareKafkaClients: BareKafkaClient[];
+}
+
+/**
+ * The floors a run measures: none with `--set bare=0`; the bare pipeline on kafkajs (the product's
+ * client, the floor targets are judged against); with `--set confluent=1` also on
+ * @confluentinc/kafka-javascript (librdkafka), to compare the two clients in the same run.
+ */
+export function bareKafkaClientsFor(ctx: ScenarioContext): BareKafkaClient[] {
+  if (param(ctx, 'bare', 1, 1) === 0) return [];
+  return param(ctx, 'confluent', 0, 0) !== 0 ? ['kafkajs', 'confluent'] : ['kafkajs'];
+}
+
+/** The plans' phases through the bare pipeline on one Kafka client. */
+export interface BareRun {
+  kafkaClient: BareKafkaClient;
+  phases: Phase[];
 }
 
 export interface DirectRun {
   /** The product's phases, in plan order. */
   phases: Phase[];
-  /** The bare pipeline's phases, in plan order (empty without the floor). */
-  barePhases: Phase[];
+  /** The bare pipeline's phases on each Kafka client asked for, in plan order. */
+  bareRuns: BareRun[];
   /** Sum over conversations of last_seq from the REST API (Cassandra-backed). */
   persisted: number;
   /** Seqs the receivers never got, after the product's phases. */
@@ -67,20 +87,20 @@ export async function runDirect(ctx: ScenarioContext, o: DirectRunOptions, plans
     const missing = gaps.reduce((n, g) => n + (g?.missing ?? 0), 0);
 
     // The floor: same clients (same workers, same shards), same conversation ids, same plans.
-    let barePhases: Phase[] = [];
-    if (o.withBare) {
-      await fleet.all<'close'>(() => ({ type: 'close' }));
-      await sys.procs.stop();
-      sys = undefined;
-      const routes: BareRoutes = Object.fromEntries(
-        convs.map((c, i) => [
-          c,
-          [
-            [senders[i]!, i % gateways],
-            [receivers[i]!, (i + 1) % gateways],
-          ],
-        ]),
-      );
+    const bareRuns: BareRun[] = [];
+    await fleet.all<'close'>(() => ({ type: 'close' }));
+    await sys.procs.stop();
+    sys = undefined;
+    const routes: BareRoutes = Object.fromEntries(
+      convs.map((c, i) => [
+        c,
+        [
+          [senders[i]!, i % gateways],
+          [receivers[i]!, (i + 1) % gateways],
+        ],
+      ]),
+    );
+    for (const kafkaClient of o.bareKafkaClients) {
       bare = await startBarePipeline({
         runId: ctx.runId,
         repoRoot: ctx.repoRoot,
@@ -90,20 +110,25 @@ export async function runDirect(ctx: ScenarioContext, o: DirectRunOptions, plans
         redisPrefix: `bench:${ctx.runId}:`,
         logLevel: ctx.logLevel,
         routes,
+        kafkaClient,
       });
-      await connectPairs(fleet, layout, bare.urls, 'the bare pipeline');
+      await connectPairs(fleet, layout, bare.urls, `the bare pipeline on ${kafkaClient}`);
       const pipeline = bare;
-      barePhases = await runPhases(
+      const barePhases = await runPhases(
         fleet,
         cpuMeter(() => pipeline.procs.pids(), fleet),
         layout.senders,
         pairs,
         bodyBytes,
         plans,
-        (m) => ctx.log(m.replace('phase', 'bare pipeline phase')),
+        (m) => ctx.log(m.replace('phase', `bare pipeline (${kafkaClient}) phase`)),
       );
+      bareRuns.push({ kafkaClient, phases: barePhases });
+      await fleet.all<'close'>(() => ({ type: 'close' }));
+      await bare.procs.stop();
+      bare = undefined;
     }
-    return { phases, barePhases, persisted, missing };
+    return { phases, bareRuns, persisted, missing };
   } finally {
     await fleet?.all<'close'>(() => ({ type: 'close' })).catch(() => undefined);
     await fleet?.stop();

@@ -1,6 +1,7 @@
+import { KAFKA_CLIENT_PACKAGE } from '../baseline/bare-kafka.js';
 import { param, round, target, type Scenario, type ScenarioContext } from './common.js';
 import { phaseMetrics, ratio, type Phase, type PhasePlan } from './direct-phases.js';
-import { runDirect } from './direct-run.js';
+import { bareKafkaClientsFor, runDirect } from './direct-run.js';
 
 /** How far above the bare pipeline (same hops, no product logic, same run) the product may be. */
 const MAX_RATIO_TO_BARE = 1.5;
@@ -20,9 +21,10 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
   // Unmeasured: JIT warm-up, connection pools, per-conversation caches and the consumer group join.
   const warmupMs = param(ctx, 'warmupSeconds', 1, 10) * 1000;
   const bodyBytes = param(ctx, 'bodyBytes', 100, 100);
-  // 0 skips the bare-pipeline phases (quick runs); the ratio targets are then not judged.
-  const withBare = param(ctx, 'bare', 1, 1) !== 0;
-  const config = { pairs, gateways, workers, latencyRate, sustainRate, phaseMs, warmupMs, bodyBytes, bare: withBare ? 1 : 0 };
+  // bare=0 skips the bare-pipeline phases (quick runs); the ratio targets are then not judged.
+  const bareKafkaClients = bareKafkaClientsFor(ctx);
+  const withBare = bareKafkaClients.length > 0;
+  const config = { pairs, gateways, workers, latencyRate, sustainRate, phaseMs, warmupMs, bodyBytes, bareKafkaClients };
   ctx.log(`direct: ${JSON.stringify(config)}`);
   const plans: PhasePlan[] = [
     { name: 'warmup', rate: latencyRate, durationMs: warmupMs },
@@ -30,9 +32,10 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
     { name: 'sustained', rate: sustainRate, durationMs: phaseMs },
   ];
 
-  const run = await runDirect(ctx, { pairs, gateways, workers, bodyBytes, withBare }, plans);
+  const run = await runDirect(ctx, { pairs, gateways, workers, bodyBytes, bareKafkaClients }, plans);
   const { phases, persisted, missing } = run;
-  const barePhases = run.barePhases.slice(1);
+  // Without their warm-up; the first is the floor on the product's client (kafkajs).
+  const [barePhases = [], ...otherClients] = run.bareRuns.map((r) => r.phases.slice(1));
   const totalAcked = phases.reduce((n, p) => n + p.acked, 0);
   const warmup = phases.shift()!;
   const [lat, sus] = phases as [Phase, Phase];
@@ -98,6 +101,19 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
     );
   }
 
+  for (const [i, phasesOnClient] of otherClients.entries()) {
+    const name = KAFKA_CLIENT_PACKAGE[run.bareRuns[i + 1]!.kafkaClient];
+    Object.assign(metrics, phaseMetrics(phasesOnClient, phaseMs, `bare pipeline on ${name}: `));
+    for (const [k, b] of barePhases.entries()) {
+      const c = phasesOnClient[k]!;
+      const at = `${b.name} @${b.rate}/s`;
+      metrics[`bare pipeline, kafkajs | ${name}, ${at}: send→deliver p50 / p99 ms, CPU µs per delivered message`] =
+        `${b.latency.p50} | ${c.latency.p50} / ${b.latency.p99} | ${c.latency.p99}, ${b.cpuUsPerDelivered} | ${c.cpuUsPerDelivered}`;
+      metrics[`ratio bare pipeline ${name}/kafkajs, ${at}: p50 / p99 / CPU per message`] =
+        `×${ratio(c.latency.p50, b.latency.p50)} / ×${ratio(c.latency.p99, b.latency.p99)} / ×${ratio(c.cpuUsPerDelivered, b.cpuUsPerDelivered)}`;
+    }
+  }
+
   const notes = [
     'Latency = receive time − planned send time (open loop; the planned time travels in the message body), HdrHistogram in µs.',
     `Senders and receivers sit on different gateway shards and different load workers; ${pairs} direct conversations.`,
@@ -106,6 +122,11 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
     withBare
       ? `Bare pipeline (after the product's phases, its processes stopped): the same load workers, clients, shards and conversation ids against ${gateways} bare uWS servers (token subject read unverified, send → Kafka acks=all with the product's idempotent producer → ack) and one consumer (in-memory seq, Cassandra row in bench_bare_messages at LOCAL_QUORUM, Redis publish to the receiving server, offset commit). The same phases and rates; ratios are product/bare.`
       : 'Bare pipeline phases skipped (bare=0): no ratio targets.',
+    ...(otherClients.length > 0
+      ? [
+          `Then the same bare pipeline on ${otherClients.map((_, i) => KAFKA_CLIENT_PACKAGE[run.bareRuns[i + 1]!.kafkaClient]).join(', ')} (the same settings through its KafkaJS-compatible API; baseline/bare-kafka.ts); the targets are judged against the kafkajs floor, the product's client.`,
+        ]
+      : []),
   ];
   const charts = [
     {
@@ -114,13 +135,14 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
       yLabel: 'ms',
       kind: 'bar' as const,
       categories: ['p50', 'p90', 'p99', 'p99.9'],
-      series: [...phases.map((p) => ({ p, name: `${p.name} ${p.rate}/s` })), ...barePhases.map((p) => ({ p, name: `bare ${p.name} ${p.rate}/s` }))].map(
-        ({ p, name }) => ({
-          name,
-          points: [p.latency.p50, p.latency.p90, p.latency.p99, p.latency.p999].map((v, i) => [i, v] as [number, number]),
-        }),
-      ),
+      series: [
+        ...phases.map((p) => ({ p, name: `${p.name} ${p.rate}/s` })),
+        ...run.bareRuns.flatMap((r) => r.phases.slice(1).map((p) => ({ p, name: `bare (${r.kafkaClient}) ${p.name} ${p.rate}/s` }))),
+      ].map(({ p, name }) => ({
+        name,
+        points: [p.latency.p50, p.latency.p90, p.latency.p99, p.latency.p999].map((v, i) => [i, v] as [number, number]),
+      })),
     },
   ];
-  return { config, metrics, targets, charts, notes, details: { phases, barePhases } };
+  return { config, metrics, targets, charts, notes, details: { phases, barePhases, bareRuns: run.bareRuns } };
 };

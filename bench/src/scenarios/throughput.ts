@@ -1,6 +1,6 @@
 import { param, round, target, type Scenario } from './common.js';
 import { ratio, type Phase, type PhasePlan } from './direct-phases.js';
-import { runDirect } from './direct-run.js';
+import { bareKafkaClientsFor, runDirect } from './direct-run.js';
 
 /** Offered rates (msg/s) of a full-scale sweep: the direct scenario's two rates and past them. */
 const FULL_RATES = [1000, 2000, 5000, 10_000, 15_000];
@@ -65,17 +65,20 @@ export const throughput: Scenario = async (ctx) => {
   const phaseMs = param(ctx, 'phaseSeconds', 3, 20) * 1000;
   const warmupMs = param(ctx, 'warmupSeconds', 1, 10) * 1000;
   const bodyBytes = param(ctx, 'bodyBytes', 100, 100);
-  const withBare = param(ctx, 'bare', 1, 1) !== 0;
-  const config = { rates, pairs, gateways, workers, phaseMs, warmupMs, bodyBytes, bare: withBare ? 1 : 0 };
+  const bareKafkaClients = bareKafkaClientsFor(ctx);
+  const withBare = bareKafkaClients.length > 0;
+  const config = { rates, pairs, gateways, workers, phaseMs, warmupMs, bodyBytes, bareKafkaClients };
   ctx.log(`throughput: ${JSON.stringify(config)}`);
   const plans: PhasePlan[] = [
     { name: 'warmup', rate: rates[0]!, durationMs: warmupMs },
     ...rates.map((rate) => ({ name: `rate-${rate}`, rate, durationMs: phaseMs })),
   ];
 
-  const run = await runDirect(ctx, { pairs, gateways, workers, bodyBytes, withBare }, plans);
+  const run = await runDirect(ctx, { pairs, gateways, workers, bodyBytes, bareKafkaClients }, plans);
   const product = stepsOf(run.phases.slice(1), phaseMs);
-  const bare = stepsOf(run.barePhases.slice(1), phaseMs);
+  // The first floor runs on the product's client (kafkajs); the others compare Kafka clients.
+  const [bare = [], ...otherClients] = run.bareRuns.map((r) => stepsOf(r.phases.slice(1), phaseMs));
+  const otherName = (i: number) => run.bareRuns[i + 1]!.kafkaClient;
 
   const metrics: Record<string, number | string> = {};
   for (const [i, p] of product.entries()) {
@@ -93,6 +96,16 @@ export const throughput: Scenario = async (ctx) => {
       metrics[`ratio product/bare ${at}: p50 / p99 / CPU per message`] =
         `×${ratio(p.phase.latency.p50, b.phase.latency.p50)} / ×${ratio(p.phase.latency.p99, b.phase.latency.p99)} / ×${ratio(p.phase.cpuUsPerDelivered, b.phase.cpuUsPerDelivered)}`;
     }
+    for (const [k, steps] of otherClients.entries()) {
+      const c = steps[i];
+      if (!c || !b) continue;
+      const name = otherName(k);
+      metrics[`bare (${name}) ${at}: planned/acked/delivered, delivered msg/s`] = `${c.phase.planned}/${c.phase.acked}/${c.phase.delivered}, ${c.achieved}`;
+      metrics[`bare (${name}) ${at}: send→deliver p50/p99 ms`] = `${c.phase.latency.p50}/${c.phase.latency.p99}`;
+      metrics[`bare (${name}) ${at}: CPU µs per delivered message`] = c.phase.cpuUsPerDelivered;
+      metrics[`ratio bare ${name}/kafkajs ${at}: p50 / p99 / CPU per message`] =
+        `×${ratio(c.phase.latency.p50, b.phase.latency.p50)} / ×${ratio(c.phase.latency.p99, b.phase.latency.p99)} / ×${ratio(c.phase.cpuUsPerDelivered, b.phase.cpuUsPerDelivered)}`;
+    }
   }
   const productKnee = knee(product);
   const bareKnee = knee(bare);
@@ -100,6 +113,7 @@ export const throughput: Scenario = async (ctx) => {
     k ? `${k.rate} msg/s (${saturation(k)})` : steps.length ? `none up to ${steps.at(-1)!.rate} msg/s` : 'not measured';
   metrics['knee, product'] = kneeText(productKnee, product);
   if (withBare) metrics['knee, bare pipeline'] = kneeText(bareKnee, bare);
+  for (const [k, steps] of otherClients.entries()) metrics[`knee, bare pipeline (${otherName(k)})`] = kneeText(knee(steps), steps);
   metrics['persisted (sum of last_seq)'] = run.persisted;
   metrics['missing seqs at receivers after run'] = run.missing;
 
@@ -133,6 +147,10 @@ export const throughput: Scenario = async (ctx) => {
         line('product p50', product, (s) => s.phase.latency.p50),
         line('product p99', product, (s) => s.phase.latency.p99),
         ...(withBare ? [line('bare p50', bare, (s) => s.phase.latency.p50), line('bare p99', bare, (s) => s.phase.latency.p99)] : []),
+        ...otherClients.flatMap((steps, k) => [
+          line(`bare (${otherName(k)}) p50`, steps, (s) => s.phase.latency.p50),
+          line(`bare (${otherName(k)}) p99`, steps, (s) => s.phase.latency.p99),
+        ]),
       ],
     },
     {
@@ -140,7 +158,11 @@ export const throughput: Scenario = async (ctx) => {
       xLabel: 'offered msg/s',
       yLabel: 'µs',
       kind: 'line' as const,
-      series: [line('product', product, (s) => s.phase.cpuUsPerDelivered), ...(withBare ? [line('bare', bare, (s) => s.phase.cpuUsPerDelivered)] : [])],
+      series: [
+        line('product', product, (s) => s.phase.cpuUsPerDelivered),
+        ...(withBare ? [line('bare', bare, (s) => s.phase.cpuUsPerDelivered)] : []),
+        ...otherClients.map((steps, k) => line(`bare (${otherName(k)})`, steps, (s) => s.phase.cpuUsPerDelivered)),
+      ],
     },
     {
       title: 'delivered msg/s by offered rate',
@@ -151,6 +173,7 @@ export const throughput: Scenario = async (ctx) => {
         line('offered', product, (s) => s.rate),
         line('product', product, (s) => s.achieved),
         ...(withBare ? [line('bare', bare, (s) => s.achieved)] : []),
+        ...otherClients.map((steps, k) => line(`bare (${otherName(k)})`, steps, (s) => s.achieved)),
       ],
     },
   ];
@@ -158,7 +181,7 @@ export const throughput: Scenario = async (ctx) => {
     `Each rate runs ${phaseMs / 1000} s of open-loop sends through ${pairs} direct conversations after a ${warmupMs / 1000} s warm-up, then waits for delivery; rates follow one another without restarting anything.`,
     `The knee is the first rate where acked or delivered falls below ${KEEPS_UP * 100}% of the offer or p99 exceeds ${P99_GROWTH}× the lowest rate's; "busiest" is the non-load process with the most CPU there.`,
     'Latency = receive time − planned send time (open loop). CPU per delivered message = CPU of every non-load process (pipeline, Kafka, Cassandra, Redis) / messages delivered.',
-    'The bare pipeline (direct-run.ts, system/bare-pipeline.ts) runs the same plans after the product, its processes stopped.',
+    'The bare pipeline (direct-run.ts, system/bare-pipeline.ts) runs the same plans after the product, its processes stopped, on kafkajs (the product’s client); with confluent=1 it runs them again on @confluentinc/kafka-javascript (librdkafka; baseline/bare-kafka.ts), shown as "bare (confluent)".',
   ];
-  return { config, metrics, targets, charts, notes, details: { product, bare } };
+  return { config, metrics, targets, charts, notes, details: { product, bare, otherClients } };
 };

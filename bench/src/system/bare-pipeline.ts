@@ -12,6 +12,7 @@ import { createCassandra, createKafka, createTopicsWithLeaders } from '@chat/ser
 import { loadConfigVars } from '@chat/server/config';
 import { kafkaTopics, TOPIC_CONFIG_VARS, toTopicConfigs, topicSettingsFromConfig } from '@chat/server/kafka-topics';
 import { createLogger } from '@chat/server/logger';
+import type { BareKafkaClient } from '../baseline/bare-kafka.js';
 import type { BareRoutes } from '../baseline/bare-pipeline-wire.js';
 import { ProcessGroup } from './processes.js';
 
@@ -28,6 +29,8 @@ export interface BarePipelineOptions {
   redisPrefix: string;
   logLevel: string;
   routes: BareRoutes;
+  /** The Kafka client of the servers and the consumer (baseline/bare-kafka.ts). */
+  kafkaClient: BareKafkaClient;
 }
 
 export interface RunningBarePipeline {
@@ -36,8 +39,9 @@ export interface RunningBarePipeline {
   urls: string[];
 }
 
-function topicOf(runId: string): string {
-  return `bench.${runId}.bare`;
+/** The run's topic and group name for one pipeline (one per Kafka client, so each starts empty). */
+function nameOf(runId: string, kafkaClient: BareKafkaClient): string {
+  return `bench.${runId}.bare.${kafkaClient}`;
 }
 
 async function createTopic(name: string): Promise<void> {
@@ -81,14 +85,14 @@ async function createTable(): Promise<void> {
 
 export async function startBarePipeline(o: BarePipelineOptions): Promise<RunningBarePipeline> {
   const procs = new ProcessGroup(o.logDir, o.repoRoot);
-  const topic = topicOf(o.runId);
-  const groupId = `bench.${o.runId}.bare`;
+  const topic = nameOf(o.runId, o.kafkaClient);
+  const groupId = topic;
   try {
     await Promise.all([createTopic(topic), createTable()]);
     procs.onStop(() => deleteTopic(topic, groupId));
     const routesFile = join(o.logDir, 'bare-routes.json');
     writeFileSync(routesFile, JSON.stringify(o.routes));
-    const shared = { LOG_LEVEL: o.logLevel, REDIS_KEY_PREFIX: o.redisPrefix, BARE_TOPIC: topic };
+    const shared = { LOG_LEVEL: o.logLevel, REDIS_KEY_PREFIX: o.redisPrefix, BARE_TOPIC: topic, BARE_KAFKA_CLIENT: o.kafkaClient };
     procs.start('bare-consumer', 'bench/dist/baseline/bare-pipeline-consumer.js', {
       ...shared,
       BARE_GROUP_ID: groupId,
