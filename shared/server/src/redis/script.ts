@@ -18,11 +18,12 @@ export class RedisScript<Result = unknown> {
 
   /**
    * @param name ioredis command name, unique in the process
-   * @param numberOfKeys how many of the arguments are KEYS
+   * @param numberOfKeys how many of the arguments are KEYS; 'any' for a script over any number of
+   *   keys, which only `run` takes
    */
   constructor(
     private readonly name: string,
-    private readonly numberOfKeys: number,
+    private readonly numberOfKeys: number | 'any',
     private readonly lua: string,
   ) {
     this.sha = createHash('sha1').update(lua).digest('hex');
@@ -30,6 +31,7 @@ export class RedisScript<Result = unknown> {
 
   /** Defines the command on `redis`; pipelines made from it afterwards can queue the script. */
   define(redis: Redis): void {
+    if (this.numberOfKeys === 'any') throw new Error(`${this.name}: a script over any number of keys is only run, not queued`);
     if (!(this.name in redis)) redis.defineCommand(this.name, { numberOfKeys: this.numberOfKeys, lua: this.lua });
   }
 
@@ -50,7 +52,8 @@ export class RedisScript<Result = unknown> {
   }
 
   private checkKeys(keys: readonly string[]): void {
-    if (keys.length !== this.numberOfKeys) throw new Error(`${this.name}: expected ${this.numberOfKeys} keys, got ${keys.length}`);
+    if (this.numberOfKeys !== 'any' && keys.length !== this.numberOfKeys)
+      throw new Error(`${this.name}: expected ${this.numberOfKeys} keys, got ${keys.length}`);
   }
 
   private command(target: ChainableCommander, keys: readonly string[]): Command {
