@@ -2,9 +2,8 @@
  * Bare pipeline: the ingress server's Kafka writer. The producer has the product's settings
  * (idempotent, acks=all, one request in flight; bare-kafka.ts), so concurrent sends are coalesced
  * the way the product's send path coalesces them: while one request is in flight the next batch
- * fills up (no timer). Nothing
- * else: no deadlines, no circuit breaker, no producer replacement; a failed request fails its
- * batch, and the benchmark reports the failures.
+ * fills up (no timer). Nothing else: no deadlines, no circuit breaker, no producer replacement; a
+ * failed request fails its batch, and the benchmark reports the failures.
  */
 import type { BareProducer, BareProducerRecord } from './bare-kafka.js';
 

@@ -9,6 +9,11 @@ export function ratio(product: number, bare: number): number {
   return bare > 0 ? round(product / bare, 2) : Number.POSITIVE_INFINITY;
 }
 
+/** `×p50 / ×p99 / ×CPU per message` of one phase against another (product/bare, or one floor against another). */
+export function phaseRatios(p: Phase, base: Phase): string {
+  return `×${ratio(p.latency.p50, base.latency.p50)} / ×${ratio(p.latency.p99, base.latency.p99)} / ×${ratio(p.cpuUsPerDelivered, base.cpuUsPerDelivered)}`;
+}
+
 /** One measured stretch of open-loop sends at one rate (the product's or the bare pipeline's). */
 export interface Phase {
   name: string;

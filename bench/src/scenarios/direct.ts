@@ -1,6 +1,6 @@
 import { KAFKA_CLIENT_PACKAGE } from '../baseline/bare-kafka.js';
 import { param, round, target, type Scenario, type ScenarioContext } from './common.js';
-import { phaseMetrics, ratio, type Phase, type PhasePlan } from './direct-phases.js';
+import { phaseMetrics, phaseRatios, ratio, type Phase, type PhasePlan } from './direct-phases.js';
 import { bareKafkaClientsFor, runDirect } from './direct-run.js';
 
 /** How far above the bare pipeline (same hops, no product logic, same run) the product may be. */
@@ -34,8 +34,9 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
 
   const run = await runDirect(ctx, { pairs, gateways, workers, bodyBytes, bareKafkaClients }, plans);
   const { phases, persisted, missing } = run;
-  // Without their warm-up; the first is the floor on the product's client (kafkajs).
-  const [barePhases = [], ...otherClients] = run.bareRuns.map((r) => r.phases.slice(1));
+  // Without their warm-up; the first is the floor on the product's client (kafkajs), the others compare Kafka clients.
+  const [barePhases = [], ...otherPhases] = run.bareRuns.map((r) => r.phases.slice(1));
+  const otherNames = run.bareRuns.slice(1).map((r) => KAFKA_CLIENT_PACKAGE[r.kafkaClient]);
   const totalAcked = phases.reduce((n, p) => n + p.acked, 0);
   const warmup = phases.shift()!;
   const [lat, sus] = phases as [Phase, Phase];
@@ -101,16 +102,15 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
     );
   }
 
-  for (const [i, phasesOnClient] of otherClients.entries()) {
-    const name = KAFKA_CLIENT_PACKAGE[run.bareRuns[i + 1]!.kafkaClient];
+  for (const [i, phasesOnClient] of otherPhases.entries()) {
+    const name = otherNames[i]!;
     Object.assign(metrics, phaseMetrics(phasesOnClient, phaseMs, `bare pipeline on ${name}: `));
     for (const [k, b] of barePhases.entries()) {
       const c = phasesOnClient[k]!;
       const at = `${b.name} @${b.rate}/s`;
       metrics[`bare pipeline, kafkajs | ${name}, ${at}: send→deliver p50 / p99 ms, CPU µs per delivered message`] =
         `${b.latency.p50} | ${c.latency.p50} / ${b.latency.p99} | ${c.latency.p99}, ${b.cpuUsPerDelivered} | ${c.cpuUsPerDelivered}`;
-      metrics[`ratio bare pipeline ${name}/kafkajs, ${at}: p50 / p99 / CPU per message`] =
-        `×${ratio(c.latency.p50, b.latency.p50)} / ×${ratio(c.latency.p99, b.latency.p99)} / ×${ratio(c.cpuUsPerDelivered, b.cpuUsPerDelivered)}`;
+      metrics[`ratio bare pipeline ${name}/kafkajs, ${at}: p50 / p99 / CPU per message`] = phaseRatios(c, b);
     }
   }
 
@@ -122,9 +122,9 @@ export const direct: Scenario = async (ctx: ScenarioContext) => {
     withBare
       ? `Bare pipeline (after the product's phases, its processes stopped): the same load workers, clients, shards and conversation ids against ${gateways} bare uWS servers (token subject read unverified, send → Kafka acks=all with the product's idempotent producer → ack) and one consumer (in-memory seq, Cassandra row in bench_bare_messages at LOCAL_QUORUM, Redis publish to the receiving server, offset commit). The same phases and rates; ratios are product/bare.`
       : 'Bare pipeline phases skipped (bare=0): no ratio targets.',
-    ...(otherClients.length > 0
+    ...(otherNames.length > 0
       ? [
-          `Then the same bare pipeline on ${otherClients.map((_, i) => KAFKA_CLIENT_PACKAGE[run.bareRuns[i + 1]!.kafkaClient]).join(', ')} (the same settings through its KafkaJS-compatible API; baseline/bare-kafka.ts); the targets are judged against the kafkajs floor, the product's client.`,
+          `Then the same bare pipeline on ${otherNames.join(', ')} (the same settings through its KafkaJS-compatible API; baseline/bare-kafka.ts); the targets are judged against the kafkajs floor, the product's client.`,
         ]
       : []),
   ];

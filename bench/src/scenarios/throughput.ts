@@ -1,5 +1,5 @@
 import { param, round, target, type Scenario } from './common.js';
-import { ratio, type Phase, type PhasePlan } from './direct-phases.js';
+import { phaseRatios, type Phase, type PhasePlan } from './direct-phases.js';
 import { bareKafkaClientsFor, runDirect } from './direct-run.js';
 
 /** Offered rates (msg/s) of a full-scale sweep: the direct scenario's two rates and past them. */
@@ -77,8 +77,8 @@ export const throughput: Scenario = async (ctx) => {
   const run = await runDirect(ctx, { pairs, gateways, workers, bodyBytes, bareKafkaClients }, plans);
   const product = stepsOf(run.phases.slice(1), phaseMs);
   // The first floor runs on the product's client (kafkajs); the others compare Kafka clients.
-  const [bare = [], ...otherClients] = run.bareRuns.map((r) => stepsOf(r.phases.slice(1), phaseMs));
-  const otherName = (i: number) => run.bareRuns[i + 1]!.kafkaClient;
+  const bare = stepsOf(run.bareRuns[0]?.phases.slice(1) ?? [], phaseMs);
+  const otherClients = run.bareRuns.slice(1).map((r) => ({ name: r.kafkaClient, steps: stepsOf(r.phases.slice(1), phaseMs) }));
 
   const metrics: Record<string, number | string> = {};
   for (const [i, p] of product.entries()) {
@@ -93,18 +93,15 @@ export const throughput: Scenario = async (ctx) => {
       metrics[`bare ${at}: planned/acked/delivered, delivered msg/s`] = `${b.phase.planned}/${b.phase.acked}/${b.phase.delivered}, ${b.achieved}`;
       metrics[`bare ${at}: send→deliver p50/p99 ms`] = `${b.phase.latency.p50}/${b.phase.latency.p99}`;
       metrics[`bare ${at}: CPU µs per delivered message`] = b.phase.cpuUsPerDelivered;
-      metrics[`ratio product/bare ${at}: p50 / p99 / CPU per message`] =
-        `×${ratio(p.phase.latency.p50, b.phase.latency.p50)} / ×${ratio(p.phase.latency.p99, b.phase.latency.p99)} / ×${ratio(p.phase.cpuUsPerDelivered, b.phase.cpuUsPerDelivered)}`;
+      metrics[`ratio product/bare ${at}: p50 / p99 / CPU per message`] = phaseRatios(p.phase, b.phase);
     }
-    for (const [k, steps] of otherClients.entries()) {
+    for (const { name, steps } of otherClients) {
       const c = steps[i];
       if (!c || !b) continue;
-      const name = otherName(k);
       metrics[`bare (${name}) ${at}: planned/acked/delivered, delivered msg/s`] = `${c.phase.planned}/${c.phase.acked}/${c.phase.delivered}, ${c.achieved}`;
       metrics[`bare (${name}) ${at}: send→deliver p50/p99 ms`] = `${c.phase.latency.p50}/${c.phase.latency.p99}`;
       metrics[`bare (${name}) ${at}: CPU µs per delivered message`] = c.phase.cpuUsPerDelivered;
-      metrics[`ratio bare ${name}/kafkajs ${at}: p50 / p99 / CPU per message`] =
-        `×${ratio(c.phase.latency.p50, b.phase.latency.p50)} / ×${ratio(c.phase.latency.p99, b.phase.latency.p99)} / ×${ratio(c.phase.cpuUsPerDelivered, b.phase.cpuUsPerDelivered)}`;
+      metrics[`ratio bare ${name}/kafkajs ${at}: p50 / p99 / CPU per message`] = phaseRatios(c.phase, b.phase);
     }
   }
   const productKnee = knee(product);
@@ -113,7 +110,7 @@ export const throughput: Scenario = async (ctx) => {
     k ? `${k.rate} msg/s (${saturation(k)})` : steps.length ? `none up to ${steps.at(-1)!.rate} msg/s` : 'not measured';
   metrics['knee, product'] = kneeText(productKnee, product);
   if (withBare) metrics['knee, bare pipeline'] = kneeText(bareKnee, bare);
-  for (const [k, steps] of otherClients.entries()) metrics[`knee, bare pipeline (${otherName(k)})`] = kneeText(knee(steps), steps);
+  for (const { name, steps } of otherClients) metrics[`knee, bare pipeline (${name})`] = kneeText(knee(steps), steps);
   metrics['persisted (sum of last_seq)'] = run.persisted;
   metrics['missing seqs at receivers after run'] = run.missing;
 
@@ -147,9 +144,9 @@ export const throughput: Scenario = async (ctx) => {
         line('product p50', product, (s) => s.phase.latency.p50),
         line('product p99', product, (s) => s.phase.latency.p99),
         ...(withBare ? [line('bare p50', bare, (s) => s.phase.latency.p50), line('bare p99', bare, (s) => s.phase.latency.p99)] : []),
-        ...otherClients.flatMap((steps, k) => [
-          line(`bare (${otherName(k)}) p50`, steps, (s) => s.phase.latency.p50),
-          line(`bare (${otherName(k)}) p99`, steps, (s) => s.phase.latency.p99),
+        ...otherClients.flatMap(({ name, steps }) => [
+          line(`bare (${name}) p50`, steps, (s) => s.phase.latency.p50),
+          line(`bare (${name}) p99`, steps, (s) => s.phase.latency.p99),
         ]),
       ],
     },
@@ -161,7 +158,7 @@ export const throughput: Scenario = async (ctx) => {
       series: [
         line('product', product, (s) => s.phase.cpuUsPerDelivered),
         ...(withBare ? [line('bare', bare, (s) => s.phase.cpuUsPerDelivered)] : []),
-        ...otherClients.map((steps, k) => line(`bare (${otherName(k)})`, steps, (s) => s.phase.cpuUsPerDelivered)),
+        ...otherClients.map(({ name, steps }) => line(`bare (${name})`, steps, (s) => s.phase.cpuUsPerDelivered)),
       ],
     },
     {
@@ -173,7 +170,7 @@ export const throughput: Scenario = async (ctx) => {
         line('offered', product, (s) => s.rate),
         line('product', product, (s) => s.achieved),
         ...(withBare ? [line('bare', bare, (s) => s.achieved)] : []),
-        ...otherClients.map((steps, k) => line(`bare (${otherName(k)})`, steps, (s) => s.achieved)),
+        ...otherClients.map(({ name, steps }) => line(`bare (${name})`, steps, (s) => s.achieved)),
       ],
     },
   ];
