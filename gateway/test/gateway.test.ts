@@ -366,6 +366,12 @@ describe('gateway delivery', () => {
       expect(await bob.next()).toEqual(JSON.parse(frame));
       expect(await bob.next()).toEqual(JSON.parse(second));
     }
+    // Several frames for the same users: each socket gets all of them, in order.
+    await publish(gw, { v: 1, type: 'deliver', deliveries: [{ user_ids: ['bob', 'nobody-here'], frames: [second, frame] }] });
+    for (const bob of [bob1, bob2]) {
+      expect(await bob.next()).toEqual(JSON.parse(second));
+      expect(await bob.next()).toEqual(JSON.parse(frame));
+    }
     // The single-delivery form earlier versions publish is still delivered (rolling upgrades).
     await publish(gw, JSON.stringify({ v: 1, type: 'deliver', user_ids: ['bob'], frame }));
     expect(await bob1.next()).toEqual(JSON.parse(frame));

@@ -36,7 +36,7 @@ export class RedisGatewayPublisher implements GatewayPublisher {
     const deliveries: GatewayDelivery[] = [];
     for (const [gatewayId, users] of route.byGateway) {
       const userIds = exclude === undefined ? users : users.filter((u) => u !== exclude);
-      if (userIds.length > 0) deliveries.push({ gatewayId, userIds, frame });
+      if (userIds.length > 0) deliveries.push({ gatewayId, userIds, frames: [frame] });
     }
     return (await this.publisher.publish(deliveries)).published;
   }

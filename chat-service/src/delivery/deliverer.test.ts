@@ -2,7 +2,7 @@ import type { Redis } from '@chat/server/clients';
 import { createLogger, type Logger } from '@chat/server/logger';
 import type { SessionRegistry } from '@chat/server/routing';
 import { describe, expect, it } from 'vitest';
-import { Deliverer } from './deliverer.js';
+import { Deliverer, MAX_DELIVERY_FRAME_BYTES, MAX_FRAMES_PER_DELIVERY } from './deliverer.js';
 import { RedisKeys } from '@chat/server/redis';
 
 /** A Redis whose publish pipeline answers each command with `result` (as ioredis does: [err, value] pairs). */
@@ -58,16 +58,43 @@ describe('Deliverer', () => {
     expect(errors).toEqual([]);
   });
 
-  it("sends a gateway all of a chunk's messages in one event, in seq order", async () => {
+  it("sends a gateway a chunk's messages of one conversation as one delivery, frames in seq order", async () => {
     const { redis, published, events } = fakeRedis([null, 1]);
     const deliverer = new Deliverer(redis, 'p:', registry, async () => new Set(['bob']), { markPublishErrors: () => undefined }, createLogger('t', 'silent'));
     const second = { ...message, message_id: '2', seq: 2 };
     expect(await deliverer.deliver([message, second])).toBe(2);
     expect(published).toEqual([new RedisKeys('p:').gatewayEvents('gw-1')]);
-    const event = JSON.parse(events[0]!) as { deliveries: { user_ids: string[]; frame: string; conversation_id: string }[] };
-    expect(event.deliveries.map((d) => [d.user_ids, JSON.parse(d.frame).seq, d.conversation_id])).toEqual([
-      [['bob'], 1, '7'],
-      [['bob'], 2, '7'],
+    const event = JSON.parse(events[0]!) as { deliveries: { user_ids: string[]; frames: string[]; conversation_id: string }[] };
+    expect(event.deliveries.map((d) => [d.user_ids, d.frames.map((f) => JSON.parse(f).seq), d.conversation_id])).toEqual([[['bob'], [1, 2], '7']]);
+  });
+
+  it("works out each conversation's recipients once, and splits a long run of frames into bounded deliveries", async () => {
+    const { redis, events } = fakeRedis([null, 1]);
+    const routes: SessionRegistry = { ...registry, gatewaysFor: async () => new Map([['gw-1', ['bob', 'carol']]]) };
+    const membersOf = async (cid: string) => new Set(cid === '7' ? ['bob'] : ['carol']);
+    const deliverer = new Deliverer(redis, 'p:', routes, membersOf, { markPublishErrors: () => undefined }, createLogger('t', 'silent'));
+    const sevens = Array.from({ length: MAX_FRAMES_PER_DELIVERY + 1 }, (_, i) => ({ ...message, message_id: `m${i}`, seq: i + 1 }));
+    const eight = { ...message, conversation_id: '8', message_id: 'x', seq: 1 };
+    expect(await deliverer.deliver([sevens[0]!, eight, ...sevens.slice(1)])).toBe(sevens.length + 1);
+    const deliveries = events.flatMap((e) => (JSON.parse(e) as { deliveries: { user_ids: string[]; frame?: string; frames?: string[] }[] }).deliveries);
+    const seqs = (d: { frame?: string; frames?: string[] }) => (d.frames ?? [d.frame!]).map((f) => JSON.parse(f).seq as number);
+    expect(deliveries.map((d) => [d.user_ids, seqs(d)])).toEqual([
+      [['bob'], sevens.slice(0, MAX_FRAMES_PER_DELIVERY).map((m) => m.seq)],
+      [['bob'], [sevens.length]],
+      [['carol'], [1]],
     ]);
+    // A lone frame goes in the `frame` form that gateways of every version read.
+    expect(deliveries[1]).toHaveProperty('frame');
+  });
+
+  it('keeps a delivery of large frames near MAX_DELIVERY_FRAME_BYTES', async () => {
+    const { redis, events } = fakeRedis([null, 1]);
+    const deliverer = new Deliverer(redis, 'p:', registry, async () => new Set(['bob']), { markPublishErrors: () => undefined }, createLogger('t', 'silent'));
+    const body = 'b'.repeat(100_000);
+    const big = Array.from({ length: 12 }, (_, i) => ({ ...message, message_id: `m${i}`, seq: i + 1, body }));
+    expect(await deliverer.deliver(big)).toBe(12);
+    const deliveries = events.flatMap((e) => (JSON.parse(e) as { deliveries: { frame?: string; frames?: string[] }[] }).deliveries);
+    expect(deliveries.map((d) => (d.frames ?? [d.frame!]).length)).toEqual([5, 5, 2]);
+    for (const d of deliveries) expect((d.frames ?? [d.frame!]).join('').length).toBeLessThanOrEqual(MAX_DELIVERY_FRAME_BYTES);
   });
 });

@@ -23,7 +23,7 @@ export class ReceiptPublisher {
     if (byGateway.size === 0) return 0;
     const frame: ReceiptFrame = { type: 'receipt', ...receipt };
     const serialized = JSON.stringify(frame);
-    await this.publisher.publish(Array.from(byGateway, ([gatewayId, userIds]) => ({ gatewayId, userIds, frame: serialized })));
+    await this.publisher.publish(Array.from(byGateway, ([gatewayId, userIds]) => ({ gatewayId, userIds, frames: [serialized] })));
     return byGateway.size;
   }
 }

@@ -1,7 +1,6 @@
-import type { GatewayEvent } from '@chat/protocol/internal';
 import type { Redis } from '@chat/server/clients';
 import type { Logger } from '@chat/server/logger';
-import { parseGatewayEvent } from './gateway-event.js';
+import { type Delivery, parseGatewayEvent } from './gateway-event.js';
 
 export interface DeliverySubscription {
   readonly channel: string;
@@ -10,30 +9,30 @@ export interface DeliverySubscription {
 
 /**
  * Subscribes the (dedicated) subscriber connection to this gateway's delivery channel and hands
- * each valid GatewayEvent to `onEvent`. Invalid events are logged (never their content) and dropped.
+ * each valid GatewayEvent's deliveries to `onEvent`. Invalid events are logged (never their content) and dropped.
  * Events published while the connection was down are lost (pub/sub): after every reconnect, once
  * the channel is subscribed again, `onResubscribed` runs so clients can be told to resume.
  */
 export async function subscribeDelivery(
   subscriber: Redis,
   channel: string,
-  onEvent: (event: GatewayEvent) => void,
+  onEvent: (deliveries: Delivery[]) => void,
   log: Logger,
   onResubscribed: () => void = () => undefined,
 ): Promise<DeliverySubscription> {
   const listener = (ch: string, message: string): void => {
     if (ch !== channel) return;
-    let event: GatewayEvent;
+    let deliveries: Delivery[];
     try {
-      event = parseGatewayEvent(message);
+      deliveries = parseGatewayEvent(message);
     } catch (err) {
       log.warn({ err, bytes: message.length }, 'dropped an invalid gateway event');
       return;
     }
     try {
-      onEvent(event);
+      onEvent(deliveries);
     } catch (err) {
-      log.error({ err, type: event.type }, 'gateway event handling failed');
+      log.error({ err }, 'gateway event handling failed');
     }
   };
   let closed = false;

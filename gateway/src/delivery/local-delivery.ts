@@ -1,13 +1,13 @@
-import type { GatewayEvent } from '@chat/protocol/internal';
 import { noteActive } from './conversation-activity.js';
+import type { Delivery } from './gateway-event.js';
 import type { GatewayMetrics } from '../gateway-metrics.js';
 import type { LocalSessions } from './local-sessions.js';
-import { admitBytes, sendFrame, writeText, type SendPolicy } from '../transport/socket-sender.js';
+import { sendFrame, sendTexts, type SendPolicy } from '../transport/socket-sender.js';
 
 /**
  * Applies delivery-channel events to this gateway's sockets. Delivery is at-most-once here
  * (Redis pub/sub); clients close gaps with `sync` (G4). A socket whose send buffer cannot take a
- * frame becomes a slow consumer (closed with CloseCodes.SLOW_CONSUMER, G8) and gets nothing more.
+ * delivery's frames becomes a slow consumer (closed with CloseCodes.SLOW_CONSUMER, G8) and gets nothing more.
  */
 export class LocalDelivery {
   constructor(
@@ -16,26 +16,28 @@ export class LocalDelivery {
     private readonly policy: SendPolicy,
   ) {}
 
-  apply(event: GatewayEvent): void {
-    for (const d of event.deliveries) this.deliver(d.user_ids, d.frame, d.conversation_id, d.sequenced_at_ms);
+  apply(deliveries: Delivery[]): void {
+    for (const d of deliveries) this.deliver(d);
   }
 
-  private deliver(userIds: readonly string[], frame: string, conversationId: string | undefined, sequencedAtMs: number | undefined): void {
+  private deliver({ userIds, frames, conversationId, sequencedAtMs }: Delivery): void {
     const started = performance.now();
-    const bytes = Buffer.byteLength(frame, 'utf8');
+    let bytes = 0;
+    for (const frame of frames) bytes += Buffer.byteLength(frame, 'utf8');
     const now = Date.now();
-    let delivered = 0;
+    let sockets = 0;
     for (const userId of userIds) {
-      // Written socket by socket (a user has a few): each buffer is checked right before its write.
+      // Written socket by socket (a user has a few): each buffer is checked right before its writes,
+      // and a socket's frames go out in one write.
       for (const ws of this.sessions.socketsOf(userId)) {
-        if (!admitBytes(ws, bytes, this.policy) || !writeText(ws, frame, this.policy)) continue;
-        delivered++;
+        if (!sendTexts(ws, frames, bytes, this.policy)) continue;
+        sockets++;
         if (conversationId !== undefined) noteActive(ws, conversationId, now);
       }
     }
-    if (delivered > 0) {
-      this.metrics.markDelivered(delivered);
-      this.metrics.observeFanout(delivered, (performance.now() - started) / 1000, sequencedAtMs);
+    if (sockets > 0) {
+      this.metrics.markDelivered(sockets * frames.length);
+      this.metrics.observeFanout(sockets, (performance.now() - started) / 1000, sequencedAtMs);
     }
   }
 

@@ -67,7 +67,7 @@ export function drainSlow(ws: GatewaySocket): boolean {
  * Admits `bytes` of unsolicited data: false if the socket is shut, or if they would push it past
  * `maxBackpressure`, which makes it a slow consumer.
  */
-export function admitBytes(ws: GatewaySocket, bytes: number, policy: SendPolicy): boolean {
+function admitBytes(ws: GatewaySocket, bytes: number, policy: SendPolicy): boolean {
   if (isShut(ws)) return false;
   if (ws.getBufferedAmount() + bytes > policy.maxBackpressure) {
     markSlow(ws, policy);
@@ -78,9 +78,17 @@ export function admitBytes(ws: GatewaySocket, bytes: number, policy: SendPolicy)
 
 /** Writes a text frame now (the caller checked the room). False if uWS dropped it (then the socket is slow). */
 export function writeText(ws: GatewaySocket, text: string, policy: SendPolicy): boolean {
+  return writeTexts(ws, [text], policy);
+}
+
+/** Writes text frames now, in order and in one write (the caller checked the room). False if uWS dropped one (then the socket is slow). */
+function writeTexts(ws: GatewaySocket, texts: readonly string[], policy: SendPolicy): boolean {
   let status = 0;
   ws.cork(() => {
-    status = ws.send(text, false);
+    for (const text of texts) {
+      status = ws.send(text, false);
+      if (status === 2) return;
+    }
   });
   // 2 = dropped by uWS for backpressure (v20.30 has no `dropped` handler); cannot happen below its hard limit.
   if (status === 2) markSlow(ws, policy);
@@ -91,6 +99,17 @@ export function writeText(ws: GatewaySocket, text: string, policy: SendPolicy): 
 export function sendText(ws: GatewaySocket, text: string, policy: SendPolicy): boolean {
   if (!admitBytes(ws, Buffer.byteLength(text, 'utf8'), policy)) return false;
   return writeText(ws, text, policy);
+}
+
+/**
+ * Sends unsolicited text frames (`bytes` in all) in order: in one write when all of them fit, else
+ * frame by frame until one does not (which makes the socket a slow consumer, as with sendText).
+ * False if not all of them were written.
+ */
+export function sendTexts(ws: GatewaySocket, texts: readonly string[], bytes: number, policy: SendPolicy): boolean {
+  if (isShut(ws)) return false;
+  if (ws.getBufferedAmount() + bytes <= policy.maxBackpressure) return writeTexts(ws, texts, policy);
+  return texts.every((text) => sendText(ws, text, policy));
 }
 
 export function sendFrame(ws: GatewaySocket, frame: ServerFrame, policy: SendPolicy): boolean {

@@ -1,10 +1,16 @@
 import { isObject } from '../validate.js';
 
-/** One serialized server frame for some users of the gateway. */
+/**
+ * Serialized server frames for some users of the gateway: `frame` when there is one, `frames` (in
+ * order) when there are several for the same users, e.g. a chunk's messages of one conversation,
+ * which a gateway writes to each socket in one go. Gateways older than `frames` drop such events.
+ */
 export interface EventDelivery {
   user_ids: string[];
   /** The already-serialized server frame, so a gateway forwards bytes without re-encoding. */
-  frame: string;
+  frame?: string;
+  /** Several already-serialized frames, in order (never together with `frame`). */
+  frames?: string[];
   /** Set for chat messages: the gateway notes which conversations each socket uses. */
   conversation_id?: string;
   /** Set for chat messages: when the sequencer published it (epoch ms), for the sequenced→delivered histogram. */
@@ -23,8 +29,8 @@ export interface GatewayEvent {
   deliveries: EventDelivery[];
 }
 
-/** Most deliveries in one GatewayEvent: bounds an event's size and the work a gateway does for it in one go. */
-export const MAX_DELIVERIES_PER_EVENT = 256;
+/** Most frames in one GatewayEvent: bounds an event's size and the work a gateway does for it in one go. */
+export const MAX_FRAMES_PER_EVENT = 256;
 
 /** A presence transition on the user's channel (RedisKeys.presenceEvents) — only on online↔offline changes. */
 export interface PresenceEvent {
