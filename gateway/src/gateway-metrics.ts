@@ -20,10 +20,11 @@ export interface GatewayMetrics {
   /** Frames handed to local sockets from the delivery channel. */
   markDelivered(sockets: number): void;
   /**
-   * One delivery event written to its local sockets: how many, how long the writes took, and when
-   * the sequencer published it (epoch ms; undefined for events that carry no time).
+   * One delivery of `messages` frames written to its local sockets: how many sockets, how long the
+   * writes took, and when the sequencer published it (epoch ms; undefined for deliveries that carry
+   * no time). Observed per message, so a delivery of several counts as that many.
    */
-  observeFanout(sockets: number, seconds: number, sequencedAtMs: number | undefined): void;
+  observeFanout(sockets: number, seconds: number, sequencedAtMs: number | undefined, messages: number): void;
   /** A send answered with an ack, `seconds` after the frame arrived. */
   observeSendAck(seconds: number): void;
   markChatServiceError(def: ErrorDef): void;
@@ -77,8 +78,12 @@ export class PromGatewayMetrics implements GatewayMetrics {
     this.limited = counter(registry, 'chat_gateway_rate_limited_total', 'Requests and upgrades refused with rate_limited, by limit.', ['limit']);
     this.slow = counter(registry, 'chat_gateway_slow_consumers_total', 'Sockets that became slow consumers (send buffer full; closed with 4400).');
     this.sendAck = latency(registry, 'chat_gateway_send_ack_seconds', "From a send frame's arrival to its ack (chat-service and Kafka acks=all included).");
-    this.fanoutSockets = histogram(registry, 'chat_gateway_fanout_sockets', 'Local sockets one delivery event (one message) was written to.', COUNT_BUCKETS);
-    this.fanoutSeconds = latency(registry, 'chat_gateway_fanout_seconds', 'Time to write one delivery event (one message) to its local sockets.');
+    this.fanoutSockets = histogram(registry, 'chat_gateway_fanout_sockets', 'Local sockets one message of a delivery was written to.', COUNT_BUCKETS);
+    this.fanoutSeconds = latency(
+      registry,
+      'chat_gateway_fanout_seconds',
+      "Time to write one message of a delivery to its local sockets (a delivery's time shared by its messages).",
+    );
     this.sequencedToDelivered = latency(
       registry,
       'chat_sequenced_to_delivered_seconds',
@@ -108,10 +113,13 @@ export class PromGatewayMetrics implements GatewayMetrics {
     this.delivered.inc(sockets);
   }
 
-  observeFanout(sockets: number, seconds: number, sequencedAtMs: number | undefined): void {
-    this.fanoutSockets.observe(sockets);
-    this.fanoutSeconds.observe(seconds);
-    if (sequencedAtMs !== undefined) this.sequencedToDelivered.observe(Math.max(0, Date.now() - sequencedAtMs) / 1000);
+  observeFanout(sockets: number, seconds: number, sequencedAtMs: number | undefined, messages: number): void {
+    const sinceSequenced = sequencedAtMs === undefined ? undefined : Math.max(0, Date.now() - sequencedAtMs) / 1000;
+    for (let i = 0; i < messages; i++) {
+      this.fanoutSockets.observe(sockets);
+      this.fanoutSeconds.observe(seconds / messages);
+      if (sinceSequenced !== undefined) this.sequencedToDelivered.observe(sinceSequenced);
+    }
   }
 
   observeSendAck(seconds: number): void {

@@ -37,7 +37,7 @@ export class LocalDelivery {
     }
     if (sockets > 0) {
       this.metrics.markDelivered(sockets * frames.length);
-      this.metrics.observeFanout(sockets, (performance.now() - started) / 1000, sequencedAtMs);
+      this.metrics.observeFanout(sockets, (performance.now() - started) / 1000, sequencedAtMs, frames.length);
     }
   }
 
