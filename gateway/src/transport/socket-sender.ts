@@ -69,11 +69,16 @@ export function drainSlow(ws: GatewaySocket): boolean {
  */
 function admitBytes(ws: GatewaySocket, bytes: number, policy: SendPolicy): boolean {
   if (isShut(ws)) return false;
-  if (ws.getBufferedAmount() + bytes > policy.maxBackpressure) {
+  if (!hasRoom(ws, bytes, policy)) {
     markSlow(ws, policy);
     return false;
   }
   return true;
+}
+
+/** Whether `bytes` more of unsolicited data keep the socket's send buffer within `maxBackpressure`. */
+function hasRoom(ws: GatewaySocket, bytes: number, policy: SendPolicy): boolean {
+  return ws.getBufferedAmount() + bytes <= policy.maxBackpressure;
 }
 
 /** Writes a text frame now (the caller checked the room). False if uWS dropped it (then the socket is slow). */
@@ -108,7 +113,7 @@ export function sendText(ws: GatewaySocket, text: string, policy: SendPolicy): b
  */
 export function sendTexts(ws: GatewaySocket, texts: readonly string[], bytes: number, policy: SendPolicy): boolean {
   if (isShut(ws)) return false;
-  if (ws.getBufferedAmount() + bytes <= policy.maxBackpressure) return writeTexts(ws, texts, policy);
+  if (hasRoom(ws, bytes, policy)) return writeTexts(ws, texts, policy);
   return texts.every((text) => sendText(ws, text, policy));
 }
 
