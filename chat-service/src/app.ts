@@ -11,7 +11,7 @@ import { dlqTopicOf, sequencedTopicFromConfig } from '@chat/server/kafka-topics'
 import type { Logger } from '@chat/server/logger';
 import { BatchedRedisRateLimiter, RedisRateLimiter } from '@chat/server/rate-limit';
 import { RedisKeys } from '@chat/server/redis';
-import { RedisSessionRegistry } from '@chat/server/routing';
+import { RedisSessionRegistry, RouteCache } from '@chat/server/routing';
 import { attachmentPolicyFromConfig } from './attachments/attachment-policy.js';
 import { AttachmentService } from './attachments/attachment-service.js';
 import { AttachmentSweeper } from './attachments/attachment-sweeper.js';
@@ -116,6 +116,15 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     missTtlMs: config.CONVERSATION_MISS_CACHE_MS,
   });
   await membership.listen(clients.redisSub);
+  // Users' gateways for deliveries and receipts, kept between them until a connect or disconnect announces a change.
+  const routeCache =
+    config.ROUTE_CACHE_MS > 0 ? new RouteCache({ channel: new RedisKeys(config.REDIS_KEY_PREFIX).routesChanged(), ttlMs: config.ROUTE_CACHE_MS }) : undefined;
+  await routeCache?.listen(clients.redisSub);
+  const sessionRegistry = new RedisSessionRegistry(clients.redis, {
+    prefix: config.REDIS_KEY_PREFIX,
+    ttlSeconds: config.SESSION_TTL_SECONDS,
+    ...(routeCache && { routeCache }),
+  });
   const epochOf = async (cid: string) => (await membership.get(cid))?.conversation.epoch ?? null;
   // One batcher per process: every conversation's rows written in the same turn share requests.
   const batcher = new CoalescingBatcher(clients.cassandra);
@@ -136,11 +145,10 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   const internalRouter = new Router();
 
   if (config.CHAT_SERVICE_ROLES.includes('sequencer')) {
-    const registry = new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS });
     const deliverer = new Deliverer(
       clients.redis,
       config.REDIS_KEY_PREFIX,
-      registry,
+      sessionRegistry,
       async (cid) => (await membership.get(cid))?.members ?? null,
       metrics,
       log.child({ component: 'deliverer' }),
@@ -285,11 +293,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       perUser: new BatchedRedisRateLimiter({ ...rl('rest-user'), limit: config.RATE_REST_PER_USER }),
     };
     const devices = new DeviceService(guardedBy(new CassandraDeviceStore(clients.cassandra), breakers.cassandra));
-    const receipts = new ReceiptPublisher(
-      clients.redis,
-      config.REDIS_KEY_PREFIX,
-      new RedisSessionRegistry(clients.redis, { prefix: config.REDIS_KEY_PREFIX, ttlSeconds: config.SESSION_TTL_SECONDS }),
-    );
+    const receipts = new ReceiptPublisher(clients.redis, config.REDIS_KEY_PREFIX, sessionRegistry);
     const inbox = new InboxService(inboxStore, listStore, readStates, conversationStore, membership, messageStore, config.FANOUT_WRITE_MAX_MEMBERS, receipts);
     const readCounts = new ReadCounts(readStates, membership, messageStore, { cacheMs: config.READ_COUNT_CACHE_MS });
     registerPublicRoutes(publicRouter, {

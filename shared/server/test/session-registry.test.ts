@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedis, type Redis } from '@chat/server/clients';
+import { createRedis, createRedisSubscriber, type Redis } from '@chat/server/clients';
 import { loadConfig } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
 import { RedisKeys } from '@chat/server/redis';
-import { RedisSessionRegistry } from '@chat/server/routing';
+import { RedisSessionRegistry, RouteCache } from '@chat/server/routing';
 
 const config = loadConfig(process.env);
 const prefix = `t${randomBytes(4).toString('hex')}:routes:`;
@@ -66,5 +66,100 @@ describe('RedisSessionRegistry.gatewaysFor (delivery routing)', () => {
 
   it('answers an empty audience without asking Redis for anything', async () => {
     expect((await registry.gatewaysFor([])).size).toBe(0);
+  });
+});
+
+describe('RedisSessionRegistry with a RouteCache', () => {
+  const subName = `${prefix.replaceAll(':', '-')}sub`;
+  let sub: Redis;
+  let cache: RouteCache;
+  let cached: RedisSessionRegistry;
+
+  beforeAll(async () => {
+    sub = createRedisSubscriber(redis, createLogger('test', 'silent'), subName);
+    cache = new RouteCache({ channel: keys.routesChanged(), ttlMs: 60_000 });
+    await cache.listen(sub);
+    cached = new RedisSessionRegistry(redis, { prefix, ttlSeconds: 60, routeCache: cache });
+    for (const g of ['gw-a', 'gw-b', 'gw-c']) await registry.refresh(g, []);
+  });
+
+  afterAll(() => sub.disconnect());
+
+  /** The user's gateways as the cached registry answers them, sorted. */
+  async function routesOf(userId: string): Promise<string[]> {
+    return [...(await cached.gatewaysFor([userId])).keys()].sort();
+  }
+
+  /** Asks until the answer is `expected` (an invalidation travels through Redis pub/sub). */
+  async function eventually(userId: string, expected: string[]): Promise<void> {
+    const deadline = Date.now() + 5000;
+    while ((await routesOf(userId)).join() !== expected.join()) {
+      if (Date.now() > deadline) expect(await routesOf(userId)).toEqual(expected);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /**
+   * Resolves once the cache has heard the user's invalidation (this listener runs after the cache's
+   * on the same connection).
+   */
+  function heard(userId: string): Promise<void> {
+    return new Promise((resolve) => {
+      const onMessage = (channel: string, message: string) => {
+        if (channel !== keys.routesChanged() || message !== userId) return;
+        sub.off('message', onMessage);
+        resolve();
+      };
+      sub.on('message', onMessage);
+    });
+  }
+
+  async function registered(userId: string, connectionId: string, gatewayId: string): Promise<void> {
+    const announced = heard(userId);
+    expect(await registry.register(userId, connectionId, gatewayId, 5)).toBe(true);
+    await announced;
+  }
+
+  /** A connection written behind the registry's back: no invalidation is published. */
+  const sneakIn = (userId: string, connectionId: string, gatewayId: string) =>
+    redis.hset(keys.userConnections(userId), connectionId, `${gatewayId}|${Date.now() + 60_000}`);
+
+  it('answers from the cache until a register or unregister of the user announces a change', async () => {
+    await registered('frank', 'f1', 'gw-a');
+    expect(await routesOf('frank')).toEqual(['gw-a']);
+    await sneakIn('frank', 'f9', 'gw-c');
+    expect(await routesOf('frank')).toEqual(['gw-a']); // cached: the sneaked entry is not read
+
+    await registered('frank', 'f2', 'gw-b');
+    expect(await routesOf('frank')).toEqual(['gw-a', 'gw-b', 'gw-c']);
+
+    const announced = heard('frank');
+    await registry.unregister('frank', 'f1');
+    await announced;
+    expect(await routesOf('frank')).toEqual(['gw-b', 'gw-c']);
+  });
+
+  it('drops every cached route when its subscriber connection is cut, and caches again once it is back', async () => {
+    await registered('gina', 'g1', 'gw-a');
+    expect(await routesOf('gina')).toEqual(['gw-a']);
+    await sneakIn('gina', 'g9', 'gw-b');
+    expect(await routesOf('gina')).toEqual(['gw-a']);
+
+    const clients = String(await redis.client('LIST')).split('\n');
+    const subId = clients.find((line) => line.includes(` name=${subName} `))?.match(/^id=(\d+)/)?.[1];
+    expect(subId).toBeDefined();
+    await redis.client('KILL', 'ID', subId!);
+    await eventually('gina', ['gw-a', 'gw-b']); // read again: invalidations may have been missed
+
+    // Back and listening: a lookup is kept again and a registration drops it again.
+    const deadline = Date.now() + 5000;
+    while (cache.size === 0 && Date.now() < deadline) {
+      await routesOf('gina');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await sneakIn('gina', 'g8', 'gw-c');
+    expect(await routesOf('gina')).toEqual(['gw-a', 'gw-b']);
+    await registered('gina', 'g2', 'gw-a');
+    expect(await routesOf('gina')).toEqual(['gw-a', 'gw-b', 'gw-c']);
   });
 });

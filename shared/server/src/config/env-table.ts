@@ -192,6 +192,11 @@ export const ENV_TABLE = {
   WS_MAX_BACKPRESSURE_BYTES: v(int(1024, 256 * 1024 * 1024), '1048576', 'Per-socket send buffer before the slow client is closed.'),
   WS_IDLE_TIMEOUT_SECONDS: v(int(8, 960), '60', 'Idle timeout; the gateway pings automatically before it.'),
   SESSION_TTL_SECONDS: v(int(5, 3600), '60', 'TTL of a connection entry in the Redis routing table.'),
+  ROUTE_CACHE_MS: v(
+    int(0, 3_600_000),
+    '60000',
+    "How long chat-service keeps a user's gateways between deliveries without an invalidation (gateways announce every connect and disconnect; a lost announcement is outlived by this); at most 500,000 users are kept. 0 reads every recipient's route for every delivery.",
+  ),
   SESSION_REFRESH_SECONDS: v(
     int(1, 3600),
     '20',

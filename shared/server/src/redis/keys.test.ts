@@ -16,6 +16,7 @@ describe('RedisKeys', () => {
     expect(keys.idempotencyRecord('u1', 'c1')).toBe('chat:idem:{u1}:c1');
     expect(keys.idempotencyMarker('u1')).toBe('chat:idem:{u1}');
     expect(keys.membersChanged()).toBe('chat:members-changed');
+    expect(keys.routesChanged()).toBe('chat:routes-changed');
     expect(keys.latestSeq('42', '7')).toBe('chat:conv:{42}:latest:7');
     expect(keys.membersVersion('42')).toBe('chat:conv:{42}:members-v');
     expect(keys.rateLimit('sends')).toBe('chat:rl:sends');

@@ -17,6 +17,10 @@ export class RedisKeys {
   gatewayAlive(gatewayId: string): string {
     return `${this.prefix}gw:${gatewayId}:alive`;
   }
+  /** Channel announcing "this user's connections changed" (the user id) at every register and unregister, to every route cache. */
+  routesChanged(): string {
+    return `${this.prefix}routes-changed`;
+  }
   /** Channel of events for one gateway (GatewayEvent JSON). */
   gatewayEvents(gatewayId: string): string {
     return `${this.prefix}gw:${gatewayId}:events`;

@@ -3,6 +3,7 @@ import { pushTo } from '../collections.js';
 import { envDefault } from '../config/env-default.js';
 import { RedisKeys } from '../redis/keys.js';
 import { RedisScript } from '../redis/script.js';
+import type { RouteCache } from './route-cache.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface RedisSessionRegistryOptions {
@@ -10,6 +11,8 @@ export interface RedisSessionRegistryOptions {
   prefix: string;
   /** TTL of a user's connection hash and of a gateway's liveness key. @default SESSION_TTL_SECONDS's default */
   ttlSeconds?: number;
+  /** Keeps users' routes between `gatewaysFor` calls (listening to the invalidations `register` and `unregister` publish). */
+  routeCache?: RouteCache;
 }
 
 /**
@@ -24,8 +27,9 @@ function entryValue(gatewayId: string, deadlineMs: number): string {
 
 // Registers atomically so two gateways cannot both admit the user's (max+1)th connection. Entries
 // past their deadline are deleted first, so a crashed gateway's connections stop counting within
-// the TTL even while another connection keeps the key alive.
-// ARGV: connection id, entry value, max per user, ttl seconds, now ms.
+// the TTL even while another connection keeps the key alive. A registration publishes the user's id
+// to the route caches (in the script, so no registration goes unannounced).
+// ARGV: connection id, entry value, max per user, ttl seconds, now ms, invalidation channel, user id.
 const REGISTER = new RedisScript<number>(
   'chatRegisterConnection',
   1,
@@ -44,6 +48,7 @@ end
 if n >= tonumber(ARGV[3]) then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1`,
 );
 
@@ -80,6 +85,7 @@ export class RedisSessionRegistry implements SessionRegistry {
   private readonly keys: RedisKeys;
   private readonly ttl: number;
   private readonly liveness = new Map<string, { alive: boolean; until: number }>();
+  private readonly routeCache: RouteCache | undefined;
 
   constructor(
     private readonly redis: Redis,
@@ -87,6 +93,7 @@ export class RedisSessionRegistry implements SessionRegistry {
   ) {
     this.keys = new RedisKeys(options.prefix);
     this.ttl = options.ttlSeconds ?? envDefault('SESSION_TTL_SECONDS');
+    this.routeCache = options.routeCache;
   }
 
   private userKey(userId: string): string {
@@ -101,12 +108,17 @@ export class RedisSessionRegistry implements SessionRegistry {
   async register(userId: string, connectionId: string, gatewayId: string, maxPerUser: number): Promise<boolean> {
     const now = Date.now();
     return (
-      (await REGISTER.run(this.redis, [this.userKey(userId)], [connectionId, entryValue(gatewayId, now + this.ttl * 1000), maxPerUser, this.ttl, now])) === 1
+      (await REGISTER.run(
+        this.redis,
+        [this.userKey(userId)],
+        [connectionId, entryValue(gatewayId, now + this.ttl * 1000), maxPerUser, this.ttl, now, this.keys.routesChanged(), userId],
+      )) === 1
     );
   }
 
+  /** The publish goes after the delete on the same connection, so a route cache reading after it reads the delete. */
   async unregister(userId: string, connectionId: string): Promise<void> {
-    await this.redis.hdel(this.userKey(userId), connectionId);
+    await Promise.all([this.redis.hdel(this.userKey(userId), connectionId), this.redis.publish(this.keys.routesChanged(), userId)]);
   }
 
   async refresh(gatewayId: string, connections: Iterable<readonly [userId: string, connectionId: string]>): Promise<void> {
@@ -129,6 +141,28 @@ export class RedisSessionRegistry implements SessionRegistry {
 
   async gatewaysFor(userIds: readonly string[]): Promise<Map<string, string[]>> {
     const byGateway = new Map<string, string[]>();
+    const add = (userId: string, gateways: string[]) => {
+      for (const gatewayId of gateways) pushTo(byGateway, gatewayId, userId);
+    };
+    const missing = this.routeCache ? this.routeCache.collect(userIds, add) : userIds;
+    if (missing.length > 0) {
+      const lookup = this.routeCache?.begin();
+      let routes: string[][] = [];
+      try {
+        routes = await this.routesOf(missing);
+      } finally {
+        if (lookup) this.routeCache!.end(lookup, missing, routes);
+      }
+      for (const [i, gateways] of routes.entries()) add(missing[i]!, gateways);
+    }
+    // Liveness is checked at every call, cached routes or not: a crashed gateway is skipped within a second.
+    const alive = await this.liveGateways([...byGateway.keys()]);
+    for (const gatewayId of byGateway.keys()) if (!alive.has(gatewayId)) byGateway.delete(gatewayId);
+    return byGateway;
+  }
+
+  /** Each user's gateways (of unexpired entries), in the order of `userIds`. */
+  private async routesOf(userIds: readonly string[]): Promise<string[][]> {
     const chunks: string[][] = [];
     for (let i = 0; i < userIds.length; i += CHUNK) chunks.push(userIds.slice(i, i + CHUNK));
     // One script call per chunk, all in flight at once: a 10,000-member group costs one round trip
@@ -143,12 +177,7 @@ export class RedisSessionRegistry implements SessionRegistry {
         ),
       ),
     );
-    for (const [c, chunk] of chunks.entries()) {
-      for (const [j, gateways] of replies[c]!.entries()) for (const gatewayId of gateways) pushTo(byGateway, gatewayId, chunk[j]!);
-    }
-    const alive = await this.liveGateways([...byGateway.keys()]);
-    for (const gatewayId of byGateway.keys()) if (!alive.has(gatewayId)) byGateway.delete(gatewayId);
-    return byGateway;
+    return replies.flat();
   }
 
   /** Which of these gateways still refresh their liveness key; answers are reused for a second. */

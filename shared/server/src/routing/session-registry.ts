@@ -7,6 +7,8 @@
  * per-user limit and stop being routed to within the TTL even while another connection keeps the
  * user's key alive (they are deleted by the next registration). Readers also ignore entries of
  * gateways whose liveness key has lapsed, so a crashed gateway is skipped as soon as that lapses.
+ * Every register and unregister announces the user on RedisKeys.routesChanged, so readers may
+ * keep routes between lookups (RouteCache).
  */
 export interface SessionRegistry {
   /** Registers a connection unless the user already holds `maxPerUser`; returns false then. */

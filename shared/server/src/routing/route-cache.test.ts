@@ -1,0 +1,128 @@
+import { EventEmitter } from 'node:events';
+import type { Redis } from 'ioredis';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { RouteCache } from './route-cache.js';
+
+const channel = 'chat:routes-changed';
+
+/** A subscriber connection that subscribes at once; the test emits its events. */
+function fakeSubscriber(): EventEmitter & { subscribe(): Promise<number> } {
+  return Object.assign(new EventEmitter(), { subscribe: async () => 1 });
+}
+
+function cached(cache: RouteCache, userIds: string[]): Record<string, string[]> {
+  const found: Record<string, string[]> = {};
+  cache.collect(userIds, (userId, gateways) => {
+    found[userId] = gateways;
+  });
+  return found;
+}
+
+function store(cache: RouteCache, answers: Record<string, string[]>): void {
+  const lookup = cache.begin();
+  cache.end(lookup, Object.keys(answers), Object.values(answers));
+}
+
+describe('RouteCache', () => {
+  let sub: ReturnType<typeof fakeSubscriber>;
+  let cache: RouteCache;
+
+  beforeEach(async () => {
+    sub = fakeSubscriber();
+    cache = new RouteCache({ channel, ttlMs: 60_000 });
+    await cache.listen(sub as unknown as Redis);
+  });
+
+  it('serves what a lookup read (no gateway included) and names the users it does not know', () => {
+    store(cache, { alice: ['gw-a', 'gw-b'], bob: [] });
+
+    const found: Record<string, string[]> = {};
+    const missing = cache.collect(['alice', 'bob', 'carol'], (u, g) => {
+      found[u] = g;
+    });
+
+    expect(found).toEqual({ alice: ['gw-a', 'gw-b'], bob: [] });
+    expect(missing).toEqual(['carol']);
+  });
+
+  it("drops a user's routes on their invalidation and ignores other channels", () => {
+    store(cache, { alice: ['gw-a'], bob: ['gw-b'] });
+
+    sub.emit('message', channel, 'alice');
+    sub.emit('message', 'chat:members-changed', 'bob');
+
+    expect(cached(cache, ['alice', 'bob'])).toEqual({ bob: ['gw-b'] });
+  });
+
+  it('does not keep an answer that an invalidation of its user overtook, but keeps the others', () => {
+    const lookup = cache.begin();
+    sub.emit('message', channel, 'alice'); // alice connected after the read; her reply is older
+    cache.end(lookup, ['alice', 'bob'], [[], ['gw-b']]);
+
+    expect(cached(cache, ['alice', 'bob'])).toEqual({ bob: ['gw-b'] });
+
+    store(cache, { alice: ['gw-a'] }); // a lookup that started after the invalidation is kept
+    expect(cached(cache, ['alice'])).toEqual({ alice: ['gw-a'] });
+  });
+
+  it('remembers an overtaking invalidation for every lookup running at the time', () => {
+    const first = cache.begin();
+    const second = cache.begin();
+    sub.emit('message', channel, 'alice');
+    cache.end(first, ['alice'], [[]]);
+    cache.end(second, ['alice'], [[]]);
+
+    expect(cached(cache, ['alice'])).toEqual({});
+  });
+
+  it('keeps nothing after a failed read', () => {
+    const lookup = cache.begin();
+    cache.end(lookup, ['alice'], []);
+
+    expect(cached(cache, ['alice'])).toEqual({});
+    store(cache, { alice: ['gw-a'] });
+    expect(cached(cache, ['alice'])).toEqual({ alice: ['gw-a'] });
+  });
+
+  it('forgets everything when the subscription drops and keeps nothing read before it is back', async () => {
+    store(cache, { alice: ['gw-a'] });
+    const before = cache.begin();
+
+    sub.emit('close');
+    expect(cached(cache, ['alice'])).toEqual({});
+    store(cache, { alice: ['gw-a'] }); // read while invalidations are not heard
+    expect(cached(cache, ['alice'])).toEqual({});
+
+    const during = cache.begin();
+    sub.emit('ready');
+    await new Promise((resolve) => setImmediate(resolve));
+    cache.end(before, ['alice'], [['gw-a']]);
+    cache.end(during, ['alice'], [['gw-a']]);
+    expect(cached(cache, ['alice'])).toEqual({});
+
+    store(cache, { alice: ['gw-b'] });
+    expect(cached(cache, ['alice'])).toEqual({ alice: ['gw-b'] });
+  });
+
+  it('lets an entry lapse after its time', async () => {
+    const short = new RouteCache({ channel, ttlMs: 40 });
+    await short.listen(fakeSubscriber() as unknown as Redis);
+    store(short, { alice: ['gw-a'] });
+    expect(cached(short, ['alice'])).toEqual({ alice: ['gw-a'] });
+
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(cached(short, ['alice'])).toEqual({});
+  });
+
+  it('keeps at most maxUsers, dropping the entries stored first', async () => {
+    const small = new RouteCache({ channel, ttlMs: 60_000, maxUsers: 2 });
+    await small.listen(fakeSubscriber() as unknown as Redis);
+    store(small, { alice: ['gw-a'], bob: ['gw-b'] });
+    store(small, { alice: ['gw-c'] }); // stored again: now the newest
+    store(small, { carol: ['gw-a'] });
+
+    expect(cached(small, ['alice', 'bob', 'carol'])).toEqual({ alice: ['gw-c'], carol: ['gw-a'] });
+    expect(small.size).toBe(2);
+  });
+});
