@@ -81,6 +81,27 @@ describe('core messaging across two gateway processes', () => {
     expect(rest.body.messages.map((m) => [m.message_id, m.seq])).toEqual([[ack.message_id, 1]]);
   });
 
+  it("reaches each device that connects after the recipient's routes were kept", async () => {
+    const [alice, bob] = [uid('alice'), uid('bob')];
+    const conv = await direct(alice, bob);
+    const sender = await connect(0, alice);
+    const send = async (id: string) => expect((await sender.request({ type: 'send', conversation_id: conv, client_msg_id: id, body: id })).type).toBe('ack');
+
+    // Delivered to alice: chat-service has looked bob up (no connection) and keeps that answer.
+    await send('while-offline');
+    await waitFor(() => sender.messages(conv).length === 1, 15_000, 'delivery to the sender');
+    const bobFirst = await connect(1, bob);
+    await send('after-connect');
+    await waitFor(() => bobFirst.messages(conv).some((m) => m.client_msg_id === 'after-connect'), 15_000, 'real-time delivery to the new device');
+
+    const bobSecond = await connect(0, bob);
+    await send('second-device');
+    for (const device of [bobFirst, bobSecond]) {
+      await waitFor(() => device.messages(conv).some((m) => m.client_msg_id === 'second-device'), 15_000, 'real-time delivery to both devices');
+    }
+    expect(bobSecond.messages(conv).map((m) => m.client_msg_id)).toEqual(['second-device']);
+  });
+
   it('gives 1,000 messages from 5 concurrent senders one gap-free order seen identically by every member', async () => {
     const users = [0, 1, 2, 3, 4].map((i) => uid(`u${i}`));
     const created = await sys.rest<{ conversation: { conversation_id: string } }>(users[0]!, 'POST', '/v1/conversations', {
