@@ -75,6 +75,22 @@ describe('RouteCache', () => {
     expect(cached(cache, ['alice'])).toEqual({});
   });
 
+  it('remembers invalidations only as long as a lookup that began before them runs, though lookups overlap without pause', () => {
+    let running = cache.begin();
+    for (let i = 0; i < 1000; i++) {
+      sub.emit('message', channel, `user-${i}`);
+      const next = cache.begin(); // the next lookup starts before the previous one ends
+      cache.end(running, [], []);
+      running = next;
+      expect(cache.remembered).toBeLessThanOrEqual(1);
+    }
+    sub.emit('message', channel, 'alice');
+    cache.end(running, ['alice'], [[]]);
+
+    expect(cached(cache, ['alice'])).toEqual({}); // the last one was still overtaken
+    expect(cache.remembered).toBe(0);
+  });
+
   it('keeps nothing after a failed read', () => {
     const lookup = cache.begin();
     cache.end(lookup, ['alice'], []);

@@ -21,7 +21,7 @@ export interface RouteLookup {
  * Users' gateways as last read from the session registry, kept between lookups so a large
  * group's message costs no routing reads. Every register and unregister publishes the user's id,
  * which drops the user's entry here. What bounds staleness when an invalidation is lost:
- * - the TTL (a gateway that died between its write and its publish);
+ * - the TTL (an unregistration whose publish was lost: registrations publish in their script);
  * - losing the subscription (a Redis reconnect) drops every entry, and nothing is kept until
  *   the channel is subscribed again.
  * An invalidation travels on the subscriber connection, the lookup's reply on another, so the
@@ -35,8 +35,11 @@ export class RouteCache {
   /** Invalidations (and clears) seen so far: a lookup keeps only answers no later one overtook. */
   private invalidations = 0;
   private clearedAt = 0;
-  private lookupsRunning = 0;
-  /** While lookups run: user → the invalidation count at the user's latest invalidation. */
+  private readonly running = new Set<RouteLookup>();
+  /**
+   * User → the invalidation count at the user's latest invalidation, for the invalidations a
+   * running lookup may not have read; in ascending count order, pruned as the oldest lookups end.
+   */
   private readonly overtaken = new Map<string, number>();
 
   constructor(private readonly opts: RouteCacheOptions) {
@@ -45,6 +48,11 @@ export class RouteCache {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Invalidations remembered for running lookups (bounded by what came since the oldest began). */
+  get remembered(): number {
+    return this.overtaken.size;
   }
 
   /** Subscribes to invalidations on a subscriber connection (shared with other listeners). */
@@ -84,13 +92,14 @@ export class RouteCache {
 
   /** Call before reading routes; pass the result to `end` whatever the outcome. */
   begin(): RouteLookup {
-    this.lookupsRunning++;
-    return { invalidationsBefore: this.invalidations };
+    const lookup = { invalidationsBefore: this.invalidations };
+    this.running.add(lookup);
+    return lookup;
   }
 
   /** Keeps the answers (`gateways[i]` for `userIds[i]`; none when the read failed) that no invalidation overtook. */
   end(lookup: RouteLookup, userIds: readonly string[], gateways: readonly string[][]): void {
-    this.lookupsRunning--;
+    this.running.delete(lookup);
     const since = lookup.invalidationsBefore;
     if (this.subscribed && this.clearedAt <= since) {
       const until = Date.now() + this.opts.ttlMs * (0.75 + 0.25 * Math.random());
@@ -102,13 +111,25 @@ export class RouteCache {
       }
       this.evictOverflow();
     }
-    if (this.lookupsRunning === 0) this.overtaken.clear();
+    this.forgetOvertaken();
   }
 
   private invalidate(userId: string): void {
     this.invalidations++;
     this.entries.delete(userId);
-    if (this.lookupsRunning > 0) this.overtaken.set(userId, this.invalidations);
+    if (this.running.size === 0) return;
+    this.overtaken.delete(userId); // re-inserted last, so the map stays in ascending count order
+    this.overtaken.set(userId, this.invalidations);
+  }
+
+  /** Drops the invalidations every running lookup began after (under steady load lookups overlap without pause). */
+  private forgetOvertaken(): void {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const lookup of this.running) oldest = Math.min(oldest, lookup.invalidationsBefore);
+    for (const [userId, count] of this.overtaken) {
+      if (count > oldest) return;
+      this.overtaken.delete(userId);
+    }
   }
 
   private clear(): void {
