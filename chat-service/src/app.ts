@@ -268,7 +268,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       log.warn('Redis may evict keys (maxmemory set with a policy other than noeviction, or CONFIG refused): every send is checked against durable storage');
     const coverage = new IdempotencyCoverage(idempotency, guardedBy(new CassandraUserSendDays(clients.cassandra), breakers.cassandra), keepsRecords);
     const durableSends = guardedBy(new CassandraSequencedSendStore(clients.cassandra, messageStore), breakers.cassandra);
-    const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, durableSends, coverage, attachments);
+    const sends = new SendService(membership, idempotency, producer, ids, config.KAFKA_TOPIC_MESSAGES, durableSends, coverage, attachments, metrics);
     const { verifier, close: closeVerifier } = await tokenVerifierFromConfig(config, log);
     closers.push(async () => closeVerifier());
     if (config.RATE_MEMBER_WRITES_PER_USER.points < config.MAX_GROUP_MEMBERS) {
@@ -319,6 +319,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
       pushStates: new PushStateService(readStates, membership, inbox),
       maxBodyBytes: config.MAX_BODY_BYTES,
       sendDeadlineMs: config.SEND_DEADLINE_MS,
+      metrics,
       log: log.child({ component: 'internal-api' }),
     });
     closers.unshift(() => producer.close());

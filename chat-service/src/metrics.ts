@@ -1,11 +1,12 @@
-import { counter, createMetricsRegistry } from '@chat/server/metrics';
+import { counter, createMetricsRegistry, latency } from '@chat/server/metrics';
 import type { Registry } from 'prom-client';
 import type { DeliveryMetrics } from './delivery/deliverer.js';
 import type { InboxMetrics } from './inbox/inbox-writer.js';
+import type { SendMetrics } from './send/send-service.js';
 import type { ConsumerMetrics } from './sequencer/message-consumer.js';
 
 /** What chat-service counts, as domain verbs. */
-export interface ChatMetrics extends ConsumerMetrics, DeliveryMetrics, InboxMetrics {
+export interface ChatMetrics extends ConsumerMetrics, DeliveryMetrics, InboxMetrics, SendMetrics {
   readonly registry: Registry;
   markDelivered(gatewayEvents: number): void;
 }
@@ -24,8 +25,15 @@ export function createChatMetrics(): ChatMetrics {
   );
   const inboxRows = counter(registry, 'chat_inbox_rows_written_total', 'Inbox rows written by fanout on write (one per member and message)');
   const listRows = counter(registry, 'chat_conversation_list_rows_written_total', 'Conversation list rows updated by fanout on write');
+  const sendStages = latency(
+    registry,
+    'chat_send_stage_seconds',
+    "Time a send spends in chat-service, by stage: checks (membership, attachments, idempotency record), produce (until Kafka acked), total (from the batch's arrival to this send's answer).",
+    ['stage'],
+  );
   return {
     registry,
+    observeSendStage: (stage, seconds) => sendStages.observe({ stage }, seconds),
     markInboxRows: (n) => inboxRows.inc(n),
     markListRows: (n) => listRows.inc(n),
     markSequenced: (n) => sequenced.inc(n),

@@ -102,6 +102,7 @@ describe('observability', () => {
     // Base units and real samples on the message path.
     expect(sampleSum(texts.gateway!, 'chat_gateway_send_ack_seconds_count')).toBeGreaterThanOrEqual(5);
     expect(sampleSum(texts.chat!, 'chat_kafka_produce_seconds_count', { producer: 'send' })).toBeGreaterThan(0);
+    for (const stage of ['checks', 'produce', 'total']) expect(sampleSum(texts.chat!, 'chat_send_stage_seconds_count', { stage })).toBe(5);
     expect(sampleSum(texts.chat!, 'chat_kafka_produce_seconds_count', { producer: 'sequenced' })).toBeGreaterThan(0);
     expect(sampleSum(texts.chat!, 'chat_cassandra_request_seconds_count', { op: 'write', outcome: 'ok' })).toBeGreaterThan(0);
     expect(sampleSum(texts.gateway!, 'chat_gateway_fanout_sockets_count')).toBeGreaterThanOrEqual(5);

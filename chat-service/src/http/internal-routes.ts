@@ -19,7 +19,7 @@ import type { Logger } from '@chat/server/logger';
 import type { InboxService } from '../inbox/inbox-service.js';
 import type { PushStateService } from '../inbox/push-state.js';
 import type { ReadService } from '../read/read-service.js';
-import type { SendService } from '../send/send-service.js';
+import type { SendMetrics, SendService } from '../send/send-service.js';
 import { answerBy } from '../resilience/deadline.js';
 import { toChatError } from '../resilience/infra-errors.js';
 import { readJson, sendJson } from './http-utils.js';
@@ -49,6 +49,7 @@ export function registerInternalRoutes(
     pushStates: PushStateService;
     maxBodyBytes: number;
     sendDeadlineMs: number;
+    metrics: SendMetrics;
     log: Logger;
   },
 ): void {
@@ -57,6 +58,7 @@ export function registerInternalRoutes(
   router.on('POST', INTERNAL_PATHS.sendBatch, async ({ req, res }) => {
     checkInternalToken(req.headers, expected);
     const received = Date.now();
+    const arrived = performance.now();
     const { items, budgetMs } = parseWith(await readJson(req, maxRequest * MAX_SEND_BATCH), (o) => ({
       items: reqArray(o, 'requests', MAX_SEND_BATCH),
       budgetMs: optInt(o, 'budget_ms', 0, 24 * 3600 * 1000),
@@ -81,6 +83,8 @@ export function registerInternalRoutes(
     );
     const response: InternalSendBatchResponse = { results };
     sendJson(res, 200, response);
+    const seconds = (performance.now() - arrived) / 1000;
+    for (let i = 0; i < results.length; i++) deps.metrics.observeSendStage('total', seconds);
   });
   router.on('POST', INTERNAL_PATHS.syncBatch, async ({ req, res }) => {
     checkInternalToken(req.headers, expected);

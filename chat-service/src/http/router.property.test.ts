@@ -53,6 +53,7 @@ registerInternalRoutes(internalRouter, {
   pushStates: {} as PushStateService,
   maxBodyBytes: 100,
   sendDeadlineMs: 1000,
+  metrics: { observeSendStage: () => undefined },
   log: createLogger('router-property-test', 'silent'),
 });
 const ROUTERS = [publicRouter, internalRouter];

@@ -8,6 +8,11 @@ import type { BatchingProducer } from './batching-producer.js';
 import type { IdempotencyCoverage } from './idempotency-coverage.js';
 import { contentHash, type CompletenessMarker, type IdempotencyRecord, type IdempotencyStore } from './idempotency-store.js';
 
+/** What the send path times (chat_send_stage_seconds). */
+export interface SendMetrics {
+  observeSendStage(stage: 'checks' | 'produce' | 'total', seconds: number): void;
+}
+
 /** G5's window: a client_msg_id names one message of its sender for this long. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
@@ -31,10 +36,12 @@ export class SendService {
     private readonly coverage: IdempotencyCoverage | null = null,
     /** Checks the attachments a send references; null: sends with attachments are refused. */
     private readonly attachments: Pick<AttachmentService, 'forMessage'> | null = null,
+    private readonly metrics: SendMetrics | null = null,
   ) {}
 
   /** `deadline` (epoch ms): a record not handed to Kafka by then is never produced (4101). */
   async send(req: InternalSendRequest, deadline: number): Promise<InternalSendResponse> {
+    const started = performance.now();
     if (!(await this.membership.isMember(req.conversation_id, req.user_id))) throw new ChatError(Errors.NOT_MEMBER);
     const attachments = await this.checkedAttachments(req);
     const fresh: IdempotencyRecord = {
@@ -58,7 +65,10 @@ export class SendService {
     }
     // A duplicate is produced again (the first attempt may not have reached Kafka, and the ack must
     // mean "in Kafka"); the sequencer drops the second copy by message_id.
+    const checked = performance.now();
+    this.metrics?.observeSendStage('checks', (checked - started) / 1000);
     await this.produce(req, record, firstSend, attachments, deadline);
+    this.metrics?.observeSendStage('produce', (performance.now() - checked) / 1000);
     return { conversation_id: req.conversation_id, client_msg_id: req.client_msg_id, message_id: record.message_id, duplicate: !created };
   }
 
