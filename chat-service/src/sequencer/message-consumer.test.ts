@@ -1,4 +1,4 @@
-import type { Consumer, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, KafkaMessage, Producer } from 'kafkajs';
 import { createLogger } from '@chat/server/logger';
 import { describe, expect, it } from 'vitest';
 import { MemoryMessageStore } from '../store/memory-message-store.js';
@@ -58,4 +58,61 @@ describe('MessageConsumer leases', () => {
     });
     expect(new Set(sleeps).size).toBeGreaterThan(1); // jittered
   });
+
+  it("confirms a busy partition's lease ahead of time, off the chunks' path: no chunk waits for that read", async () => {
+    let reads = 0;
+    let held: Promise<void> | undefined;
+    const leases = { acquire: async () => 1, generation: async () => (reads++, await held, 1) };
+    const store = new MemoryMessageStore();
+    const consumer = new MessageConsumer(
+      {} as Consumer,
+      {} as Producer,
+      (clock) => new Sequencer({ messages: store, sends: store.sends, epochOf: async () => 'e', timestamp: () => clock.next() }),
+      leases,
+      { deliver: async () => undefined, publish: async () => undefined },
+      createLogger('test', 'silent'),
+      noMetrics,
+      { topic: 't', dlqTopic: 't.dlq', owner: 'me', leaseCheckMs: 250, leaseClock: { validityMs: 1000, maxClockSkewMs: 0 } },
+    );
+    const chunk = (offset: number) =>
+      ({
+        batch: { topic: 't', partition: 0, messages: [message(offset)] },
+        resolveOffset: () => undefined,
+        commitOffsetsIfNecessary: async () => undefined,
+        heartbeat: async () => undefined,
+        isRunning: () => true,
+        isStale: () => false,
+      }) as unknown as EachBatchPayload;
+    /** 'done', or 'waited' if the chunk is still not through after 300 ms (it waits for the held read). */
+    const handled = (offset: number) => Promise.race([consumer.handleBatch(chunk(offset)).then(() => 'done'), sleep(300).then(() => 'waited')]);
+
+    await consumer.handleBatch(chunk(0)); // takes the lease: waits out its validity, then confirms it (one read)
+    expect(reads).toBe(1);
+    await sleep(550); // 450 ms of validity left: more than leaseCheckMs, less than twice it
+    let release!: () => void;
+    held = new Promise((r) => (release = r));
+    expect(await handled(1)).toBe('done');
+    expect(reads).toBe(2); // started, not waited for
+    release();
+    held = new Promise(() => undefined); // every later read hangs
+    await sleep(300); // without that read, less than leaseCheckMs would be left now and the chunk would wait
+    expect(await handled(2)).toBe('done');
+    expect(reads).toBe(2);
+    expect((await store.readAfter('2001', 0, 10, 1e6)).map((m) => m.seq)).toEqual([1, 2, 3]);
+  });
 });
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+function message(offset: number): KafkaMessage {
+  const record = {
+    v: 1,
+    type: 'message',
+    conversation_id: '2001',
+    message_id: String(100 + offset),
+    sender_id: 'u',
+    client_msg_id: `m${offset}`,
+    body: 'hi',
+    created_at: 1,
+  };
+  return { offset: String(offset), key: Buffer.from('2001'), value: Buffer.from(JSON.stringify(record)) } as unknown as KafkaMessage;
+}

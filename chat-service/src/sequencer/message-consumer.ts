@@ -17,7 +17,8 @@ export interface MessageConsumerOptions {
   /**
    * A partition owner re-reads its lease (to keep writing: see LeaseClock, and to notice it lost the
    * partition) this often while it works on a chunk, and before a chunk when less than this much of
-   * the lease's validity is left. @default 500
+   * the lease's validity is left; a chunk with less than twice this left starts a re-read it does
+   * not wait for. @default 500
    */
   leaseCheckMs?: number;
   /** Lease validity and tolerated clock skew (LeaseClock); a new owner waits their sum before its first write. */
@@ -48,6 +49,8 @@ interface Ownership {
   clock: LeaseClock;
   /** Highest offset this owner stored a chunk through: a chunk starting at or below it is a second look. */
   processedThrough: bigint;
+  /** A confirmation started off the chunks' path is out. */
+  confirming: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -130,7 +133,7 @@ export class MessageConsumer {
       const sent = Date.now();
       const generation = await this.leases.acquire(this.opts.topic, partition, this.opts.owner);
       const clock = new LeaseClock(sent, Date.now(), this.opts.leaseClock);
-      const ownership: Ownership = { generation, sequencer: this.newSequencer(clock), clock, processedThrough: -1n };
+      const ownership: Ownership = { generation, sequencer: this.newSequencer(clock), clock, processedThrough: -1n, confirming: false };
       this.log.info({ partition, generation }, 'partition lease acquired');
       const wait = clock.usableAt - Date.now();
       if (wait > 0) await sleep(wait);
@@ -158,19 +161,24 @@ export class MessageConsumer {
    * started over, slower each time. A lost lease is not confirmed, so the writes are still refused.
    */
   private async whileConfirmed<T>(partition: number, owner: Ownership, work: () => Promise<T>): Promise<T> {
-    let confirming = false;
-    const timer = setInterval(() => {
-      if (confirming) return;
-      confirming = true;
-      this.confirm(partition, owner)
-        .catch(() => false)
-        .finally(() => (confirming = false));
-    }, this.leaseCheckMs);
+    const timer = setInterval(() => this.confirmAside(partition, owner), this.leaseCheckMs);
     try {
       return await work();
     } finally {
       clearInterval(timer);
     }
+  }
+
+  /**
+   * Starts a confirmation that nobody waits for (one at a time per owner). A lost lease is not
+   * confirmed, so the clock refuses the next writes and the next `ownership` check drops the partition.
+   */
+  private confirmAside(partition: number, o: Ownership): void {
+    if (o.confirming) return;
+    o.confirming = true;
+    this.confirm(partition, o)
+      .catch(() => false)
+      .finally(() => (o.confirming = false));
   }
 
   /** The sequencer of a partition we own, or null if another consumer took it. */
@@ -184,6 +192,10 @@ export class MessageConsumer {
         this.log.warn({ partition, generation: current.generation }, 'partition lease lost; stopping work on it');
         return null;
       }
+    } else if (current.clock.needsConfirmation(2 * this.leaseCheckMs)) {
+      // Ahead of time, so a busy partition's chunks never wait for the (serial) read: a chunk that
+      // waits holds up the next fetch of every partition.
+      this.confirmAside(partition, current);
     }
     return current;
   }
