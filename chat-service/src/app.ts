@@ -108,17 +108,17 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     redis: new CircuitBreaker('redis', breakerOptions, onBreaker),
     cassandra: new CircuitBreaker('cassandra', breakerOptions, onBreaker),
   };
+  const keys = new RedisKeys(config.REDIS_KEY_PREFIX);
   const conversationStore = guardedBy(new CassandraConversationStore(clients.cassandra), breakers.cassandra);
   const membership = new MembershipCache(conversationStore, clients.redis, {
-    channel: new RedisKeys(config.REDIS_KEY_PREFIX).membersChanged(),
+    channel: keys.membersChanged(),
     versions: new RedisMembershipVersions(clients.redis, config.REDIS_KEY_PREFIX),
     maxBytes: config.MEMBERSHIP_CACHE_MAX_BYTES,
     missTtlMs: config.CONVERSATION_MISS_CACHE_MS,
   });
   await membership.listen(clients.redisSub);
   // Users' gateways for deliveries and receipts, kept between them until a connect or disconnect announces a change.
-  const routeCache =
-    config.ROUTE_CACHE_MS > 0 ? new RouteCache({ channel: new RedisKeys(config.REDIS_KEY_PREFIX).routesChanged(), ttlMs: config.ROUTE_CACHE_MS }) : undefined;
+  const routeCache = config.ROUTE_CACHE_MS > 0 ? new RouteCache({ channel: keys.routesChanged(), ttlMs: config.ROUTE_CACHE_MS }) : undefined;
   await routeCache?.listen(clients.redisSub);
   const sessionRegistry = new RedisSessionRegistry(clients.redis, {
     prefix: config.REDIS_KEY_PREFIX,
@@ -244,7 +244,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     });
     await producer.start();
     const idempotency = guardedBy(new RedisIdempotencyStore(clients.redis, config.REDIS_KEY_PREFIX), breakers.redis);
-    const rl = (name: string) => ({ redis: clients.redis, keyPrefix: new RedisKeys(config.REDIS_KEY_PREFIX).rateLimit(name), log });
+    const rl = (name: string) => ({ redis: clients.redis, keyPrefix: keys.rateLimit(name), log });
     const attachmentPolicy = attachmentPolicyFromConfig(config);
     const attachmentStore = guardedBy(new CassandraAttachmentStore(clients.cassandra), breakers.cassandra);
     const attachments = new AttachmentService(

@@ -162,4 +162,25 @@ describe('RedisSessionRegistry with a RouteCache', () => {
     await registered('gina', 'g2', 'gw-a');
     expect(await routesOf('gina')).toEqual(['gw-a', 'gw-b', 'gw-c']);
   });
+
+  it('an unregistration deletes the entry and announces the user in one command: a gateway crashing in between cannot leave a kept route', async () => {
+    await registered('hana', 'h1', 'gw-a');
+    const monitor = await redis.monitor();
+    const commands: string[][] = [];
+    // Commands from clients only (those a script runs show as source "lua"); the echo marks the end.
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua' && args.some((a) => a.includes('hana'))) commands.push(args);
+    });
+    const announced = heard('hana');
+    await registry.unregister('hana', 'h1');
+    await announced;
+    await redis.echo('hana done');
+    const deadline = Date.now() + 5000;
+    while (!commands.some((c) => c.includes('hana done')) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    monitor.disconnect();
+    const sent = commands.filter((c) => !c.includes('hana done')).map((c) => c[0]!.toLowerCase());
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.filter((name) => name !== 'evalsha' && name !== 'eval')).toEqual([]);
+    expect(await redis.hexists(keys.userConnections('hana'), 'h1')).toBe(0);
+  });
 });

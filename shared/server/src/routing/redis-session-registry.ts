@@ -52,6 +52,19 @@ redis.call('PUBLISH', ARGV[6], ARGV[7])
 return 1`,
 );
 
+// Deletes a connection entry and announces the user to the route caches in one command, so no
+// unregistration that took effect goes unannounced (a gateway crashing between two commands could
+// leave a cached route to a socket that is gone). KEYS: connection hash. ARGV: connection id,
+// invalidation channel, user id.
+const UNREGISTER = new RedisScript<number>(
+  'chatUnregisterConnection',
+  1,
+  `
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1`,
+);
+
 // Each user's gateways: the ids of their connection entries whose deadline has not passed (a value
 // without one counts, see entryValue), each gateway named once.
 // KEYS: connection hashes; ARGV: now ms. Returns, per key, a list of gateway ids.
@@ -116,9 +129,8 @@ export class RedisSessionRegistry implements SessionRegistry {
     );
   }
 
-  /** The publish goes after the delete on the same connection, so a route cache reading after it reads the delete. */
   async unregister(userId: string, connectionId: string): Promise<void> {
-    await Promise.all([this.redis.hdel(this.userKey(userId), connectionId), this.redis.publish(this.keys.routesChanged(), userId)]);
+    await UNREGISTER.run(this.redis, [this.userKey(userId)], [connectionId, this.keys.routesChanged(), userId]);
   }
 
   async refresh(gatewayId: string, connections: Iterable<readonly [userId: string, connectionId: string]>): Promise<void> {
