@@ -158,13 +158,8 @@ export class RedisSessionRegistry implements SessionRegistry {
     };
     const missing = this.routeCache ? this.routeCache.collect(userIds, add) : userIds;
     if (missing.length > 0) {
-      const lookup = this.routeCache?.begin();
-      let routes: string[][] = [];
-      try {
-        routes = await this.routesOf(missing);
-      } finally {
-        if (lookup) this.routeCache!.end(lookup, missing, routes);
-      }
+      const read = (users: readonly string[]) => this.routesOf(users);
+      const routes = this.routeCache ? await this.routeCache.read(missing, read) : await read(missing);
       for (const [i, gateways] of routes.entries()) add(missing[i]!, gateways);
     }
     // Liveness is checked at every call, cached routes or not: a crashed gateway is skipped within a second.

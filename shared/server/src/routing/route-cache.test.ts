@@ -18,10 +18,24 @@ function cached(cache: RouteCache, userIds: string[]): Record<string, string[]> 
   return found;
 }
 
-function store(cache: RouteCache, answers: Record<string, string[]>): void {
-  const lookup = cache.begin();
-  cache.end(lookup, Object.keys(answers), Object.values(answers));
+/** A read through the cache whose reply the test gives later: `answer()` (these answers) or `fail()`. */
+function reading(cache: RouteCache, answers: Record<string, string[]>): { answer(): Promise<void>; fail(): Promise<void> } {
+  let reply!: (routes: string[][]) => void;
+  let refuse!: (err: Error) => void;
+  const read = cache.read(Object.keys(answers), () => new Promise<string[][]>((resolve, reject) => ([reply, refuse] = [resolve, reject])));
+  return {
+    answer: async () => {
+      reply(Object.values(answers));
+      await read;
+    },
+    fail: async () => {
+      refuse(new Error('Redis down'));
+      await expect(read).rejects.toThrow('Redis down');
+    },
+  };
 }
+
+const store = (cache: RouteCache, answers: Record<string, string[]>) => reading(cache, answers).answer();
 
 describe('RouteCache', () => {
   let sub: ReturnType<typeof fakeSubscriber>;
@@ -33,8 +47,8 @@ describe('RouteCache', () => {
     await cache.listen(sub as unknown as Redis);
   });
 
-  it('serves what a lookup read (no gateway included) and names the users it does not know', () => {
-    store(cache, { alice: ['gw-a', 'gw-b'], bob: [] });
+  it('serves what a lookup read (no gateway included) and names the users it does not know', async () => {
+    await store(cache, { alice: ['gw-a', 'gw-b'], bob: [] });
 
     const found: Record<string, string[]> = {};
     const missing = cache.collect(['alice', 'bob', 'carol'], (u, g) => {
@@ -45,8 +59,8 @@ describe('RouteCache', () => {
     expect(missing).toEqual(['carol']);
   });
 
-  it("drops a user's routes on their invalidation and ignores other channels", () => {
-    store(cache, { alice: ['gw-a'], bob: ['gw-b'] });
+  it("drops a user's routes on their invalidation and ignores other channels", async () => {
+    await store(cache, { alice: ['gw-a'], bob: ['gw-b'] });
 
     sub.emit('message', channel, 'alice');
     sub.emit('message', 'chat:members-changed', 'bob');
@@ -54,76 +68,75 @@ describe('RouteCache', () => {
     expect(cached(cache, ['alice', 'bob'])).toEqual({ bob: ['gw-b'] });
   });
 
-  it('does not keep an answer that an invalidation of its user overtook, but keeps the others', () => {
-    const lookup = cache.begin();
+  it('does not keep an answer that an invalidation of its user overtook, but keeps the others', async () => {
+    const read = reading(cache, { alice: [], bob: ['gw-b'] });
     sub.emit('message', channel, 'alice'); // alice connected after the read; her reply is older
-    cache.end(lookup, ['alice', 'bob'], [[], ['gw-b']]);
+    await read.answer();
 
     expect(cached(cache, ['alice', 'bob'])).toEqual({ bob: ['gw-b'] });
 
-    store(cache, { alice: ['gw-a'] }); // a lookup that started after the invalidation is kept
+    await store(cache, { alice: ['gw-a'] }); // a lookup that started after the invalidation is kept
     expect(cached(cache, ['alice'])).toEqual({ alice: ['gw-a'] });
   });
 
-  it('remembers an overtaking invalidation for every lookup running at the time', () => {
-    const first = cache.begin();
-    const second = cache.begin();
+  it('remembers an overtaking invalidation for every lookup running at the time', async () => {
+    const first = reading(cache, { alice: [] });
+    const second = reading(cache, { alice: [] });
     sub.emit('message', channel, 'alice');
-    cache.end(first, ['alice'], [[]]);
-    cache.end(second, ['alice'], [[]]);
+    await first.answer();
+    await second.answer();
 
     expect(cached(cache, ['alice'])).toEqual({});
   });
 
-  it('remembers invalidations only as long as a lookup that began before them runs, though lookups overlap without pause', () => {
-    let running = cache.begin();
+  it('remembers invalidations only as long as a lookup that began before them runs, though lookups overlap without pause', async () => {
+    let running = reading(cache, {});
     for (let i = 0; i < 1000; i++) {
       sub.emit('message', channel, `user-${i}`);
-      const next = cache.begin(); // the next lookup starts before the previous one ends
-      cache.end(running, [], []);
+      const next = reading(cache, i === 999 ? { alice: [] } : {}); // the next lookup starts before the previous one ends
+      await running.answer();
       running = next;
       expect(cache.remembered).toBeLessThanOrEqual(1);
     }
     sub.emit('message', channel, 'alice');
-    cache.end(running, ['alice'], [[]]);
+    await running.answer();
 
     expect(cached(cache, ['alice'])).toEqual({}); // the last one was still overtaken
     expect(cache.remembered).toBe(0);
   });
 
-  it('keeps nothing after a failed read', () => {
-    const lookup = cache.begin();
-    cache.end(lookup, ['alice'], []);
+  it('keeps nothing after a failed read', async () => {
+    await reading(cache, { alice: ['gw-a'] }).fail();
 
     expect(cached(cache, ['alice'])).toEqual({});
-    store(cache, { alice: ['gw-a'] });
+    await store(cache, { alice: ['gw-a'] });
     expect(cached(cache, ['alice'])).toEqual({ alice: ['gw-a'] });
   });
 
   it('forgets everything when the subscription drops and keeps nothing read before it is back', async () => {
-    store(cache, { alice: ['gw-a'] });
-    const before = cache.begin();
+    await store(cache, { alice: ['gw-a'] });
+    const before = reading(cache, { alice: ['gw-a'] });
 
     sub.emit('close');
     expect(cached(cache, ['alice'])).toEqual({});
-    store(cache, { alice: ['gw-a'] }); // read while invalidations are not heard
+    await store(cache, { alice: ['gw-a'] }); // read while invalidations are not heard
     expect(cached(cache, ['alice'])).toEqual({});
 
-    const during = cache.begin();
+    const during = reading(cache, { alice: ['gw-a'] });
     sub.emit('ready');
     await new Promise((resolve) => setImmediate(resolve));
-    cache.end(before, ['alice'], [['gw-a']]);
-    cache.end(during, ['alice'], [['gw-a']]);
+    await before.answer();
+    await during.answer();
     expect(cached(cache, ['alice'])).toEqual({});
 
-    store(cache, { alice: ['gw-b'] });
+    await store(cache, { alice: ['gw-b'] });
     expect(cached(cache, ['alice'])).toEqual({ alice: ['gw-b'] });
   });
 
   it('lets an entry lapse after its time', async () => {
     const short = new RouteCache({ channel, ttlMs: 40 });
     await short.listen(fakeSubscriber() as unknown as Redis);
-    store(short, { alice: ['gw-a'] });
+    await store(short, { alice: ['gw-a'] });
     expect(cached(short, ['alice'])).toEqual({ alice: ['gw-a'] });
 
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -134,9 +147,9 @@ describe('RouteCache', () => {
   it('keeps at most maxUsers, dropping the entries stored first', async () => {
     const small = new RouteCache({ channel, ttlMs: 60_000, maxUsers: 2 });
     await small.listen(fakeSubscriber() as unknown as Redis);
-    store(small, { alice: ['gw-a'], bob: ['gw-b'] });
-    store(small, { alice: ['gw-c'] }); // stored again: now the newest
-    store(small, { carol: ['gw-a'] });
+    await store(small, { alice: ['gw-a'], bob: ['gw-b'] });
+    await store(small, { alice: ['gw-c'] }); // stored again: now the newest
+    await store(small, { carol: ['gw-a'] });
 
     expect(cached(small, ['alice', 'bob', 'carol'])).toEqual({ alice: ['gw-c'], carol: ['gw-a'] });
     expect(small.size).toBe(2);

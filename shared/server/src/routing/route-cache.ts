@@ -12,10 +12,13 @@ export interface RouteCacheOptions {
   maxUsers?: number;
 }
 
-/** A lookup's start, handed back to `end`. */
-export interface RouteLookup {
+/** A running read: the invalidations seen when it began. */
+interface RouteLookup {
   readonly invalidationsBefore: number;
 }
+
+/** Reads users' routes: one list of gateway ids per user, in the order given. */
+export type RouteReader = (userIds: readonly string[]) => Promise<string[][]>;
 
 /**
  * Users' gateways as last read from the session registry, kept between lookups so a large
@@ -90,15 +93,21 @@ export class RouteCache {
     return missing;
   }
 
-  /** Call before reading routes; pass the result to `end` whatever the outcome. */
-  begin(): RouteLookup {
-    const lookup = { invalidationsBefore: this.invalidations };
+  /** Reads the routes of `userIds` with `reader` and keeps the answers no invalidation overtook (nothing if the read fails). */
+  async read(userIds: readonly string[], reader: RouteReader): Promise<string[][]> {
+    const lookup: RouteLookup = { invalidationsBefore: this.invalidations };
     this.running.add(lookup);
-    return lookup;
+    let gateways: string[][] = [];
+    try {
+      gateways = await reader(userIds);
+      return gateways;
+    } finally {
+      this.end(lookup, userIds, gateways);
+    }
   }
 
-  /** Keeps the answers (`gateways[i]` for `userIds[i]`; none when the read failed) that no invalidation overtook. */
-  end(lookup: RouteLookup, userIds: readonly string[], gateways: readonly string[][]): void {
+  /** Keeps the answers (`gateways[i]` for `userIds[i]`) that no invalidation overtook. */
+  private end(lookup: RouteLookup, userIds: readonly string[], gateways: readonly string[][]): void {
     this.running.delete(lookup);
     const since = lookup.invalidationsBefore;
     if (this.subscribed && this.clearedAt <= since) {
