@@ -3,7 +3,8 @@ import type { MetricsRegistry } from '@chat/server/metrics';
 import type { Redis } from '@chat/server/clients';
 import { createInternalServer, listenInternal } from '@chat/server/http';
 import type { Logger } from '@chat/server/logger';
-import { RedisSessionRegistry } from '@chat/server/routing';
+import { RedisKeys } from '@chat/server/redis';
+import { RedisSessionRegistry, RouteCache } from '@chat/server/routing';
 import { RedisGatewayPublisher } from './gateway-publisher.js';
 import type { Membership } from './membership.js';
 import { presenceRoutes } from './presence-api.js';
@@ -16,6 +17,8 @@ import { TypingRelay } from './typing-relay.js';
 export interface PresenceServiceDeps {
   log: Logger;
   redis: Redis;
+  /** A subscriber duplicate of `redis` (createRedisSubscriber), for the route cache's invalidations. */
+  redisSub: Redis;
   membership: Membership;
   /** What /readyz probes: the Redis and Cassandra this process uses. @default Redis only */
   checks?: DependencyCheck[];
@@ -33,7 +36,10 @@ export async function startPresenceService(deps: PresenceServiceDeps, options: P
   const o = resolvePresenceOptions(options);
   const log = deps.log.child({ component: 'presence' });
   const store = new RedisPresenceStore(deps.redis, { prefix: o.redisPrefix, ttlMs: o.ttlSeconds * 1000, offlineGraceMs: o.offlineGraceMs });
-  const registry = new RedisSessionRegistry(deps.redis, { prefix: o.redisPrefix, ttlSeconds: o.sessionTtlSeconds });
+  // Users' gateways, kept between typing events until a connect or disconnect announces a change.
+  const routeCache = o.routeCacheMs > 0 ? new RouteCache({ channel: new RedisKeys(o.redisPrefix).routesChanged(), ttlMs: o.routeCacheMs }) : undefined;
+  await routeCache?.listen(deps.redisSub);
+  const registry = new RedisSessionRegistry(deps.redis, { prefix: o.redisPrefix, ttlSeconds: o.sessionTtlSeconds, ...(routeCache && { routeCache }) });
   const publisher = new RedisGatewayPublisher(deps.redis, registry, o.redisPrefix);
   const typing = new TypingRelay(deps.membership, publisher, log.child({ component: 'typing' }), {
     ttlMs: o.typingTtlMs,

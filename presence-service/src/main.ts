@@ -1,4 +1,4 @@
-import { createCassandra, createRedis, redisTargetFromConfig } from '@chat/server/clients';
+import { createCassandra, createRedis, createRedisSubscriber, redisTargetFromConfig } from '@chat/server/clients';
 import { loadConfigOrExit } from '@chat/server/config';
 import { cassandraCheck, redisCheck } from '@chat/server/health';
 import { instrumentCassandra } from '@chat/server/instrumentation';
@@ -17,6 +17,7 @@ if (config.PRESENCE_TTL_SECONDS <= config.SESSION_REFRESH_SECONDS) {
 }
 
 const redis = createRedis(redisTargetFromConfig(config), log, 'presence');
+const redisSub = createRedisSubscriber(redis, log, 'presence-sub');
 const cassandra = createCassandra(
   { contactPoints: config.CASSANDRA_CONTACT_POINTS, localDataCenter: config.CASSANDRA_LOCAL_DC, keyspace: config.CASSANDRA_KEYSPACE },
   log,
@@ -28,9 +29,11 @@ membership.prepare().catch((err: Error) => log.warn({ err }, 'preparing the memb
 const metrics = config.METRICS_ENABLED ? createMetricsRegistry('presence-service') : null;
 if (metrics) instrumentCassandra(cassandra, metrics);
 const checks = [redisCheck(redis), cassandraCheck(cassandra)];
-const service = await startPresenceService({ log, redis, membership, checks, metrics }, presenceOptionsFromConfig(config)).catch((err: Error) => {
+const service = await startPresenceService({ log, redis, redisSub, membership, checks, metrics }, presenceOptionsFromConfig(config)).catch((err: Error) => {
   log.fatal({ err }, 'presence-service failed to start');
   process.exit(1);
 });
 
-onShutdown(log, [() => service.close(), () => Promise.allSettled([cassandra.shutdown(), redis.quit()])], { deadlineMs: config.SHUTDOWN_DEADLINE_MS });
+onShutdown(log, [() => service.close(), () => Promise.allSettled([cassandra.shutdown(), redis.quit(), redisSub.quit()])], {
+  deadlineMs: config.SHUTDOWN_DEADLINE_MS,
+});

@@ -20,6 +20,8 @@ export interface PresenceServiceOptions {
   membershipCacheMs?: number;
   /** TTL of routing entries, for the session registry the typing relay reads. @default SESSION_TTL_SECONDS's default */
   sessionTtlSeconds?: number;
+  /** How long the typing relay keeps users' gateways without an invalidation; 0: read every time. @default ROUTE_CACHE_MS's default */
+  routeCacheMs?: number;
   /** @default TYPING_TTL_MS's default */
   typingTtlMs?: number;
   /** @default TYPING_THROTTLE_MS's default */
@@ -41,6 +43,7 @@ export function resolvePresenceOptions(o: PresenceServiceOptions): ResolvedPrese
     offlineGraceMs: o.offlineGraceMs ?? envDefault('PRESENCE_OFFLINE_GRACE_MS'),
     membershipCacheMs: o.membershipCacheMs ?? envDefault('PRESENCE_MEMBERSHIP_CACHE_MS'),
     sessionTtlSeconds: o.sessionTtlSeconds ?? envDefault('SESSION_TTL_SECONDS'),
+    routeCacheMs: o.routeCacheMs ?? envDefault('ROUTE_CACHE_MS'),
     typingTtlMs: o.typingTtlMs ?? envDefault('TYPING_TTL_MS'),
     typingThrottleMs: o.typingThrottleMs ?? envDefault('TYPING_THROTTLE_MS'),
     typingMaxTypists: o.typingMaxTypists ?? envDefault('TYPING_MAX_TYPISTS'),
@@ -58,6 +61,7 @@ export function presenceOptionsFromConfig(config: Config): PresenceServiceOption
     offlineGraceMs: config.PRESENCE_OFFLINE_GRACE_MS,
     membershipCacheMs: config.PRESENCE_MEMBERSHIP_CACHE_MS,
     sessionTtlSeconds: config.SESSION_TTL_SECONDS,
+    routeCacheMs: config.ROUTE_CACHE_MS,
     typingTtlMs: config.TYPING_TTL_MS,
     typingThrottleMs: config.TYPING_THROTTLE_MS,
     typingMaxTypists: config.TYPING_MAX_TYPISTS,

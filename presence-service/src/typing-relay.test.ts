@@ -17,7 +17,7 @@ describe('TypingRelay', () => {
     vi.useFakeTimers();
     sent = [];
     const publisher: GatewayPublisher = {
-      deliver: (_k, users, frame, exclude) => {
+      deliver: (users, frame, exclude) => {
         sent.push({ users, frame, exclude });
         return Promise.resolve(1);
       },

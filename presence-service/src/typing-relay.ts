@@ -100,7 +100,7 @@ export class TypingRelay {
     const frame: TypingEventFrame = { type: 'typing', conversation_id: conversationId, user_id: userId, state };
     void this.membership
       .membersOf(conversationId)
-      .then((members) => this.publisher.deliver(`conv:${conversationId}`, members, JSON.stringify(frame), userId))
+      .then((members) => this.publisher.deliver(members, JSON.stringify(frame), userId))
       .catch((err: Error) => this.log.warn({ err, conversationId }, 'typing relay failed (best effort)'));
   }
 }

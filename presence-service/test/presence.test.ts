@@ -123,6 +123,23 @@ describe('presence across gateway processes', () => {
     await waitFor(() => b.typing(conv).at(-1)?.state === 'stop' && b.typing(conv).length === before + 4, 2000, 'explicit stop');
   });
 
+  it('relays typing at once to a member who connects after an earlier event of the conversation was routed (kept routes are dropped by the connect)', async () => {
+    const alice = h.user('typist2');
+    const bob = h.user('reader2');
+    const dora = h.user('latecomer');
+    const conv = await h.conversation([alice, bob, dora]);
+    const a = await h.connect(gw1, alice);
+    const b = await h.connect(gw2, bob);
+    a.send({ type: 'typing', conversation_id: conv, state: 'start' });
+    await waitFor(() => b.typing(conv).length === 1, 5000, 'typing start'); // routed while dora was offline
+
+    const d = await h.connect(gw2, dora); // registered (and announced) before the upgrade completes
+    a.send({ type: 'typing', conversation_id: conv, state: 'stop' });
+    await waitFor(() => b.typing(conv).length === 2, 5000, 'typing stop to bob');
+    await waitFor(() => d.typing(conv).length === 1, 2000, 'typing stop to the member who just connected');
+    expect(d.typing(conv)[0]).toEqual({ type: 'typing', conversation_id: conv, user_id: alice, state: 'stop' });
+  });
+
   it('unsubscribes: no more events after presence.unsub', async () => {
     const x = h.user('x');
     const y = h.user('y');

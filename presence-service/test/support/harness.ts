@@ -1,6 +1,6 @@
 import type { ServerFrame } from '@chat/protocol';
 import { mintDevToken } from '@chat/server/auth';
-import { createCassandra, createRedis, redisTargetFromConfig, type CassandraClient } from '@chat/server/clients';
+import { createCassandra, createRedis, createRedisSubscriber, redisTargetFromConfig, type CassandraClient } from '@chat/server/clients';
 import { loadConfig, type Config } from '@chat/server/config';
 import { createLogger } from '@chat/server/logger';
 import cassandra from 'cassandra-driver';
@@ -42,6 +42,7 @@ export class PresenceHarness {
   db!: CassandraClient;
   presence: RunningPresenceService | undefined;
   private redis: ReturnType<typeof createRedis> | undefined;
+  private redisSub: ReturnType<typeof createRedis> | undefined;
 
   /** presence-service processes (`startInstances`), by index. */
   readonly instances: PresenceProcess[] = [];
@@ -103,8 +104,9 @@ export class PresenceHarness {
 
   async startPresence(): Promise<void> {
     this.redis ??= createRedis(redisTargetFromConfig(this.config), this.log, 'presence-test');
+    this.redisSub ??= createRedisSubscriber(this.redis, this.log, 'presence-test-sub');
     this.presence = await startPresenceService(
-      { log: this.log, redis: this.redis, membership: new CassandraMembership(this.db, this.config.PRESENCE_MEMBERSHIP_CACHE_MS) },
+      { log: this.log, redis: this.redis, redisSub: this.redisSub, membership: new CassandraMembership(this.db, this.config.PRESENCE_MEMBERSHIP_CACHE_MS) },
       {
         port: this.config.PRESENCE_HTTP_PORT,
         internalToken: this.config.INTERNAL_API_TOKEN,
@@ -183,6 +185,7 @@ export class PresenceHarness {
     await waitFor(() => this.children.size === 0, 5000, 'children to exit').catch(() => undefined);
     await this.presence?.close().catch(() => undefined);
     this.redis?.disconnect();
+    this.redisSub?.disconnect();
     await this.db?.shutdown().catch(() => undefined);
   }
 }

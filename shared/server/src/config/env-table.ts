@@ -195,7 +195,7 @@ export const ENV_TABLE = {
   ROUTE_CACHE_MS: v(
     int(0, 3_600_000),
     '60000',
-    "How long chat-service keeps a user's gateways between deliveries without an invalidation (gateways announce every connect and disconnect; a lost announcement is outlived by this); at most 500,000 users are kept. 0 reads every recipient's route for every delivery.",
+    "How long chat-service (deliveries, receipts) and presence-service (typing) keep a user's gateways without an invalidation (gateways announce every connect and disconnect; a lost announcement is outlived by this); at most 500,000 users are kept per process. 0 reads every recipient's route every time.",
   ),
   SESSION_REFRESH_SECONDS: v(
     int(1, 3600),
