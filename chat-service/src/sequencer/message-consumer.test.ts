@@ -72,7 +72,7 @@ describe('MessageConsumer leases', () => {
       { deliver: async () => undefined, publish: async () => undefined },
       createLogger('test', 'silent'),
       noMetrics,
-      { topic: 't', dlqTopic: 't.dlq', owner: 'me', leaseCheckMs: 250, leaseClock: { validityMs: 1000, maxClockSkewMs: 0 } },
+      { topic: 't', dlqTopic: 't.dlq', owner: 'me', leaseCheckMs: 500, leaseClock: { validityMs: 2000, maxClockSkewMs: 0 } },
     );
     const chunk = (offset: number) =>
       ({
@@ -83,19 +83,20 @@ describe('MessageConsumer leases', () => {
         isRunning: () => true,
         isStale: () => false,
       }) as unknown as EachBatchPayload;
-    /** 'done', or 'waited' if the chunk is still not through after 300 ms (it waits for the held read). */
-    const handled = (offset: number) => Promise.race([consumer.handleBatch(chunk(offset)).then(() => 'done'), sleep(300).then(() => 'waited')]);
+    /** 'done', or 'waited' if the chunk is still not through after 250 ms (it waits for the held read). */
+    const handled = (offset: number) => Promise.race([consumer.handleBatch(chunk(offset)).then(() => 'done'), sleep(250).then(() => 'waited')]);
 
     await consumer.handleBatch(chunk(0)); // takes the lease: waits out its validity, then confirms it (one read)
     expect(reads).toBe(1);
-    await sleep(550); // 450 ms of validity left: more than leaseCheckMs, less than twice it
+    // Each step below has 400 ms of slack for a busy machine's timers.
+    await sleep(1100); // 900 ms of validity left: more than leaseCheckMs, less than twice it
     let release!: () => void;
     held = new Promise((r) => (release = r));
     expect(await handled(1)).toBe('done');
     expect(reads).toBe(2); // started, not waited for
     release();
     held = new Promise(() => undefined); // every later read hangs
-    await sleep(300); // without that read, less than leaseCheckMs would be left now and the chunk would wait
+    await sleep(600); // without that read, less than leaseCheckMs would be left now and the chunk would wait
     expect(await handled(2)).toBe('done');
     expect(reads).toBe(2);
     expect((await store.readAfter('2001', 0, 10, 1e6)).map((m) => m.seq)).toEqual([1, 2, 3]);
