@@ -11,7 +11,7 @@ import { dlqTopicOf, sequencedTopicFromConfig } from '@chat/server/kafka-topics'
 import type { Logger } from '@chat/server/logger';
 import { BatchedRedisRateLimiter, RedisRateLimiter } from '@chat/server/rate-limit';
 import { RedisKeys } from '@chat/server/redis';
-import { RedisSessionRegistry, RouteCache } from '@chat/server/routing';
+import { sessionRegistryForDelivery } from '@chat/server/routing';
 import { attachmentPolicyFromConfig } from './attachments/attachment-policy.js';
 import { AttachmentService } from './attachments/attachment-service.js';
 import { AttachmentSweeper } from './attachments/attachment-sweeper.js';
@@ -118,12 +118,10 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
   });
   await membership.listen(clients.redisSub);
   // Users' gateways for deliveries and receipts, kept between them until a connect or disconnect announces a change.
-  const routeCache = config.ROUTE_CACHE_MS > 0 ? new RouteCache({ channel: keys.routesChanged(), ttlMs: config.ROUTE_CACHE_MS }) : undefined;
-  await routeCache?.listen(clients.redisSub);
-  const sessionRegistry = new RedisSessionRegistry(clients.redis, {
+  const sessionRegistry = await sessionRegistryForDelivery(clients.redis, clients.redisSub, {
     prefix: config.REDIS_KEY_PREFIX,
     ttlSeconds: config.SESSION_TTL_SECONDS,
-    ...(routeCache && { routeCache }),
+    routeCacheMs: config.ROUTE_CACHE_MS,
   });
   const epochOf = async (cid: string) => (await membership.get(cid))?.conversation.epoch ?? null;
   // One batcher per process: every conversation's rows written in the same turn share requests.

@@ -3,8 +3,7 @@ import type { MetricsRegistry } from '@chat/server/metrics';
 import type { Redis } from '@chat/server/clients';
 import { createInternalServer, listenInternal } from '@chat/server/http';
 import type { Logger } from '@chat/server/logger';
-import { RedisKeys } from '@chat/server/redis';
-import { RedisSessionRegistry, RouteCache } from '@chat/server/routing';
+import { sessionRegistryForDelivery } from '@chat/server/routing';
 import { RedisGatewayPublisher } from './gateway-publisher.js';
 import type { Membership } from './membership.js';
 import { presenceRoutes } from './presence-api.js';
@@ -37,9 +36,11 @@ export async function startPresenceService(deps: PresenceServiceDeps, options: P
   const log = deps.log.child({ component: 'presence' });
   const store = new RedisPresenceStore(deps.redis, { prefix: o.redisPrefix, ttlMs: o.ttlSeconds * 1000, offlineGraceMs: o.offlineGraceMs });
   // Users' gateways, kept between typing events until a connect or disconnect announces a change.
-  const routeCache = o.routeCacheMs > 0 ? new RouteCache({ channel: new RedisKeys(o.redisPrefix).routesChanged(), ttlMs: o.routeCacheMs }) : undefined;
-  await routeCache?.listen(deps.redisSub);
-  const registry = new RedisSessionRegistry(deps.redis, { prefix: o.redisPrefix, ttlSeconds: o.sessionTtlSeconds, ...(routeCache && { routeCache }) });
+  const registry = await sessionRegistryForDelivery(deps.redis, deps.redisSub, {
+    prefix: o.redisPrefix,
+    ttlSeconds: o.sessionTtlSeconds,
+    routeCacheMs: o.routeCacheMs,
+  });
   const publisher = new RedisGatewayPublisher(deps.redis, registry, o.redisPrefix);
   const typing = new TypingRelay(deps.membership, publisher, log.child({ component: 'typing' }), {
     ttlMs: o.typingTtlMs,

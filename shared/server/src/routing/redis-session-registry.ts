@@ -3,7 +3,7 @@ import { pushTo } from '../collections.js';
 import { envDefault } from '../config/env-default.js';
 import { RedisKeys } from '../redis/keys.js';
 import { RedisScript } from '../redis/script.js';
-import type { RouteCache } from './route-cache.js';
+import { RouteCache } from './route-cache.js';
 import type { SessionRegistry } from './session-registry.js';
 
 export interface RedisSessionRegistryOptions {
@@ -13,6 +13,22 @@ export interface RedisSessionRegistryOptions {
   ttlSeconds?: number;
   /** Keeps users' routes between `gatewaysFor` calls (listening to the invalidations `register` and `unregister` publish). */
   routeCache?: RouteCache;
+}
+
+/**
+ * The registry of a process that looks routes up for deliveries (chat-service, presence-service):
+ * it keeps users' routes for `routeCacheMs` (0: reads them every time), listening on `sub` for the
+ * invalidations every register and unregister publishes.
+ */
+export async function sessionRegistryForDelivery(
+  redis: Redis,
+  sub: Redis,
+  o: { prefix: string; ttlSeconds: number; routeCacheMs: number },
+): Promise<RedisSessionRegistry> {
+  if (o.routeCacheMs <= 0) return new RedisSessionRegistry(redis, { prefix: o.prefix, ttlSeconds: o.ttlSeconds });
+  const routeCache = new RouteCache({ channel: new RedisKeys(o.prefix).routesChanged(), ttlMs: o.routeCacheMs });
+  await routeCache.listen(sub);
+  return new RedisSessionRegistry(redis, { prefix: o.prefix, ttlSeconds: o.ttlSeconds, routeCache });
 }
 
 /**

@@ -24,7 +24,8 @@ export type RouteReader = (userIds: readonly string[]) => Promise<string[][]>;
  * Users' gateways as last read from the session registry, kept between lookups so a large
  * group's message costs no routing reads. Every register and unregister publishes the user's id,
  * which drops the user's entry here. What bounds staleness when an invalidation is lost:
- * - the TTL (an unregistration whose publish was lost: registrations publish in their script);
+ * - the TTL, for whatever else goes wrong (every register and unregister publishes inside the
+ *   script that changes the entry, so no change that took effect goes unannounced);
  * - losing the subscription (a Redis reconnect) drops every entry, and nothing is kept until
  *   the channel is subscribed again.
  * An invalidation travels on the subscriber connection, the lookup's reply on another, so the
