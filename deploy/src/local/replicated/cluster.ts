@@ -104,21 +104,36 @@ async function kafkaClusterReady(): Promise<void> {
   }
 }
 
-/** The driver sees every node up (gossip agrees on the ring). */
-export async function cassandraClusterReady(expectedUp = CASSANDRA_NODES.length): Promise<void> {
-  const client = new cassandra.Client({
-    contactPoints: CASSANDRA_NODES.map((n) => `${n.host}:${CASSANDRA_NATIVE_PORT}`),
-    localDataCenter: CASSANDRA_LOCAL_DC,
-    protocolOptions: { port: CASSANDRA_NATIVE_PORT },
-    socketOptions: { connectTimeout: 3000, readTimeout: 10_000 },
-  });
-  try {
-    await client.connect();
-    const rs = await client.execute('SELECT peer FROM system.peers');
-    const up = client.hosts.values().filter((h) => h.isUp()).length;
-    if (rs.rowLength + 1 < expectedUp || up < expectedUp) throw new Error(`${up} of ${expectedUp} Cassandra nodes up (${rs.rowLength} peers)`);
-  } finally {
-    await client.shutdown().catch(() => undefined);
+/**
+ * Every node, as coordinator, knows both peers and sees them alive: a read at consistency ALL of
+ * one partition of `system_distributed` (replication factor 3, so every node holds it) fails as
+ * unavailable until that node's failure detector has marked both peers up. A node that merely
+ * answers CQL can still believe its peers down, and then rejects QUORUM writes.
+ */
+export async function cassandraClusterReady(): Promise<void> {
+  for (const n of CASSANDRA_NODES) {
+    const endpoint = `${n.host}:${CASSANDRA_NATIVE_PORT}`;
+    const client = new cassandra.Client({
+      contactPoints: [endpoint],
+      localDataCenter: CASSANDRA_LOCAL_DC,
+      protocolOptions: { port: CASSANDRA_NATIVE_PORT },
+      policies: { loadBalancing: new cassandra.policies.loadBalancing.WhiteListPolicy(new cassandra.policies.loadBalancing.RoundRobinPolicy(), [endpoint]) },
+      socketOptions: { connectTimeout: 3000, readTimeout: 10_000 },
+    });
+    try {
+      await client.connect();
+      const peers = await client.execute('SELECT peer FROM system.peers');
+      if (peers.rowLength + 1 < CASSANDRA_NODES.length) throw new Error(`${n.name} knows ${peers.rowLength} peers`);
+      await client
+        .execute("SELECT view_name FROM system_distributed.view_build_status WHERE keyspace_name = 'readiness' AND view_name = 'probe'", [], {
+          consistency: cassandra.types.consistencies.all,
+        })
+        .catch((err: Error) => {
+          throw new Error(`${n.name} does not see every replica alive: ${err.message}`);
+        });
+    } finally {
+      await client.shutdown().catch(() => undefined);
+    }
   }
 }
 
@@ -162,7 +177,7 @@ export function nodeAt(endpoint: string): ReplicatedNode {
 export async function clusterHealthy(timeoutMs = 120_000): Promise<void> {
   for (const n of REPLICATED_NODES) await waitUntil(n.name, () => n.ready(), { timeoutMs: scaled(timeoutMs), intervalMs: 500 });
   await waitUntil('kafka cluster (3 brokers)', kafkaClusterReady, { timeoutMs: scaled(timeoutMs), intervalMs: 500 });
-  await waitUntil('cassandra cluster (3 nodes up)', () => cassandraClusterReady(), { timeoutMs: scaled(timeoutMs), intervalMs: 1000 });
+  await waitUntil('cassandra cluster (every node sees 3 up)', cassandraClusterReady, { timeoutMs: scaled(timeoutMs), intervalMs: 1000 });
   await waitUntil('sentinels (agree on master, see replica and each other)', sentinelsReady, { timeoutMs: scaled(timeoutMs), intervalMs: 500 });
 }
 
@@ -190,7 +205,7 @@ export async function upReplicated(paths: Paths, log: Log, started: string[] = [
   const cass = (async () => {
     await start(CASSANDRA_NODES[0]!.name);
     await Promise.all(CASSANDRA_NODES.slice(1).map((c) => start(c.name)));
-    await waitUntil('cassandra cluster (3 nodes up)', () => cassandraClusterReady(), { timeoutMs: scaled(60_000), intervalMs: 1000 });
+    await waitUntil('cassandra cluster (every node sees 3 up)', cassandraClusterReady, { timeoutMs: scaled(60_000), intervalMs: 1000 });
     log(`cassandra: ${CASSANDRA_NODES.length} nodes up (${secs(Date.now() - t0)})`);
   })();
   const results = await Promise.allSettled([redis, kafka, cass]);
