@@ -19,6 +19,8 @@ RUN rm -rf node_modules shared/node_modules shared/*/node_modules */node_modules
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# Two malloc arenas: GATEWAY_PROCESS_ENV in deploy/src/local/topology.ts (what it saves).
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=prod-deps /app ./
 COPY --from=build /app/shared/protocol/dist shared/protocol/dist

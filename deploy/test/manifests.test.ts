@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../src/local/paths.js';
-import { CHAT_SERVICE_NODE_FLAGS, GATEWAY_NODE_FLAGS } from '../src/local/topology.js';
+import { CHAT_SERVICE_NODE_FLAGS, GATEWAY_NODE_FLAGS, GATEWAY_PROCESS_ENV } from '../src/local/topology.js';
 import { composeProblems, consistencyProblems, dockerfileProblems, readManifests, schemaProblems, type K8sObject } from './support/manifest-checks.js';
 
 // Deployment artifacts checked without a cluster or a container engine: Kubernetes objects against
@@ -161,6 +161,11 @@ describe('Dockerfiles (deploy/docker)', () => {
       }
     },
   );
+
+  it('the gateway image sets the environment the local topology and the benchmarks give gateways', () => {
+    const dockerfile = readFileSync(join(DOCKER, 'gateway.Dockerfile'), 'utf8');
+    for (const [k, v] of Object.entries(GATEWAY_PROCESS_ENV)) expect(dockerfile).toMatch(new RegExp(`^ENV ${k}=${v}$`, 'm'));
+  });
 
   it('refuses a Dockerfile whose final stage runs as root', () => {
     const file = join(scratch, 'root.Dockerfile');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CONNECT_HINT, SERVICES, WEB_CLIENT_PORT } from './services.js';
-import { CHAT_SERVICE_NODE_FLAGS, GATEWAY_NODE_FLAGS, systemProcesses } from './topology.js';
+import { CHAT_SERVICE_NODE_FLAGS, GATEWAY_NODE_FLAGS, GATEWAY_PROCESS_ENV, systemProcesses } from './topology.js';
 
 const base = { chatHttpPort: 8080, chatInternalPort: 8085, sequencerInternalPort: 8084, presencePorts: [8083], gatewayPorts: [8081, 8082] };
 
@@ -34,5 +34,12 @@ describe('systemProcesses: V8 flags', () => {
     expect(gateway.args).toEqual(['--enable-source-maps', ...GATEWAY_NODE_FLAGS, 'gateway/dist/main.js']);
     const sequencer = SERVICES.find((s) => s.name === 'sequencer')!;
     expect(sequencer.args).toEqual(['--enable-source-maps', ...CHAT_SERVICE_NODE_FLAGS, 'chat-service/dist/main.js']);
+  });
+
+  it('every gateway, under npm start too, runs with GATEWAY_PROCESS_ENV; no other process does', () => {
+    for (const p of systemProcesses(base)) {
+      for (const [k, v] of Object.entries(GATEWAY_PROCESS_ENV)) expect(p.env[k]).toBe(p.main === 'gateway/dist/main.js' ? v : undefined);
+    }
+    expect(SERVICES.find((s) => s.name === 'gw-1')!.env).toMatchObject(GATEWAY_PROCESS_ENV);
   });
 });
