@@ -3,7 +3,10 @@ export interface CircuitBreakerOptions {
   failureThreshold?: number;
   /** How long an open circuit refuses calls before it lets one probe through. @default 2000 */
   cooldownMs?: number;
-  /** A call still running after this long counts as a failure (a hung dependency fails slowly). @default 2000 */
+  /**
+   * A call still running after this long counts as a failure if the dependency completed no call
+   * since it started (a hung dependency fails slowly; a busy one is not hung). @default 2000
+   */
   slowCallMs?: number;
   /** Clock, for tests. @default Date.now */
   now?: () => number;
@@ -24,6 +27,8 @@ export class CircuitBreaker {
   private failures = 0;
   private openedAt: number | undefined;
   private probing = false;
+  /** When a call last succeeded (opts.now()). */
+  private lastSuccessAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly name: string,
@@ -53,6 +58,7 @@ export class CircuitBreaker {
   }
 
   success(): void {
+    this.lastSuccessAt = this.opts.now();
     this.failures = 0;
     this.probing = false;
     if (this.openedAt !== undefined) {
@@ -74,8 +80,8 @@ export class CircuitBreaker {
   /**
    * Runs `call` through the breaker: refused at once with `refusal()` while open; failures for
    * which `counts(err)` is true are reported (others, like a refused request, count as success).
-   * A call still running after `slowCallMs` is reported as a failure then (it still completes;
-   * its outcome is not reported again).
+   * A call still running after `slowCallMs`, with no call succeeding since it started, is reported
+   * as a failure then (it still completes; its outcome is not reported again).
    */
   async run<T>(call: () => Promise<T>, counts: (err: unknown) => boolean, refusal: () => Error): Promise<T> {
     if (!this.tryAcquire()) throw refusal();
@@ -86,7 +92,17 @@ export class CircuitBreaker {
       if (ok) this.success();
       else this.failure();
     };
-    const slow = setTimeout(() => report(false), this.opts.slowCallMs);
+    const startedAt = this.opts.now();
+    // Judged after the replies already received are handled (timers run before I/O callbacks):
+    // calls started together, or answered while the event loop was busy, are late together, and
+    // counting them as failures opened the circuit of a dependency that was answering.
+    const slow = setTimeout(
+      () =>
+        setImmediate(() => {
+          if (this.lastSuccessAt < startedAt) report(false);
+        }),
+      this.opts.slowCallMs,
+    );
     try {
       const result = await call();
       report(true);

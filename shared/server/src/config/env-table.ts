@@ -321,7 +321,7 @@ export const ENV_TABLE = {
   BREAKER_SLOW_CALL_MS: v(
     int(10, 600_000),
     '2000',
-    'A call to Redis or Cassandra still running after this long counts as a failure for its circuit breaker (a hung dependency fails slowly).',
+    'A call to Redis or Cassandra still running after this long, with no call to that dependency completed since it started, counts as a failure for its circuit breaker (a hung dependency fails slowly; a busy one is not hung).',
   ),
   BREAKER_COOLDOWN_MS: v(int(10, 600_000), '2000', 'How long an open circuit refuses before one probe request may try the dependency again.'),
   SEQUENCER_STATE_MAX_BYTES: v(
