@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { tokenVerifierFromConfig } from '@chat/server/auth';
-import type { CassandraClient, Kafka, Redis } from '@chat/server/clients';
+import { createIdempotentProducer, type CassandraClient, type Kafka, type Redis } from '@chat/server/clients';
 import type { Config } from '@chat/server/config';
 import { SnowflakeIds, leaseWorkerId } from '@chat/server/ids';
 import { cassandraCheck, kafkaCheck, Readiness, redisCheck } from '@chat/server/health';
@@ -154,7 +154,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const sequencedSends = new CassandraSequencedSendStore(clients.cassandra, messageStore);
     const consumer = clients.kafka.consumer({ groupId: config.SEQUENCER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     trackConsumerLag(consumer, metrics.registry, config.SEQUENCER_GROUP_ID);
-    const dlqProducer = instrumentProducer(clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), metrics.registry, 'dlq');
+    const dlqProducer = instrumentProducer(createIdempotentProducer(clients.kafka), metrics.registry, 'dlq');
     // Room for every partition's largest chunk at once: a publish refused for room is retried.
     const sequencedProducer = new BatchingProducer(createProducer('sequenced'), breakers.kafka, log.child({ component: 'sequenced-producer' }), {
       maxQueuedMessages: config.KAFKA_MESSAGES_PARTITIONS * MAX_CHUNK,
@@ -206,7 +206,7 @@ export async function startChatService(config: Config, log: Logger, clients: Cha
     const sequencedTopic = sequencedTopicFromConfig(config);
     const consumer = clients.kafka.consumer({ groupId: config.INBOX_WRITER_GROUP_ID, sessionTimeout: 30_000, heartbeatInterval: 3000, maxWaitTimeInMs: 50 });
     trackConsumerLag(consumer, metrics.registry, config.INBOX_WRITER_GROUP_ID);
-    const dlqProducer = instrumentProducer(clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), metrics.registry, 'dlq');
+    const dlqProducer = instrumentProducer(createIdempotentProducer(clients.kafka), metrics.registry, 'dlq');
     await Promise.all([consumer.connect(), dlqProducer.connect()]);
     const writer = new InboxWriter(
       consumer,

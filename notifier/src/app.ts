@@ -1,7 +1,7 @@
 import { cassandraCheck, kafkaCheck, Readiness, redisCheck } from '@chat/server/health';
 import { instrumentCassandra, instrumentProducer, trackConsumerLag } from '@chat/server/instrumentation';
 import type { CassandraClient, Kafka, Redis } from '@chat/server/clients';
-import { createTopicsWithLeaders } from '@chat/server/clients';
+import { createIdempotentProducer, createTopicsWithLeaders } from '@chat/server/clients';
 import type { Config } from '@chat/server/config';
 import { sequencedTopicFromConfig } from '@chat/server/kafka-topics';
 import type { Logger } from '@chat/server/logger';
@@ -49,7 +49,7 @@ export async function startNotifier(config: Config, log: Logger, clients: Notifi
   const windows = new WindowStore(clients.redis, config.REDIS_KEY_PREFIX);
   const retries = new RetryQueue(clients.redis, config.REDIS_KEY_PREFIX);
   const conversations = new ConversationDirectory(clients.cassandra, MEMBERSHIP_CACHE_MS);
-  const dlq = instrumentProducer(clients.kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), metrics.registry, 'dlq');
+  const dlq = instrumentProducer(createIdempotentProducer(clients.kafka), metrics.registry, 'dlq');
   await dlq.connect();
 
   const dispatcher = new Dispatcher(

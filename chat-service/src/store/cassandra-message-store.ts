@@ -5,7 +5,7 @@ import { ByteLru, stringBytes } from '../cache/byte-lru.js';
 import type { CoalescingBatcher, Statement } from './coalescing-batcher.js';
 import { BUCKET_SIZE, bucketOf, byBucket, type MessageStore } from './message-store.js';
 import { attachmentsOf, encodeAttachments } from './message-attachments-column.js';
-import { fromLong, longToNumber, toLong } from './long.js';
+import { bigintToLong, fromLong, longToNumber, toLong } from './long.js';
 import { type MessageBuckets, sendRowStatement } from './cassandra-sequenced-send-store.js';
 import type { SequencedSend } from './sequenced-send-store.js';
 
@@ -43,7 +43,7 @@ export class CassandraMessageStore implements MessageStore, MessageBuckets {
 
   async append(conversationId: string, messages: ChatMessage[], timestamp: bigint, sends: readonly SequencedSend[] = []): Promise<void> {
     const id = toLong(conversationId);
-    const ts = cassandra.types.Long.fromString(timestamp.toString());
+    const ts = bigintToLong(timestamp);
     const sendOf = new Map(sends.map((s) => [s.message_id, s]));
     for (const run of byBucket(messages)) {
       const bucket = bucketOf(run[0]!.seq);

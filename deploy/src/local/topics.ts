@@ -1,4 +1,4 @@
-import { createTopicsWithLeaders } from '@chat/server/clients';
+import { createIdempotentProducer, createTopicsWithLeaders } from '@chat/server/clients';
 import { toTopicConfigs, type TopicSpec } from '@chat/server/kafka-topics';
 import kafkajs, { Kafka, logLevel } from 'kafkajs';
 import { kafkaClient, NotRetriableError } from './readiness.js';
@@ -122,7 +122,7 @@ export async function warmUpCoordinators(brokers: string[]): Promise<void> {
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  const producer = createIdempotentProducer(kafka);
   try {
     await producer.connect();
   } finally {

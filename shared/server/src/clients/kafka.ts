@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry, type Producer, type logCreator } from 'kafkajs';
 import type { Logger } from '../logger.js';
+import { keyHashPartitioner } from './kafka-partitioner.js';
 
 export type { Kafka, Producer };
 
@@ -19,9 +20,12 @@ function pinoLogCreator(log: Logger): logCreator {
     };
 }
 
-/** A new, unconnected idempotent producer (acks=all needs it; one request in flight keeps order). */
+/**
+ * A new, unconnected idempotent producer (acks=all needs it; one request in flight keeps order).
+ * Keyed records go where kafkajs' DefaultPartitioner puts them, hashed without its garbage.
+ */
 export function createIdempotentProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: keyHashPartitioner });
 }
 
 export function createKafka(brokers: string[], clientId: string, log: Logger): Kafka {
