@@ -32,4 +32,4 @@ EXPOSE 8081 8091
 STOPSIGNAL SIGTERM
 # V8 flags: GATEWAY_NODE_FLAGS in deploy/src/local/topology.ts (why, and what they were measured
 # to save); npm start and the benchmarks run the gateway with the same ones.
-CMD ["node", "--enable-source-maps", "--max-semi-space-size=8", "--heap-growing-percent=30", "--compact-on-every-full-gc", "gateway/dist/main.js"]
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=8", "--heap-growing-percent=30", "gateway/dist/main.js"]

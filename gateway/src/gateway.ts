@@ -1,4 +1,4 @@
-import { Readiness, redisCheck } from '@chat/server/health';
+import { Readiness, compactHeap, redisCheck } from '@chat/server/health';
 import { CloseCodes, PROTOCOL_VERSION } from '@chat/protocol';
 import type { Redis } from '@chat/server/clients';
 import type { Logger } from '@chat/server/logger';
@@ -14,6 +14,7 @@ import { FrameHandler } from './inbound/frame-handler.js';
 import { NoopGatewayMetrics, type GatewayMetrics, type MetricsRegistry } from './gateway-metrics.js';
 import { resolveGatewayOptions, type GatewayOptions } from './gateway-options.js';
 import { localGatewayRateLimits, redisGatewayRateLimits } from './inbound/gateway-rate-limits.js';
+import { startHeapSettler } from './transport/heap-settler.js';
 import { guardHttp } from './transport/http-guard.js';
 import { registerInternalRoutes, registerNotFound } from './transport/http-routes.js';
 import { LocalDelivery } from './delivery/local-delivery.js';
@@ -206,6 +207,14 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     },
     log,
   );
+  const stopHeapSettler = startHeapSettler(
+    () => sessions.size,
+    () => {
+      const started = performance.now();
+      compactHeap();
+      log.info({ connections: sessions.size, pauseMs: Math.round(performance.now() - started) }, 'heap compacted after a connect ramp');
+    },
+  );
 
   let internalSocket: us_listen_socket | undefined;
   try {
@@ -215,6 +224,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     if (internalSocket) uWS.us_listen_socket_close(internalSocket);
     stopDigest();
     stopRefresher();
+    stopHeapSettler();
     rateLimits.close();
     await presenceWiring?.close();
     await subscription.close();
@@ -234,6 +244,7 @@ export async function startGateway(deps: GatewayDeps, options: GatewayOptions): 
     }
     stopRefresher();
     stopDigest();
+    stopHeapSettler();
     const open = sessions.all();
     log.info({ connections: open.length, timeoutMs: opts.drainTimeoutMs }, 'draining');
     const spread = Math.max(1, Math.floor(opts.drainTimeoutMs / 2));

@@ -50,14 +50,15 @@ const HOST = '127.0.0.1';
  * and V8's defaults let old space grow to several times the live heap and keep it. Measured in the
  * connections benchmark (16,667 connections per gateway, one flag set per gateway in one run): RSS
  * per connection 3,470 B with V8's defaults, 4,844 B with only a 1 MB semi-space (more garbage
- * promoted), 2,708 B adding a 30% heap growing factor, 1,642 B adding compaction on every full GC
- * (bare uWS 1,119 B). Cost: about 0.02 cores more per gateway while holding (more, compacting
- * major GCs of a small heap); the connect ramp's CPU did not change. An 8 MB semi-space instead of
- * 1 MB promotes less of the ramp's garbage: in five whole runs on one machine (all six gateways on
- * the same flags), 1,894 / 2,128 / 2,082 B per connection with 8 MB against 2,351 / 2,234 B with
- * 1 MB, old space growing 283–346 B per connection against 346–377 B.
+ * promoted), 2,708 B adding a 30% heap growing factor (bare uWS 1,119 B). An 8 MB semi-space
+ * instead of 1 MB promotes less of the ramp's garbage: in five whole runs on one machine, 1,894 /
+ * 2,128 / 2,082 B per connection with 8 MB against 2,351 / 2,234 B with 1 MB. The part-empty pages
+ * a ramp leaves are compacted once the ramp is over (the gateway's heap settler), not in every
+ * full collection: `--compact-on-every-full-gc` gave the same memory (1,642-2,007 B per
+ * connection; 1,969 B with the settler instead) but paused each gateway for 200-570 ms two or
+ * three times per half-minute in the direct benchmark at 1,000 msg/s, on the 2026-12-03 machine.
  */
-export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=30', '--compact-on-every-full-gc'];
+export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=30'];
 
 /**
  * Environment of every gateway process, here, in deploy/docker/gateway.Dockerfile and in the
