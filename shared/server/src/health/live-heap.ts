@@ -32,15 +32,13 @@ export function collectGarbage(): void {
 const alwaysCompacting = process.execArgv.includes('--compact-on-every-full-gc');
 
 /**
- * Two full collections that move every live object together and give the emptied pages back.
- * V8's own full collections compact only the most fragmented pages, so a heap that held much
- * short-lived garbage keeps many part-empty pages.
+ * A full collection that moves every live object together; V8's own full collections compact only
+ * the most fragmented pages, so a heap that held much short-lived garbage keeps many part-empty
+ * pages. The emptied pages go back to the system shortly after, off the main thread.
  */
 export function compactHeap(): void {
   setFlagsFromString('--compact-on-every-full-gc');
   try {
-    // The first frees the garbage, the second releases the pages the first emptied.
-    collectGarbage();
     collectGarbage();
   } finally {
     if (!alwaysCompacting) setFlagsFromString('--no-compact-on-every-full-gc');
