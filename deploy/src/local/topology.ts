@@ -55,7 +55,7 @@ const HOST = '127.0.0.1';
  * 2,128 / 2,082 B per connection with 8 MB against 2,351 / 2,234 B with 1 MB. The part-empty pages
  * a large ramp leaves are compacted once the ramp is over (the gateway's heap settler), not in
  * every full collection: `--compact-on-every-full-gc` gave about the same memory (1,642-2,007 B per
- * connection; 1,826-1,969 B with the settler instead) but paused each gateway for 200-570 ms two
+ * connection; 1,826-2,038 B with the settler instead) but paused each gateway for 200-570 ms two
  * or three times per half-minute in the direct benchmark at 1,000 msg/s (2026-12-03 machine).
  */
 export const GATEWAY_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8', '--heap-growing-percent=30'];

@@ -10,7 +10,7 @@ export interface HeapSettlerOptions {
  * it leaves (upgrade requests, tokens, registrations); what outlives two scavenges is promoted
  * between the sockets' objects and leaves part-empty pages V8 keeps. When the count has grown by
  * `minGrowth` and then held still for one interval, one compacting collection gives those pages
- * back. It pauses the gateway (404-591 ms at 16,667 connections on a busy 2-core machine), so
+ * back. It pauses the gateway (222-591 ms at 16,667 connections on a busy 2-core machine), so
  * smaller ramps, whose garbage is a few megabytes, are left to V8's own collections, and the
  * steady state never pays for compaction. Returns a function that stops it.
  */
