@@ -87,6 +87,10 @@ export class InternalHttp {
   async post<T extends object>(path: string, payload: unknown, timeoutMs = this.opts.timeoutMs): Promise<T> {
     let status: number;
     let text: string;
+    // The whole request's deadline, cleared when it settles: AbortSignal.timeout's timer outlived
+    // every request and, firing, built an unused DOMException (about 1% of a gateway's CPU).
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
     try {
       const res = await this.pool.request({
         method: 'POST',
@@ -95,13 +99,15 @@ export class InternalHttp {
         body: JSON.stringify(payload),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: deadline.signal,
       });
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
       if (isUnreachable(err)) throw new ServiceUnreachableError(Errors.UNAVAILABLE, `${this.opts.service} is unreachable`);
       throw new ChatError(Errors.UNAVAILABLE, `${this.opts.service} did not answer in time`);
+    } finally {
+      clearTimeout(timer);
     }
     let body: unknown;
     try {
