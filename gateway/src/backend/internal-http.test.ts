@@ -1,4 +1,5 @@
 import { Errors } from '@chat/protocol';
+import { listenInternal } from '@chat/server/http';
 import { describe, expect, it } from 'vitest';
 import { ServiceUnreachableError, InternalHttp, chatErrorFromBody } from './internal-http.js';
 import { createServer } from 'node:http';
@@ -37,30 +38,26 @@ describe('InternalHttp failures', () => {
       const tick = setInterval(() => res.write(' '), 50); // each byte well within the 300 ms read timeout
       res.on('close', () => clearInterval(tick));
     });
-    await new Promise<void>((r) => trickle.listen(0, '127.0.0.1', () => r()));
-    const port = (trickle.address() as { port: number }).port;
-    const http = new InternalHttp({ url: `http://127.0.0.1:${port}`, internalToken: 't', service: 'svc', timeoutMs: 300, connections: 1 });
+    const listener = await listenInternal(trickle, '127.0.0.1', 0);
+    const http = new InternalHttp({ url: `http://127.0.0.1:${listener.port}`, internalToken: 't', service: 'svc', timeoutMs: 300, connections: 1 });
     const started = Date.now();
     const err = await http.post('/x', {}).catch((e: unknown) => e);
     expect((err as { def: unknown }).def).toBe(Errors.UNAVAILABLE);
     expect(Date.now() - started).toBeLessThan(2000);
     await http.close();
-    trickle.closeAllConnections();
-    await new Promise<void>((r) => trickle.close(() => r()));
+    await listener.close();
   });
 
   it('leaves no timer behind once a request is answered', async () => {
     const quick = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
-    await new Promise<void>((r) => quick.listen(0, '127.0.0.1', () => r()));
-    const port = (quick.address() as { port: number }).port;
-    const http = new InternalHttp({ url: `http://127.0.0.1:${port}`, internalToken: 't', service: 'svc', timeoutMs: 60_000, connections: 1 });
+    const listener = await listenInternal(quick, '127.0.0.1', 0);
+    const http = new InternalHttp({ url: `http://127.0.0.1:${listener.port}`, internalToken: 't', service: 'svc', timeoutMs: 60_000, connections: 1 });
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     await http.post('/x', {}); // warm: the pool's own keep-alive timers exist from here on
     const before = timers();
     for (let i = 0; i < 20; i++) expect(await http.post('/x', {})).toEqual({ ok: true });
     expect(timers()).toBeLessThanOrEqual(before);
     await http.close();
-    quick.closeAllConnections();
-    await new Promise<void>((r) => quick.close(() => r()));
+    await listener.close();
   });
 });
